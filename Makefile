@@ -1,0 +1,48 @@
+# ridectl: the two commands of the README are `make demo` and `make test`.
+# Both do all the set-up on a fresh machine (scripts/setup.sh) and start the local broker.
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+RIDECTL := $(BIN)/ridectl
+PORT    ?= 9092
+
+.PHONY: setup demo test lint typecheck unit bench broker-up broker-down broker-status clean
+
+setup:
+	@scripts/setup.sh
+
+## The main job: start the broker and tell the ordering story on it.
+demo: setup
+	@$(RIDECTL) broker up --port $(PORT) >/dev/null
+	@scripts/demo.sh localhost:$(PORT)
+
+## Lint, format check, type check, then the whole test suite against a real broker
+## (the tests start their own broker on free ports and stop it).
+test: setup lint typecheck
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check ridectl tests
+	$(BIN)/ruff format --check ridectl tests
+
+typecheck:
+	$(BIN)/mypy ridectl
+
+## Pure logic only (no Kafka): quick feedback while editing.
+unit: setup
+	$(BIN)/pytest -m "not kafka"
+
+bench: setup
+	@echo "bench: not yet written (see the benchmark issue)"
+
+broker-up: setup
+	$(RIDECTL) broker up --port $(PORT)
+
+broker-down: setup
+	$(RIDECTL) broker down
+
+broker-status: setup
+	$(RIDECTL) broker status
+
+clean:
+	-@[ -x $(RIDECTL) ] && $(RIDECTL) broker down --wipe || true
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

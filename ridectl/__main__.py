@@ -1,0 +1,3 @@
+from ridectl.cli import main
+
+main()

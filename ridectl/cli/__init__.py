@@ -1,0 +1,96 @@
+"""The command line: Typer commands parse arguments and delegate to the core modules.
+
+``main()`` is the console script. It runs Typer in non-standalone mode so that every problem,
+whether a bad option caught by click or a ``RidectlError`` raised by the core, reaches the user
+as one line on stderr (``error: ...``) with exit code 2, and never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+from rich.markup import escape
+
+from ridectl import __version__
+from ridectl.cli import broker as broker_cli
+from ridectl.errors import RidectlError
+from ridectl.output import console
+
+app = typer.Typer(
+    name="ridectl",
+    help="Show, on a real Apache Kafka cluster, when and why event order breaks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="rich",
+)
+app.add_typer(broker_cli.app, name="broker")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ridectl.versions import KAFKA_VERSION
+
+        typer.echo(f"ridectl {__version__} (local broker: Apache Kafka {KAFKA_VERSION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Show, on a real Apache Kafka cluster, when and why event order breaks."""
+
+
+def _register() -> None:
+    # Imported here so that `ridectl broker ...` does not pay for kafka-python's import.
+    from ridectl.cli import commands
+
+    commands.register(app)
+
+
+def fail(message: str, code: int = 2) -> None:
+    console.err().print(
+        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    )
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    try:
+        rv = app(args=argv, prog_name="ridectl", standalone_mode=False)
+    except RidectlError as exc:
+        fail(_one_line(str(exc)), exc.code)
+    except typer.TyperException as exc:
+        # Typer's own (vendored click) usage errors: bad option values, unknown options, ...
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(2)  # Typer has printed the help; no command given is a usage error
+        where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
+        fail(f"{_one_line(exc.format_message())}{where}", 2 if ctx is not None else exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        console.err().print("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader of our stdout went away (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as exc:
+        if os.environ.get("RIDECTL_DEBUG"):
+            raise
+        fail(
+            f"unexpected {type(exc).__name__}: {_one_line(str(exc)) or 'no message'} "
+            "(set RIDECTL_DEBUG=1 to see the traceback, and please report it)",
+            70,
+        )
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,134 @@
+"""The history of a run: what the consumer processed, in the order it processed it.
+
+Producing and consuming only *record* a history; judging it is ``ridectl.checker``'s job.
+A history is saved as NDJSON, one observation per line (see README, "History files").
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from ridectl.lifecycle import LIFECYCLE_LENGTH, SCHEMA
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One ride event as the consumer processed it.
+
+    ``position`` is the processing position (0, 1, 2, ... in the order the events were
+    handled, which with several workers is not the order they were fetched).
+    """
+
+    position: int
+    ride_id: str
+    seq: int
+    partition: int
+    offset: int
+    run_id: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "pos": self.position,
+            "ride_id": self.ride_id,
+            "seq": self.seq,
+            "partition": self.partition,
+            "offset": self.offset,
+            "run_id": self.run_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """One event the producer saw acknowledged (partition and offset from the broker)."""
+
+    ride_id: str
+    seq: int
+    partition: int
+    offset: int
+
+
+@dataclass(slots=True)
+class History:
+    """Everything the checker needs, and nothing about Kafka clients."""
+
+    observations: list[Observation] = field(default_factory=list)
+    #: Records on the topic that are not ride events of ours (or of another run when filtering).
+    foreign: int = 0
+    #: Lines of a history file that could not be parsed (counted, the rest is still judged).
+    malformed: int = 0
+    #: Events the producer saw acknowledged, when known (enables the ``lost`` kind).
+    acked: list[Ack] | None = None
+    run_id: str | None = None
+
+
+def parse_ride_event(value: bytes | None) -> tuple[str, int, str] | None:
+    """Decode a record value into ``(ride_id, seq, run_id)``, or None if it is not ours."""
+    if not value or value[:1] != b"{":
+        return None
+    try:
+        doc = json.loads(value)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        return None
+    ride_id, seq, run_id = doc.get("ride_id"), doc.get("seq"), doc.get("run_id")
+    if not isinstance(ride_id, str) or not isinstance(run_id, str):
+        return None
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= LIFECYCLE_LENGTH:
+        return None
+    return ride_id, seq, run_id
+
+
+def write_ndjson(observations: Iterable[Observation], out: IO[str]) -> int:
+    n = 0
+    for obs in observations:
+        out.write(json.dumps(obs.to_dict(), separators=(",", ":")))
+        out.write("\n")
+        n += 1
+    return n
+
+
+_FIELDS = ("pos", "ride_id", "seq", "partition", "offset")
+
+
+def read_ndjson(lines: Iterable[str], *, run_id: str | None = None) -> History:
+    """Parse a history file. Bad lines are counted in ``malformed``; lines of another run
+    (when ``run_id`` is given) in ``foreign``."""
+    history = History(run_id=run_id)
+    obs = history.observations
+    append = obs.append
+    loads = json.loads
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            d = loads(line)
+            pos, ride_id, seq, partition, offset = (d[k] for k in _FIELDS)
+            rid = d.get("run_id", "")
+            if not (
+                type(pos) is int
+                and type(seq) is int
+                and type(partition) is int
+                and type(offset) is int
+                and isinstance(ride_id, str)
+                and isinstance(rid, str)
+                and 1 <= seq <= LIFECYCLE_LENGTH
+            ):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            history.malformed += 1
+            continue
+        if run_id is not None and rid != run_id:
+            history.foreign += 1
+            continue
+        append(Observation(pos, ride_id, seq, partition, offset, rid))
+    return history
+
+
+def read_ndjson_file(path: Path, *, run_id: str | None = None) -> History:
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        return read_ndjson(fh, run_id=run_id)

@@ -1,0 +1,54 @@
+"""Consoles for people and for scripts.
+
+Results go to stdout, messages and errors to stderr, so ``--format json`` output can be piped
+without anything else mixed in. rich already honours ``NO_COLOR`` and drops colour and
+animation when stdout is not a terminal; ``record=True`` lets a view be saved as SVG/HTML.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.console import Console
+
+_out: Console | None = None
+_err: Console | None = None
+
+
+def out(record: bool = False) -> Console:
+    """The stdout console (created once; ``record=True`` on the first call keeps a copy for
+    ``--export-svg``/``--export-html``)."""
+    global _out
+    if _out is None or (record and not _out.record):
+        _out = Console(record=record, highlight=False, soft_wrap=False)
+    return _out
+
+
+def err() -> Console:
+    global _err
+    if _err is None:
+        _err = Console(stderr=True, highlight=False)
+    return _err
+
+
+def reset() -> None:
+    """Forget the consoles (tests run many commands in one process)."""
+    global _out, _err
+    _out = _err = None
+
+
+def export(console: Console, svg: Path | None, html: Path | None, title: str) -> list[Path]:
+    """Save what a recording console printed; returns the files written."""
+    written: list[Path] = []
+    if svg is not None:
+        console.save_svg(str(svg), title=title, clear=False)
+        written.append(svg)
+    if html is not None:
+        console.save_html(str(html), clear=False)
+        written.append(html)
+    return written
+
+
+def interactive() -> bool:
+    return out().is_terminal and not os.environ.get("CI")

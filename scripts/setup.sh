@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Everything ridectl needs on a fresh machine: Python venv with the package and its dev tools,
+# and Java 17+ and Maven for the local Kafka broker (installed with apt-get when missing and
+# allowed). Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+need_apt=()
+if ! command -v java >/dev/null 2>&1; then need_apt+=(openjdk-17-jre-headless); fi
+if ! command -v mvn >/dev/null 2>&1; then need_apt+=(maven); fi
+if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
+if ((${#need_apt[@]})); then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${need_apt[*]} with apt-get" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "setup: please install ${need_apt[*]} (or use Docker: docker compose up -d)" >&2
+    exit 2
+  fi
+fi
+
+"$PYTHON" - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"setup: ridectl needs Python 3.11+, this is {sys.version.split()[0]}")
+PY
+
+stamp="$VENV/.ridectl-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  touch "$stamp"
+fi

@@ -1,0 +1,81 @@
+"""Test fixtures. Kafka tests run against a real Apache Kafka broker that the session starts
+(``ridectl.broker.LocalCluster`` on free loopback ports, in a temporary state directory) and
+stops at the end. ``RIDECTL_TEST_BOOTSTRAP=host:port`` uses an already running broker instead
+(e.g. one from ``docker compose up``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ridectl.broker.local import LocalCluster
+
+
+def free_port_block(count: int) -> int:
+    """A first port such that ``count`` consecutive loopback ports are free right now."""
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            first = s.getsockname()[1]
+        if first + count >= 65535:
+            continue
+        socks: list[socket.socket] = []
+        try:
+            for p in range(first, first + count):
+                t = socket.socket()
+                socks.append(t)
+                t.bind(("127.0.0.1", p))
+            return first
+        except OSError:
+            continue
+        finally:
+            for t in socks:
+                t.close()
+    raise RuntimeError("no block of free ports found")
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster | None]:
+    if os.environ.get("RIDECTL_TEST_BOOTSTRAP"):
+        yield None
+        return
+    state = tmp_path_factory.mktemp("broker-state")
+    cluster = LocalCluster(state)
+    cluster.up(nodes=1, port=free_port_block(2))
+    try:
+        yield cluster
+    finally:
+        cluster.down(wipe=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_cluster: LocalCluster | None) -> str:
+    env = os.environ.get("RIDECTL_TEST_BOOTSTRAP")
+    if env:
+        return env
+    assert kafka_cluster is not None
+    state = kafka_cluster.running()
+    assert state is not None, "the test broker is not running"
+    return state.bootstrap
+
+
+@pytest.fixture
+def new_topic() -> Callable[[str], str]:
+    """Unique topic names, so tests never see each other's records."""
+
+    def make(prefix: str = "t") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _isolated_ridectl_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in tests remember their last run in a temporary directory, not ~."""
+    monkeypatch.setenv("RIDECTL_HOME", str(tmp_path / "ridectl-home"))
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
