@@ -59,9 +59,26 @@ class RideEvent:
         return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def ride_id_for(run_id: str, index: int) -> str:
-    """Ride ids are unique per run so several runs can share one topic."""
-    return f"{run_id}-r{index:06d}"
+class EventEncoder:
+    """Encodes the events of one run fast: the JSON of ``RideEvent.to_json_bytes`` built from
+    a template made once per run (json.dumps per event cost ~15% of a run's send time).
+
+    Only values that need no JSON escaping go through the template: ride ids, run ids and the
+    settings label are ours and are checked once here."""
+
+    def __init__(self, run_id: str, settings_id: str, padding: int = 0) -> None:
+        for text in (run_id, settings_id):
+            if json.dumps(text) != f'"{text}"':
+                raise ValueError(f"needs JSON escaping: {text!r}")
+        pad = f',"pad":"{"x" * padding}"' if padding > 0 else ""
+        self._template = (
+            f'{{"schema":"{SCHEMA}","ride_id":"%s","seq":%d,"type":"%s",'
+            f'"run_id":"{run_id}","settings":"{settings_id}","produced_at_ms":%.3f{pad}}}'
+        )
+        self._types = STAGE_BY_SEQ
+
+    def encode(self, ride_id: str, seq: int, produced_at_ms: float) -> bytes:
+        return (self._template % (ride_id, seq, self._types[seq], produced_at_ms)).encode()
 
 
 def interleaved_schedule(

@@ -241,7 +241,10 @@ class ClientSettings:
             self.bootstrap = raw.strip()
             return
         if key not in SETTINGS and key not in IGNORED and key != "sasl.jaas.config":
-            near = difflib.get_close_matches(key, [*SETTINGS, "sasl.jaas.config"], n=1)
+            known = [*SETTINGS, "sasl.jaas.config"]
+            near = [k for k in known if k.startswith(key + ".")] or difflib.get_close_matches(
+                key, known, n=1
+            )
             hint = f" (did you mean {near[0]}?)" if near else ""
             raise UsageError(f"unknown client setting '{key}' in {origin}{hint}")
         if key in SETTINGS:

@@ -55,7 +55,7 @@ def _register() -> None:
 
 def fail(message: str, code: int = 2) -> None:
     console.err().print(
-        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+        f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True
     )
     sys.exit(code)
 

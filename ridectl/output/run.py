@@ -1,0 +1,96 @@
+"""How a produce run and a consume read are shown: summaries for people, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ridectl.consume import ConsumeStats
+from ridectl.history import History
+from ridectl.produce import ProduceResult
+
+
+def _partition_counts(counts: dict[int, int], partitions: int) -> str:
+    return "  ".join(f"p{p}:{counts.get(p, 0)}" for p in range(partitions))
+
+
+def render_produce(console: Console, result: ProduceResult) -> None:
+    d = result.to_dict()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    topic_note = "created" if result.topic.created else "existing"
+    grid.add_row(
+        "topic",
+        f"{result.topic.name} ({result.topic.partitions} partitions, {topic_note}, "
+        f"replication {result.topic.replication})",
+    )
+    grid.add_row(
+        "rides",
+        f"{result.rides} x 5 events, {'keyed by ride_id' if result.keyed else 'unkeyed'}"
+        + (f", seed {result.seed}" if result.seed is not None else ""),
+    )
+    acked_style = "green" if result.acked == result.sent else "yellow"
+    grid.add_row(
+        "events",
+        Text.assemble(
+            f"sent {result.sent}, ",
+            (f"acknowledged {result.acked}", acked_style),
+            f", failed {result.failed}",
+            (f", unacknowledged {result.unacknowledged}" if result.unacknowledged else ""),
+        ),
+    )
+    grid.add_row("retries", f"{result.batch_retries} batch retries observed")
+    if result.errors:
+        grid.add_row("errors", ", ".join(f"{k} x{v}" for k, v in result.errors.most_common()))
+    grid.add_row(
+        "per partition",
+        _partition_counts(dict(result.per_partition), result.topic.partitions),
+    )
+    p50, p99 = d["ack_latency_ms"]["p50"], d["ack_latency_ms"]["p99"]
+    grid.add_row(
+        "throughput",
+        f"{result.throughput:,.0f} events/s over {result.elapsed_s:.2f}s"
+        + (f"; ack latency p50 {p50} ms, p99 {p99} ms" if p50 is not None else ""),
+    )
+    grid.add_row(
+        "settings", "  ".join(f"{k}={v}" for k, v in result.effective.items() if v != "None")
+    )
+    if result.fault_stats is not None:
+        grid.add_row("faults", _fault_line(result.fault_stats, result.proxy_address))
+    parts: list[Any] = [grid]
+    for note in result.changed_by_client:
+        parts.append(Text(f"NOTE: {note}", style="bold yellow"))
+    if result.interrupted:
+        parts.append(
+            Text(
+                f"Interrupted: {result.acked} events were acknowledged before the stop.",
+                style="bold yellow",
+            )
+        )
+    console.print(Panel(Group(*parts), title=f"run {result.run_id}", title_align="left"))
+
+
+def _fault_line(stats: dict[str, Any], proxy: str | None) -> str:
+    injected = stats.get("faults_injected") or stats.get("injected") or {}
+    seen = stats.get("produce_requests", stats.get("produce_requests_seen", "?"))
+    hits = ", ".join(f"{k} x{v}" for k, v in dict(injected).items()) or "none"
+    return f"{hits} injected over {seen} produce requests (proxy {proxy})"
+
+
+def produce_json(result: ProduceResult) -> str:
+    return json.dumps(result.to_dict(), indent=2, default=str)
+
+
+def render_consume(console: Console, history: History, stats: ConsumeStats, topic: str) -> None:
+    console.print(
+        f"Read {stats.records} records from {topic} in {stats.elapsed_s:.2f}s "
+        f"({stats.rate:,.0f}/s): {len(history.observations)} ride events"
+        + (f" of run {history.run_id}" if history.run_id else "")
+        + f", {history.foreign} foreign records skipped."
+    )

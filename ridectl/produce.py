@@ -1,0 +1,336 @@
+"""Producing a run: interleaved ride lifecycles sent asynchronously with the settings asked for.
+
+The producer only *records* what happened (acknowledgements with partition and offset,
+failures, latencies); whether order held is decided later by the checker on what a consumer
+reads back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka import errors as kerrors
+
+from ridectl.errors import RidectlError, UsageError
+from ridectl.history import Ack
+from ridectl.lifecycle import EventEncoder, interleaved_schedule
+from ridectl.settings import ClientSettings
+from ridectl.topics import TopicInfo, client_kwargs, ensure_topic, kafka_errors
+
+#: Settings whose effective value the summary reports (Java name -> kafka-python name).
+REPORTED = {
+    "acks": "acks",
+    "enable.idempotence": "enable_idempotence",
+    "max.in.flight.requests.per.connection": "max_in_flight_requests_per_connection",
+    "retries": "retries",
+    "linger.ms": "linger_ms",
+    "batch.size": "batch_size",
+    "delivery.timeout.ms": "delivery_timeout_ms",
+    "retry.backoff.ms": "retry_backoff_ms",
+    "compression.type": "compression_type",
+}
+
+
+@dataclass
+class ProduceOptions:
+    topic: str
+    rides: int
+    settings: ClientSettings
+    keyed: bool = True
+    partitions: int | None = None
+    replication: int = 1
+    seed: int | None = None
+    concurrent: int = 64
+    #: extra bytes of padding per event (record size for benchmarks)
+    padding: int = 0
+    #: route keyed records like another client would ("murmur2" is kafka-python's default)
+    partitioner: str | None = None
+    #: fault specs (parsed); when given, the producer talks to the broker through the proxy
+    faults: Sequence[Any] = ()
+    run_id: str | None = None
+    #: called with (sent, acked) now and then, from the sending thread
+    progress: Callable[[int, int], None] | None = None
+
+
+@dataclass
+class ProduceResult:
+    run_id: str
+    topic: TopicInfo
+    keyed: bool
+    rides: int
+    seed: int | None
+    sent: int = 0
+    acked: int = 0
+    #: sends that ended in an error (after the client's own retries)
+    failed: int = 0
+    #: kafka-python's "retrying" warnings counted (one per retried batch)
+    batch_retries: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    per_partition: Counter[int] = field(default_factory=Counter)
+    acks: list[Ack] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    bytes_sent: int = 0
+    effective: dict[str, str] = field(default_factory=dict)
+    #: settings kafka-python changed by itself, with the reason
+    changed_by_client: list[str] = field(default_factory=list)
+    settings_id: str = ""
+    interrupted: bool = False
+    fault_stats: dict[str, Any] | None = None
+    proxy_address: str | None = None
+
+    @property
+    def unacknowledged(self) -> int:
+        """Sent, but neither acknowledged nor failed when the run ended (e.g. Ctrl-C)."""
+        return max(0, self.sent - self.acked - self.failed)
+
+    @property
+    def throughput(self) -> float:
+        return self.acked / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def latency_pct(self, q: float) -> float | None:
+        if not self.latencies_ms:
+            return None
+        ordered = sorted(self.latencies_ms)
+        idx = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+        return ordered[idx]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "topic": self.topic.name,
+            "partitions": self.topic.partitions,
+            "topic_created": self.topic.created,
+            "keyed": self.keyed,
+            "rides": self.rides,
+            "seed": self.seed,
+            "events_sent": self.sent,
+            "events_acked": self.acked,
+            "events_failed": self.failed,
+            "events_unacknowledged": self.unacknowledged,
+            "batch_retries": self.batch_retries,
+            "errors": dict(self.errors),
+            "per_partition": {str(p): n for p, n in sorted(self.per_partition.items())},
+            "elapsed_s": round(self.elapsed_s, 3),
+            "events_per_s": round(self.throughput, 1),
+            "ack_latency_ms": {
+                "p50": _round(self.latency_pct(50)),
+                "p99": _round(self.latency_pct(99)),
+            },
+            "settings": self.effective,
+            "settings_id": self.settings_id,
+            "changed_by_client": self.changed_by_client,
+            "interrupted": self.interrupted,
+            "faults": self.fault_stats,
+        }
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(v, 2)
+
+
+class _RetryCounter(logging.Handler):
+    """Counts kafka-python's per-batch retry warnings (its metrics only keep a rate).
+
+    Attached to the sender's logger for the duration of one run; it also keeps those
+    warnings off the user's terminal, since the summary reports them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.retries = 0
+        self.splits = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = str(record.msg)
+        if "retrying" in msg:
+            if "splitting batch" in msg:
+                self.splits += 1
+            self.retries += 1
+
+
+@contextlib.contextmanager
+def _count_retries() -> Iterator[_RetryCounter]:
+    logger = logging.getLogger("kafka.producer.sender")
+    handler = _RetryCounter()
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+
+
+def settings_id(keyed: bool, cfg: dict[str, Any]) -> str:
+    """A short label of the settings that decide order, carried in every event."""
+    acks = "all" if cfg.get("acks") in (-1, "all") else str(cfg.get("acks"))
+    return (
+        f"{'keyed' if keyed else 'unkeyed'}"
+        f";inflight={cfg.get('max_in_flight_requests_per_connection')}"
+        f";idempotence={'on' if cfg.get('enable_idempotence') else 'off'}"
+        f";acks={acks};retries={cfg.get('retries')}"
+    )
+
+
+def _effective(cfg: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for java, py in REPORTED.items():
+        v = cfg.get(py)
+        if py == "acks" and v == -1:
+            v = "all"
+        if py == "compression_type" and v is None:
+            v = "none"
+        if isinstance(v, bool):
+            v = str(v).lower()
+        out[java] = str(v)
+    return out
+
+
+def _client_changes(requested: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
+    """What kafka-python decided differently from what was asked or from its defaults."""
+    notes: list[str] = []
+    if "enable_idempotence" not in requested and not cfg.get("enable_idempotence"):
+        why = [
+            f"{k}={requested[k]!r}"
+            for k in ("acks", "retries", "max_in_flight_requests_per_connection")
+            if k in requested
+        ]
+        notes.append(
+            "kafka-python turned idempotence OFF by itself (its default is on) because of "
+            + (", ".join(why) if why else "a conflicting setting")
+            + "; set enable.idempotence explicitly to choose"
+        )
+    if (
+        "acks" not in requested
+        and cfg.get("enable_idempotence")
+        and cfg.get("acks") in (-1, "all")
+        and requested.get("enable_idempotence")
+    ):
+        notes.append("acks is all because idempotence requires it")
+    return notes
+
+
+def build_producer(
+    settings: ClientSettings, bootstrap: str | None, partitioner: str | None
+) -> tuple[KafkaProducer, dict[str, Any]]:
+    kwargs = client_kwargs(settings, "producer")
+    requested = dict(kwargs)
+    if bootstrap is not None:
+        kwargs["bootstrap_servers"] = bootstrap.split(",")
+    if partitioner is not None:
+        from ridectl.partitioners import kafka_partitioner
+
+        kwargs["partitioner"] = kafka_partitioner(partitioner)
+    with kafka_errors(settings, "starting the producer"):
+        producer = KafkaProducer(**kwargs)
+    return producer, requested
+
+
+def run_produce(opts: ProduceOptions) -> ProduceResult:
+    """Create the topic if needed, send the run, wait for every acknowledgement."""
+    if opts.rides <= 0:
+        raise UsageError(f"--rides must be 1 or more, not {opts.rides}")
+    if opts.concurrent <= 0:
+        raise UsageError(f"--concurrent must be 1 or more, not {opts.concurrent}")
+    from ridectl.runs import new_run_id
+
+    run_id = opts.run_id or new_run_id()
+    topic = ensure_topic(opts.settings, opts.topic, opts.partitions, opts.replication)
+    result = ProduceResult(run_id, topic, opts.keyed, opts.rides, opts.seed)
+
+    with contextlib.ExitStack() as stack:
+        bootstrap: str | None = None
+        proxy: Any = None
+        if opts.faults:
+            from ridectl.faults.proxy import FaultProxy
+
+            proxy = stack.enter_context(FaultProxy(opts.settings.bootstrap, list(opts.faults)))
+            bootstrap = proxy.bootstrap
+            result.proxy_address = bootstrap
+        retry_counter = stack.enter_context(_count_retries())
+        producer, requested = build_producer(opts.settings, bootstrap, opts.partitioner)
+        cfg = producer.config
+        result.effective = _effective(cfg)
+        result.changed_by_client = _client_changes(requested, cfg)
+        result.settings_id = settings_id(opts.keyed, cfg)
+        try:
+            _send_all(producer, opts, result, run_id)
+        finally:
+            result.batch_retries = retry_counter.retries
+            if proxy is not None:
+                result.fault_stats = proxy.stats()
+    return result
+
+
+def _send_all(
+    producer: KafkaProducer, opts: ProduceOptions, result: ProduceResult, run_id: str
+) -> None:
+    lock = threading.Lock()
+    acks = result.acks
+    latencies = result.latencies_ms
+    errors = result.errors
+    clock = time.perf_counter
+
+    def on_ack(ride_id: str, seq: int, t_sent: float, meta: Any) -> None:
+        # kafka-python appends the future's value after the bound arguments.
+        latencies.append((clock() - t_sent) * 1000.0)
+        acks.append(Ack(ride_id, seq, meta.partition, meta.offset))
+
+    def on_error(exc: BaseException) -> None:
+        with lock:
+            errors[type(exc).__name__] += 1
+
+    width = max(5, len(str(opts.rides - 1)))
+    ride_ids = [f"ride-{i:0{width}d}" for i in range(opts.rides)]
+    keys = [r.encode() for r in ride_ids] if opts.keyed else None
+    topic = opts.topic
+    encode = EventEncoder(run_id, result.settings_id, opts.padding).encode
+    now = time.time
+    progress = opts.progress
+    sent = 0
+    t0 = clock()
+    try:
+        for ride, seq in interleaved_schedule(
+            opts.rides, seed=opts.seed, concurrent=opts.concurrent
+        ):
+            ride_id = ride_ids[ride]
+            value = encode(ride_id, seq, now() * 1000.0)
+            t_sent = clock()
+            future = producer.send(topic, value=value, key=keys[ride] if keys else None)
+            future.add_callback(on_ack, ride_id, seq, t_sent)
+            future.add_errback(on_error)
+            sent += 1
+            result.bytes_sent += len(value)
+            if progress is not None and sent % 500 == 0:
+                progress(sent, len(acks))
+        result.sent = sent
+        with kafka_errors(opts.settings, "flushing the producer"):
+            producer.flush()
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.sent = sent
+    except kerrors.KafkaTimeoutError as exc:
+        # send() blocks when the buffer is full and the broker is gone.
+        result.sent = sent
+        errors[type(exc).__name__] += 1
+        raise RidectlError(
+            f"producing to {topic}: Kafka stopped accepting records after {sent} sends "
+            f"({len(acks)} acknowledged): {exc}",
+            hint="check the broker: ridectl broker status",
+        ) from None
+    finally:
+        # Give in-flight requests a bounded chance to finish; never hang on a dead broker.
+        with contextlib.suppress(Exception):
+            producer.close(timeout=5 if result.interrupted else 30)
+        result.elapsed_s = clock() - t0
+        result.acked = len(acks)
+        result.failed = sum(errors.values())
+        result.per_partition.update(a.partition for a in acks)
+        if progress is not None:
+            progress(result.sent, result.acked)

@@ -1,0 +1,90 @@
+"""Runs: what one ``ridectl produce`` did, remembered so the next command can find it.
+
+``produce`` writes ``<home>/runs/<run_id>.json`` (the summary) and ``<run_id>.acks.ndjson``
+(every acknowledged event with its partition and offset), and points ``<home>/last-run.json``
+at it. ``consume``/``check`` without ``--run-id`` judge the last run on the same topic, and use
+its acknowledgements to tell events the broker lost from events that were never acknowledged.
+``<home>`` is ``$RIDECTL_HOME`` or ``~/.local/state/ridectl``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ridectl.history import Ack
+
+
+def home() -> Path:
+    env = os.environ.get("RIDECTL_HOME")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ridectl"
+
+
+def new_run_id() -> str:
+    """Short, sortable by time, unique enough: ``20261127-0612-3fa9``."""
+    return time.strftime("%Y%m%d-%H%M%S-", time.localtime()) + secrets.token_hex(2)
+
+
+def _runs_dir() -> Path:
+    d = home() / "runs"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def save_run(record: dict[str, Any], acks: Iterable[Ack]) -> Path:
+    """Best effort: a run that cannot be remembered still happened, so failures to write
+    here are reported by the caller as a warning, not an error."""
+    run_id = str(record["run_id"])
+    d = _runs_dir()
+    with (d / f"{run_id}.acks.ndjson").open("w", encoding="utf-8") as fh:
+        for a in acks:
+            doc = {"ride_id": a.ride_id, "seq": a.seq, "p": a.partition, "o": a.offset}
+            fh.write(json.dumps(doc, separators=(",", ":")) + "\n")
+    path = d / f"{run_id}.json"
+    path.write_text(json.dumps(record, indent=2))
+    (home() / "last-run.json").write_text(json.dumps({"run_id": run_id, "topic": record["topic"]}))
+    return path
+
+
+def last_run(topic: str | None = None) -> dict[str, Any] | None:
+    """The last run (on ``topic`` when given), or None."""
+    try:
+        ref = json.loads((home() / "last-run.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if topic is not None and ref.get("topic") != topic:
+        return None
+    return load_run(str(ref.get("run_id")))
+
+
+def load_run(run_id: str) -> dict[str, Any] | None:
+    try:
+        doc = json.loads((home() / "runs" / f"{run_id}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def load_acks(run_id: str) -> list[Ack] | None:
+    path = home() / "runs" / f"{run_id}.acks.ndjson"
+    try:
+        fh = path.open(encoding="utf-8")
+    except OSError:
+        return None
+    acks: list[Ack] = []
+    with fh:
+        for line in fh:
+            try:
+                d = json.loads(line)
+                acks.append(Ack(d["ride_id"], d["seq"], d["p"], d["o"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return acks

@@ -1,0 +1,175 @@
+"""Topic administration (create, describe, grow, delete) and turning client errors into
+one-line messages."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import errors as kerrors
+from kafka.admin import KafkaAdminClient
+
+from ridectl.errors import RidectlError, UsageError
+from ridectl.settings import ClientSettings
+
+DEFAULT_PARTITIONS = 6
+#: How long a command keeps trying to reach the bootstrap servers before it gives up
+#: (``-X bootstrap.timeout.ms=...`` changes it).
+DEFAULT_CONNECT_TIMEOUT_MS = 10_000
+
+
+def unreachable(settings: ClientSettings, seconds: float) -> RidectlError:
+    return RidectlError(
+        f"cannot reach Kafka at {settings.bootstrap} within {seconds:g}s",
+        hint="is a broker running? start one with `ridectl broker up`, or point "
+        "--bootstrap-servers / KAFKA_BOOTSTRAP_SERVERS at yours; "
+        "-X bootstrap.timeout.ms=N sets the wait",
+    )
+
+
+def client_kwargs(settings: ClientSettings, role: str) -> dict[str, Any]:
+    kwargs = settings.kwargs(role)
+    kwargs.setdefault("bootstrap_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)
+    kwargs.setdefault("request_timeout_ms", 30_000)
+    return kwargs
+
+
+@contextlib.contextmanager
+def kafka_errors(settings: ClientSettings, doing: str) -> Iterator[None]:
+    """Translate kafka-python's exceptions into one-line ``RidectlError`` messages."""
+    try:
+        yield
+    except RidectlError:
+        raise
+    except kerrors.KafkaTimeoutError as exc:
+        # kafka-python 3 reports an unreachable bootstrap as "Unable to bootstrap from ...".
+        if "bootstrap" not in str(exc):
+            raise RidectlError(
+                f"{doing}: Kafka at {settings.bootstrap} did not answer in time ({exc})",
+                hint="check the broker: ridectl broker status",
+            ) from None
+        timeout = float(
+            settings.kwargs("admin").get("bootstrap_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)
+        )
+        raise unreachable(settings, timeout / 1000) from None
+    except kerrors.KafkaConfigurationError as exc:
+        raise UsageError(f"{doing}: client settings rejected by kafka-python: {exc}") from None
+    except kerrors.KafkaConnectionError as exc:
+        raise RidectlError(
+            f"{doing}: lost the connection to Kafka at {settings.bootstrap} "
+            f"({exc or type(exc).__name__})",
+            hint="check the broker: ridectl broker status",
+        ) from None
+    except kerrors.KafkaError as exc:
+        raise RidectlError(f"{doing}: {type(exc).__name__}: {exc}") from None
+
+
+@contextlib.contextmanager
+def admin_client(settings: ClientSettings) -> Iterator[KafkaAdminClient]:
+    with kafka_errors(settings, "connecting"):
+        client = KafkaAdminClient(**client_kwargs(settings, "admin"))
+    try:
+        yield client
+    finally:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    name: str
+    partitions: int
+    created: bool
+    replication: int
+
+
+def describe(admin: KafkaAdminClient, topic: str) -> tuple[int, int] | None:
+    """(partition count, replication factor) of a topic, or None when it does not exist."""
+    try:
+        desc = admin.describe_topics([topic])
+    except kerrors.UnknownTopicOrPartitionError:
+        return None
+    if not desc:
+        return None
+    d = desc[0]
+    if d.get("error_code", 0) == kerrors.UnknownTopicOrPartitionError.errno:
+        return None
+    parts = d.get("partitions") or []
+    if not parts:
+        return None
+    return len(parts), len(parts[0].get("replica_nodes") or [])
+
+
+def ensure_topic(
+    settings: ClientSettings,
+    topic: str,
+    partitions: int | None,
+    replication: int = 1,
+) -> TopicInfo:
+    """Create the topic if it is missing. When it exists, an explicit ``partitions`` that
+    differs from its count is refused (the run would not be what the user asked for)."""
+    validate_topic_name(topic)
+    if partitions is not None and partitions <= 0:
+        raise UsageError(f"--partitions must be 1 or more, not {partitions}")
+    if replication <= 0:
+        raise UsageError(f"--replication-factor must be 1 or more, not {replication}")
+    with admin_client(settings) as admin, kafka_errors(settings, f"creating topic {topic}"):
+        existing = describe(admin, topic)
+        if existing is not None:
+            count, rf = existing
+            if partitions is not None and partitions != count:
+                raise UsageError(
+                    f"topic {topic} already exists with {count} partitions, not {partitions}",
+                    hint=f"use --partitions {count}, another --topic, or delete it first",
+                )
+            return TopicInfo(topic, count, False, rf)
+        want = partitions or DEFAULT_PARTITIONS
+        try:
+            admin.create_topics(
+                {topic: {"num_partitions": want, "replication_factor": replication}},
+                wait_for_metadata=True,
+            )
+        except kerrors.TopicAlreadyExistsError:
+            pass  # created meanwhile by someone else
+        except kerrors.InvalidReplicationFactorError:
+            raise UsageError(
+                f"replication factor {replication} is more than the cluster's brokers",
+                hint="use --replication-factor 1, or ridectl broker up --nodes 3",
+            ) from None
+        final = describe(admin, topic)
+        count, rf = final if final else (want, replication)
+        return TopicInfo(topic, count, True, rf)
+
+
+def partition_count(settings: ClientSettings, topic: str) -> int:
+    with admin_client(settings) as admin, kafka_errors(settings, f"describing topic {topic}"):
+        existing = describe(admin, topic)
+    if existing is None:
+        raise UsageError(
+            f"topic {topic} does not exist on {settings.bootstrap}",
+            hint="produce a run first: ridectl produce --topic " + topic,
+        )
+    return existing[0]
+
+
+def grow(settings: ClientSettings, topic: str, total: int) -> None:
+    """Add partitions so the topic has ``total`` (keys then map differently)."""
+    with admin_client(settings) as admin, kafka_errors(settings, f"growing topic {topic}"):
+        admin.create_partitions({topic: total})
+
+
+def delete(settings: ClientSettings, topic: str) -> None:
+    with (
+        admin_client(settings) as admin,
+        kafka_errors(settings, f"deleting topic {topic}"),
+        contextlib.suppress(kerrors.UnknownTopicOrPartitionError),
+    ):
+        admin.delete_topics([topic])
+
+
+def validate_topic_name(topic: str) -> None:
+    legal = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    if not topic or len(topic) > 249 or topic in (".", "..") or set(topic) - legal:
+        raise UsageError(f"bad topic name {topic!r}: use 1-249 letters, digits, '.', '_' or '-'")

@@ -1,0 +1,110 @@
+"""Java-style client settings -> kafka-python arguments (pure, no Kafka)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ridectl.errors import UsageError
+from ridectl.settings import MASK, build_settings, parse_x_option, read_properties
+
+
+def test_java_names_map_to_kafka_python_arguments() -> None:
+    s = build_settings(
+        "h:1",
+        None,
+        [
+            "max.in.flight.requests.per.connection=1",
+            "enable.idempotence=false",
+            "acks=1",
+            "linger.ms=5",
+            "batch.size=100",
+            "compression.type=none",
+        ],
+    )
+    kw = s.kwargs("producer")
+    assert kw["bootstrap_servers"] == ["h:1"]
+    assert kw["max_in_flight_requests_per_connection"] == 1
+    assert kw["enable_idempotence"] is False
+    assert kw["acks"] == 1
+    assert kw["linger_ms"] == 5
+    assert kw["batch_size"] == 100
+    assert kw["compression_type"] is None
+    # Producer-only settings are not given to a consumer.
+    assert "acks" not in s.kwargs("consumer")
+
+
+def test_acks_all_and_minus_one_are_the_same() -> None:
+    assert build_settings("h:1", None, ["acks=-1"]).kwargs("producer")["acks"] == "all"
+    assert build_settings("h:1", None, ["acks=all"]).kwargs("producer")["acks"] == "all"
+
+
+def test_unknown_key_is_named_with_a_suggestion() -> None:
+    with pytest.raises(
+        UsageError, match=r"unknown client setting 'max\.in\.flight' .*did you mean"
+    ):
+        build_settings("h:1", None, ["max.in.flight=1"])
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("linger.ms=soon", "whole number"),
+        ("enable.idempotence=maybe", "true or false"),
+        ("acks=2", "all, -1, 1 or 0"),
+        ("max.in.flight.requests.per.connection=0", "1 or more"),
+        ("security.protocol=TLS", "one of"),
+        ("noequals", "key=value"),
+    ],
+)
+def test_badly_typed_values_are_refused(option: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        build_settings("h:1", None, [option])
+
+
+def test_later_sources_win_and_cli_bootstrap_beats_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "client.properties"
+    f.write_text("bootstrap.servers=file:9\nlinger.ms=7\n# comment\n! also a comment\n")
+    s = build_settings(None, f, ["linger.ms=8"])
+    assert s.bootstrap == "file:9"
+    assert s.kwargs("producer")["linger_ms"] == 8
+    assert build_settings("cli:1", f, []).bootstrap == "cli:1"
+    assert build_settings(None, None, []).bootstrap == "localhost:9092"
+
+
+def test_jaas_config_gives_username_and_password_and_is_masked(tmp_path: Path) -> None:
+    f = tmp_path / "sasl.properties"
+    f.write_text(
+        "security.protocol=SASL_PLAINTEXT\n"
+        "sasl.mechanism=SCRAM-SHA-512\n"
+        "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\\n"
+        '    username="alice" password="s3cr3t";\n'
+    )
+    s = build_settings("h:1", f, [])
+    kw = s.kwargs("consumer")
+    assert kw["sasl_plain_username"] == "alice"
+    assert kw["sasl_plain_password"] == "s3cr3t"
+    assert kw["sasl_mechanism"] == "SCRAM-SHA-512"
+    shown = s.display()
+    assert shown["sasl.jaas.config"] == MASK
+    assert "s3cr3t" not in repr(shown)
+
+
+def test_malformed_config_file(tmp_path: Path) -> None:
+    f = tmp_path / "bad.properties"
+    f.write_text("linger.ms=1\n=novalue\n")
+    with pytest.raises(UsageError, match=r"bad\.properties:2"):
+        read_properties(f)
+    with pytest.raises(UsageError, match="not found"):
+        read_properties(tmp_path / "missing.properties")
+
+
+@pytest.mark.parametrize("bad", ["localhost", "host:port", "h:0", ":9092", "h:70000"])
+def test_malformed_bootstrap_address(bad: str) -> None:
+    with pytest.raises(UsageError, match="expected host:port"):
+        build_settings(bad, None, [])
+
+
+def test_x_value_may_contain_equals() -> None:
+    assert parse_x_option("sasl.jaas.config=a=b") == ("sasl.jaas.config", "a=b")
