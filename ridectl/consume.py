@@ -28,6 +28,10 @@ from ridectl.topics import client_kwargs, kafka_errors, partition_count
 
 Parsed = tuple[str, int, str]  # (ride_id, seq, run_id)
 
+#: With --workers > 1, this share of events takes SLOW_FACTOR times --work-ms.
+SLOW_SHARE = 0.05
+SLOW_FACTOR = 20.0
+
 #: Without progress for this long, the read is declared stalled (broker gone).
 STALL_TIMEOUT_S = 30.0
 
@@ -164,8 +168,12 @@ class _Processor:
         if self.pool is None:
             self._record(parsed, partition, offset)
         else:
-            # The mistake on purpose: hand each record to whichever thread is free.
-            delay = self.rng.uniform(0.0, self.work_s)
+            # The mistake on purpose: hand each record to whichever thread is free. Work takes
+            # a random time, and now and then much longer (a slow call to a database, a GC
+            # pause): everything the other threads finish meanwhile overtakes it.
+            rng = self.rng
+            slow = rng.random() < SLOW_SHARE
+            delay = self.work_s * (SLOW_FACTOR if slow else rng.random())
             self.pool.submit(self._work, parsed, partition, offset, delay)
 
     def _work(self, parsed: Parsed, partition: int, offset: int, delay: float) -> None:

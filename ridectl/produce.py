@@ -8,7 +8,9 @@ reads back.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
+import random
 import threading
 import time
 from collections import Counter
@@ -58,6 +60,18 @@ class ProduceOptions:
     run_id: str | None = None
     #: called with (sent, acked) now and then, from the sending thread
     progress: Callable[[int, int], None] | None = None
+    #: key keyed records by "ride" id, or by pickup "zone" (hot keys: a share of rides start
+    #: at the airport)
+    key_by: str = "ride"
+    zones: int = 12
+    hot_share: float = 0.5
+    #: add partitions when this share of the events has been sent (keys remap)
+    grow_to: int | None = None
+    grow_at: float = 0.5
+    #: a second producer, placing keys with this partitioner, sends the events in second_seqs
+    #: (e.g. the payment service runs another client library)
+    second_partitioner: str | None = None
+    second_seqs: frozenset[int] = frozenset({5})
 
 
 @dataclass
@@ -86,6 +100,10 @@ class ProduceResult:
     interrupted: bool = False
     fault_stats: dict[str, Any] | None = None
     proxy_address: str | None = None
+    #: set when the broker stopped answering mid-run (what was acknowledged is still here)
+    aborted: str | None = None
+    #: (partitions before, after) when the topic was grown mid-run
+    grown: tuple[int, int] | None = None
 
     @property
     def unacknowledged(self) -> int:
@@ -129,6 +147,8 @@ class ProduceResult:
             "settings_id": self.settings_id,
             "changed_by_client": self.changed_by_client,
             "interrupted": self.interrupted,
+            "aborted": self.aborted,
+            "grown": list(self.grown) if self.grown else None,
             "faults": self.fault_stats,
         }
 
@@ -233,16 +253,37 @@ def build_producer(
 
 
 def run_produce(opts: ProduceOptions) -> ProduceResult:
-    """Create the topic if needed, send the run, wait for every acknowledgement."""
+    """Create the topic if needed, send the run, wait for every acknowledgement.
+
+    A broker that stops answering mid-run does not lose the record of what was acknowledged:
+    the result comes back with ``aborted`` set, for the caller to report and then fail."""
     if opts.rides <= 0:
         raise UsageError(f"--rides must be 1 or more, not {opts.rides}")
     if opts.concurrent <= 0:
         raise UsageError(f"--concurrent must be 1 or more, not {opts.concurrent}")
+    if opts.key_by not in ("ride", "zone"):
+        raise UsageError(f"--key-by must be ride or zone, not {opts.key_by}")
+    if not 0.0 <= opts.hot_share <= 1.0:
+        raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
+    if opts.zones < 1:
+        raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
     from ridectl.runs import new_run_id
 
     run_id = opts.run_id or new_run_id()
     topic = ensure_topic(opts.settings, opts.topic, opts.partitions, opts.replication)
+    if opts.grow_to is not None and opts.grow_to <= topic.partitions:
+        raise UsageError(
+            f"--grow-to must be more than the topic's {topic.partitions} partitions, "
+            f"not {opts.grow_to}"
+        )
     result = ProduceResult(run_id, topic, opts.keyed, opts.rides, opts.seed)
+    settings = opts.settings
+    if opts.grow_to is not None and settings.get("metadata.max.age.ms") is None:
+        # A producer learns of new partitions when its metadata expires (5 minutes by
+        # default); a 1 s age lets the second half of the run use them.
+        settings = dataclasses.replace(
+            settings, values={**settings.values, "metadata.max.age.ms": "1000"}
+        )
 
     with contextlib.ExitStack() as stack:
         bootstrap: str | None = None
@@ -250,26 +291,61 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         if opts.faults:
             from ridectl.faults.proxy import FaultProxy
 
-            proxy = stack.enter_context(FaultProxy(opts.settings.bootstrap, list(opts.faults)))
+            proxy = stack.enter_context(FaultProxy(settings.bootstrap, list(opts.faults)))
             bootstrap = proxy.bootstrap
             result.proxy_address = bootstrap
         retry_counter = stack.enter_context(_count_retries())
-        producer, requested = build_producer(opts.settings, bootstrap, opts.partitioner)
+        producer, requested = build_producer(settings, bootstrap, opts.partitioner)
+        stack.callback(_close, producer, result)
+        other = None
+        if opts.second_partitioner is not None:
+            # A second client (another service, another library) sends some of the events.
+            other, _ = build_producer(settings, bootstrap, opts.second_partitioner)
+            stack.callback(_close, other, result)
         cfg = producer.config
         result.effective = _effective(cfg)
         result.changed_by_client = _client_changes(requested, cfg)
         result.settings_id = settings_id(opts.keyed, cfg)
         try:
-            _send_all(producer, opts, result, run_id)
+            _send_all(producer, other, opts, result, run_id)
         finally:
             result.batch_retries = retry_counter.retries
             if proxy is not None:
                 result.fault_stats = proxy.stats()
+    result.acked = len(result.acks)
+    result.failed = sum(result.errors.values())
+    result.per_partition.update(a.partition for a in result.acks)
     return result
 
 
+def _close(producer: KafkaProducer, result: ProduceResult) -> None:
+    """Give in-flight requests a bounded chance to finish; never hang on a dead broker."""
+    with contextlib.suppress(Exception):
+        producer.close(timeout=5 if (result.interrupted or result.aborted) else 30)
+
+
+def _ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:
+    """The key of each ride: its id, or its pickup zone (hot keys), or none."""
+    if not opts.keyed:
+        return None
+    if opts.key_by == "ride":
+        return [r.encode() for r in ride_ids]
+    rng = random.Random(None if opts.seed is None else opts.seed + 1)
+    keys: list[bytes] = []
+    for _ in ride_ids:
+        if opts.zones == 1 or rng.random() < opts.hot_share:
+            keys.append(b"zone-airport")
+        else:
+            keys.append(f"zone-{rng.randrange(1, opts.zones):02d}".encode())
+    return keys
+
+
 def _send_all(
-    producer: KafkaProducer, opts: ProduceOptions, result: ProduceResult, run_id: str
+    producer: KafkaProducer,
+    other: KafkaProducer | None,
+    opts: ProduceOptions,
+    result: ProduceResult,
+    run_id: str,
 ) -> None:
     lock = threading.Lock()
     acks = result.acks
@@ -288,21 +364,27 @@ def _send_all(
 
     width = max(5, len(str(opts.rides - 1)))
     ride_ids = [f"ride-{i:0{width}d}" for i in range(opts.rides)]
-    keys = [r.encode() for r in ride_ids] if opts.keyed else None
+    keys = _ride_keys(opts, ride_ids)
     topic = opts.topic
     encode = EventEncoder(run_id, result.settings_id, opts.padding).encode
     now = time.time
     progress = opts.progress
+    second_seqs = opts.second_seqs if other is not None else frozenset()
+    total = opts.rides * 5
+    grow_at = round(total * opts.grow_at) if opts.grow_to is not None else -1
     sent = 0
     t0 = clock()
     try:
         for ride, seq in interleaved_schedule(
             opts.rides, seed=opts.seed, concurrent=opts.concurrent
         ):
+            if sent == grow_at:
+                _grow_mid_run(producer, other, opts, result)
             ride_id = ride_ids[ride]
             value = encode(ride_id, seq, now() * 1000.0)
+            client = other if (other is not None and seq in second_seqs) else producer
             t_sent = clock()
-            future = producer.send(topic, value=value, key=keys[ride] if keys else None)
+            future = client.send(topic, value=value, key=keys[ride] if keys else None)
             future.add_callback(on_ack, ride_id, seq, t_sent)
             future.add_errback(on_error)
             sent += 1
@@ -312,25 +394,44 @@ def _send_all(
         result.sent = sent
         with kafka_errors(opts.settings, "flushing the producer"):
             producer.flush()
+            if other is not None:
+                other.flush()
     except KeyboardInterrupt:
         result.interrupted = True
         result.sent = sent
-    except kerrors.KafkaTimeoutError as exc:
+    except (kerrors.KafkaTimeoutError, RidectlError) as exc:
         # send() blocks when the buffer is full and the broker is gone.
         result.sent = sent
-        errors[type(exc).__name__] += 1
-        raise RidectlError(
-            f"producing to {topic}: Kafka stopped accepting records after {sent} sends "
-            f"({len(acks)} acknowledged): {exc}",
-            hint="check the broker: ridectl broker status",
-        ) from None
+        result.aborted = (
+            f"producing to {topic}: Kafka stopped accepting records after {sent} sends: {exc}"
+        )
     finally:
-        # Give in-flight requests a bounded chance to finish; never hang on a dead broker.
-        with contextlib.suppress(Exception):
-            producer.close(timeout=5 if result.interrupted else 30)
         result.elapsed_s = clock() - t0
-        result.acked = len(acks)
-        result.failed = sum(errors.values())
-        result.per_partition.update(a.partition for a in acks)
         if progress is not None:
-            progress(result.sent, result.acked)
+            progress(result.sent, len(acks))
+
+
+def _grow_mid_run(
+    producer: KafkaProducer,
+    other: KafkaProducer | None,
+    opts: ProduceOptions,
+    result: ProduceResult,
+) -> None:
+    """Add partitions, then wait until the producers' metadata shows them, so the rest of
+    the run is placed with the new count (as a long-running producer eventually would)."""
+    from ridectl.topics import grow
+
+    assert opts.grow_to is not None
+    grow(opts.settings, opts.topic, opts.grow_to)
+    result.grown = (result.topic.partitions, opts.grow_to)
+    deadline = time.monotonic() + 30
+    for client in (producer, other):
+        if client is None:
+            continue
+        while len(client.partitions_for(opts.topic) or ()) < opts.grow_to:
+            if time.monotonic() > deadline:
+                raise RidectlError(
+                    "the producer did not see the new partitions within 30s",
+                    hint="lower -X metadata.max.age.ms",
+                )
+            time.sleep(0.05)

@@ -79,3 +79,31 @@ def _isolated_ridectl_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     """Commands run in tests remember their last run in a temporary directory, not ~."""
     monkeypatch.setenv("RIDECTL_HOME", str(tmp_path / "ridectl-home"))
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+
+
+class CliResult:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, out={self.out[-2000:]!r}, err={self.err[-2000:]!r})"
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
+    """Run ``ridectl ARGS...`` in this process, as the console script would."""
+    from ridectl.cli import main
+    from ridectl.output import console
+
+    def run(*args: str) -> CliResult:
+        console.reset()
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    return run

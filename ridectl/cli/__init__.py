@@ -46,11 +46,17 @@ def _root(
     """Show, on a real Apache Kafka cluster, when and why event order breaks."""
 
 
-def _register() -> None:
-    # Imported here so that `ridectl broker ...` does not pay for kafka-python's import.
-    from ridectl.cli import commands
+_registered = False
 
-    commands.register(app)
+
+def _register() -> None:
+    """Attach the Kafka commands once (their modules import kafka-python lazily)."""
+    global _registered
+    if not _registered:
+        from ridectl.cli import commands
+
+        commands.register(app)
+        _registered = True
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -25,7 +25,7 @@ StateDir = Annotated[
         "--state-dir",
         envvar="RIDECTL_STATE_DIR",
         help="Where the broker keeps its config, data and logs "
-        "[default: ~/.local/state/ridectl/broker].",
+        "(default: ~/.local/state/ridectl/broker).",
         show_default=False,
         file_okay=False,
     ),

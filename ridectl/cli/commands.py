@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ridectl.cli.options import Bootstrap, ConfigFile, XOption, settings_from
-from ridectl.errors import UsageError
+from ridectl.errors import RidectlError, UsageError
 from ridectl.output import console
 
 
@@ -40,6 +40,11 @@ class PartitionerName(StrEnum):
     murmur3 = "murmur3"
 
 
+class KeyBy(StrEnum):
+    ride = "ride"
+    zone = "zone"
+
+
 class PartitionerChoice(StrEnum):
     murmur2 = "murmur2"
     crc32 = "crc32"
@@ -53,8 +58,8 @@ RunId = Annotated[
     str | None,
     typer.Option(
         "--run-id",
-        help="Which run to judge [default: the last run produced to this topic from here, "
-        "else the newest run found on the topic].",
+        help="Which run to judge (default: the last run produced to this topic from here, "
+        "else the newest run found on the topic).",
         show_default=False,
     ),
 ]
@@ -64,7 +69,7 @@ Group_ = Annotated[
         "--group",
         "-g",
         help="Consumer group: start from its committed offsets and commit at the end "
-        "[default: no group, read from the beginning].",
+        "(default: no group, read from the beginning).",
         rich_help_panel="Consumer",
     ),
 ]
@@ -81,8 +86,8 @@ WorkMs = Annotated[
     float | None,
     typer.Option(
         "--work-ms",
-        help="Simulated processing time per event, random in [0, N] ms [default: 1 with "
-        "--workers > 1].",
+        help="Simulated processing time per event: random up to N ms, and 20 x N for one "
+        "event in 20 (default: 1 with --workers > 1).",
         rich_help_panel="Consumer",
         show_default=False,
     ),
@@ -120,8 +125,8 @@ def produce(
         typer.Option(
             "--partitions",
             "-p",
-            help="Partitions when creating the topic [default: 6; an existing topic keeps its "
-            "count].",
+            help="Partitions when creating the topic (default: 6; an existing topic keeps its "
+            "count).",
             show_default=False,
         ),
     ] = None,
@@ -132,7 +137,7 @@ def produce(
         int | None,
         typer.Option(
             "--max-in-flight",
-            help="max.in.flight.requests.per.connection [client default: 5].",
+            help="max.in.flight.requests.per.connection (client default: 5).",
             rich_help_panel="Producer settings",
             show_default=False,
         ),
@@ -141,7 +146,7 @@ def produce(
         int | None,
         typer.Option(
             "--retries",
-            help="retries [client default: unlimited within delivery.timeout.ms].",
+            help="retries (client default: unlimited within delivery.timeout.ms).",
             rich_help_panel="Producer settings",
             show_default=False,
         ),
@@ -150,7 +155,7 @@ def produce(
         bool | None,
         typer.Option(
             "--idempotence/--no-idempotence",
-            help="enable.idempotence [client default: on, unless another setting conflicts].",
+            help="enable.idempotence (client default: on, unless another setting conflicts).",
             rich_help_panel="Producer settings",
             show_default=False,
         ),
@@ -159,7 +164,7 @@ def produce(
         Acks | None,
         typer.Option(
             "--acks",
-            help="acks [client default: all].",
+            help="acks (client default: all).",
             rich_help_panel="Producer settings",
             show_default=False,
         ),
@@ -168,7 +173,7 @@ def produce(
         int | None,
         typer.Option(
             "--linger-ms",
-            help="linger.ms [client default: 0].",
+            help="linger.ms (client default: 0).",
             rich_help_panel="Producer settings",
             show_default=False,
         ),
@@ -177,7 +182,7 @@ def produce(
         int | None,
         typer.Option(
             "--batch-size",
-            help="batch.size in bytes [client default: 16384].",
+            help="batch.size in bytes (client default: 16384).",
             rich_help_panel="Producer settings",
             show_default=False,
         ),
@@ -203,6 +208,35 @@ def produce(
             "--partitioner",
             help="Place keyed records as this client would: murmur2 (Java, kafka-python), "
             "crc32 (librdkafka), fnv1a (Sarama), murmur3.",
+            show_default=False,
+        ),
+    ] = None,
+    key_by: Annotated[
+        KeyBy,
+        typer.Option(
+            "--key-by",
+            help="With --keyed: key by ride id, or by pickup zone (hot keys: --hot-share of "
+            "the rides start at the airport).",
+        ),
+    ] = KeyBy.ride,
+    hot_share: Annotated[
+        float, typer.Option("--hot-share", help="With --key-by zone: share of airport rides.")
+    ] = 0.5,
+    zones: Annotated[int, typer.Option("--zones", help="With --key-by zone: zone count.")] = 12,
+    grow_to: Annotated[
+        int | None,
+        typer.Option(
+            "--grow-to",
+            help="Add partitions up to this count halfway through the run (keys remap).",
+            show_default=False,
+        ),
+    ] = None,
+    payment_partitioner: Annotated[
+        PartitionerName | None,
+        typer.Option(
+            "--payment-partitioner",
+            help="Send PaymentProcessed from a second producer that places keys like this "
+            "client (two services, two client libraries, one key).",
             show_default=False,
         ),
     ] = None,
@@ -255,6 +289,11 @@ def produce(
         padding=padding,
         partitioner=partitioner.value if partitioner else None,
         faults=faults,
+        key_by=key_by.value,
+        hot_share=hot_share,
+        zones=zones,
+        grow_to=grow_to,
+        second_partitioner=payment_partitioner.value if payment_partitioner else None,
     )
     if bar is not None:
         with bar:
@@ -275,6 +314,8 @@ def produce(
         console.out().print(produce_json(result), markup=False, highlight=False)
     else:
         render_produce(console.out(), result)
+    if result.aborted:
+        raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")
     if result.interrupted:
         raise typer.Exit(130)
 

@@ -15,7 +15,7 @@ Bootstrap = Annotated[
         "--bootstrap-servers",
         "-b",
         envvar="KAFKA_BOOTSTRAP_SERVERS",
-        help="Comma-separated host:port list [default: localhost:9092].",
+        help="Comma-separated host:port list (default: localhost:9092).",
         show_default=False,
         rich_help_panel="Connection",
     ),

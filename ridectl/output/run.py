@@ -50,8 +50,16 @@ def render_produce(console: Console, result: ProduceResult) -> None:
         grid.add_row("errors", ", ".join(f"{k} x{v}" for k, v in result.errors.most_common()))
     grid.add_row(
         "per partition",
-        _partition_counts(dict(result.per_partition), result.topic.partitions),
+        _partition_counts(
+            dict(result.per_partition),
+            result.grown[1] if result.grown else result.topic.partitions,
+        ),
     )
+    if result.grown:
+        grid.add_row(
+            "grown",
+            f"{result.grown[0]} -> {result.grown[1]} partitions halfway through the run",
+        )
     p50, p99 = d["ack_latency_ms"]["p50"], d["ack_latency_ms"]["p99"]
     grid.add_row(
         "throughput",
@@ -66,6 +74,8 @@ def render_produce(console: Console, result: ProduceResult) -> None:
     parts: list[Any] = [grid]
     for note in result.changed_by_client:
         parts.append(Text(f"NOTE: {note}", style="bold yellow"))
+    if result.aborted:
+        parts.append(Text(f"ABORTED: {result.aborted}", style="bold red"))
     if result.interrupted:
         parts.append(
             Text(
