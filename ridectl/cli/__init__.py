@@ -53,9 +53,10 @@ def _register() -> None:
     """Attach the Kafka commands once (their modules import kafka-python lazily)."""
     global _registered
     if not _registered:
-        from ridectl.cli import commands
+        from ridectl.cli import commands, demo
 
         commands.register(app)
+        demo.register(app)
         _registered = True
 
 

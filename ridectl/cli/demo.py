@@ -1,0 +1,82 @@
+"""``ridectl demo``: the classroom story, lesson by lesson, on the real broker."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ridectl.cli.options import Bootstrap, ConfigFile, XOption
+from ridectl.errors import UsageError
+from ridectl.output import console
+
+
+def demo(
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option("--scenario", "-s", help="Run only this lesson (repeatable); see --list."),
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the lessons and exit.")] = False,
+    fast: Annotated[bool, typer.Option("--fast", help="Small runs (a class in a hurry).")] = False,
+    pause: Annotated[
+        bool, typer.Option("--pause", help="Wait for Enter before each lesson's run.")
+    ] = False,
+    keep_topics: Annotated[
+        bool, typer.Option("--keep-topics", help="Leave the lessons' topics for inspection.")
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 7,
+    export_svg: Annotated[
+        Path | None, typer.Option("--export-svg", help="Also save the whole demo as SVG.")
+    ] = None,
+    export_html: Annotated[
+        Path | None, typer.Option("--export-html", help="Also save the whole demo as HTML.")
+    ] = None,
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigFile = None,
+    x: XOption = None,
+) -> None:
+    """Tell the whole ordering story on the broker: each lesson runs, is judged, and says
+    whether it showed what its title promises. Exit 1 if any lesson did not."""
+    from ridectl.demo import LESSONS, Sizes
+    from ridectl.demo.runner import demo_context
+    from ridectl.output.demo import render_intro, render_outcome
+
+    out = console.out(record=bool(export_svg or export_html))
+    if list_:
+        for i, lesson in enumerate(LESSONS, 1):
+            out.print(f"{i}. [bold]{lesson.name}[/]: {lesson.title}")
+        return
+    names = [lesson.name for lesson in LESSONS]
+    chosen = scenario or names
+    unknown = [s for s in chosen if s not in names]
+    if unknown:
+        raise UsageError(f"unknown scenario {unknown[0]!r} (valid: {', '.join(names)})")
+    lessons = [lesson for lesson in LESSONS if lesson.name in chosen]
+    failed: list[str] = []
+    t0 = time.monotonic()
+    with demo_context(
+        bootstrap_servers, config, x or [], Sizes.pick(fast), seed=seed, keep_topics=keep_topics
+    ) as ctx:
+        for i, lesson in enumerate(lessons, 1):
+            render_intro(out, lesson, i, len(lessons))
+            if pause:
+                console.err().input("[dim]press Enter to run it...[/]")
+            with console.err().status(f"running lesson {lesson.name} on {ctx.settings.bootstrap}"):
+                outcome = lesson.run(ctx)
+            render_outcome(out, lesson, outcome)
+            if not outcome.promised:
+                failed.append(lesson.name)
+    out.print(
+        f"\n{len(lessons) - len(failed)} of {len(lessons)} lessons showed what they promise "
+        f"({time.monotonic() - t0:.0f}s)."
+        + (f" Not this time: {', '.join(failed)}." if failed else "")
+    )
+    console.export(out, export_svg, export_html, title="ridectl demo")
+    if failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)

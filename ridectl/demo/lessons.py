@@ -1,0 +1,304 @@
+"""The lessons of ``ridectl demo``. Each one runs on the real broker, with its own topic, and
+checks that what happened is what its title says (``LessonOutcome.promised``); the demo
+reports a lesson whose outcome did not hold instead of pretending it did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ridectl.demo.runner import DemoContext, Trial
+from ridectl.faults.spec import parse_fault_spec
+
+#: Producer settings under which a retried request can land after a later one: several
+#: requests in flight, retries on, idempotence off, and one record per batch so that each
+#: record travels in a request of its own (kafka-python drains one batch per partition into
+#: a request). acks=all keeps the broker's acknowledgements meaningful.
+GOTCHA = {
+    "enable.idempotence": "false",
+    "max.in.flight.requests.per.connection": "5",
+    "retries": "10",
+    "acks": "all",
+    "batch.size": "1",
+    "linger.ms": "0",
+    "retry.backoff.ms": "20",
+}
+#: Every 4th produce request fails with a retriable error before reaching the broker.
+GOTCHA_FAULT = "error:every=4"
+
+
+@dataclass
+class LessonOutcome:
+    #: Did the run show what the lesson's title promises?
+    promised: bool
+    #: One line: what was measured, in figures.
+    verdict: str
+    trials: list[Trial] = field(default_factory=list)
+    #: the trial whose table and timeline are shown
+    focus: Trial | None = None
+    #: a comparison of the trials (throughput, latency, violations), when it matters
+    compare: bool = False
+    #: show per-partition load of each trial
+    loads: bool = False
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str
+    title: str
+    #: what is about to happen, and why
+    setup: str
+    run: Callable[[DemoContext], LessonOutcome]
+    #: one plain paragraph to remember
+    takeaway: str
+
+
+def _violations(t: Trial) -> int:
+    return len(t.report.violations)
+
+
+def _unkeyed(ctx: DemoContext) -> LessonOutcome:
+    t = ctx.trial("unkeyed", ctx.topic("unkeyed"), rides=ctx.sizes.rides, keyed=False)
+    ooo = t.report.by_kind["out_of_order"]
+    return LessonOutcome(
+        promised=ooo > 0,
+        verdict=f"{t.report.violating_rides} of {t.report.rides} rides broke order "
+        f"({ooo} events out of order); {t.report.rides_split} rides were split across "
+        "partitions.",
+        trials=[t],
+        focus=t,
+    )
+
+
+def _keyed(ctx: DemoContext) -> LessonOutcome:
+    t = ctx.trial("keyed", ctx.topic("keyed"), rides=ctx.sizes.rides, keyed=True)
+    return LessonOutcome(
+        promised=t.report.clean and t.report.rides_split == 0,
+        verdict=f"{t.report.violating_rides} of {t.report.rides} rides broke order; "
+        f"{t.report.rides_split} rides touched more than one partition.",
+        trials=[t],
+        focus=t,
+        loads=True,
+    )
+
+
+def _gotcha(ctx: DemoContext, label: str, topic: str, **producer: str) -> Trial:
+    settings = {**GOTCHA, **producer}
+    return ctx.trial(
+        label,
+        topic,
+        rides=ctx.sizes.fault_rides,
+        partitions=3,
+        producer=settings,
+        faults=[parse_fault_spec(GOTCHA_FAULT)],
+    )
+
+
+def _retry(ctx: DemoContext) -> LessonOutcome:
+    t = _gotcha(ctx, "in-flight 5, idempotence off", ctx.topic("retry"))
+    ooo = t.report.by_kind["out_of_order"]
+    return LessonOutcome(
+        promised=ooo > 0 and t.report.rides_split == 0,
+        verdict=f"{ooo} events out of order in {t.report.violating_rides} rides, although "
+        f"every ride stayed on one partition ({t.report.rides_split} split); "
+        f"{t.run.batch_retries} batch retries.",
+        trials=[t],
+        focus=t,
+    )
+
+
+def _fixes(ctx: DemoContext) -> LessonOutcome:
+    base = _gotcha(ctx, "in-flight 5, idempotence off", ctx.topic("fixes", "base"))
+    one = _gotcha(
+        ctx,
+        "in-flight 1, idempotence off",
+        ctx.topic("fixes", "inflight1"),
+        **{"max.in.flight.requests.per.connection": "1"},
+    )
+    idem = _gotcha(
+        ctx,
+        "idempotence on (in-flight 5)",
+        ctx.topic("fixes", "idempotent"),
+        **{"enable.idempotence": "true"},
+    )
+    fixed = [one, idem]
+    return LessonOutcome(
+        promised=_violations(base) > 0 and all(t.report.clean for t in fixed),
+        verdict=", ".join(f"{t.label}: {_violations(t)} violations" for t in [base, *fixed]) + ".",
+        trials=[base, *fixed],
+        compare=True,
+    )
+
+
+def _hot_keys(ctx: DemoContext) -> LessonOutcome:
+    rides = ctx.sizes.rides
+    spread = ctx.trial("unkeyed", ctx.topic("hot", "unkeyed"), rides=rides, keyed=False)
+    by_ride = ctx.trial("keyed by ride_id", ctx.topic("hot", "ride"), rides=rides)
+    by_zone = ctx.trial(
+        "keyed by pickup zone (60% airport)",
+        ctx.topic("hot", "zone"),
+        rides=rides,
+        key_by="zone",
+        hot_share=0.6,
+    )
+
+    def busiest(t: Trial) -> float:
+        counts = t.run.per_partition
+        return max(counts.values()) / max(1, sum(counts.values()))
+
+    return LessonOutcome(
+        promised=busiest(by_zone) > 2 * busiest(by_ride) and by_zone.report.clean,
+        verdict=f"busiest partition: {busiest(spread):.0%} of events unkeyed, "
+        f"{busiest(by_ride):.0%} keyed by ride, {busiest(by_zone):.0%} keyed by zone.",
+        trials=[spread, by_ride, by_zone],
+        compare=True,
+        loads=True,
+    )
+
+
+def _grow(ctx: DemoContext) -> LessonOutcome:
+    t = ctx.trial(
+        "3 -> 6 partitions mid-run",
+        ctx.topic("grow"),
+        rides=ctx.sizes.rides,
+        partitions=3,
+        grow_to=6,
+    )
+    return LessonOutcome(
+        promised=t.report.rides_split > 0,
+        verdict=f"{t.report.rides_split} rides straddled the change and were split across "
+        f"partitions; {t.report.violating_rides} of them were read out of order.",
+        trials=[t],
+        focus=t,
+        loads=True,
+    )
+
+
+def _mixed(ctx: DemoContext) -> LessonOutcome:
+    t = ctx.trial(
+        "rides via murmur2, payments via crc32",
+        ctx.topic("mixed"),
+        rides=ctx.sizes.rides,
+        second_partitioner="crc32",
+    )
+    return LessonOutcome(
+        promised=t.report.rides_split > 0,
+        verdict=f"{t.report.rides_split} of {t.report.rides} rides had their payment on "
+        f"another partition; {t.report.by_kind['out_of_order']} payments were read out "
+        "of order.",
+        trials=[t],
+        focus=t,
+    )
+
+
+def _threads(ctx: DemoContext) -> LessonOutcome:
+    t = ctx.trial(
+        "keyed, 4 consumer threads",
+        ctx.topic("threads"),
+        rides=ctx.sizes.rides,
+        workers=4,
+    )
+    ooo = t.report.by_kind["out_of_order"]
+    return LessonOutcome(
+        promised=ooo > 0 and t.report.rides_split == 0,
+        verdict=f"{ooo} events processed out of order in {t.report.violating_rides} rides, "
+        f"with every ride on a single partition ({t.report.rides_split} split).",
+        trials=[t],
+        focus=t,
+    )
+
+
+LESSONS: list[Lesson] = [
+    Lesson(
+        "unkeyed",
+        "Without a key, a ride's events scatter",
+        "We send every ride's five events with no key to a topic of 6 partitions. The client "
+        "spreads keyless records over the partitions, and the consumer drains the partitions "
+        "in turns. Each partition is read in order, but nothing orders one partition against "
+        "another.",
+        _unkeyed,
+        "Kafka orders records within one partition, never across partitions. Events that "
+        "must be handled in order have to share a partition, and the way to get that is to "
+        "give them the same key.",
+    ),
+    Lesson(
+        "keyed",
+        "Keyed by ride_id, each ride keeps its order",
+        "The same run, but every event carries its ride_id as the key. The client hashes the "
+        "key (murmur2, like the Java client) to pick the partition, so a ride's five events "
+        "share one partition and are read in the order they were written.",
+        _keyed,
+        "Choose the key after the thing whose order matters (here the ride). Different "
+        "rides still run in parallel on different partitions; only each ride is sequential.",
+    ),
+    Lesson(
+        "retry",
+        "The retry gotcha: a retried request lands after a later one",
+        "Keys are right, but now the broker seems to fail: the fault proxy answers every 4th "
+        "produce request with a retriable error (REQUEST_TIMED_OUT) without writing it. The "
+        "producer has idempotence off, up to 5 requests in flight, and one record per "
+        "request, so the records sent after the failed one are written before its retry.",
+        _retry,
+        "Retries plus several requests in flight can reorder a single partition. Either the "
+        "producer sends one request at a time per connection, or it is idempotent so the "
+        "broker can refuse out-of-sequence writes.",
+    ),
+    Lesson(
+        "fixes",
+        "The fixes: one request in flight, or idempotence",
+        "The same failures three times: the broken settings again, then "
+        "max.in.flight.requests.per.connection=1, then enable.idempotence=true. "
+        "Watch what each fix costs in throughput and acknowledgement latency.",
+        _fixes,
+        "Both fixes keep order. One in flight serialises every request on the connection; "
+        "idempotence keeps order per partition with sequence numbers (kafka-python goes "
+        "further and keeps one batch per partition in flight). Idempotence also removes the "
+        "duplicates a lost acknowledgement would cause, so it is the better default.",
+    ),
+    Lesson(
+        "hot-keys",
+        "Order is not free: hot keys pile onto one partition",
+        "Three runs of the same rides: unkeyed, keyed by ride_id, and keyed by pickup zone "
+        "where 60% of rides start at the airport. A key decides the partition, so a popular "
+        "key makes one partition carry most of the traffic.",
+        _hot_keys,
+        "Key by the smallest thing whose order matters. A coarse key keeps order too, but "
+        "one partition (and the one consumer reading it) ends up doing most of the work.",
+    ),
+    Lesson(
+        "grow",
+        "Adding partitions remaps keys",
+        "A keyed run on 3 partitions; halfway through, the topic grows to 6. The partition "
+        "of a key is hash mod partition count, so many rides send their later events to a "
+        "different partition than their earlier ones.",
+        _grow,
+        "Plan the partition count up front for keyed topics. Growing a topic breaks the "
+        "key-to-partition mapping for rides in flight; drain or pause producers first, or "
+        "create a new topic and migrate.",
+    ),
+    Lesson(
+        "mixed-clients",
+        "Two clients, two hash functions, one ride split",
+        "The ride service uses the Java-compatible murmur2 partitioner; the payment service "
+        "uses a librdkafka-based client whose default is CRC32. Both key by ride_id, yet "
+        "PaymentProcessed usually lands on a different partition than the rest of its ride.",
+        _mixed,
+        "Every producer of a key must use the same partitioner. With librdkafka clients set "
+        "partitioner=murmur2_random to match Java; check with `ridectl partition KEY "
+        "--partitioner all`.",
+    ),
+    Lesson(
+        "consumer-threads",
+        "A thread pool in the consumer breaks order again",
+        "Keyed and in order on the broker, but the consumer hands each record to one of 4 "
+        "threads as it arrives. Processing takes a variable time, so a slow event of a ride "
+        "is overtaken by the next event of the same ride on another thread.",
+        _threads,
+        "Order is kept only if each key is processed sequentially. Parallelise by partition, "
+        "or hash the key to a fixed worker, never 'next free thread'.",
+    ),
+]
+
+
+def lesson_names() -> list[str]:
+    return [lesson.name for lesson in LESSONS]

@@ -1,0 +1,91 @@
+"""How the classroom demo is shown: a lesson's title and set-up, its result, its takeaway."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+from ridectl.output.report import render_table
+
+from ridectl.demo.lessons import Lesson, LessonOutcome
+from ridectl.demo.runner import Trial
+from ridectl.output.timeline import lanes_for, pick_rides, render_timelines
+
+
+def render_intro(console: Console, lesson: Lesson, number: int, total: int) -> None:
+    console.print()
+    console.print(Rule(Text(f"Lesson {number}/{total}: {lesson.title}", style="bold")))
+    console.print(Text(lesson.setup))
+    console.print()
+
+
+def render_outcome(console: Console, lesson: Lesson, outcome: LessonOutcome) -> None:
+    if outcome.focus is not None:
+        report = outcome.focus.report
+        render_table(report, console, limit=6, title=outcome.focus.label)
+        if not report.clean:
+            ids = {r.ride_id for r in pick_rides(report)}
+            render_timelines(console, report, lanes_for(outcome.focus.history.observations, ids))
+    if outcome.compare:
+        console.print(compare_table(outcome.trials))
+    if outcome.loads:
+        console.print(load_table(outcome.trials))
+    mark = (
+        Text("✓ as promised: ", style="bold green")
+        if outcome.promised
+        else Text("✗ NOT as promised this time: ", style="bold red")
+    )
+    console.print(Text.assemble(mark, outcome.verdict))
+    console.print(Panel(Text(lesson.takeaway), title="takeaway", title_align="left"))
+
+
+def compare_table(trials: list[Trial]) -> Table:
+    table = Table(title="Side by side", title_justify="left")
+    table.add_column("run")
+    table.add_column("events/s", justify="right")
+    table.add_column("ack p50 ms", justify="right")
+    table.add_column("ack p99 ms", justify="right")
+    table.add_column("retries", justify="right")
+    table.add_column("faults", justify="right")
+    table.add_column("out of order", justify="right")
+    table.add_column("duplicate", justify="right")
+    table.add_column("rides violated", justify="right")
+    for t in trials:
+        run, rep = t.run, t.report
+        p50, p99 = run.latency_pct(50), run.latency_pct(99)
+        faults = "-"
+        if run.fault_stats is not None:
+            injected = run.fault_stats.get("faults_injected", {})
+            faults = str(sum(injected.values())) if isinstance(injected, dict) else "?"
+        bad = rep.violating_rides
+        table.add_row(
+            t.label,
+            f"{run.throughput:,.0f}",
+            "-" if p50 is None else f"{p50:.1f}",
+            "-" if p99 is None else f"{p99:.1f}",
+            str(run.batch_retries),
+            faults,
+            str(rep.by_kind["out_of_order"]),
+            str(rep.by_kind["duplicate"]),
+            Text(f"{bad} / {rep.rides}", style="bold red" if bad else "green"),
+        )
+    return table
+
+
+def load_table(trials: list[Trial]) -> Table:
+    """Events per partition for each run, with a bar for the busiest share."""
+    parts = max((t.run.grown[1] if t.run.grown else t.run.topic.partitions) for t in trials)
+    table = Table(title="Events per partition", title_justify="left")
+    table.add_column("run")
+    for p in range(parts):
+        table.add_column(f"p{p}", justify="right")
+    table.add_column("busiest share")
+    for t in trials:
+        counts = t.run.per_partition
+        total = max(1, sum(counts.values()))
+        top = max(counts.values(), default=0) / total
+        bar = "█" * round(top * 20)
+        table.add_row(t.label, *(str(counts.get(p, 0)) for p in range(parts)), f"{bar} {top:.0%}")
+    return table
