@@ -7,10 +7,10 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
-from ridectl.output.report import render_table
 
 from ridectl.demo.lessons import Lesson, LessonOutcome
 from ridectl.demo.runner import Trial
+from ridectl.output.report import render_table
 from ridectl.output.timeline import lanes_for, pick_rides, render_timelines
 
 

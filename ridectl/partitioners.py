@@ -1,0 +1,136 @@
+"""Key -> partition functions of common Kafka clients, so one producer can place records the way
+another client would (the mixed-client lesson: the same key lands on different partitions).
+
+Each function takes the serialized key and the partition count and returns a partition, or
+None where that client picks a partition at random (no stable placement for that key).
+
+* ``murmur2``: the Java client's default for keyed records, ``toPositive(murmur2(key)) % n`` with
+  ``toPositive(x) = x & 0x7fffffff``. The hash is kafka-python's ``murmur2`` (Java compatible).
+  An empty key is still hashed (only a null key is unkeyed).
+* ``crc32``: librdkafka's default ``consistent_random`` (kcat, confluent-kafka): CRC-32 of the
+  key modulo n; an empty key gets a random partition (None).
+* ``fnv1a``: Sarama's default ``NewHashPartitioner``: 32-bit FNV-1a of the key, reinterpreted
+  as int32, Go's truncating ``%``, and a negative remainder negated; that is ``abs(h) % n`` for
+  the signed hash ``h`` (see IBM/sarama ``partitioner.go``). An empty non-nil key is hashed.
+* ``murmur3``: 32-bit MurmurHash3 (x86), seed 0, taken unsigned, modulo n. No mainstream client
+  uses it by default; it shows a "custom" hash. Empty keys are hashed.
+"""
+
+from __future__ import annotations
+
+import random
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import mmh3
+from kafka.partitioner import Partitioner
+from kafka.partitioner.default import murmur2 as _kafka_murmur2
+
+from ridectl.errors import UsageError
+
+_FNV_OFFSET = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+
+
+def murmur2_hash(key: bytes) -> int:
+    """The Java client's murmur2 of ``key`` as a signed 32-bit int."""
+    h = int(_kafka_murmur2(key)) & 0xFFFFFFFF
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def fnv1a_32(key: bytes) -> int:
+    """32-bit FNV-1a of ``key``, unsigned."""
+    h = _FNV_OFFSET
+    for byte in key:
+        h = ((h ^ byte) * _FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def _murmur2(key: bytes, partitions: int) -> int | None:
+    return (murmur2_hash(key) & 0x7FFFFFFF) % partitions
+
+
+def _crc32(key: bytes, partitions: int) -> int | None:
+    if not key:
+        return None
+    return zlib.crc32(key) % partitions
+
+
+def _fnv1a(key: bytes, partitions: int) -> int | None:
+    h = fnv1a_32(key)
+    signed = h - (1 << 32) if h & 0x80000000 else h
+    # Go: int32(h) % n truncates toward zero, then a negative result is negated.
+    return abs(signed) % partitions
+
+
+def _murmur3(key: bytes, partitions: int) -> int | None:
+    return int(mmh3.hash(key, 0, signed=False)) % partitions
+
+
+#: name -> ``f(key, partitions)``; None means "random partition" for that key.
+PARTITIONERS: dict[str, Callable[[bytes, int], int | None]] = {
+    "murmur2": _murmur2,
+    "crc32": _crc32,
+    "fnv1a": _fnv1a,
+    "murmur3": _murmur3,
+}
+
+
+def _names() -> str:
+    return ", ".join(PARTITIONERS)
+
+
+def _lookup(name: str) -> Callable[[bytes, int], int | None]:
+    try:
+        return PARTITIONERS[name]
+    except KeyError:
+        raise UsageError(f"unknown partitioner {name!r}; valid: {_names()}") from None
+
+
+def partition_for(name: str, key: bytes, partitions: int) -> int | None:
+    """The partition the named client's default partitioner picks for ``key`` among
+    ``partitions``; None when that client picks at random for this key."""
+    fn = _lookup(name)
+    if partitions <= 0:
+        raise UsageError(f"partition count must be at least 1, got {partitions}")
+    return fn(key, partitions)
+
+
+class KeyPartitioner(Partitioner):  # type: ignore[misc]
+    """A kafka-python ``partitioner=`` that places keyed records with a named hash.
+
+    Records with a null key, or a key the hash leaves to chance (``crc32`` and an empty key),
+    go to a random available partition, as kafka-python's default does for null keys."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._fn = _lookup(name)
+
+    def partition(
+        self,
+        topic: str,
+        key: Any,
+        serialized_key: bytes | None,
+        value: Any,
+        serialized_value: bytes | None,
+        cluster: Any,
+    ) -> int:
+        all_partitions: Sequence[int] = sorted(cluster.partitions_for_topic(topic) or ())
+        if not all_partitions:
+            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
+        if serialized_key is not None:
+            index = self._fn(serialized_key, len(all_partitions))
+            if index is not None:
+                return all_partitions[index]
+        available: list[int] = list(cluster.available_partitions_for_topic(topic) or ())
+        return random.choice(available or list(all_partitions))
+
+    def __repr__(self) -> str:
+        return f"KeyPartitioner({self.name!r})"
+
+
+def kafka_partitioner(name: str) -> KeyPartitioner:
+    """A partitioner for ``KafkaProducer(partitioner=...)`` that routes keyed records like the
+    named client does (raises UsageError for an unknown name)."""
+    return KeyPartitioner(name)
