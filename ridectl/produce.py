@@ -311,7 +311,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         finally:
             result.batch_retries = retry_counter.retries
             if proxy is not None:
-                result.fault_stats = proxy.stats()
+                result.fault_stats = proxy.stats().as_dict()
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)

@@ -53,10 +53,11 @@ def _register() -> None:
     """Attach the Kafka commands once (their modules import kafka-python lazily)."""
     global _registered
     if not _registered:
-        from ridectl.cli import commands, demo
+        from ridectl.cli import commands, demo, matrix
 
         commands.register(app)
         demo.register(app)
+        matrix.register(app)
         _registered = True
 
 

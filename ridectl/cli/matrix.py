@@ -1,0 +1,104 @@
+"""``ridectl matrix``: a grid of producer settings, each run judged, in one table."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ridectl.cli.options import Bootstrap, ConfigFile, XOption
+from ridectl.errors import UsageError
+from ridectl.output import console
+
+
+class MatrixFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _split(values: list[str] | None, default: list[str]) -> list[str]:
+    out: list[str] = []
+    for v in values or default:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return out
+
+
+def matrix(
+    keying: Annotated[
+        list[str] | None,
+        typer.Option("--keying", help="keyed and/or unkeyed (comma-separated or repeated)."),
+    ] = None,
+    in_flight: Annotated[
+        list[str] | None, typer.Option("--in-flight", help="max.in.flight values, e.g. 1,5.")
+    ] = None,
+    idempotence: Annotated[
+        list[str] | None, typer.Option("--idempotence", help="on and/or off.")
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="Fault specs to compare, 'none' for no fault (repeatable).",
+            metavar="SPEC",
+        ),
+    ] = None,
+    rides: Annotated[int, typer.Option("--rides", "-n", help="Rides per run.")] = 300,
+    partitions: Annotated[int, typer.Option("--partitions", "-p")] = 3,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    fmt: Annotated[MatrixFormat, typer.Option("--format", "-f")] = MatrixFormat.table,
+    export_svg: Annotated[Path | None, typer.Option("--export-svg")] = None,
+    export_html: Annotated[Path | None, typer.Option("--export-html")] = None,
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigFile = None,
+    x: XOption = None,
+) -> None:
+    """Run the same rides under every combination of the given settings and compare them.
+
+    Defaults: keyed and unkeyed, in-flight 1 and 5, idempotence on and off, no fault and
+    error:every=4 (16 runs). Each run has its own topic, deleted afterwards."""
+    from ridectl.demo.runner import Sizes, demo_context
+    from ridectl.matrix import parse_grid, run_matrix
+    from ridectl.output.matrix import matrix_csv, matrix_json, matrix_table
+
+    if rides <= 0:
+        raise UsageError(f"--rides must be 1 or more, not {rides}")
+    if partitions <= 0:
+        raise UsageError(f"--partitions must be 1 or more, not {partitions}")
+    try:
+        flights = [int(v) for v in _split(in_flight, ["1", "5"])]
+    except ValueError:
+        raise UsageError("--in-flight takes whole numbers, e.g. 1,5") from None
+    cells = parse_grid(
+        _split(keying, ["keyed", "unkeyed"]),
+        flights,
+        _split(idempotence, ["on", "off"]),
+        fault or ["none", "error:every=4"],
+    )
+    err = console.err()
+    with (
+        demo_context(bootstrap_servers, config, x or [], Sizes(rides, rides), seed=seed) as ctx,
+        err.status(f"running {len(cells)} configurations...") as status,
+    ):
+        rows = run_matrix(
+            ctx,
+            cells,
+            rides,
+            partitions,
+            on_row=lambda r: status.update(f"done: {r.cell.label}"),
+        )
+    if fmt is MatrixFormat.json:
+        sys.stdout.write(matrix_json(rows) + "\n")
+    elif fmt is MatrixFormat.csv:
+        sys.stdout.write(matrix_csv(rows))
+    else:
+        out = console.out(record=bool(export_svg or export_html))
+        out.print(matrix_table(rows))
+        console.export(out, export_svg, export_html, title="ridectl matrix")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(matrix)
