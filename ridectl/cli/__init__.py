@@ -53,11 +53,12 @@ def _register() -> None:
     """Attach the Kafka commands once (their modules import kafka-python lazily)."""
     global _registered
     if not _registered:
-        from ridectl.cli import commands, demo, matrix
+        from ridectl.cli import commands, demo, matrix, watch
 
         commands.register(app)
         demo.register(app)
         matrix.register(app)
+        watch.register(app)
         _registered = True
 
 

@@ -1,0 +1,149 @@
+"""Watching a topic live: records per partition and violations as they appear.
+
+The watcher keeps one history per run (the newest run seen wins: when another run starts on
+the topic, the view starts over for it) and re-judges it at most once per refresh. Rides still
+in progress lack their later events, so while watching only out-of-order and duplicate events
+count; missing events are judged when the watch ends."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from kafka import KafkaConsumer, TopicPartition
+
+from ridectl.checker import Report, check
+from ridectl.errors import UsageError
+from ridectl.history import History, Observation, parse_ride_event
+from ridectl.settings import ClientSettings
+from ridectl.topics import client_kwargs, kafka_errors, partition_count
+
+
+@dataclass
+class WatchState:
+    topic: str
+    partitions: int
+    history: History = field(default_factory=History)
+    records_per_partition: Counter[int] = field(default_factory=Counter)
+    report: Report | None = None
+    started: float = field(default_factory=time.monotonic)
+    last_record: float | None = None
+    finished_reason: str = ""
+
+    @property
+    def events(self) -> int:
+        return len(self.history.observations)
+
+
+def watch(
+    settings: ClientSettings,
+    topic: str,
+    *,
+    run_id: str | None = None,
+    from_beginning: bool = False,
+    idle_timeout_s: float = 10.0,
+    max_seconds: float | None = None,
+    refresh_s: float = 0.5,
+    wait_topic_s: float = 60.0,
+) -> Iterator[WatchState]:
+    """Yield the state after every refresh until the run goes quiet for ``idle_timeout_s``
+    (after at least one event), ``max_seconds`` pass, or the caller stops iterating."""
+    if idle_timeout_s <= 0:
+        raise UsageError(f"--idle-timeout must be more than 0, not {idle_timeout_s}")
+    partitions, created_meanwhile = _wait_for_topic(settings, topic, wait_topic_s)
+    # A topic created while we waited holds only new events: read it all.
+    from_beginning = from_beginning or created_meanwhile
+    kwargs = client_kwargs(settings, "consumer")
+    kwargs.setdefault("enable_auto_commit", False)
+    kwargs.setdefault("fetch_max_wait_ms", 100)
+    state = WatchState(topic, partitions, History(run_id=run_id))
+    with kafka_errors(settings, f"watching {topic}"):
+        consumer = KafkaConsumer(**kwargs)
+        try:
+            tps = [TopicPartition(topic, p) for p in range(partitions)]
+            consumer.assign(tps)
+            if from_beginning:
+                consumer.seek_to_beginning(*tps)
+            else:
+                consumer.seek_to_end(*tps)
+            yield from _loop(consumer, state, run_id, idle_timeout_s, max_seconds, refresh_s)
+        finally:
+            with contextlib.suppress(Exception):
+                consumer.close(autocommit=False)
+
+
+def _wait_for_topic(settings: ClientSettings, topic: str, wait_s: float) -> tuple[int, bool]:
+    """The topic's partition count, waiting for a producer to create it (watch usually
+    starts before the run it watches); and whether it had to wait."""
+    deadline = time.monotonic() + wait_s
+    waited = False
+    while True:
+        try:
+            return partition_count(settings, topic), waited
+        except UsageError:
+            waited = True
+            if time.monotonic() > deadline:
+                raise UsageError(
+                    f"topic {topic} did not appear on {settings.bootstrap} within {wait_s:g}s"
+                ) from None
+            time.sleep(0.5)
+
+
+def _loop(
+    consumer: KafkaConsumer,
+    state: WatchState,
+    run_id: str | None,
+    idle_timeout_s: float,
+    max_seconds: float | None,
+    refresh_s: float,
+) -> Iterator[WatchState]:
+    history = state.history
+    position = 0
+    next_refresh = time.monotonic()
+    dirty = False
+    while True:
+        batch = consumer.poll(timeout_ms=int(refresh_s * 1000))
+        now = time.monotonic()
+        for records in batch.values():
+            for rec in records:
+                parsed = parse_ride_event(rec.value)
+                if parsed is None:
+                    history.foreign += 1
+                    continue
+                ride_id, seq, rid = parsed
+                if run_id is not None and rid != run_id:
+                    history.foreign += 1
+                    continue
+                if history.run_id is None or rid > history.run_id:
+                    # A newer run started: the view follows it.
+                    history.foreign += len(history.observations)
+                    history.observations = []
+                    history.run_id = rid
+                    state.records_per_partition.clear()
+                elif rid != history.run_id:
+                    history.foreign += 1
+                    continue
+                history.observations.append(
+                    Observation(position, ride_id, seq, rec.partition, rec.offset, rid)
+                )
+                state.records_per_partition[rec.partition] += 1
+                position += 1
+                state.last_record = now
+                dirty = True
+        if now >= next_refresh:
+            if dirty:
+                state.report = check(history)
+                dirty = False
+            next_refresh = now + refresh_s
+            yield state
+        if state.last_record is not None and now - state.last_record > idle_timeout_s:
+            state.finished_reason = f"no new events for {idle_timeout_s:g}s"
+            break
+        if max_seconds is not None and now - state.started > max_seconds:
+            state.finished_reason = f"stopped after {max_seconds:g}s"
+            break
+    state.report = check(history)
+    yield state
