@@ -53,12 +53,10 @@ def _register() -> None:
     """Attach the Kafka commands once (their modules import kafka-python lazily)."""
     global _registered
     if not _registered:
-        from ridectl.cli import commands, demo, matrix, watch
+        from ridectl.cli import commands, demo, matrix, proxy, watch
 
-        commands.register(app)
-        demo.register(app)
-        matrix.register(app)
-        watch.register(app)
+        for module in (commands, demo, matrix, watch, proxy):
+            module.register(app)
         _registered = True
 
 
