@@ -17,7 +17,7 @@ from ridectl.faults.spec import parse_fault_spec
 GOTCHA = {
     "enable.idempotence": "false",
     "max.in.flight.requests.per.connection": "5",
-    "retries": "10",
+    "retries": "1000000",
     "acks": "all",
     "batch.size": "1",
     "linger.ms": "0",

@@ -1,0 +1,71 @@
+"""The child-process side of ``FaultProxy(isolation="process")``.
+
+Run as ``python -m ridectl.faults._child CONFIG_JSON``. It starts the proxy in a thread of
+its own process, writes ``{"ready": stats}`` (or ``{"error": ...}``) on stdout, then answers
+each ``stats`` line on stdin with ``{"stats": ...}``. ``stop`` or the end of stdin stops the
+proxy; the final stats are written for ``stop``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+from typing import Any
+
+from ridectl.errors import RidectlError
+from ridectl.faults.proxy import FaultProxy
+from ridectl.faults.spec import parse_fault_spec
+
+
+def _say(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: list[str]) -> int:
+    # Ctrl-C is for the parent to handle: it stops us through stdin and wants the final stats.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    config = json.loads(argv[0])
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fault-proxy %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("ridectl")
+    logger.addHandler(handler)
+    logger.setLevel(int(config.get("log_level", logging.WARNING)))
+    try:
+        proxy = FaultProxy(
+            config["upstream"],
+            [parse_fault_spec(text) for text in config["faults"]],
+            config["listen_host"],
+            int(config["listen_port"]),
+            advertised_host=config.get("advertised_host"),
+            max_frame_bytes=int(config["max_frame_bytes"]),
+            connect_timeout_s=float(config["connect_timeout_s"]),
+            isolation="thread",
+        ).start()
+    except RidectlError as exc:
+        _say({"error": {"type": type(exc).__name__, "message": exc.message, "hint": exc.hint}})
+        return 1
+    except Exception as exc:
+        _say({"error": {"type": type(exc).__name__, "message": str(exc), "hint": None}})
+        return 1
+    _say({"ready": proxy.stats().as_dict()})
+    stopped = False
+    try:
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "stats":
+                _say({"stats": proxy.stats().as_dict()})
+            elif command == "stop":
+                stopped = True
+                break
+    finally:
+        proxy.close()
+    if stopped:
+        _say({"stats": proxy.stats().as_dict()})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
