@@ -86,7 +86,7 @@ def test_default_code_is_retriable_without_metadata_refresh() -> None:
         ("error:code=FOO", "unknown error code 'FOO'"),
         ("error:code=0", "unknown error code '0'"),
         ("error:code=9999", "unknown error code '9999'"),
-        ("error:ms=3", "unknown key 'ms' for error"),
+        ("disconnect:ms=3", "unknown key 'ms' for disconnect"),
         ("delay", "delay needs ms=N"),
         ("delay:every=2", "delay needs ms=N"),
         ("delay:ms=-1", "ms must be in 0..600000"),

@@ -21,10 +21,13 @@ GOTCHA = {
     "acks": "all",
     "batch.size": "1",
     "linger.ms": "0",
-    "retry.backoff.ms": "20",
+    "retry.backoff.ms": "0",
 }
-#: Every 4th produce request fails with a retriable error before reaching the broker.
-GOTCHA_FAULT = "error:every=4"
+#: Every 7th produce request fails with a retriable error before reaching the broker. The
+#: error answer is held 20 ms, so the client's pipeline is full when it arrives, and 7 > 5
+#: in flight keeps a single failure outstanding at a time: the same seed then gives the same
+#: request stream, the same retries and the same reordered rides.
+GOTCHA_FAULT = "error:every=7,ms=20"
 
 
 @dataclass
@@ -234,7 +237,7 @@ LESSONS: list[Lesson] = [
     Lesson(
         "retry",
         "The retry gotcha: a retried request lands after a later one",
-        "Keys are right, but now the broker seems to fail: the fault proxy answers every 4th "
+        "Keys are right, but now the broker seems to fail: the fault proxy answers every 7th "
         "produce request with a retriable error (REQUEST_TIMED_OUT) without writing it. The "
         "producer has idempotence off, up to 5 requests in flight, and one record per "
         "request, so the records sent after the failed one are written before its retry.",

@@ -344,15 +344,20 @@ class _Connection:
                 slot.produce = produce
                 if fault is not None and fault.kind is FaultKind.LOST_ACK:
                     slot.replace_code = fault.error_code
+                    slot.delay_ms = fault.ms
                 elif fault is not None and fault.kind is FaultKind.DELAY:
                     slot.delay_ms = fault.ms
             if fault is not None and fault.kind is FaultKind.ERROR:
                 if slot is not None and produce is not None:
-                    slot.ready.set_result(
-                        produce_error_response(
-                            produce, info.api_version, info.correlation_id, fault.error_code
-                        )
+                    answer = produce_error_response(
+                        produce, info.api_version, info.correlation_id, fault.error_code
                     )
+                    if fault.ms:
+                        # Held back: the client's pipeline fills up behind the failing
+                        # request, which makes the reordering repeatable.
+                        loop.call_later(fault.ms / 1000, self._fulfil, slot, answer)
+                    else:
+                        slot.ready.set_result(answer)
                     self.outbox.put_nowait(slot)
                 continue
             if slot is not None:

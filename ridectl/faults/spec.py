@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 VALID_FORMS = (
-    "error[:SELECT][,code=NAME|NUMBER], lost-ack[:SELECT][,code=NAME|NUMBER], "
+    "error[:SELECT][,code=NAME|NUMBER][,ms=N], lost-ack[:SELECT][,code=NAME|NUMBER][,ms=N], "
     "delay:ms=N[,SELECT], disconnect[:SELECT]; "
     "SELECT is every=N, first=K or rate=R[,seed=S], optionally with after=N"
 )
@@ -176,13 +176,13 @@ class FaultSpec:
                 raise ValueError(f"unknown error code {self.code}")
         elif self.code is not None:
             raise ValueError(f"code only goes with error and lost-ack, not {kind}")
-        if kind is FaultKind.DELAY:
-            if self.ms is None:
-                raise ValueError("delay needs ms=N")
+        if kind is FaultKind.DELAY and self.ms is None:
+            raise ValueError("delay needs ms=N")
+        if self.ms is not None:
+            if kind is FaultKind.DISCONNECT:
+                raise ValueError("ms goes with delay, error and lost-ack, not disconnect")
             if not 0 <= self.ms <= MAX_DELAY_MS:
                 raise ValueError(f"ms must be in 0..{MAX_DELAY_MS}, not {self.ms}")
-        elif self.ms is not None:
-            raise ValueError(f"ms only goes with delay, not {kind}")
 
     def selects(self, number: int) -> bool:
         """Whether this fault hits produce request ``number`` (counted from 1)."""
@@ -230,6 +230,8 @@ class FaultSpec:
                 what += ": answered by the proxy, not written"
             else:
                 what += ": written, then the success is replaced by the error"
+            if self.ms:
+                what += f", answered after {self.ms} ms"
             if not error_code_retriable(code):
                 what += " (kafka-python does not retry this code: the batch fails)"
             return what
@@ -250,7 +252,7 @@ class FaultSpec:
             parts.append(f"after={self.after}")
         if self.kind in _CODE_KINDS:
             parts.append(f"code={error_code_name(self.error_code)}")
-        if self.kind is FaultKind.DELAY:
+        if self.ms is not None:
             parts.append(f"ms={self.ms}")
         return f"{self.kind}:{','.join(parts)}" if parts else str(self.kind)
 
@@ -290,7 +292,7 @@ def _build(text: str) -> FaultSpec:
         seen[key] = value
     allowed = {"every", "first", "rate", "seed", "after"}
     if kind in _CODE_KINDS:
-        allowed.add("code")
+        allowed.update(("code", "ms"))
     if kind is FaultKind.DELAY:
         allowed.add("ms")
     unknown = [key for key in seen if key not in allowed]
