@@ -10,10 +10,12 @@ PORT    ?= 9092
 setup:
 	@scripts/setup.sh
 
-## The main job: start the broker and tell the ordering story on it.
+## The main job: start the broker (or reuse it) and tell the ordering story on it.
+## DEMO_ARGS passes options, e.g. make demo DEMO_ARGS="--fast --pause".
+DEMO_ARGS ?=
 demo: setup
 	@$(RIDECTL) broker up --port $(PORT) >/dev/null
-	@scripts/demo.sh localhost:$(PORT)
+	$(RIDECTL) demo -b 127.0.0.1:$(PORT) $(DEMO_ARGS)
 
 ## Lint, format check, type check, then the whole test suite against a real broker
 ## (the tests start their own broker on free ports and stop it).
@@ -32,7 +34,7 @@ unit: setup
 	$(BIN)/pytest -m "not kafka"
 
 bench: setup
-	@echo "bench: not yet written (see the benchmark issue)"
+	$(RIDECTL) bench --size full --out-dir bench
 
 broker-up: setup
 	$(RIDECTL) broker up --port $(PORT)
