@@ -46,7 +46,8 @@ class ConsumeOptions:
     #: simulated processing time per event, uniform in [0, work_ms] (workers > 1 only)
     work_ms: float | None = None
     seed: int | None = None
-    stall_timeout_s: float = STALL_TIMEOUT_S
+    #: None: ``request.timeout.ms`` when it is set, else STALL_TIMEOUT_S
+    stall_timeout_s: float | None = None
     progress: Callable[[int, int], None] | None = None
 
 
@@ -94,18 +95,27 @@ def _read(
     stats = ConsumeStats(end_offsets={tp.partition: off for tp, off in end.items()})
     history = History(run_id=opts.run_id)
     process = _Processor(history, opts)
-    pending = {tp for tp in tps if consumer.position(tp) < end[tp]}
-    total = sum(end[tp] - consumer.position(tp) for tp in pending)
+
+    def left(tp: TopicPartition, start: int = 0) -> int:
+        # kafka-python answers None when it cannot learn the position (broker gone); the
+        # partition then counts as unread and the stall timeout decides.
+        pos = consumer.position(tp)
+        return int(end[tp]) - (start if pos is None else int(pos))
+
+    pending = {tp for tp in tps if left(tp) > 0}
+    total = sum(left(tp) for tp in pending)
+    stall_s = stall_timeout(opts)
     t0 = last_progress = time.monotonic()
+    interrupted = False
     try:
         while pending:
             batch = consumer.poll(timeout_ms=500)
             now = time.monotonic()
             if not batch:
-                if now - last_progress > opts.stall_timeout_s:
+                if now - last_progress > stall_s:
                     raise RidectlError(
-                        f"consuming {opts.topic}: no records for {opts.stall_timeout_s:g}s "
-                        f"with {sum(end[tp] - consumer.position(tp) for tp in pending)} "
+                        f"consuming {opts.topic}: no records for {stall_s:g}s "
+                        f"with {sum(left(tp) for tp in pending)} "
                         "still expected",
                         hint="is the broker still up? ridectl broker status",
                     )
@@ -118,17 +128,37 @@ def _read(
                         break
                     process(rec.partition, rec.offset, rec.value)
                     stats.records += 1
-            pending = {tp for tp in pending if consumer.position(tp) < end[tp]}
+            pending = {tp for tp in pending if left(tp) > 0}
             if opts.progress is not None:
                 opts.progress(stats.records, total)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
-        process.close()
+        # On Ctrl-C, records queued for the workers are dropped rather than waited for.
+        process.close(cancel=interrupted)
+    if interrupted:
+        raise RidectlError(
+            f"interrupted while consuming {opts.topic}, after {stats.records} of {total} "
+            "records; nothing was judged",
+            code=130,
+        )
     stats.elapsed_s = time.monotonic() - t0
     if opts.group is not None:
         consumer.commit()
     if opts.run_id is None:
         _keep_newest_run(history)
     return history, stats
+
+
+def stall_timeout(opts: ConsumeOptions) -> float:
+    """Seconds without records after which the read gives up: the option when set, else the
+    client's ``request.timeout.ms`` when the user set it, else STALL_TIMEOUT_S."""
+    if opts.stall_timeout_s is not None:
+        return opts.stall_timeout_s
+    raw = opts.settings.get("request.timeout.ms")
+    if raw is not None and raw.strip().isdigit() and int(raw) > 0:
+        return int(raw) / 1000.0
+    return STALL_TIMEOUT_S
 
 
 def _keep_newest_run(history: History) -> None:
@@ -189,6 +219,6 @@ class _Processor:
         )
         self.position += 1
 
-    def close(self) -> None:
+    def close(self, cancel: bool = False) -> None:
         if self.pool is not None:
-            self.pool.shutdown(wait=True)
+            self.pool.shutdown(wait=True, cancel_futures=cancel)

@@ -252,6 +252,49 @@ def build_producer(
     return producer, requested
 
 
+#: The command's own option for each Java setting, to name it in messages.
+_OPTION_NAMES = {
+    "enable.idempotence": "--idempotence",
+    "acks": "--acks",
+    "retries": "--retries",
+    "max.in.flight.requests.per.connection": "--max-in-flight",
+}
+
+
+def _given_as(settings: ClientSettings, key: str) -> str:
+    origin = settings.origin.get(key, "")
+    if origin == "options":
+        return f"{key}={settings.values[key]} (from {_OPTION_NAMES.get(key, 'an option')})"
+    return f"{key}={settings.values[key]} (from {origin or 'the settings'})"
+
+
+def check_idempotence_conflicts(settings: ClientSettings) -> None:
+    """Refuse, before connecting, an explicit ``enable.idempotence=true`` together with a
+    setting it cannot work with (kafka-python would raise a bare configuration error)."""
+    raw = settings.get("enable.idempotence")
+    if raw is None or raw.strip().lower() not in ("true", "1", "yes", "on"):
+        return
+    conflicts: list[str] = []
+    acks = settings.get("acks")
+    if acks is not None and acks.strip().lower() not in ("all", "-1"):
+        conflicts.append(_given_as(settings, "acks"))
+    retries = settings.get("retries")
+    if retries is not None and retries.strip() == "0":
+        conflicts.append(_given_as(settings, "retries"))
+    inflight = settings.get("max.in.flight.requests.per.connection")
+    if inflight is not None and inflight.strip().isdigit() and int(inflight) > 5:
+        conflicts.append(_given_as(settings, "max.in.flight.requests.per.connection"))
+    if conflicts:
+        raise UsageError(
+            f"{_given_as(settings, 'enable.idempotence')} conflicts with "
+            + " and ".join(conflicts)
+            + ": an idempotent producer needs acks=all, retries above 0 and at most 5 "
+            "requests in flight",
+            hint="change the conflicting setting, or turn idempotence off "
+            "(--no-idempotence / -X enable.idempotence=false)",
+        )
+
+
 def run_produce(opts: ProduceOptions) -> ProduceResult:
     """Create the topic if needed, send the run, wait for every acknowledgement.
 
@@ -267,6 +310,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
     if opts.zones < 1:
         raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
+    check_idempotence_conflicts(opts.settings)
     from ridectl.runs import new_run_id
 
     run_id = opts.run_id or new_run_id()
@@ -320,8 +364,19 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
 
 def _close(producer: KafkaProducer, result: ProduceResult) -> None:
     """Give in-flight requests a bounded chance to finish; never hang on a dead broker."""
-    with contextlib.suppress(Exception):
+    try:
         producer.close(timeout=5 if (result.interrupted or result.aborted) else 30)
+    except Exception:
+        # kafka-python's close() raises at its flush when records are still pending, and
+        # leaves the client half open (its __del__ would then print a traceback): stop the
+        # sender thread here and mark the client closed.
+        sender = getattr(producer, "_sender", None)
+        with contextlib.suppress(Exception):
+            if sender is not None:
+                sender.force_close()
+                sender.join(2)
+        with contextlib.suppress(Exception):
+            producer._closed = True
 
 
 def _ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:
@@ -358,9 +413,18 @@ def _send_all(
         latencies.append((clock() - t_sent) * 1000.0)
         acks.append(Ack(ride_id, seq, meta.partition, meta.offset))
 
+    # Set when a batch expires unacknowledged (the broker stopped answering): sending more
+    # would only queue records that expire in turn, so the loop stops and reports.
+    broker_gone = threading.Event()
+    watch_expiry = not opts.faults
+
     def on_error(exc: BaseException) -> None:
         with lock:
             errors[type(exc).__name__] += 1
+        if watch_expiry and isinstance(
+            exc, (kerrors.KafkaTimeoutError, kerrors.KafkaConnectionError)
+        ):
+            broker_gone.set()
 
     width = max(5, len(str(opts.rides - 1)))
     ride_ids = [f"ride-{i:0{width}d}" for i in range(opts.rides)]
@@ -380,6 +444,8 @@ def _send_all(
         ):
             if sent == grow_at:
                 _grow_mid_run(producer, other, opts, result)
+            if broker_gone.is_set():
+                break
             ride_id = ride_ids[ride]
             value = encode(ride_id, seq, now() * 1000.0)
             client = other if (other is not None and seq in second_seqs) else producer
@@ -392,10 +458,21 @@ def _send_all(
             if progress is not None and sent % 500 == 0:
                 progress(sent, len(acks))
         result.sent = sent
+        # Every record either completes or expires within delivery.timeout.ms of its send,
+        # so a flush that takes longer than that (plus a margin) means the client is stuck
+        # on a broker that went away; it then ends with a timeout instead of hanging.
+        wait_s = float(producer.config.get("delivery_timeout_ms") or 120_000) / 1000.0 + 5.0
         with kafka_errors(opts.settings, "flushing the producer"):
-            producer.flush()
+            producer.flush(timeout=wait_s)
             if other is not None:
-                other.flush()
+                other.flush(timeout=wait_s)
+        gone = errors.get("KafkaTimeoutError", 0) + errors.get("KafkaConnectionError", 0)
+        if gone and not opts.faults:
+            # Batches expired unacknowledged: the broker stopped answering during the run.
+            result.aborted = (
+                f"producing to {topic}: Kafka at {opts.settings.bootstrap} stopped "
+                f"acknowledging; {gone} event(s) timed out unacknowledged"
+            )
     except KeyboardInterrupt:
         result.interrupted = True
         result.sent = sent

@@ -64,6 +64,21 @@ def _str(key: str, raw: str) -> str:
     return raw.strip()
 
 
+def _file(key: str, raw: str) -> str:
+    """A path the client reads (a PEM file): it must exist and be readable now, so a typo is
+    reported as such instead of as a failed handshake later."""
+    path = Path(raw.strip()).expanduser()
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "file not found"
+        raise UsageError(f"setting {key}: {what}: {raw.strip()}")
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"setting {key}: cannot read {raw.strip()}: {exc.strerror}") from None
+    return str(path)
+
+
 def _acks(key: str, raw: str) -> int | str:
     v = raw.strip().lower()
     if v in ("all", "-1"):
@@ -127,13 +142,13 @@ _TABLE: list[Setting] = [
     Setting("sasl.password", "sasl_plain_password", _str, ALL_ROLES),
     Setting("sasl.kerberos.service.name", "sasl_kerberos_service_name", _str, ALL_ROLES),
     # TLS. kafka-python reads PEM files only: a PEM trust/key store is accepted by its Java name.
-    Setting("ssl.truststore.location", "ssl_cafile", _str, ALL_ROLES),
-    Setting("ssl.ca.location", "ssl_cafile", _str, ALL_ROLES),
-    Setting("ssl.keystore.location", "ssl_certfile", _str, ALL_ROLES),
-    Setting("ssl.certificate.location", "ssl_certfile", _str, ALL_ROLES),
-    Setting("ssl.key.location", "ssl_keyfile", _str, ALL_ROLES),
+    Setting("ssl.truststore.location", "ssl_cafile", _file, ALL_ROLES),
+    Setting("ssl.ca.location", "ssl_cafile", _file, ALL_ROLES),
+    Setting("ssl.keystore.location", "ssl_certfile", _file, ALL_ROLES),
+    Setting("ssl.certificate.location", "ssl_certfile", _file, ALL_ROLES),
+    Setting("ssl.key.location", "ssl_keyfile", _file, ALL_ROLES),
     Setting("ssl.key.password", "ssl_password", _str, ALL_ROLES),
-    Setting("ssl.crl.location", "ssl_crlfile", _str, ALL_ROLES),
+    Setting("ssl.crl.location", "ssl_crlfile", _file, ALL_ROLES),
     Setting("ssl.cipher.suites", "ssl_ciphers", _str, ALL_ROLES),
     # Java turns host name checking off with an empty value; "https" keeps it on.
     Setting(

@@ -4,9 +4,11 @@ one-line messages."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import logging
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from kafka import errors as kerrors
 from kafka.admin import KafkaAdminClient
@@ -36,34 +38,109 @@ def client_kwargs(settings: ClientSettings, role: str) -> dict[str, Any]:
     return kwargs
 
 
+class _ConnectionWatch(logging.Handler):
+    """Remembers why kafka-python's connections failed while a client starts.
+
+    kafka-python only reports "Unable to bootstrap" in the end; its log says whether the TLS
+    handshake failed or the broker hung up during SASL authentication. Only those facts are
+    kept (never the logged text of requests, which may carry credentials)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.tls_failure: str | None = None
+        self.sasl_started = False
+        self.disconnected = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # a record that cannot be formatted tells nothing
+            return
+        if record.name.startswith("kafka.net.sasl"):
+            self.sasl_started = True
+        m = re.search(r"Handshake failed: (.*?)(?: \(_ssl\.c:\d+\))?(?: \(backoff|$)", text)
+        if m and self.tls_failure is None:
+            self.tls_failure = re.sub(r"^\[SSL: [A-Z_]+\] ", "", m.group(1)).strip()[:200]
+        if "socket disconnected" in text:
+            self.disconnected = True
+
+
+@contextlib.contextmanager
+def _watch_connections() -> Iterator[_ConnectionWatch]:
+    logger = logging.getLogger("kafka")
+    watch = _ConnectionWatch()
+    logger.addHandler(watch)
+    try:
+        yield watch
+    finally:
+        logger.removeHandler(watch)
+
+
+def _bootstrap_failure(settings: ClientSettings, watch: _ConnectionWatch) -> RidectlError:
+    """The most telling message for a bootstrap that never succeeded."""
+    where = settings.bootstrap
+    protocol = (settings.get("security.protocol") or "PLAINTEXT").strip().upper()
+    if watch.tls_failure:
+        return RidectlError(
+            f"TLS handshake with Kafka at {where} failed: {watch.tls_failure}",
+            hint="check ssl.truststore.location / ssl.ca.location (the CA that signed the "
+            "broker's certificate) and the host name in the certificate",
+        )
+    if watch.sasl_started and watch.disconnected:
+        mechanism = settings.get("sasl.mechanism") or "PLAIN"
+        return RidectlError(
+            f"Kafka at {where} refused the SASL login ({mechanism})",
+            hint="check the user name and password (sasl.jaas.config or sasl.username / "
+            "sasl.password) and sasl.mechanism",
+        )
+    if watch.disconnected and protocol == "PLAINTEXT":
+        return RidectlError(
+            f"Kafka at {where} accepted the connection but closed it at once",
+            hint="is this a TLS or SASL listener? set security.protocol (and its settings) "
+            "with --config or -X",
+        )
+    timeout = float(
+        settings.kwargs("admin").get("bootstrap_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)
+    )
+    return unreachable(settings, timeout / 1000)
+
+
 @contextlib.contextmanager
 def kafka_errors(settings: ClientSettings, doing: str) -> Iterator[None]:
     """Translate kafka-python's exceptions into one-line ``RidectlError`` messages."""
-    try:
-        yield
-    except RidectlError:
-        raise
-    except kerrors.KafkaTimeoutError as exc:
-        # kafka-python 3 reports an unreachable bootstrap as "Unable to bootstrap from ...".
-        if "bootstrap" not in str(exc):
-            raise RidectlError(
-                f"{doing}: Kafka at {settings.bootstrap} did not answer in time ({exc})",
-                hint="check the broker: ridectl broker status",
-            ) from None
-        timeout = float(
-            settings.kwargs("admin").get("bootstrap_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)
-        )
-        raise unreachable(settings, timeout / 1000) from None
-    except kerrors.KafkaConfigurationError as exc:
-        raise UsageError(f"{doing}: client settings rejected by kafka-python: {exc}") from None
-    except kerrors.KafkaConnectionError as exc:
+    with _watch_connections() as watch:
+        try:
+            yield
+        except RidectlError:
+            raise
+        except kerrors.KafkaTimeoutError as exc:
+            if "bootstrap" in str(exc):
+                # kafka-python 3 reports an unreachable bootstrap as "Unable to bootstrap".
+                raise _bootstrap_failure(settings, watch) from None
+            _translate(settings, doing, exc)
+        except kerrors.KafkaError as exc:
+            _translate(settings, doing, exc)
+
+
+def _translate(settings: ClientSettings, doing: str, exc: kerrors.KafkaError) -> NoReturn:
+    """One-line message for a client error other than a failed bootstrap."""
+    where = settings.bootstrap
+    if isinstance(exc, kerrors.KafkaTimeoutError):
         raise RidectlError(
-            f"{doing}: lost the connection to Kafka at {settings.bootstrap} "
-            f"({exc or type(exc).__name__})",
+            f"{doing}: Kafka at {where} did not answer in time ({exc})",
             hint="check the broker: ridectl broker status",
         ) from None
-    except kerrors.KafkaError as exc:
-        raise RidectlError(f"{doing}: {type(exc).__name__}: {exc}") from None
+    if isinstance(exc, kerrors.KafkaConfigurationError):
+        raise UsageError(
+            f"{doing}: the client settings do not fit together ({exc})",
+            hint="change or drop one of the settings named",
+        ) from None
+    if isinstance(exc, kerrors.KafkaConnectionError):
+        raise RidectlError(
+            f"{doing}: lost the connection to Kafka at {where} ({exc or type(exc).__name__})",
+            hint="check the broker: ridectl broker status",
+        ) from None
+    raise RidectlError(f"{doing}: {type(exc).__name__}: {exc}") from None
 
 
 @contextlib.contextmanager
@@ -107,9 +184,13 @@ def ensure_topic(
     topic: str,
     partitions: int | None,
     replication: int = 1,
+    configs: Mapping[str, str] | None = None,
 ) -> TopicInfo:
     """Create the topic if it is missing. When it exists, an explicit ``partitions`` that
-    differs from its count is refused (the run would not be what the user asked for)."""
+    differs from its count is refused (the run would not be what the user asked for).
+
+    ``configs`` are topic-level settings applied at creation only (for example
+    ``min.insync.replicas``); an existing topic keeps whatever it has."""
     validate_topic_name(topic)
     if partitions is not None and partitions <= 0:
         raise UsageError(f"--partitions must be 1 or more, not {partitions}")
@@ -128,11 +209,19 @@ def ensure_topic(
         want = partitions or DEFAULT_PARTITIONS
         try:
             admin.create_topics(
-                {topic: {"num_partitions": want, "replication_factor": replication}},
+                {
+                    topic: {
+                        "num_partitions": want,
+                        "replication_factor": replication,
+                        "configs": dict(configs or {}),
+                    }
+                },
                 wait_for_metadata=True,
             )
         except kerrors.TopicAlreadyExistsError:
             pass  # created meanwhile by someone else
+        except kerrors.InvalidConfigurationError as exc:
+            raise UsageError(f"topic {topic}: the broker refused its settings ({exc})") from None
         except kerrors.InvalidReplicationFactorError:
             raise UsageError(
                 f"replication factor {replication} is more than the cluster's brokers",

@@ -12,7 +12,9 @@ Jars are cached apart from the state, in ``<cache>/kafka-<version>/libs``, so a 
 downloads nothing and ``ridectl broker down --wipe`` never throws them away.
 
 Ports: with ``--port P`` and ``--nodes N`` the client listeners are P .. P+N-1 and the KRaft
-controller listeners P+N .. P+2N-1, all on 127.0.0.1.
+controller listeners P+N .. P+2N-1, all on 127.0.0.1. A single node started with
+``SecurityOptions`` (tests only) also listens with SASL_PLAINTEXT (SCRAM-SHA-512) on P+2 and
+with SSL on P+3.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -171,9 +173,39 @@ def jar_set_size(path: Path) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class SecurityOptions:
+    """Extra listeners for a single node, for trying secured connections locally.
+
+    ``scram_users`` (name -> password) adds a SASL_PLAINTEXT listener that accepts
+    SCRAM-SHA-512; the credentials are written into the metadata when storage is formatted.
+    ``tls`` is (certificate chain PEM file, unencrypted PKCS#8 key PEM file) and adds an SSL
+    listener (server authentication only). The plaintext listener stays, for admin work.
+    """
+
+    scram_users: Mapping[str, str] = field(default_factory=dict)
+    tls: tuple[Path, Path] | None = None
+
+    def fingerprint(self) -> str:
+        """What must match for formatted storage to be reused (names, not passwords)."""
+        users = ",".join(sorted(self.scram_users))
+        return f"scram={users};tls={'yes' if self.tls else 'no'}"
+
+
+@dataclass(frozen=True)
 class Layout:
     nodes: int
     port: int
+    security: SecurityOptions | None = None
+
+    def sasl_port(self) -> int | None:
+        if self.security is None or not self.security.scram_users:
+            return None
+        return self.port + 2 * self.nodes
+
+    def ssl_port(self) -> int | None:
+        if self.security is None or self.security.tls is None:
+            return None
+        return self.port + 2 * self.nodes + 1
 
     def client_port(self, node_id: int) -> int:
         return self.port + node_id - 1
@@ -190,9 +222,12 @@ class Layout:
         return ",".join(f"{HOST}:{self.client_port(n)}" for n in self.node_ids)
 
     def all_ports(self) -> list[int]:
-        return [self.client_port(n) for n in self.node_ids] + [
-            self.controller_port(n) for n in self.node_ids
-        ]
+        extra = [p for p in (self.sasl_port(), self.ssl_port()) if p is not None]
+        return (
+            [self.client_port(n) for n in self.node_ids]
+            + [self.controller_port(n) for n in self.node_ids]
+            + extra
+        )
 
 
 @dataclass
@@ -246,8 +281,48 @@ def _server_properties(layout: Layout, node_id: int, data_dir: Path) -> str:
         lines["controller.quorum.bootstrap.servers"] = f"{HOST}:{layout.controller_port(1)}"
     else:
         lines["controller.quorum.voters"] = voters
+        # A killed node is fenced (and its partitions get new leaders) after 3 s instead of 9.
+        lines["broker.session.timeout.ms"] = "3000"
+        lines["broker.heartbeat.interval.ms"] = "500"
+    _add_secure_listeners(lines, layout)
     header = f"# Written by ridectl for node {node_id} of a {layout.nodes}-node local cluster.\n"
     return header + "".join(f"{k}={v}\n" for k, v in lines.items())
+
+
+def _pem_property(path: Path) -> str:
+    """A PEM file as one properties value (line breaks escaped, as Java reads them)."""
+    text = path.read_text(encoding="ascii").strip()
+    return "\\n".join(text.splitlines())
+
+
+def _add_secure_listeners(lines: dict[str, str], layout: Layout) -> None:
+    sasl, ssl = layout.sasl_port(), layout.ssl_port()
+    if sasl is None and ssl is None:
+        return
+    listeners = [lines["listeners"]]
+    advertised = [lines["advertised.listeners"]]
+    protocols = [lines["listener.security.protocol.map"]]
+    if sasl is not None:
+        listeners.append(f"SASL_PLAINTEXT://{HOST}:{sasl}")
+        advertised.append(f"SASL_PLAINTEXT://{HOST}:{sasl}")
+        protocols.append("SASL_PLAINTEXT:SASL_PLAINTEXT")
+        lines["sasl.enabled.mechanisms"] = "SCRAM-SHA-512"
+        lines["listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        )
+    if ssl is not None:
+        assert layout.security is not None and layout.security.tls is not None
+        chain, key = layout.security.tls
+        listeners.append(f"SSL://{HOST}:{ssl}")
+        advertised.append(f"SSL://{HOST}:{ssl}")
+        protocols.append("SSL:SSL")
+        lines["listener.name.ssl.ssl.keystore.type"] = "PEM"
+        lines["listener.name.ssl.ssl.keystore.certificate.chain"] = _pem_property(chain)
+        lines["listener.name.ssl.ssl.keystore.key"] = _pem_property(key)
+        lines["listener.name.ssl.ssl.client.auth"] = "none"
+    lines["listeners"] = ",".join(listeners)
+    lines["advertised.listeners"] = ",".join(advertised)
+    lines["listener.security.protocol.map"] = ",".join(protocols)
 
 
 def port_in_use(port: int, host: str = HOST) -> bool:
@@ -335,12 +410,20 @@ class LocalCluster:
         port: int = DEFAULT_PORT,
         heap_mb: int | None = None,
         timeout_s: float = START_TIMEOUT_S,
+        security: SecurityOptions | None = None,
     ) -> tuple[ClusterState, bool]:
-        """Start the cluster, or reuse the one running. Returns (state, started_now)."""
+        """Start the cluster, or reuse the one running. Returns (state, started_now).
+
+        ``security`` (a single node only) adds SASL_PLAINTEXT and/or SSL listeners; their
+        addresses are recorded in the state's ``extra`` as ``sasl_plaintext`` and ``ssl``."""
         if nodes not in (1, 3):
             raise BrokerError(f"--nodes must be 1 or 3, not {nodes}")
-        if not 1024 <= port <= 65535 - 2 * nodes:
-            raise BrokerError(f"--port must be between 1024 and {65535 - 2 * nodes}, not {port}")
+        if security is not None and nodes != 1:
+            raise BrokerError("secured listeners are only offered on a single node")
+        if not 1024 <= port <= 65535 - 2 * nodes - 2:
+            raise BrokerError(
+                f"--port must be between 1024 and {65535 - 2 * nodes - 2}, not {port}"
+            )
         current = self.running()
         if current is not None:
             if current.nodes != nodes or current.port != port:
@@ -351,7 +434,7 @@ class LocalCluster:
                 )
             self._restart_dead_nodes(current, heap_mb, timeout_s)
             return current, False
-        layout = Layout(nodes, port)
+        layout = Layout(nodes, port, security)
         java = find_java()
         libs = ensure_jars(self.cache_dir)
         busy = [p for p in layout.all_ports() if port_in_use(p)]
@@ -377,6 +460,12 @@ class LocalCluster:
             state_dir=str(self.state_dir),
             cluster_id=cluster_id,
         )
+        for name, extra_port in (
+            ("sasl_plaintext", layout.sasl_port()),
+            ("ssl", layout.ssl_port()),
+        ):
+            if extra_port is not None:
+                state.extra[name] = f"{HOST}:{extra_port}"
         try:
             for node_id in layout.node_ids:
                 pids[str(node_id)], offsets[node_id] = self._spawn(java, libs, node_id, heap)
@@ -397,10 +486,15 @@ class LocalCluster:
             saved = json.loads(self.layout_file.read_text())
         except (OSError, ValueError):
             saved = None
-        want = {"nodes": layout.nodes, "port": layout.port, "version": KAFKA_VERSION}
+        want = {
+            "nodes": layout.nodes,
+            "port": layout.port,
+            "version": KAFKA_VERSION,
+            "security": layout.security.fingerprint() if layout.security else "",
+        }
         if (
             saved
-            and {k: saved.get(k) for k in want} == want
+            and {k: saved.get(k, "" if k == "security" else None) for k in want} == want
             and all(
                 (self.node_dir(n) / "data" / "meta.properties").exists() for n in layout.node_ids
             )
@@ -418,6 +512,9 @@ class LocalCluster:
             args = ["format", "-t", cluster_id, "-c", str(props), "--ignore-formatted"]
             if layout.nodes == 1:
                 args.append("--standalone")
+            if layout.security is not None:
+                for name, password in layout.security.scram_users.items():
+                    args += ["--add-scram", f"SCRAM-SHA-512=[name={name},password={password}]"]
             jobs.append(args)
         # One JVM per node; formatting them side by side saves seconds on a 3-node cluster.
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:

@@ -3,6 +3,11 @@ done in ridectl.produce / ridectl.consume / ridectl.checker, and shown by ridect
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -92,6 +97,38 @@ WorkMs = Annotated[
         show_default=False,
     ),
 ]
+
+
+@contextlib.contextmanager
+def _stdout_guard() -> Iterator[None]:
+    """Turn a failing stdout (a full disk, an I/O error) into one error line.
+
+    A reader that went away (EPIPE) is left to the caller, which treats it as normal. After a
+    failure stdout is pointed at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise RidectlError(f"cannot write the results to stdout: {exc.strerror or exc}") from None
+
+
+def _check_writable(path: Path | None, what: str) -> None:
+    """Fail before any work when an output file's folder is missing or not writable."""
+    if path is None or path == Path("-"):
+        return
+    if path.is_dir():
+        raise UsageError(f"cannot write {what} {path}: it is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {what} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) and not (path.exists() and os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {what} {path}: permission denied")
 
 
 def _progress_bar(label: str) -> Any:
@@ -310,10 +347,11 @@ def produce(
         runs.save_run(record, result.acks)
     except OSError as exc:
         console.err().print(f"warning: could not remember the run under {runs.home()}: {exc}")
-    if fmt is OutFormat.json:
-        console.out().print(produce_json(result), markup=False, highlight=False)
-    else:
-        render_produce(console.out(), result)
+    with _stdout_guard():
+        if fmt is OutFormat.json:
+            console.out().print(produce_json(result), markup=False, highlight=False)
+        else:
+            render_produce(console.out(), result)
     if result.aborted:
         raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")
     if result.interrupted:
@@ -394,13 +432,12 @@ def consume(
     history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
     if out_fh is not None:
         _write_history(history, out_fh, out)
-    render_consume(console.err() if out == Path("-") else console.out(), history, stats, topic)
+    with _stdout_guard():
+        render_consume(console.err() if out == Path("-") else console.out(), history, stats, topic)
 
 
 def _open_out(out: Path | None) -> Any:
     """Open the --out file before the read, so an unwritable path fails at once."""
-    import sys
-
     if out is None:
         return None
     if out == Path("-"):
@@ -414,13 +451,19 @@ def _open_out(out: Path | None) -> Any:
 def _write_history(history: Any, fh: Any, out: Path | None) -> None:
     from ridectl.history import write_ndjson
 
+    if out == Path("-"):
+        with _stdout_guard():
+            write_ndjson(history.observations, fh)
+        return
     try:
         write_ndjson(history.observations, fh)
         fh.flush()
-        if out != Path("-"):
-            fh.close()
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        # A failed flush leaves data in the buffer; closing must not raise it again later.
+        with contextlib.suppress(OSError):
+            fh.close()
 
 
 def check(
@@ -457,8 +500,6 @@ def check(
     x: XOption = None,
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
-    import sys
-
     from ridectl.checker import check as judge
     from ridectl.history import read_ndjson, read_ndjson_file
     from ridectl.output import report as render
@@ -467,6 +508,10 @@ def check(
         raise UsageError("give either --topic T (consume, then judge) or --from FILE")
     if limit < 1:
         raise UsageError(f"--limit must be 1 or more, not {limit}")
+    if (export_svg or export_html) and fmt is not CheckFormat.table:
+        raise UsageError("--export-svg/--export-html save the table: use them with --format table")
+    _check_writable(export_svg, "the SVG picture")
+    _check_writable(export_html, "the HTML page")
     if from_file is not None:
         if from_file == Path("-"):
             history = read_ndjson(sys.stdin, run_id=run_id)
@@ -489,18 +534,23 @@ def check(
         if out_fh is not None:
             _write_history(history, out_fh, out)
     report = judge(history)
-    if fmt is CheckFormat.table:
-        con = console.out(record=bool(export_svg or export_html))
-        render.render_table(report, con, limit=None if show_all else limit)
-        console.export(con, export_svg, export_html, title="ridectl check")
-    else:
-        text = {
-            CheckFormat.json: render.render_json,
-            CheckFormat.ndjson: render.render_ndjson,
-            CheckFormat.csv: render.render_csv,
-        }[fmt](report)
-        sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-        sys.stdout.flush()
+    with _stdout_guard():
+        if fmt is CheckFormat.table:
+            con = console.out(record=bool(export_svg or export_html))
+            render.render_table(report, con, limit=None if show_all else limit)
+        else:
+            text = {
+                CheckFormat.json: render.render_json,
+                CheckFormat.ndjson: render.render_ndjson,
+                CheckFormat.csv: render.render_csv,
+            }[fmt](report)
+            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    if fmt is CheckFormat.table and (export_svg or export_html):
+        try:
+            console.export(con, export_svg, export_html, title="ridectl check")
+        except OSError as exc:
+            where = getattr(exc, "filename", None) or export_svg or export_html
+            raise UsageError(f"cannot write {where}: {exc.strerror or exc}") from None
     if exit_code and not report.clean:
         raise typer.Exit(1)
 
@@ -526,10 +576,11 @@ def partition(
     if partitions <= 0:
         raise UsageError(f"--partitions must be 1 or more, not {partitions}")
     rows = {k: {n: partition_for(n, k.encode(), partitions) for n in names} for k in keys}
-    if fmt is OutFormat.json:
-        console.out().print(partition_json(rows, partitions), markup=False, highlight=False)
-    else:
-        render_partition(console.out(), rows, names, partitions)
+    with _stdout_guard():
+        if fmt is OutFormat.json:
+            console.out().print(partition_json(rows, partitions), markup=False, highlight=False)
+        else:
+            render_partition(console.out(), rows, names, partitions)
 
 
 def register(app: typer.Typer) -> None:
