@@ -79,7 +79,7 @@ def test_matrix_compares_settings_under_faults(
 ) -> None:
     res = cli(
         "matrix", "-b", kafka_bootstrap, "--keying", "keyed", "--in-flight", "5",
-        "--idempotence", "off,on", "--fault", "error:every=7,ms=20", "--rides", "150",
+        "--idempotence", "off,on", "--fault", "error:every=7,hold=4", "--rides", "150",
         "--format", "json",
     )  # fmt: skip
     assert res.code == 0, res

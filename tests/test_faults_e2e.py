@@ -58,7 +58,7 @@ def test_retry_gotcha_reorders_single_partitions_and_repeats_with_the_same_seed(
     violating: list[set[str]] = []
     for _ in range(2):
         _, report = _run(
-            cli, kafka_bootstrap, new_topic("gotcha"), "error:every=7,ms=20",
+            cli, kafka_bootstrap, new_topic("gotcha"), "error:every=7,hold=4",
             "--no-idempotence", partitions=1,
         )  # fmt: skip
         assert report["summary"]["by_kind"]["out_of_order"] > 0
@@ -73,7 +73,7 @@ def test_retry_gotcha_reorders_single_partitions_and_repeats_with_the_same_seed(
 def test_one_in_flight_or_idempotence_keeps_order_under_the_same_faults(
     cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str], fix: list[str]
 ) -> None:
-    run, report = _run(cli, kafka_bootstrap, new_topic("fix"), "error:every=7,ms=20", *fix)
+    run, report = _run(cli, kafka_bootstrap, new_topic("fix"), "error:every=7,hold=4", *fix)
     assert run["batch_retries"] > 0
     assert report["violations"] == []
 

@@ -59,7 +59,7 @@ def matrix(
     """Run the same rides under every combination of the given settings and compare them.
 
     Defaults: keyed and unkeyed, in-flight 1 and 5, idempotence on and off, no fault and
-    error:every=7,ms=20 (16 runs). Each run has its own topic, deleted afterwards."""
+    error:every=7,hold=4 (16 runs). Each run has its own topic, deleted afterwards."""
     from ridectl.demo.runner import Sizes, demo_context
     from ridectl.matrix import parse_grid, run_matrix
     from ridectl.output.matrix import matrix_csv, matrix_json, matrix_table
@@ -76,7 +76,7 @@ def matrix(
         _split(keying, ["keyed", "unkeyed"]),
         flights,
         _split(idempotence, ["on", "off"]),
-        fault or ["none", "error:every=7,ms=20"],
+        fault or ["none", "error:every=7,hold=4"],
     )
     err = console.err()
     with (

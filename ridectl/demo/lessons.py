@@ -24,10 +24,10 @@ GOTCHA = {
     "retry.backoff.ms": "0",
 }
 #: Every 7th produce request fails with a retriable error before reaching the broker. The
-#: error answer is held 20 ms, so the client's pipeline is full when it arrives, and 7 > 5
-#: in flight keeps a single failure outstanding at a time: the same seed then gives the same
-#: request stream, the same retries and the same reordered rides.
-GOTCHA_FAULT = "error:every=7,ms=20"
+#: error is answered only once 4 more requests have arrived (the client's pipeline is then
+#: full behind it), and 7 > 5 in flight keeps a single failure outstanding at a time: the
+#: same seed gives the same request stream, the same retries and the same reordered rides.
+GOTCHA_FAULT = "error:every=7,hold=4"
 
 
 @dataclass

@@ -104,6 +104,8 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 # How many hit request numbers the stats keep (a long run with every=1 would grow forever).
 MAX_HITS_KEPT = 100_000
+#: A held error (``hold=N``) is answered anyway once the client sent nothing for this long.
+HOLD_IDLE_S = 0.03
 _WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 
 
@@ -247,6 +249,11 @@ class _Connection:
         self.client_writer = client_writer
         self.upstream = upstream
         self.awaiting: deque[_Slot] = deque()
+        #: error answers waiting for more requests to arrive (``hold=N``):
+        #: (produce requests seen on this connection when due, slot, answer)
+        self.held: list[tuple[int, _Slot, bytes]] = []
+        self.produce_seen = 0
+        self.hold_timer: asyncio.TimerHandle | None = None
         self.outbox: asyncio.Queue[_Slot] = asyncio.Queue()
         self.up_reader: asyncio.StreamReader | None = None
         self.up_writer: asyncio.StreamWriter | None = None
@@ -331,6 +338,7 @@ class _Connection:
             if info.api_key == PRODUCE:
                 produce = parse_produce_request(payload, info.api_version)
                 fault = self.core.produce_fault(produce)
+                self.produce_seen += 1
             self.core.count_request(info.api_key)
             expects = produce is None or produce.expects_response
             if fault is not None and fault.kind is FaultKind.DISCONNECT:
@@ -352,13 +360,19 @@ class _Connection:
                     answer = produce_error_response(
                         produce, info.api_version, info.correlation_id, fault.error_code
                     )
-                    if fault.ms:
-                        # Held back: the client's pipeline fills up behind the failing
-                        # request, which makes the reordering repeatable.
+                    if fault.hold:
+                        # Answered once the client has sent ``hold`` more requests: its
+                        # pipeline is then full behind the failing one, whatever the timing,
+                        # which makes the reordering repeatable. A client that sends nothing
+                        # more (one request in flight) is answered when it falls quiet.
+                        self.held.append((self.produce_seen + fault.hold, slot, answer))
+                    elif fault.ms:
+                        # Held back for a time: the pipeline usually fills meanwhile.
                         loop.call_later(fault.ms / 1000, self._fulfil, slot, answer)
                     else:
                         slot.ready.set_result(answer)
                     self.outbox.put_nowait(slot)
+                self._release_held()
                 continue
             if slot is not None:
                 self.awaiting.append(slot)
@@ -367,6 +381,27 @@ class _Connection:
             self.up_writer.write(head)
             self.up_writer.write(payload)
             await self.up_writer.drain()
+            self._release_held()
+
+    def _release_held(self) -> None:
+        """Answer held errors whose number of following requests has now arrived; answer
+        the rest if no request comes for HOLD_IDLE_S."""
+        due = [h for h in self.held if h[0] <= self.produce_seen]
+        if due:
+            self.held = [h for h in self.held if h[0] > self.produce_seen]
+            for _, slot, answer in due:
+                self._fulfil(slot, answer)
+        if self.hold_timer is not None:
+            self.hold_timer.cancel()
+            self.hold_timer = None
+        if self.held:
+            loop = asyncio.get_running_loop()
+            self.hold_timer = loop.call_later(HOLD_IDLE_S, self._release_all_held)
+
+    def _release_all_held(self) -> None:
+        held, self.held, self.hold_timer = self.held, [], None
+        for _, slot, answer in held:
+            self._fulfil(slot, answer)
 
     async def _responses(self) -> None:
         assert self.up_reader is not None

@@ -61,7 +61,8 @@ __all__ = [
 ]
 
 VALID_FORMS = (
-    "error[:SELECT][,code=NAME|NUMBER][,ms=N], lost-ack[:SELECT][,code=NAME|NUMBER][,ms=N], "
+    "error[:SELECT][,code=NAME|NUMBER][,ms=N][,hold=N], "
+    "lost-ack[:SELECT][,code=NAME|NUMBER][,ms=N], "
     "delay:ms=N[,SELECT], disconnect[:SELECT]; "
     "SELECT is every=N, first=K or rate=R[,seed=S], optionally with after=N"
 )
@@ -144,6 +145,8 @@ class FaultSpec:
     after: int = 0
     code: int | None = None
     ms: int | None = None
+    #: error only: answer once this many more produce requests arrived on the connection
+    hold: int | None = None
 
     def __post_init__(self) -> None:
         kind = FaultKind(self.kind)
@@ -176,6 +179,11 @@ class FaultSpec:
                 raise ValueError(f"unknown error code {self.code}")
         elif self.code is not None:
             raise ValueError(f"code only goes with error and lost-ack, not {kind}")
+        if self.hold is not None:
+            if kind is not FaultKind.ERROR:
+                raise ValueError(f"hold only goes with error, not {kind}")
+            if not 1 <= self.hold <= 1000:
+                raise ValueError(f"hold must be in 1..1000, not {self.hold}")
         if kind is FaultKind.DELAY and self.ms is None:
             raise ValueError("delay needs ms=N")
         if self.ms is not None:
@@ -230,6 +238,8 @@ class FaultSpec:
                 what += ": answered by the proxy, not written"
             else:
                 what += ": written, then the success is replaced by the error"
+            if self.hold:
+                what += f", answered once {self.hold} more requests arrived"
             if self.ms:
                 what += f", answered after {self.ms} ms"
             if not error_code_retriable(code):
@@ -254,6 +264,8 @@ class FaultSpec:
             parts.append(f"code={error_code_name(self.error_code)}")
         if self.ms is not None:
             parts.append(f"ms={self.ms}")
+        if self.hold is not None:
+            parts.append(f"hold={self.hold}")
         return f"{self.kind}:{','.join(parts)}" if parts else str(self.kind)
 
 
@@ -269,7 +281,7 @@ def _int_value(key: str, value: str) -> int:
         raise ValueError(f"{key} needs a whole number, not {value!r}") from None
 
 
-_INT_KEYS = frozenset({"every", "first", "seed", "after", "ms"})
+_INT_KEYS = frozenset({"every", "first", "seed", "after", "ms", "hold"})
 
 
 def _build(text: str) -> FaultSpec:
@@ -293,6 +305,8 @@ def _build(text: str) -> FaultSpec:
     allowed = {"every", "first", "rate", "seed", "after"}
     if kind in _CODE_KINDS:
         allowed.update(("code", "ms"))
+    if kind is FaultKind.ERROR:
+        allowed.add("hold")
     if kind is FaultKind.DELAY:
         allowed.add("ms")
     unknown = [key for key in seen if key not in allowed]
@@ -318,6 +332,7 @@ def _build(text: str) -> FaultSpec:
         after=ints.get("after", 0),
         code=parse_error_code(seen["code"]) if "code" in seen else None,
         ms=ints.get("ms"),
+        hold=ints.get("hold"),
     )
 
 
