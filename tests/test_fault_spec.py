@@ -226,3 +226,20 @@ def test_canonical_round_trip(
     spec = FaultSpec(kind, **kwargs)  # type: ignore[arg-type]
     assert parse_fault_spec(str(spec)) == spec
     assert "\n" not in spec.describe()
+
+
+def test_error_answers_can_be_held_by_requests_or_time() -> None:
+    spec = parse_fault_spec("error:every=7,hold=4")
+    assert spec.hold == 4 and str(spec) == "error:every=7,code=REQUEST_TIMED_OUT,hold=4"
+    assert parse_fault_spec(str(spec)) == spec
+    assert "4 more requests" in spec.describe()
+    timed = parse_fault_spec("lost-ack:first=2,ms=20")
+    assert timed.ms == 20 and parse_fault_spec(str(timed)) == timed
+    for bad, problem in [
+        ("lost-ack:hold=2", "unknown key 'hold' for lost-ack"),
+        ("error:hold=0", "hold must be in 1..1000"),
+        ("delay:ms=5,hold=1", "unknown key 'hold' for delay"),
+    ]:
+        with pytest.raises(UsageError) as caught:
+            parse_fault_spec(bad)
+        assert problem in str(caught.value)
