@@ -38,8 +38,8 @@ def test_lesson_shows_what_it_promises(lesson: Any, ctx: DemoContext) -> None:
         assert outcome.focus is not None
         assert outcome.focus.report.rides_split == 0
     if lesson.name == "fixes":
-        assert trials["in-flight 5, idempotence off"].report.by_kind["out_of_order"] > 0
-        for label in ("in-flight 1, idempotence off", "idempotence on (in-flight 5)"):
+        assert trials["5 in flight, not idempotent"].report.by_kind["out_of_order"] > 0
+        for label in ("1 in flight, not idempotent", "idempotent, 5 in flight"):
             assert trials[label].report.clean, label
             assert trials[label].run.fault_stats is not None
             assert sum(trials[label].run.fault_stats["faults_injected"].values()) > 0

@@ -98,7 +98,7 @@ def _gotcha(ctx: DemoContext, label: str, topic: str, **producer: str) -> Trial:
 
 
 def _retry(ctx: DemoContext) -> LessonOutcome:
-    t = _gotcha(ctx, "in-flight 5, idempotence off", ctx.topic("retry"))
+    t = _gotcha(ctx, "5 in flight, not idempotent", ctx.topic("retry"))
     ooo = t.report.by_kind["out_of_order"]
     return LessonOutcome(
         promised=ooo > 0 and t.report.rides_split == 0,
@@ -111,16 +111,16 @@ def _retry(ctx: DemoContext) -> LessonOutcome:
 
 
 def _fixes(ctx: DemoContext) -> LessonOutcome:
-    base = _gotcha(ctx, "in-flight 5, idempotence off", ctx.topic("fixes", "base"))
+    base = _gotcha(ctx, "5 in flight, not idempotent", ctx.topic("fixes", "base"))
     one = _gotcha(
         ctx,
-        "in-flight 1, idempotence off",
+        "1 in flight, not idempotent",
         ctx.topic("fixes", "inflight1"),
         **{"max.in.flight.requests.per.connection": "1"},
     )
     idem = _gotcha(
         ctx,
-        "idempotence on (in-flight 5)",
+        "idempotent, 5 in flight",
         ctx.topic("fixes", "idempotent"),
         **{"enable.idempotence": "true"},
     )
