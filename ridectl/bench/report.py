@@ -1,0 +1,339 @@
+"""Writing a benchmark's results: ``results.json`` (everything, per run) and ``RESULTS.md``
+(the dated tables a person reads)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+RESULTS_MD = "RESULTS.md"
+RESULTS_JSON = "results.json"
+
+_CLIENTS = (
+    ("ridectl", "ridectl"),
+    ("bare", "bare kafka-python loop"),
+    ("java", "Java client (ProducerPerformance)"),
+)
+
+
+def write_results(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write both files into ``out_dir`` (created if needed); returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md = out_dir / RESULTS_MD
+    js = out_dir / RESULTS_JSON
+    js.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    md.write_text(render_markdown(results), encoding="utf-8")
+    return md, js
+
+
+def _num(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _failed(section: Any) -> str | None:
+    if not isinstance(section, dict):
+        return "not measured"
+    error = section.get("error")
+    return f"**failed**: {error}" if error else None
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    out: list[str] = ["# ridectl benchmark", ""]
+    out += [
+        f"Measured {results.get('date', '?')} with `ridectl bench --size {results.get('size')}` "
+        f"(figures are medians of {results.get('repeat')} run(s); the whole benchmark took "
+        f"{_num(results.get('duration_s'))} s). Written by the command: re-run it rather than "
+        "edit this file.",
+        "",
+    ]
+    out += _machine(results)
+    out += _targets(results)
+    out += _producer(results.get("producer"))
+    out += _checker(results.get("checker"))
+    out += _consume(results.get("consume_check"))
+    out += _first_lesson(results)
+    out += _method(results)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _machine(results: dict[str, Any]) -> list[str]:
+    m = results.get("machine", {})
+    broker = results.get("broker", {})
+    jars = results.get("jars", {})
+    where = (
+        f"local, started by the bench (ready in {_num(broker.get('ready_after_s'), 1)} s, "
+        f"heap {broker.get('heap_mb')} MB)"
+        if broker.get("started_by_bench")
+        else f"given with -b ({broker.get('bootstrap')})"
+    )
+
+    def jar_set(name: str) -> str:
+        info = jars.get(name)
+        if not info:
+            return "-"
+        if info.get("status") == "unavailable":
+            return f"unavailable ({info.get('reason', '')})"
+        text = f"{info.get('jars')} jars, {_num(info.get('mb'), 1)} MB, {info.get('status')}"
+        if info.get("download_s") is not None:
+            text += f" in {_num(info.get('download_s'), 1)} s"
+        return text
+
+    load = m.get("load_average_at_start")
+    rows = [
+        ["CPU", f"{m.get('cpu')} ({m.get('cores')} cores)"],
+        ["memory", f"{_num(m.get('memory_gib'), 1)} GiB"],
+        ["OS", str(m.get("os"))],
+        ["Python", str(m.get("python"))],
+        ["Java", str(m.get("java"))],
+        ["Kafka broker", f"{m.get('kafka_broker') or 'version not known'}, {where}"],
+        [
+            "kafka-python",
+            f"{m.get('kafka_python')} (crc32c C extension: "
+            f"{'yes' if m.get('kafka_python_crc32c_c_extension') else 'no, pure-Python CRC'})",
+        ],
+        ["ridectl", str(m.get("ridectl"))],
+        ["load average at start", " ".join(map(str, load)) if load else "-"],
+        ["jar sets (cached apart)", f"broker: {jar_set('broker')}; tools: {jar_set('tools')}"],
+    ]
+    return ["## Machine", "", *_table(["", ""], rows), ""]
+
+
+def _targets(results: dict[str, Any]) -> list[str]:
+    rows = []
+    for t in results.get("targets", []):
+        met = t.get("met")
+        verdict = "-" if met is None else ("**met**" if met else "**not met**")
+        rows.append([t["name"], t["target"], t["figure"], verdict])
+    return ["## Targets", "", *_table(["what", "target", "measured", "verdict"], rows), ""]
+
+
+def _producer(section: Any) -> list[str]:
+    out = ["## 1. Producer throughput and acknowledgement latency", ""]
+    failed = _failed(section)
+    if failed:
+        return [*out, failed, ""]
+    strategies = section.get("strategies", [])
+    size = next((s.get("record_bytes") for s in strategies if s.get("record_bytes")), None)
+    out += [
+        f"{section['records']:,} records of about {_num(size)} bytes per run "
+        f"({section['records'] // 5:,} rides), {section['partitions']} partitions, a fresh topic "
+        "per run; acks=all, linger.ms=0, batch.size=16384 for every client. "
+        "\"ridectl ÷\" is ridectl's records/s over that client's, taken per repetition "
+        "(side by side) and then the median.",
+        "",
+    ]
+    rows = []
+    for s in strategies:
+        for key, label in _CLIENTS:
+            agg = s.get(key) or {}
+            first = s["title"] if key == "ridectl" else ""
+            if "unavailable" in agg:
+                rows.append([first, label, f"unavailable: {agg['unavailable']}", "", "", "", ""])
+                continue
+            ratio = {"bare": s.get("ridectl_vs_bare"), "java": s.get("ridectl_vs_java")}.get(key)
+            failed_runs = agg.get("failed_runs") or 0
+            rows.append(
+                [
+                    first,
+                    label + (f" ({failed_runs} run(s) failed)" if failed_runs else ""),
+                    _num(agg.get("records_per_s")),
+                    _num(agg.get("mib_per_s"), 2),
+                    _num(agg.get("p50_ms"), 1),
+                    _num(agg.get("p99_ms"), 1),
+                    "" if key == "ridectl" else _num(ratio, 2),
+                ]
+            )
+    header = ["strategy", "client", "records/s", "MiB/s", "p50 ack ms", "p99 ack ms", "ridectl ÷"]
+    return [*out, *_table(header, rows), ""]
+
+
+def _checker(section: Any) -> list[str]:
+    out = ["## 2. Checker speed, end to end", ""]
+    failed = _failed(section)
+    if failed:
+        return [*out, failed, ""]
+    out += [
+        f"`{section.get('command')}` run as a child process on generated histories (keyed "
+        "rides on 6 partitions, interleaved; 0.5% of the rides per kind damaged: swapped "
+        "events, producer duplicates, redeliveries, missing events). Generating the file is "
+        "not timed. Peak RSS is the child's (`wait4`), the largest of the runs. The marginal "
+        "cost (seconds per extra million events since the size before) leaves the child's "
+        "start-up out; a flat marginal cost is linear growth (judged on CPU time, which other "
+        "load on the machine disturbs less). A size whose first run takes "
+        f"more than {section.get('slow_run_s', 20):g} s is run once.",
+        "",
+    ]
+    rows = []
+    for r in section.get("sizes", []):
+        found = "yes" if r.get("found_all_injected") else "**no**"
+        rows.append(
+            [
+                _num(r["events"]),
+                _num(r["rides"]),
+                _num(r.get("file_mb"), 1),
+                _num(r.get("wall_s"), 2),
+                _num(r.get("cpu_s"), 2),
+                _num(r.get("s_per_million"), 2),
+                _num(r.get("marginal_wall_s_per_million"), 2),
+                _num(r.get("marginal_cpu_s_per_million"), 2),
+                _num(r.get("peak_rss_mb")),
+                found,
+                _num(r.get("run_count")),
+            ]
+        )
+    header = [
+        "events",
+        "rides",
+        "file MB",
+        "wall s",
+        "CPU s",
+        "s per million events",
+        "marginal wall s per million",
+        "marginal CPU s per million",
+        "peak RSS MB",
+        "found exactly what was injected",
+        "runs",
+    ]
+    return [*out, *_table(header, rows), ""]
+
+
+def _consume(section: Any) -> list[str]:
+    out = ["## 3. Consume and check from the broker", ""]
+    failed = _failed(section)
+    if failed:
+        return [*out, failed, ""]
+    out += [
+        f"The {section.get('topic_events'):,} events of a keyed idempotent run, read back from "
+        "the beginning in-process (`consume()` then `check()`, what `ridectl check --topic` "
+        "does), from client creation to verdict. The bare kafka-python read of the same "
+        "range, keeping nothing, is the ceiling the client library sets.",
+        "",
+    ]
+    rows = [
+        [
+            "ridectl consume() + check()",
+            _num(section.get("events_per_s")),
+            _num(section.get("wall_s"), 2),
+            _num(section.get("consume_s"), 2),
+            _num(section.get("check_s"), 3),
+        ],
+        [
+            "bare kafka-python read (no processing)",
+            _num(section.get("bare_records_per_s")),
+            "",
+            "",
+            "",
+        ],
+    ]
+    header = ["", "events/s", "wall s", "of which consume s", "of which check s"]
+    return [*out, *_table(header, rows), ""]
+
+
+def _first_lesson(results: dict[str, Any]) -> list[str]:
+    out = ["## 4. Time to first lesson", ""]
+    lesson = results.get("first_lesson") or {}
+    cold = results.get("cold_start") or {}
+    jars = results.get("jars", {}).get("tools", {})
+    rows: list[list[str]] = []
+    if lesson.get("error"):
+        rows.append(["`ridectl demo --fast`", "-", f"failed: {lesson['error']}"])
+    elif not lesson.get("available"):
+        rows.append(["`ridectl demo --fast`", "-", str(lesson.get("note", "not available yet"))])
+    else:
+        codes = lesson.get("first_lesson_exit_codes", [])
+        notes = {r.get("note") for r in lesson.get("first_lesson_runs", []) if r.get("note")}
+        rows.append(
+            [
+                f"`ridectl demo --fast --scenario {lesson.get('first_lesson')}`: the first lesson "
+                "alone (warm broker)",
+                _num(lesson.get("first_lesson_s"), 1),
+                f"exit {codes}" + (f"; {'; '.join(sorted(notes))}" if notes else ""),
+            ]
+        )
+        whole = lesson.get("whole_demo") or {}
+        stopped = whole.get("stopped")
+        rows.append(
+            [
+                "`ridectl demo --fast`: until its first lesson is judged (warm broker)",
+                _num(whole.get("first_lesson_s"), 1),
+                "the second lesson's heading appears",
+            ]
+        )
+        if stopped and "first lesson" in stopped:
+            rows.append(["`ridectl demo --fast`: every lesson", "-", f"stopped {stopped}"])
+        elif stopped:
+            rows.append(
+                [
+                    "`ridectl demo --fast`: every lesson",
+                    f"> {_num(whole.get('wall_s'), 0)}",
+                    f"stopped: {stopped}",
+                ]
+            )
+        else:
+            rows.append(
+                [
+                    "`ridectl demo --fast`: every lesson",
+                    _num(whole.get("wall_s"), 1),
+                    f"exit {whole.get('exit_code')}: {whole.get('last_line', '')}",
+                ]
+            )
+    if cold.get("error"):
+        rows.append(["broker cold start", "-", f"failed: {cold['error']}"])
+    else:
+        rows.append(
+            [
+                "broker cold start (`LocalCluster.up`, fresh state dir)",
+                _num(cold.get("wall_s"), 1),
+                f"{cold.get('note', '')}; JVM ready after {_num(cold.get('ready_after_s'), 1)} s",
+            ]
+        )
+    if jars.get("download_s") is not None:
+        rows.append(["kafka-tools jar download (once)", _num(jars["download_s"], 1), "Maven"])
+    else:
+        rows.append(
+            [
+                "jar downloads (once, separate)",
+                "-",
+                "cached before this run; `ensure_jars` fetches them once with Maven",
+            ]
+        )
+    return [*out, *_table(["what", "wall s", "note"], rows), ""]
+
+
+def _method(results: dict[str, Any]) -> list[str]:
+    crc = results.get("machine", {}).get("kafka_python_crc32c_c_extension")
+    lines = [
+        "## How it is measured",
+        "",
+        "- One broker for everything, never shared with another measurement at the same time; "
+        "every producer run writes to a fresh topic.",
+        "- ridectl: `run_produce()` as `ridectl produce` runs it; its clock covers the sends "
+        "and the final flush (the topic is created before). The bare loop gets the same "
+        "records (built before its clock starts), sends them with one latency callback each "
+        "and flushes; the clock covers the same span.",
+        "- Java: `org.apache.kafka.tools.ProducerPerformance --record-size <ridectl's mean "
+        "value size> --throughput -1`, round-robin partitioner (null keys), numbers from its "
+        "final summary line; its clock starts at its first send and includes JIT warm-up. "
+        "It sends no keys.",
+        "- ridectl and the bare loop alternate which goes first in each repetition.",
+        "- Ack latency: from `send()` to the acknowledgement callback, so it includes the time "
+        "a record waits in the client's buffer when the producer is saturated.",
+    ]
+    if not crc:
+        lines.append(
+            "- kafka-python computes record-batch CRC32C in pure Python here (the optional "
+            "`crc32c` package is not installed): a large share of both producing and consuming."
+        )
+    return [*lines, ""]

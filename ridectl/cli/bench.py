@@ -1,0 +1,87 @@
+"""``ridectl bench``: argument parsing only; the measurements live in ridectl.bench."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ridectl.errors import UsageError
+from ridectl.output import console
+
+
+class BenchSize(StrEnum):
+    small = "small"
+    full = "full"
+
+
+def bench(
+    size: Annotated[
+        BenchSize,
+        typer.Option(
+            "--size",
+            help="small: everything tiny, in seconds (smoke test); full: the published figures.",
+        ),
+    ] = BenchSize.full,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            "--repeat",
+            "-r",
+            help="Runs per measurement; figures are their medians (default: 3 full, 1 small).",
+            show_default=False,
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path,
+        typer.Option(
+            "--out-dir", "-o", help="Where RESULTS.md and results.json go.", file_okay=False
+        ),
+    ] = Path("bench"),
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option(
+            "--bootstrap-servers",
+            "-b",
+            help="Measure on this broker (default: start a local one for the run, then stop it).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Measure ridectl beside a bare kafka-python loop and the Java client, time the checker,
+    and write a dated RESULTS.md and results.json."""
+    from ridectl.bench import SIZES, BenchOptions, run_bench, write_results
+    from ridectl.settings import validate_host_port
+
+    chosen = SIZES[size.value]
+    if repeat is not None and repeat < 1:
+        raise UsageError(f"--repeat must be 1 or more, not {repeat}")
+    if bootstrap_servers is not None:
+        for part in bootstrap_servers.split(","):
+            validate_host_port(part.strip(), "bootstrap server")
+    err = console.err()
+
+    def progress(message: str) -> None:
+        err.print(f"[dim]bench:[/] {message}", highlight=False)
+
+    results = run_bench(
+        BenchOptions(
+            size=chosen,
+            repeat=repeat or chosen.repeat,
+            bootstrap=bootstrap_servers,
+            progress=progress,
+        )
+    )
+    md, js = write_results(results, out_dir)
+    for target in results.get("targets", []):
+        met = target.get("met")
+        verdict = "-" if met is None else ("met" if met else "NOT met")
+        err.print(f"{target['name']}: {target['figure']} ({target['target']}): {verdict}")
+    console.out().print(f"{md}\n{js}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``bench`` to the root app."""
+    app.command()(bench)

@@ -1,0 +1,102 @@
+"""``ridectl bench --size small`` end to end on the session broker: both files are written and
+every section carries figures. Timings are never asserted (the machine decides them)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from ridectl.cli.bench import register
+
+pytestmark = pytest.mark.kafka
+
+SECTIONS = (
+    "## Machine",
+    "## Targets",
+    "## 1. Producer throughput and acknowledgement latency",
+    "## 2. Checker speed, end to end",
+    "## 3. Consume and check from the broker",
+    "## 4. Time to first lesson",
+)
+STRATEGIES = ["unkeyed", "keyed-inflight5", "keyed-inflight1", "keyed-idempotent"]
+
+
+def _bench_app() -> typer.Typer:
+    """A root app holding only ``bench``, attached the way the real CLI attaches it."""
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """Test root."""
+
+    register(app)
+    return app
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and value > 0
+
+
+@pytest.fixture(scope="module")
+def small_bench(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "results"
+    _bench_app()(
+        ["bench", "--size", "small", "--out-dir", str(out), "-b", kafka_bootstrap],
+        standalone_mode=False,
+    )
+    return out
+
+
+def test_both_files_are_written_with_every_section(small_bench: Path) -> None:
+    md = (small_bench / "RESULTS.md").read_text(encoding="utf-8")
+    for heading in SECTIONS:
+        assert heading in md, heading
+    data = json.loads((small_bench / "results.json").read_text(encoding="utf-8"))
+    assert data["size"] == "small"
+    for key in ("cores", "memory_gib", "python", "kafka_python"):
+        assert data["machine"][key], key
+    # Every target row has a figure with a number in it and a verdict (or "not measured").
+    assert len(data["targets"]) == len(STRATEGIES) + 4
+    for row in data["targets"]:
+        assert re.search(r"\d", row["figure"]), row
+        assert row["met"] in (True, False, None)
+
+
+def test_producer_section_has_figures_for_every_strategy_and_client(small_bench: Path) -> None:
+    data = json.loads((small_bench / "results.json").read_text(encoding="utf-8"))
+    strategies = data["producer"]["strategies"]
+    assert [s["name"] for s in strategies] == STRATEGIES
+    for s in strategies:
+        for client in ("ridectl", "bare"):
+            agg = s[client]
+            assert agg["failed_runs"] == 0, (s["name"], client, agg["runs"])
+            for key in ("records_per_s", "mib_per_s", "p50_ms", "p99_ms"):
+                assert _positive(agg[key]), (s["name"], client, key)
+        assert _positive(s["ridectl_vs_bare"])
+        java = s["java"]
+        # The Java baseline either ran or says why not (no Java, jars not downloadable).
+        assert "unavailable" in java or _positive(java["records_per_s"]), java
+
+
+def test_checker_consume_and_lesson_sections_have_figures(small_bench: Path) -> None:
+    data = json.loads((small_bench / "results.json").read_text(encoding="utf-8"))
+    sizes = data["checker"]["sizes"]
+    assert len(sizes) == 3
+    for row in sizes:
+        assert _positive(row["wall_s"]) and _positive(row["peak_rss_mb"]), row
+        assert row["exit_codes"] == [0], row
+        # The generated violations are all found (a cross-check of generator and checker).
+        assert row["found_all_injected"], row["runs"]
+    consume = data["consume_check"]
+    assert _positive(consume["events_per_s"]) and _positive(consume["bare_records_per_s"])
+    assert consume["runs"][0]["events"] == consume["topic_events"]
+    lesson = data["first_lesson"]
+    assert "error" not in lesson, lesson
+    assert not lesson["available"] or _positive(lesson["first_lesson_s"])
+    assert not lesson["available"] or _positive(lesson["whole_demo"]["wall_s"])
+    assert _positive(data["cold_start"]["wall_s"])
