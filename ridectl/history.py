@@ -67,10 +67,24 @@ class History:
     run_id: str | None = None
 
 
+#: A record value exactly as ``EventEncoder`` writes it: read without json.loads.
+_FAST_EVENT = re.compile(
+    rb'\{"schema":"' + re.escape(SCHEMA.encode()) + rb'","ride_id":"([^"\\]*)","seq":([1-5]),'
+    rb'"type":"[A-Za-z]+","run_id":"([^"\\]*)","settings":"[^"\\]*",'
+    rb'"produced_at_ms":-?\d+(?:\.\d+)?(?:,"pad":"x*")?\}'
+)
+
+
 def parse_ride_event(value: bytes | None) -> tuple[str, int, str] | None:
     """Decode a record value into ``(ride_id, seq, run_id)``, or None if it is not ours."""
     if not value or value[:1] != b"{":
         return None
+    m = _FAST_EVENT.fullmatch(value)
+    if m is not None:
+        try:
+            return m[1].decode(), int(m[2]), m[3].decode()
+        except UnicodeDecodeError:
+            return None
     try:
         doc = json.loads(value)
     except (ValueError, UnicodeDecodeError):
