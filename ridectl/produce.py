@@ -462,16 +462,23 @@ def _send_all(
         # so a flush that takes longer than that (plus a margin) means the client is stuck
         # on a broker that went away; it then ends with a timeout instead of hanging.
         wait_s = float(producer.config.get("delivery_timeout_ms") or 120_000) / 1000.0 + 5.0
-        with kafka_errors(opts.settings, "flushing the producer"):
+        where = f"Kafka at {opts.settings.bootstrap}"
+        try:
             producer.flush(timeout=wait_s)
             if other is not None:
                 other.flush(timeout=wait_s)
+        except kerrors.KafkaTimeoutError:
+            result.aborted = (
+                f"producing to {topic}: {where} stopped acknowledging; records sent were "
+                f"still unacknowledged {wait_s:g}s later (delivery.timeout.ms + 5s)"
+            )
+            return
         gone = errors.get("KafkaTimeoutError", 0) + errors.get("KafkaConnectionError", 0)
         if gone and not opts.faults:
             # Batches expired unacknowledged: the broker stopped answering during the run.
             result.aborted = (
-                f"producing to {topic}: Kafka at {opts.settings.bootstrap} stopped "
-                f"acknowledging; {gone} event(s) timed out unacknowledged"
+                f"producing to {topic}: {where} stopped acknowledging; "
+                f"{gone} event(s) timed out unacknowledged"
             )
     except KeyboardInterrupt:
         result.interrupted = True
@@ -479,8 +486,10 @@ def _send_all(
     except (kerrors.KafkaTimeoutError, RidectlError) as exc:
         # send() blocks when the buffer is full and the broker is gone.
         result.sent = sent
+        reason = str(exc).removeprefix("KafkaTimeoutError: ")
         result.aborted = (
-            f"producing to {topic}: Kafka stopped accepting records after {sent} sends: {exc}"
+            f"producing to {topic}: Kafka at {opts.settings.bootstrap} stopped accepting "
+            f"records after {sent} sends ({reason})"
         )
     finally:
         result.elapsed_s = clock() - t0

@@ -53,9 +53,9 @@ def _register() -> None:
     """Attach the Kafka commands once (their modules import kafka-python lazily)."""
     global _registered
     if not _registered:
-        from ridectl.cli import bench, commands, demo, matrix, proxy, watch
+        from ridectl.cli import bench, commands, demo, failover, matrix, proxy, watch
 
-        for module in (commands, demo, matrix, watch, proxy, bench):
+        for module in (commands, demo, matrix, watch, proxy, failover, bench):
             module.register(app)
         _registered = True
 

@@ -1,0 +1,103 @@
+"""``ridectl failover``: kill the busiest partition leader of a 3-node local cluster mid-run."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from ridectl.cli.broker import StateDir
+from ridectl.cli.options import Bootstrap, ConfigFile, XOption, settings_from
+from ridectl.output import console
+
+
+class FailoverAcks(StrEnum):
+    all = "all"
+    one = "1"
+
+
+class FailoverFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def failover(
+    rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 10_000,
+    acks: Annotated[FailoverAcks, typer.Option("--acks", help="acks of the producer.")] = (
+        FailoverAcks.all
+    ),
+    idempotence: Annotated[
+        bool,
+        typer.Option("--idempotence/--no-idempotence", help="enable.idempotence of the producer."),
+    ] = True,
+    max_in_flight: Annotated[
+        int,
+        typer.Option("--max-in-flight", help="max.in.flight.requests.per.connection."),
+    ] = 5,
+    partitions: Annotated[
+        int, typer.Option("--partitions", "-p", help="Partitions of the scenario's topic.")
+    ] = 3,
+    kill_at: Annotated[
+        float,
+        typer.Option("--kill-at", help="Kill the leader when this share of events was sent."),
+    ] = 0.3,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the interleaving.", show_default=False)
+    ] = None,
+    keep_topic: Annotated[
+        bool, typer.Option("--keep-topic", help="Leave the scenario's topic for inspection.")
+    ] = False,
+    fmt: Annotated[FailoverFormat, typer.Option("--format", "-f")] = FailoverFormat.table,
+    state_dir: StateDir = None,
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigFile = None,
+    x: XOption = None,
+) -> None:
+    """Kill -9 the node leading most partitions while a run is produced, restart it, wait
+    for every replica to be in sync, then judge the run with the producer's acknowledgements
+    (needs a 3-node local cluster: ridectl broker up --nodes 3)."""
+    import json
+    import sys
+
+    from ridectl.broker.local import LocalCluster
+    from ridectl.errors import UsageError
+    from ridectl.failover import FailoverOptions, run_failover
+    from ridectl.output import report as render
+
+    if not 0.0 < kill_at < 1.0:
+        raise UsageError(f"--kill-at must be between 0 and 1, not {kill_at}")
+    if partitions <= 0:
+        raise UsageError(f"--partitions must be 1 or more, not {partitions}")
+    settings = settings_from(bootstrap_servers, config, x)
+    err = console.err()
+    result = run_failover(
+        FailoverOptions(
+            cluster=LocalCluster(state_dir),
+            settings=settings,
+            rides=rides,
+            acks=acks.value,
+            idempotence=idempotence,
+            max_in_flight=max_in_flight,
+            partitions=partitions,
+            kill_at=kill_at,
+            seed=seed,
+            keep_topic=keep_topic,
+            use_cluster_address=bootstrap_servers is None,
+            step=lambda line: err.print(line, markup=False, highlight=False),
+        )
+    )
+    if fmt is FailoverFormat.json:
+        doc = {"figures": result.figures(), "report": json.loads(render.render_json(result.report))}
+        # Written as is: a console could wrap long lines and break the document.
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        sys.stdout.flush()
+        return
+    out = console.out()
+    render.render_table(result.report, out, limit=25)
+    out.print(result.figures_line(), markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``failover`` to the root app."""
+    app.command()(failover)

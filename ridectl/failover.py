@@ -1,0 +1,315 @@
+"""A real broker failure under load: ``kill -9`` of a partition leader on a 3-node local cluster.
+
+The scenario creates a topic replicated on all three nodes, starts producing a run in a
+background thread, kills the node that leads most of the topic's partitions while records are
+still in flight, lets the producer finish (its retries go to the newly elected leaders),
+restarts the node, waits until every replica is back in sync, then reads the topic back and
+judges it with the producer's acknowledgements. An acknowledged event that the consumer never
+sees is reported as ``lost``; a retried batch that had in fact been written shows up as a
+duplicate; a retry that overtook a later batch shows up as out of order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ridectl.broker.local import LocalCluster
+from ridectl.checker import Report
+from ridectl.checker import check as judge
+from ridectl.consume import ConsumeOptions, consume
+from ridectl.errors import RidectlError, UsageError
+from ridectl.produce import ProduceOptions, ProduceResult, run_produce
+from ridectl.settings import ClientSettings
+from ridectl.topics import admin_client, delete, ensure_topic, kafka_errors
+
+#: How long the cluster may take to have every replica back in sync after the restart.
+HEAL_TIMEOUT_S = 120.0
+
+
+@dataclass
+class FailoverOptions:
+    cluster: LocalCluster
+    settings: ClientSettings
+    rides: int = 10_000
+    acks: str = "all"
+    idempotence: bool = True
+    max_in_flight: int = 5
+    partitions: int = 3
+    topic: str | None = None
+    #: the leader is killed once this share of the run's events has been handed to the client
+    kill_at: float = 0.3
+    seed: int | None = None
+    keep_topic: bool = False
+    #: talk to the cluster at the address its state records (else: settings.bootstrap, e.g.
+    #: another spelling of the same nodes given with -b)
+    use_cluster_address: bool = True
+    #: called with a short line at each step (killed node, restart, in sync, ...)
+    step: Callable[[str], None] | None = None
+
+
+@dataclass
+class FailoverResult:
+    topic: str
+    acks: str
+    idempotence: bool
+    max_in_flight: int
+    produced: ProduceResult
+    report: Report
+    killed_node: int
+    led_partitions: list[int]
+    #: events handed to the producer when the node was killed
+    sent_at_kill: int
+    #: seconds from the restart of the killed node until every replica was in sync
+    heal_s: float
+    consumed: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def events(self) -> int:
+        return self.produced.rides * 5
+
+    def figures(self) -> dict[str, Any]:
+        kinds = self.report.by_kind
+        return {
+            "topic": self.topic,
+            "acks": self.acks,
+            "idempotence": self.idempotence,
+            "max_in_flight": self.max_in_flight,
+            "rides": self.produced.rides,
+            "events": self.events,
+            "sent": self.produced.sent,
+            "acked": self.produced.acked,
+            "failed": self.produced.failed,
+            "errors": dict(self.produced.errors),
+            "batch_retries": self.produced.batch_retries,
+            "consumed": self.consumed,
+            "lost": kinds.get("lost", 0),
+            "duplicated": kinds.get("duplicate", 0),
+            "out_of_order": kinds.get("out_of_order", 0),
+            "missing": kinds.get("missing", 0),
+            "killed_node": self.killed_node,
+            "led_partitions": self.led_partitions,
+            "sent_at_kill": self.sent_at_kill,
+            "heal_s": round(self.heal_s, 2),
+        }
+
+    def figures_line(self) -> str:
+        f = self.figures()
+        return (
+            f"failover (acks={f['acks']}, idempotence={'on' if f['idempotence'] else 'off'}, "
+            f"in-flight={f['max_in_flight']}): node {f['killed_node']} killed after "
+            f"{f['sent_at_kill']} sends; rides {f['rides']}, events {f['events']}, "
+            f"acked {f['acked']}, failed {f['failed']}, consumed {f['consumed']}, "
+            f"lost {f['lost']}, duplicated {f['duplicated']}, out of order {f['out_of_order']}; "
+            f"replicas back in sync {f['heal_s']:g}s after the restart"
+        )
+
+
+def require_three_nodes(cluster: LocalCluster) -> str:
+    """The bootstrap address of the running 3-node cluster, or a UsageError saying what to do."""
+    state = cluster.running()
+    if state is None:
+        raise UsageError(
+            f"no local cluster is running from {cluster.state_dir}",
+            hint="start one with: ridectl broker up --nodes 3",
+        )
+    if state.nodes != 3:
+        raise UsageError(
+            f"failover needs a 3-node cluster, but the one at {state.bootstrap} has "
+            f"{state.nodes} node(s)",
+            hint="ridectl broker down, then ridectl broker up --nodes 3",
+        )
+    dead = [n for n, pid in state.pids.items() if not cluster.alive(pid)]
+    if dead:
+        raise UsageError(
+            f"node(s) {', '.join(dead)} of the cluster at {state.bootstrap} are not running",
+            hint="ridectl broker up --nodes 3 restarts them",
+        )
+    return state.bootstrap
+
+
+def leaders(settings: ClientSettings, topic: str) -> dict[int, int]:
+    """Partition -> leader node id (-1 while a partition has none)."""
+    with admin_client(settings) as admin, kafka_errors(settings, f"describing {topic}"):
+        desc = admin.describe_topics([topic])
+    out: dict[int, int] = {}
+    for d in desc:
+        for p in d.get("partitions") or []:
+            out[int(p["partition_index"])] = int(p.get("leader_id", -1))
+    return out
+
+
+def out_of_sync(settings: ClientSettings, topic: str) -> list[int]:
+    """Partitions of ``topic`` whose in-sync replicas are fewer than their replicas (or that
+    have no leader); an error while asking counts as not in sync yet."""
+    try:
+        with admin_client(settings) as admin, kafka_errors(settings, f"describing {topic}"):
+            desc = admin.describe_topics([topic])
+    except RidectlError:
+        return [-1]
+    lagging: list[int] = []
+    for d in desc:
+        parts = d.get("partitions") or []
+        if not parts:
+            return [-1]
+        for p in parts:
+            replicas = set(p.get("replica_nodes") or ())
+            isr = set(p.get("isr_nodes") or ())
+            if int(p.get("leader_id", -1)) < 0 or not replicas or replicas - isr:
+                lagging.append(int(p["partition_index"]))
+    return lagging
+
+
+def wait_in_sync(settings: ClientSettings, topic: str, timeout_s: float = HEAL_TIMEOUT_S) -> float:
+    """Wait until every partition of ``topic`` has all its replicas in sync; returns the wait."""
+    t0 = time.monotonic()
+    while True:
+        lagging = out_of_sync(settings, topic)
+        if not lagging:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout_s:
+            raise RidectlError(
+                f"replicas of {topic} were not back in sync within {timeout_s:g}s "
+                f"(partitions {', '.join(map(str, lagging))})",
+                hint="see ridectl broker logs",
+            )
+        time.sleep(0.25)
+
+
+def run_failover(opts: FailoverOptions) -> FailoverResult:
+    """Produce, kill the busiest leader mid-run, heal, then read back and judge."""
+    if opts.rides <= 0:
+        raise UsageError(f"--rides must be 1 or more, not {opts.rides}")
+    if opts.max_in_flight <= 0:
+        raise UsageError(f"--max-in-flight must be 1 or more, not {opts.max_in_flight}")
+    if opts.acks not in ("all", "1"):
+        raise UsageError(f"--acks must be all or 1 for a failover run, not {opts.acks}")
+    if opts.idempotence and opts.acks != "all":
+        raise UsageError(
+            "idempotence needs acks=all",
+            hint="use --acks all, or --no-idempotence with --acks 1",
+        )
+    if opts.idempotence and opts.max_in_flight > 5:
+        raise UsageError(
+            f"idempotence allows at most 5 requests in flight, not {opts.max_in_flight}",
+            hint="use --max-in-flight 5 or less, or --no-idempotence",
+        )
+    bootstrap = require_three_nodes(opts.cluster)
+    say = opts.step or (lambda _line: None)
+    values = dict(opts.settings.values)
+    values.update(
+        {
+            "acks": opts.acks,
+            "enable.idempotence": str(opts.idempotence).lower(),
+            "max.in.flight.requests.per.connection": str(opts.max_in_flight),
+            # Failed sends are retried until delivered: the run measures what retries do.
+            "delivery.timeout.ms": values.get("delivery.timeout.ms", "120000"),
+            # New leaders are learnt quickly after the kill.
+            "metadata.max.age.ms": values.get("metadata.max.age.ms", "1000"),
+        }
+    )
+    if not opts.use_cluster_address:
+        bootstrap = opts.settings.bootstrap
+    settings = dataclasses.replace(opts.settings, bootstrap=bootstrap, values=values)
+    topic = opts.topic or f"failover-{uuid.uuid4().hex[:8]}"
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    info = ensure_topic(settings, topic, opts.partitions, 3, {"min.insync.replicas": "2"})
+    if info.replication != 3:
+        raise UsageError(
+            f"topic {topic} has replication factor {info.replication}, the failover needs 3",
+            hint="use another --topic",
+        )
+    by_partition = leaders(settings, topic)
+    counts = Counter(n for n in by_partition.values() if n >= 0)
+    if not counts:
+        raise RidectlError(f"topic {topic} has no partition leaders")
+    victim = counts.most_common(1)[0][0]
+    led = sorted(p for p, n in by_partition.items() if n == victim)
+
+    total = opts.rides * 5
+    kill_at = max(1, min(total - 1, round(total * opts.kill_at)))
+    reached = threading.Event()
+    sent_now = [0]
+
+    def progress(sent: int, _acked: int) -> None:
+        sent_now[0] = sent
+        if sent >= kill_at:
+            reached.set()
+
+    produce_opts = ProduceOptions(
+        topic=topic,
+        rides=opts.rides,
+        settings=settings,
+        seed=opts.seed,
+        progress=progress,
+    )
+    outcome: dict[str, Any] = {}
+
+    def produce_in_background() -> None:
+        try:
+            outcome["result"] = run_produce(produce_opts)
+        except BaseException as exc:  # handed to the main thread, re-raised there
+            outcome["error"] = exc
+        finally:
+            reached.set()
+
+    worker = threading.Thread(target=produce_in_background, name="ridectl-failover-producer")
+    worker.start()
+    killed = False
+    try:
+        reached.wait()
+        if "error" not in outcome and "result" not in outcome:
+            say(f"killing node {victim} (leader of partitions {led}) after {sent_now[0]} sends")
+            opts.cluster.kill_node(victim, hard=True)
+            killed = True
+        sent_at_kill = sent_now[0]
+        timings["kill"] = time.monotonic() - t0
+        worker.join()
+        timings["produced"] = time.monotonic() - t0
+    finally:
+        if worker.is_alive():
+            worker.join()
+        if killed:
+            say(f"restarting node {victim}")
+            opts.cluster.start_node(victim)
+    if "error" in outcome:
+        raise outcome["error"]
+    produced: ProduceResult = outcome["result"]
+    if not killed:
+        raise RidectlError(
+            f"the run ended before {kill_at} events were sent, so no node was killed",
+            hint="use more --rides",
+        )
+    heal_s = wait_in_sync(settings, topic)
+    timings["in_sync"] = time.monotonic() - t0
+    say(f"all replicas of {topic} back in sync {heal_s:.1f}s after the restart")
+    history, stats = consume(ConsumeOptions(topic=topic, settings=settings, run_id=produced.run_id))
+    history.acked = produced.acks
+    report = judge(history)
+    timings["judged"] = time.monotonic() - t0
+    if not opts.keep_topic:
+        with contextlib.suppress(RidectlError):  # a leftover topic is harmless
+            delete(settings, topic)
+    return FailoverResult(
+        topic=topic,
+        acks=opts.acks,
+        idempotence=opts.idempotence,
+        max_in_flight=opts.max_in_flight,
+        produced=produced,
+        report=report,
+        killed_node=victim,
+        led_partitions=led,
+        sent_at_kill=sent_at_kill,
+        heal_s=heal_s,
+        consumed=stats.records,
+        timings=timings,
+    )
