@@ -11,6 +11,8 @@ VENV=${VENV:-.venv}
 need_apt=()
 if ! command -v java >/dev/null 2>&1; then need_apt+=(openjdk-17-jre-headless); fi
 if ! command -v mvn >/dev/null 2>&1; then need_apt+=(maven); fi
+# The TLS tests make their certificates with the openssl command.
+if ! command -v openssl >/dev/null 2>&1; then need_apt+=(openssl); fi
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then need_apt+=(python3-venv); fi
 if ((${#need_apt[@]})); then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
