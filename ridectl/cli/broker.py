@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ridectl.broker.local import LocalCluster, jar_dir, jar_set_size
+from ridectl.cli.options import OutFormat
 from ridectl.output import console
 from ridectl.output.broker import render_status, render_status_json, status_dict
 from ridectl.versions import DEFAULT_PORT, KAFKA_VERSION
@@ -30,11 +30,6 @@ StateDir = Annotated[
         file_okay=False,
     ),
 ]
-
-
-class StatusFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @app.command()
@@ -83,7 +78,7 @@ def down(
 
 @app.command()
 def status(
-    fmt: Annotated[StatusFormat, typer.Option("--format", "-f")] = StatusFormat.table,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f")] = OutFormat.table,
     state_dir: StateDir = None,
 ) -> None:
     """Version, bootstrap address, pids, state directory and uptime. Exit 1 when not running."""
@@ -91,7 +86,7 @@ def status(
     state = cluster.running()
     alive = {n: cluster.alive(pid) for n, pid in state.pids.items()} if state else {}
     info = status_dict(state, str(cluster.state_dir), alive)
-    if fmt is StatusFormat.json:
+    if fmt is OutFormat.json:
         console.out().print(render_status_json(info), markup=False, highlight=False)
     else:
         render_status(console.out(), info)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, XOption, settings_from
+from ridectl.cli.options import Bootstrap, ConfigFile, OutFormat, XOption, settings_from
 from ridectl.errors import RidectlError, UsageError
 from ridectl.output import console
 
@@ -25,11 +25,6 @@ class Acks(StrEnum):
     minus_one = "-1"
     one = "1"
     zero = "0"
-
-
-class OutFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 class CheckFormat(StrEnum):

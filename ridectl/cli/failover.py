@@ -8,18 +8,13 @@ from typing import Annotated
 import typer
 
 from ridectl.cli.broker import StateDir
-from ridectl.cli.options import Bootstrap, ConfigFile, XOption, settings_from
+from ridectl.cli.options import Bootstrap, ConfigFile, OutFormat, XOption, settings_from
 from ridectl.output import console
 
 
 class FailoverAcks(StrEnum):
     all = "all"
     one = "1"
-
-
-class FailoverFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 def failover(
@@ -48,7 +43,7 @@ def failover(
     keep_topic: Annotated[
         bool, typer.Option("--keep-topic", help="Leave the scenario's topic for inspection.")
     ] = False,
-    fmt: Annotated[FailoverFormat, typer.Option("--format", "-f")] = FailoverFormat.table,
+    fmt: Annotated[OutFormat, typer.Option("--format", "-f")] = OutFormat.table,
     state_dir: StateDir = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
@@ -87,7 +82,7 @@ def failover(
             step=lambda line: err.print(line, markup=False, highlight=False),
         )
     )
-    if fmt is FailoverFormat.json:
+    if fmt is OutFormat.json:
         doc = {"figures": result.figures(), "report": json.loads(render.render_json(result.report))}
         # Written as is: a console could wrap long lines and break the document.
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ridectl.settings import ClientSettings, build_settings
+
+
+class OutFormat(StrEnum):
+    """For commands whose result is a table for people or one JSON document for scripts."""
+
+    table = "table"
+    json = "json"
+
 
 Bootstrap = Annotated[
     str | None,

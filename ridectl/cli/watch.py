@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, XOption, settings_from
+from ridectl.cli.options import Bootstrap, ConfigFile, OutFormat, XOption, settings_from
 from ridectl.output import console
-
-
-class WatchFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 def watch(
@@ -38,8 +32,8 @@ def watch(
         typer.Option("--wait-topic", help="Wait this long for the topic to be created."),
     ] = 60.0,
     fmt: Annotated[
-        WatchFormat, typer.Option("--format", "-f", help="Final result format.")
-    ] = WatchFormat.table,
+        OutFormat, typer.Option("--format", "-f", help="Final result format.")
+    ] = OutFormat.table,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -55,7 +49,7 @@ def watch(
 
     settings = settings_from(bootstrap_servers, config, x)
     state: WatchState | None = None
-    live_console = console.err() if fmt is WatchFormat.json else console.out()
+    live_console = console.err() if fmt is OutFormat.json else console.out()
     stream = run_watch(
         settings,
         topic,
@@ -81,7 +75,7 @@ def watch(
         raise typer.Exit(130 if interrupted else 0)
     if state.finished_reason:
         console.err().print(f"Watch ended: {state.finished_reason}.")
-    if fmt is WatchFormat.json:
+    if fmt is OutFormat.json:
         sys.stdout.write(render.render_json(state.report) + "\n")
     else:
         render.render_table(state.report, console.out(), title=f"run {state.history.run_id}")
