@@ -41,9 +41,6 @@ class RideEvent:
     def type(self) -> str:
         return STAGE_BY_SEQ[self.seq]
 
-    def key(self) -> bytes:
-        return self.ride_id.encode()
-
     def to_json_bytes(self, padding: int = 0) -> bytes:
         doc: dict[str, object] = {
             "schema": SCHEMA,

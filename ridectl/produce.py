@@ -166,13 +166,10 @@ class _RetryCounter(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.retries = 0
-        self.splits = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         msg = str(record.msg)
         if "retrying" in msg:
-            if "splitting batch" in msg:
-                self.splits += 1
             self.retries += 1
 
 

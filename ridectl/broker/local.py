@@ -243,6 +243,7 @@ class ClusterState:
     state_dir: str
     cluster_id: str
     ready_after_s: float = 0.0
+    #: extra listeners by name ("sasl_plaintext", "ssl") -> host:port, when secured
     extra: dict[str, str] = field(default_factory=dict)
 
 

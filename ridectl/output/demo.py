@@ -11,7 +11,7 @@ from rich.text import Text
 from ridectl.demo.lessons import Lesson, LessonOutcome
 from ridectl.demo.runner import Trial
 from ridectl.output.report import render_table
-from ridectl.output.timeline import lanes_for, pick_rides, render_timelines
+from ridectl.output.timeline import render_timelines
 
 
 def render_intro(console: Console, lesson: Lesson, number: int, total: int) -> None:
@@ -26,8 +26,7 @@ def render_outcome(console: Console, lesson: Lesson, outcome: LessonOutcome) -> 
         report = outcome.focus.report
         render_table(report, console, limit=6, title=outcome.focus.label)
         if not report.clean:
-            ids = {r.ride_id for r in pick_rides(report)}
-            render_timelines(console, report, lanes_for(outcome.focus.history.observations, ids))
+            render_timelines(console, report)
     if outcome.compare:
         console.print(compare_table(outcome.trials))
     if outcome.loads:

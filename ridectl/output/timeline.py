@@ -8,7 +8,6 @@ from rich.table import Table
 from rich.text import Text
 
 from ridectl.checker import Report, RideSummary
-from ridectl.history import Observation
 from ridectl.lifecycle import STAGE_BY_SEQ
 
 _SHORT = {
@@ -29,8 +28,9 @@ def pick_rides(report: Report, count: int = 3) -> list[RideSummary]:
     return ranked[:count]
 
 
-def ride_timeline(ride: RideSummary, partitions_of: list[int]) -> Table:
-    """``partitions_of[i]`` is the partition the i-th processed event of the ride came from."""
+def ride_timeline(ride: RideSummary) -> Table:
+    """One lane per partition the ride touched; column i is its i-th processed event."""
+    partitions_of = ride.event_partitions
     table = Table(
         title=Text(ride.ride_id, style="bold"),
         title_justify="left",
@@ -62,9 +62,8 @@ def ride_timeline(ride: RideSummary, partitions_of: list[int]) -> Table:
     return table
 
 
-def render_timelines(console: Console, report: Report, lanes: dict[str, list[int]]) -> None:
-    """``lanes`` maps a ride id to the partition of each of its processed events, in order."""
-    rides = [r for r in pick_rides(report) if r.ride_id in lanes]
+def render_timelines(console: Console, report: Report) -> None:
+    rides = pick_rides(report)
     if not rides:
         return
     console.print(
@@ -73,13 +72,4 @@ def render_timelines(console: Console, report: Report, lanes: dict[str, list[int
             style="italic",
         )
     )
-    console.print(Group(*(ride_timeline(r, lanes[r.ride_id]) for r in rides)))
-
-
-def lanes_for(observations: list[Observation], ride_ids: set[str]) -> dict[str, list[int]]:
-    """Partition of each processed event of the given rides, in processing order."""
-    out: dict[str, list[tuple[int, int]]] = {r: [] for r in ride_ids}
-    for o in observations:
-        if o.ride_id in out:
-            out[o.ride_id].append((o.position, o.partition))
-    return {r: [p for _, p in sorted(v)] for r, v in out.items()}
+    console.print(Group(*(ride_timeline(r) for r in rides)))
