@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from kafka import KafkaConsumer, TopicPartition
 
+from ridectl.clients.admin import client_kwargs, kafka_errors, partition_count
 from ridectl.errors import RidectlError, UsageError
-from ridectl.history import History, Observation, parse_ride_event
+from ridectl.judge.history import History, Observation, parse_ride_event
 from ridectl.settings import ClientSettings
-from ridectl.topics import client_kwargs, kafka_errors, partition_count
 
 Parsed = tuple[str, int, str]  # (ride_id, seq, run_id)
 

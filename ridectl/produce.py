@@ -21,11 +21,11 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka import errors as kerrors
 
+from ridectl.clients.admin import TopicInfo, client_kwargs, ensure_topic, kafka_errors
 from ridectl.errors import RidectlError, UsageError
-from ridectl.history import Ack
-from ridectl.lifecycle import EventEncoder, interleaved_schedule
+from ridectl.judge.history import Ack
+from ridectl.judge.lifecycle import EventEncoder, interleaved_schedule
 from ridectl.settings import ClientSettings
-from ridectl.topics import TopicInfo, client_kwargs, ensure_topic, kafka_errors
 
 #: Settings whose effective value the summary reports (Java name -> kafka-python name).
 REPORTED = {
@@ -502,7 +502,7 @@ def _grow_mid_run(
 ) -> None:
     """Add partitions, then wait until the producers' metadata shows them, so the rest of
     the run is placed with the new count (as a long-running producer eventually would)."""
-    from ridectl.topics import grow
+    from ridectl.clients.admin import grow
 
     assert opts.grow_to is not None
     grow(opts.settings, opts.topic, opts.grow_to)

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ridectl.history import Ack
+from ridectl.judge.history import Ack
 
 
 def home() -> Path:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ridectl.checker import (
+from ridectl.judge.checker import (
     CONSEQUENCES,
     DuplicateKind,
     Report,
@@ -19,7 +19,7 @@ from ridectl.checker import (
     ViolationKind,
     check,
 )
-from ridectl.history import Ack, History, Observation, read_ndjson
+from ridectl.judge.history import Ack, History, Observation, read_ndjson
 
 OOO = ViolationKind.OUT_OF_ORDER
 DUP = ViolationKind.DUPLICATE

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from ridectl.demo import LESSONS, DemoContext, Sizes
+from ridectl.experiment import DemoContext, Sizes
+from ridectl.scenarios.lessons import LESSONS
 from ridectl.settings import build_settings
 
 pytestmark = pytest.mark.kafka

@@ -16,7 +16,7 @@ from conftest import CliResult, free_port_block
 
 from ridectl.broker.local import LocalCluster
 from ridectl.errors import BrokerError
-from ridectl.failover import FailoverOptions, FailoverResult, run_failover
+from ridectl.scenarios.failover import FailoverOptions, FailoverResult, run_failover
 from ridectl.settings import build_settings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.cluster]

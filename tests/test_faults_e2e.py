@@ -107,8 +107,8 @@ def test_java_producer_through_ridectl_proxy(
     kafka_bootstrap: str, new_topic: Callable[[str], str], tmp_path: Path
 ) -> None:
     topic = new_topic("java")
+    from ridectl.clients.admin import ensure_topic
     from ridectl.settings import build_settings
-    from ridectl.topics import ensure_topic
 
     ensure_topic(build_settings(kafka_bootstrap, None, []), topic, 1)
     jars = ensure_jars(tools=True)

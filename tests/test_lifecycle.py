@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-from ridectl.history import parse_ride_event
-from ridectl.lifecycle import SCHEMA, STAGES, EventEncoder, RideEvent, interleaved_schedule
+from ridectl.judge.history import parse_ride_event
+from ridectl.judge.lifecycle import SCHEMA, STAGES, EventEncoder, RideEvent, interleaved_schedule
 
 
 def test_schedule_keeps_each_ride_in_lifecycle_order_and_interleaves() -> None:

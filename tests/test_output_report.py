@@ -8,8 +8,8 @@ import json
 
 from rich.console import Console
 
-from ridectl.checker import Report, check
-from ridectl.history import Ack, History, Observation
+from ridectl.judge.checker import Report, check
+from ridectl.judge.history import Ack, History, Observation
 from ridectl.output.report import (
     CSV_HEADER,
     render_csv,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from ridectl.produce import ProduceOptions, run_produce
+from ridectl.scenarios.watch import WatchState, watch
 from ridectl.settings import build_settings
-from ridectl.watch import WatchState, watch
 
 pytestmark = pytest.mark.kafka
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from ridectl.lifecycle import EventEncoder, interleaved_schedule
+from ridectl.clients.admin import client_kwargs, partition_count
+from ridectl.judge.lifecycle import EventEncoder, interleaved_schedule
 from ridectl.produce import settings_id
 from ridectl.settings import ClientSettings
-from ridectl.topics import client_kwargs, partition_count
 
 
 @dataclass

@@ -21,7 +21,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ridectl.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
 
 #: The kinds of damage, in the order the rides are drawn for them.
 DAMAGE = ("swap", "producer_dup", "redelivery", "missing")

@@ -292,7 +292,7 @@ class Bench:
         return build_settings(self.bootstrap, None, [], values or {})
 
     def _new_topic(self, kind: str) -> str:
-        from ridectl.topics import ensure_topic
+        from ridectl.clients.admin import ensure_topic
 
         name = _topic(kind)
         ensure_topic(self._settings(), name, PARTITIONS)
@@ -302,7 +302,7 @@ class Bench:
     def _delete_topics(self) -> None:
         if not self.topics or not self.opts.bootstrap:
             return  # a broker of our own is wiped as a whole
-        from ridectl.topics import delete
+        from ridectl.clients.admin import delete
 
         with contextlib.suppress(Exception):
             for name in self.topics:
@@ -453,8 +453,8 @@ class Bench:
 
     # ------------------------------------------------------------------ 4: consume + check
     def consume_check(self) -> dict[str, Any]:
-        from ridectl.checker import check
         from ridectl.consume import ConsumeOptions, consume
+        from ridectl.judge.checker import check
 
         topic = self.consume_topic
         if topic is None:

@@ -1,5 +1,5 @@
 """``produce``, ``consume``, ``check`` and ``partition``: argument parsing only; the work is
-done in ridectl.produce / ridectl.consume / ridectl.checker, and shown by ridectl.output."""
+done in ridectl.produce / ridectl.consume / ridectl.judge.checker, and shown by ridectl.output."""
 
 from __future__ import annotations
 
@@ -445,7 +445,7 @@ def _open_out(out: Path | None) -> Any:
 
 
 def _write_history(history: Any, fh: Any, out: Path | None) -> None:
-    from ridectl.history import write_ndjson
+    from ridectl.judge.history import write_ndjson
 
     if out == Path("-"):
         with _stdout_guard():
@@ -496,8 +496,8 @@ def check(
     x: XOption = None,
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
-    from ridectl.checker import check as judge
-    from ridectl.history import read_ndjson, read_ndjson_file
+    from ridectl.judge.checker import check as judge
+    from ridectl.judge.history import read_ndjson, read_ndjson_file
     from ridectl.output import report as render
 
     if (topic is None) == (from_file is None):

@@ -39,9 +39,9 @@ def demo(
 ) -> None:
     """Tell the whole ordering story on the broker: each lesson runs, is judged, and says
     whether it showed what its title promises. Exit 1 if any lesson did not."""
-    from ridectl.demo import LESSONS, Sizes
-    from ridectl.demo.runner import demo_context
+    from ridectl.experiment import Sizes, demo_context
     from ridectl.output.demo import render_intro, render_outcome
+    from ridectl.scenarios.lessons import LESSONS
 
     out = console.out(record=bool(export_svg or export_html))
     if list_:

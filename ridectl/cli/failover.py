@@ -57,8 +57,8 @@ def failover(
 
     from ridectl.broker.local import LocalCluster
     from ridectl.errors import UsageError
-    from ridectl.failover import FailoverOptions, run_failover
     from ridectl.output import report as render
+    from ridectl.scenarios.failover import FailoverOptions, run_failover
 
     if not 0.0 < kill_at < 1.0:
         raise UsageError(f"--kill-at must be between 0 and 1, not {kill_at}")

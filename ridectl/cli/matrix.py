@@ -60,9 +60,9 @@ def matrix(
 
     Defaults: keyed and unkeyed, in-flight 1 and 5, idempotence on and off, no fault and
     error:every=7,hold=4 (16 runs). Each run has its own topic, deleted afterwards."""
-    from ridectl.demo.runner import Sizes, demo_context
-    from ridectl.matrix import parse_grid, run_matrix
+    from ridectl.experiment import Sizes, demo_context
     from ridectl.output.matrix import matrix_csv, matrix_json, matrix_table
+    from ridectl.scenarios.matrix import parse_grid, run_matrix
 
     if rides <= 0:
         raise UsageError(f"--rides must be 1 or more, not {rides}")

@@ -44,8 +44,8 @@ def watch(
 
     from ridectl.output import report as render
     from ridectl.output.watch import live_view
-    from ridectl.watch import WatchState
-    from ridectl.watch import watch as run_watch
+    from ridectl.scenarios.watch import WatchState
+    from ridectl.scenarios.watch import watch as run_watch
 
     settings = settings_from(bootstrap_servers, config, x)
     state: WatchState | None = None

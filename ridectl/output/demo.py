@@ -8,10 +8,10 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ridectl.demo.lessons import Lesson, LessonOutcome
-from ridectl.demo.runner import Trial
+from ridectl.experiment import Trial
 from ridectl.output.report import render_table
 from ridectl.output.timeline import render_timelines
+from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 
 def render_intro(console: Console, lesson: Lesson, number: int, total: int) -> None:

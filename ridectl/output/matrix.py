@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rich.table import Table
 from rich.text import Text
 
-from ridectl.matrix import MatrixRow
+from ridectl.scenarios.matrix import MatrixRow
 
 
 def matrix_table(rows: Sequence[MatrixRow]) -> Table:

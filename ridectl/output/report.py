@@ -16,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ridectl.checker import DuplicateKind, Report, RideSummary, Violation, ViolationKind
+from ridectl.judge.checker import DuplicateKind, Report, RideSummary, Violation, ViolationKind
 
 LEGEND = (
     "N! overtook an earlier stage · N+ processed again · ·N never processed · "

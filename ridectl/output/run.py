@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ridectl.consume import ConsumeStats
-from ridectl.history import History
+from ridectl.judge.history import History
 from ridectl.produce import ProduceResult
 
 

@@ -7,8 +7,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ridectl.checker import Report, RideSummary
-from ridectl.lifecycle import STAGE_BY_SEQ
+from ridectl.judge.checker import Report, RideSummary
+from ridectl.judge.lifecycle import STAGE_BY_SEQ
 
 _SHORT = {
     1: "Requested",

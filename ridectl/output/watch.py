@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ridectl.watch import WatchState
+from ridectl.scenarios.watch import WatchState
 
 
 def live_view(state: WatchState) -> RenderableType:

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ridectl.demo.lessons import GOTCHA
-from ridectl.demo.runner import DemoContext, Trial
 from ridectl.errors import UsageError
+from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
+from ridectl.scenarios.lessons import GOTCHA
 
 
 @dataclass(frozen=True)

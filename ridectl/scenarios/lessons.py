@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ridectl.demo.runner import DemoContext, Trial
+from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
 
 #: Producer settings under which a retried request can land after a later one: several

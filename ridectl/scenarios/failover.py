@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ridectl.broker.local import LocalCluster
-from ridectl.checker import Report
-from ridectl.checker import check as judge
+from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
 from ridectl.consume import ConsumeOptions, consume
 from ridectl.errors import RidectlError, UsageError
+from ridectl.judge.checker import Report
+from ridectl.judge.checker import check as judge
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
 from ridectl.settings import ClientSettings
-from ridectl.topics import admin_client, delete, ensure_topic, kafka_errors
 
 #: How long the cluster may take to have every replica back in sync after the restart.
 HEAL_TIMEOUT_S = 120.0

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer, TopicPartition
 
-from ridectl.checker import Report, check
+from ridectl.clients.admin import client_kwargs, kafka_errors, partition_count
 from ridectl.errors import UsageError
-from ridectl.history import History, Observation, parse_ride_event
+from ridectl.judge.checker import Report, check
+from ridectl.judge.history import History, Observation, parse_ride_event
 from ridectl.settings import ClientSettings
-from ridectl.topics import client_kwargs, kafka_errors, partition_count
 
 
 @dataclass

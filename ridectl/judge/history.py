@@ -1,6 +1,6 @@
 """The history of a run: what the consumer processed, in the order it processed it.
 
-Producing and consuming only *record* a history; judging it is ``ridectl.checker``'s job.
+Producing and consuming only *record* a history; judging it is ``ridectl.judge.checker``'s job.
 A history is saved as NDJSON, one observation per line (see README, "History files").
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from ridectl.lifecycle import LIFECYCLE_LENGTH, SCHEMA
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, SCHEMA
 
 
 @dataclass(slots=True, unsafe_hash=True)

@@ -1,6 +1,6 @@
 """Judge a history: where did the processing order of a ride differ from its lifecycle order?
 
-``check`` is a pure function of a :class:`~ridectl.history.History`; it knows nothing about
+``check`` is a pure function of a :class:`~ridectl.judge.history.History`; it knows nothing about
 Kafka clients. The processing order of a ride is the ``position`` order of its observations.
 
 Rules (each violation names one event of one ride, ``seq``):
@@ -36,8 +36,8 @@ from enum import StrEnum
 from itertools import compress, islice
 from operator import attrgetter, le, not_
 
-from ridectl.history import Ack, History, Observation
-from ridectl.lifecycle import LIFECYCLE_LENGTH, STAGE_BY_SEQ
+from ridectl.judge.history import Ack, History, Observation
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, STAGE_BY_SEQ
 
 
 class ViolationKind(StrEnum):

@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ridectl.checker import Report, check
+from ridectl.clients.admin import delete
 from ridectl.consume import ConsumeOptions, consume
-from ridectl.history import History
+from ridectl.judge.checker import Report, check
+from ridectl.judge.history import History
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
 from ridectl.settings import ClientSettings, build_settings
-from ridectl.topics import delete
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,111 @@
+"""The client seam: what ridectl asks of any Kafka client library.
+
+Producing and consuming go through these two small interfaces, so the experiment above them
+never imports a client library. kafka-python, the Java client (a small program driven over
+stdin/stdout) and librdkafka (confluent-kafka) each implement them in a module of their own in
+this package.
+
+A producer is told where each record should go (its key, or an explicit partition) and reports
+every outcome through one callback, :class:`Delivery`, in whatever thread the library uses; the
+caller identifies records by the ``index`` it gave them (its send order). A consumer reads
+records of assigned partitions as plain :class:`ConsumedRecord` batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class ClientName(StrEnum):
+    """The client libraries ridectl drives."""
+
+    KAFKA_PYTHON = "kafka-python"
+    JAVA = "java"
+    LIBRDKAFKA = "librdkafka"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The outcome of one record: where the broker wrote it, or why it never was."""
+
+    #: the caller's handle for the record (its position in send order)
+    index: int
+    #: -1 when the record failed
+    partition: int
+    #: -1 when the record failed
+    offset: int
+    #: None on success; otherwise the client's error name (exception class or librdkafka
+    #: error code name), e.g. ``"TimeoutException"``
+    error: str | None = None
+    #: the client's message for the error, one line
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+#: Called once per record, from the client's own thread.
+DeliveryCallback = Callable[[Delivery], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumedRecord:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class ProducerClient(Protocol):
+    """One producer instance of one client library, with its settings already applied."""
+
+    @property
+    def client(self) -> ClientName: ...
+
+    def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
+        """Queue one record asynchronously; its outcome reaches the delivery callback.
+
+        ``partition`` None lets the client's own partitioner place it (by key, or its keyless
+        strategy). May block while the client's buffer is full."""
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until every queued record has an outcome; False if time ran out first."""
+
+    def partitions_for(self, topic: str) -> int:
+        """How many partitions the client currently believes the topic has (0: unknown)."""
+
+    def settings_in_force(self) -> Mapping[str, str]:
+        """The settings the client actually runs with, in its own names (read back from it)."""
+
+    def close(self, timeout_s: float) -> None:
+        """Stop the client; records still queued after ``timeout_s`` are abandoned."""
+
+
+class ConsumerClient(Protocol):
+    """One consumer instance of one client library."""
+
+    @property
+    def client(self) -> ClientName: ...
+
+    def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
+        """Read these partitions, from the first offset or from the group's committed ones."""
+
+    def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        """The offset after the last record of each partition, now."""
+
+    def position(self, topic: str, partition: int) -> int | None:
+        """The next offset the consumer will read (None when it cannot tell)."""
+
+    def poll(self, timeout_s: float) -> list[ConsumedRecord]:
+        """The next records, in log order within each partition (may be empty)."""
+
+    def commit(self) -> None:
+        """Commit the positions read so far (group consumers only)."""
+
+    def settings_in_force(self) -> Mapping[str, str]: ...
+
+    def close(self) -> None: ...
