@@ -184,8 +184,9 @@ def read_back(bootstrap: str, topic: str, count: int) -> dict[int, str]:
         ("error:first=2", {"max.in.flight.requests.per.connection": "1"}),
         # Five in flight, but the first request is written: the broker knows the producer's
         # sequence and answers OUT_OF_ORDER_SEQUENCE_NUMBER to the batches behind a failed one
-        # until the gap is filled.
-        ("error:after=1,first=2", {}),
+        # until the gap is filled. Small batches, so that there are requests 2 and 3 to fail
+        # even when all 200 records are queued before the first request leaves.
+        ("error:after=1,first=2", {"batch.size": "200"}),
     ],
     ids=["first-two-fail-one-in-flight", "fail-once-the-broker-knows-the-producer"],
 )
@@ -199,7 +200,7 @@ def test_java_producer_through_ridectl_proxy(
     topic = new_topic("java")
     run = run_java_through_proxy(kafka_bootstrap, topic, fault, settings, tmp_path)
     assert run.failed == {}, run.output
-    assert run.proxy["faults_injected"] == {"error": 2}
+    assert run.proxy["faults_injected"] == {"error": 2}, run.proxy
     assert "loopback only" in run.proxy_err
     # The client saw the two injected errors (and nothing written out of sequence stuck).
     assert [name for _, name in run.produce_errors].count("REQUEST_TIMED_OUT") == 2, run.output
