@@ -51,6 +51,7 @@ def test_read_back_shows_librdkafka_defaults_and_its_own_adjustments() -> None:
 
 # ------------------------------------------------------------------ on the broker
 
+
 class Recorder:
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []
