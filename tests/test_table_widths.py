@@ -17,6 +17,7 @@ from ridectl.experiment import Trial
 from ridectl.faults.proxy import ProxyStats
 from ridectl.judge.checker import Report, check
 from ridectl.judge.history import Ack, History, Observation
+from ridectl.judge.kinds import ViolationKind
 from ridectl.output.demo import compare_table, load_table
 from ridectl.output.failover import failover_summary
 from ridectl.output.matrix import matrix_table
@@ -209,7 +210,7 @@ def test_matrix_fits(width: int) -> None:
     for r in rows:
         rep, run = r.trial.report, r.trial.run
         figures += [f"{rep.violating_rides}/{rep.rides}", f"{run.throughput:,.0f}"]
-        figures.append(str(rep.by_kind["out_of_order"]))
+        figures.append(str(rep.by_kind[ViolationKind.OUT_OF_ORDER]))
     assert_fits(text, width, figures)
     header_words(["key", "infl", "idem", "order", "dup", "violated", "ev/s", "p50", "p99"], text)
     # a fault shared by several rows is said once, in the title of their table

@@ -8,6 +8,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ridectl.experiment import Trial
+from ridectl.judge.kinds import ViolationKind
 from ridectl.output.report import render_table
 from ridectl.output.tables import Cell, Column, FitTable, Kind, figure_pair, ms
 from ridectl.output.timeline import render_timelines
@@ -76,8 +77,8 @@ def compare_table(trials: list[Trial]) -> FitTable:
                 ms(run.latency_pct(50)),
                 str(run.batch_retries),
                 _faults(run)[1],
-                str(rep.by_kind["out_of_order"]),
-                str(rep.by_kind["duplicate"]),
+                str(rep.by_kind[ViolationKind.OUT_OF_ORDER]),
+                str(rep.by_kind[ViolationKind.DUPLICATE]),
                 Text(figure_pair(bad, rep.rides), style="bold red" if bad else "green"),
             ]
         )

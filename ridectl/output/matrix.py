@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ridectl.judge.kinds import ViolationKind
 from ridectl.output.tables import Cell, Column, FitTable, Kind, figure_pair, ms
 from ridectl.scenarios.matrix import MatrixRow
 
@@ -46,10 +47,10 @@ def _cells(row: MatrixRow) -> list[Cell]:
         str(cell.in_flight),
         "on" if cell.idempotence else "off",
         cell.fault,
-        str(rep.by_kind["out_of_order"]),
-        str(rep.by_kind["duplicate"]),
-        str(rep.by_kind["missing"]),
-        str(rep.by_kind["lost"]),
+        str(rep.by_kind[ViolationKind.OUT_OF_ORDER]),
+        str(rep.by_kind[ViolationKind.DUPLICATE]),
+        str(rep.by_kind[ViolationKind.MISSING]),
+        str(rep.by_kind[ViolationKind.LOST]),
         Text(figure_pair(bad, rep.rides), style="bold red" if bad else "green"),
         f"{run.throughput:,.0f}",
         ms(run.latency_pct(50)),

@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ridectl.judge.kinds import ViolationKind
 from ridectl.output.tables import Cell, Column, FitTable, Kind
 from ridectl.scenarios.watch import WatchState
 
@@ -26,7 +27,7 @@ def live_view(state: WatchState) -> RenderableType:
     if rep is None:
         status = Text("waiting for ride events...", style="dim")
     else:
-        ooo, dup = rep.by_kind["out_of_order"], rep.by_kind["duplicate"]
+        ooo, dup = rep.by_kind[ViolationKind.OUT_OF_ORDER], rep.by_kind[ViolationKind.DUPLICATE]
         status = Text.assemble(
             f"run {state.history.run_id}: {state.events} events, {rep.rides} rides, ",
             (f"{ooo} out of order", "bold red" if ooo else "green"),
@@ -36,7 +37,11 @@ def live_view(state: WatchState) -> RenderableType:
         )
     rows: list[list[Cell]] = []
     if rep is not None:
-        shown = [v for v in rep.violations if v.kind.value in ("out_of_order", "duplicate")]
+        shown = [
+            v
+            for v in rep.violations
+            if v.kind in (ViolationKind.OUT_OF_ORDER, ViolationKind.DUPLICATE)
+        ]
         rows = [[v.ride_id, v.detail, v.consequence] for v in shown[-8:]]
     recent = FitTable(_RECENT, rows, title="latest violations")
     return Group(loads, status, recent)
