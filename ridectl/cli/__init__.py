@@ -53,9 +53,20 @@ def _register() -> None:
     """Attach the Kafka commands once (their modules import kafka-python lazily)."""
     global _registered
     if not _registered:
-        from ridectl.cli import bench, commands, demo, failover, matrix, proxy, watch
+        from ridectl.cli import (
+            bench,
+            check,
+            demo,
+            failover,
+            matrix,
+            partition,
+            produce,
+            proxy,
+            watch,
+        )
 
-        for module in (commands, demo, matrix, watch, proxy, failover, bench):
+        modules = (produce, check, partition, demo, matrix, watch, proxy, failover, bench)
+        for module in modules:
             module.register(app)
         _registered = True
 

@@ -18,6 +18,7 @@ class OutFormat(StrEnum):
     json = "json"
 
 
+Topic = Annotated[str, typer.Option("--topic", "-t", help="Topic name.")]
 Bootstrap = Annotated[
     str | None,
     typer.Option(

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ridectl.experiment import Trial
+from ridectl.judge.kinds import ViolationKind
 from ridectl.output.report import render_table
 from ridectl.output.timeline import render_timelines
 from ridectl.scenarios.lessons import Lesson, LessonOutcome
@@ -64,7 +65,7 @@ def compare_table(trials: list[Trial]) -> Table:
             f"{run.throughput:,.0f}",
             "-" if p50 is None else f"{p50:.0f}",
             f"{run.batch_retries}/{faults}",
-            f"{rep.by_kind['out_of_order']}/{rep.by_kind['duplicate']}",
+            f"{rep.by_kind[ViolationKind.OUT_OF_ORDER]}/{rep.by_kind[ViolationKind.DUPLICATE]}",
             Text(f"{bad}/{rep.rides}", style="bold red" if bad else "green"),
         )
     return table

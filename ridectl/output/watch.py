@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ridectl.judge.kinds import ViolationKind
 from ridectl.scenarios.watch import WatchState
 
 
@@ -25,7 +26,7 @@ def live_view(state: WatchState) -> RenderableType:
     if rep is None:
         status = Text("waiting for ride events...", style="dim")
     else:
-        ooo, dup = rep.by_kind["out_of_order"], rep.by_kind["duplicate"]
+        ooo, dup = rep.by_kind[ViolationKind.OUT_OF_ORDER], rep.by_kind[ViolationKind.DUPLICATE]
         status = Text.assemble(
             f"run {state.history.run_id}: {state.events} events, {rep.rides} rides, ",
             (f"{ooo} out of order", "bold red" if ooo else "green"),
