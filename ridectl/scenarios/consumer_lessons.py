@@ -23,6 +23,7 @@ from ridectl.clients.transactions import (
 from ridectl.experiment import DemoContext, Trial
 from ridectl.judge.checker import check
 from ridectl.judge.history import History
+from ridectl.judge.kinds import ViolationKind
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
 from ridectl.runs import new_run_id
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
@@ -141,13 +142,13 @@ def _crash_before_commit(ctx: DemoContext) -> LessonOutcome:
     trials = [t for t, _ in done]
     figures = [f for _, f in done]
     fs, fb = figures
-    dup_redelivery = [t.report.by_kind["duplicate"] for t in trials]
+    dup_redelivery = [t.report.by_kind[ViolationKind.DUPLICATE] for t in trials]
     promised = (
         fb.redelivered > 0
         and fb.redelivered > fs.redelivered
         and all(f.redelivered == f.redelivered_uncommitted for f in figures)
         and all(d == f.redelivered for d, f in zip(dup_redelivery, figures, strict=True))
-        and all(t.report.by_kind["lost"] == 0 for t in trials)
+        and all(t.report.by_kind[ViolationKind.LOST] == 0 for t in trials)
     )
     verdict = "; ".join(
         f"commit every {f.commit_every}: killed after {f.victim_processed} records, "
