@@ -88,8 +88,9 @@ def failover(
     )
 
     def table(out: Console) -> None:
-        render.render_table(result.report, out, limit=25)
-        out.print(result.figures_line(), markup=False, highlight=False)
+        from ridectl.output.failover import render_failover
+
+        render_failover(out, result)
 
     def document() -> str:
         report = json.loads(render.render_json(result.report))
