@@ -21,6 +21,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ridectl.judge.history import HISTORY_LINE, json_text
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
 
 #: The kinds of damage, in the order the rides are drawn for them.
@@ -83,9 +84,9 @@ def generate_history(
             top = LIFECYCLE_LENGTH - 1 if DAMAGE[k] == "swap" else LIFECYCLE_LENGTH
             damage[ride] = (k, rng.randint(1, top))
     width = max(5, len(str(rides - 1)))
-    names = [f"ride-{i:0{width}d}" for i in range(rides)]
+    names = [json_text(f"ride-{i:0{width}d}") for i in range(rides)]
+    run_text = json_text(run_id)
     next_offset = [0] * partitions
-    template = '{"pos":%d,"ride_id":"%s","seq":%d,"partition":%d,"offset":%d,"run_id":"%s"}\n'
     held: dict[int, int] = {}
     lines: list[str] = []
     position = 0
@@ -97,7 +98,7 @@ def generate_history(
             if offset is None:
                 offset = next_offset[p]
                 next_offset[p] += 1
-            lines.append(template % (position, names[ride], seq, p, offset, run_id))
+            lines.append(HISTORY_LINE % (position, names[ride], seq, p, offset, run_text))
             position += 1
 
         for ride, seq in interleaved_schedule(rides, seed=seed, concurrent=64):

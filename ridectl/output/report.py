@@ -17,27 +17,29 @@ from rich.table import Table
 from rich.text import Text
 
 from ridectl.judge.checker import DuplicateKind, Report, RideSummary, Violation, ViolationKind
+from ridectl.judge.kinds import at
 
 LEGEND = (
     "N! overtook an earlier stage · N+ processed again · ·N never processed · "
     "✗N acknowledged, never processed · * ride split across partitions"
 )
 
+#: Short words for the kinds column (a kind not listed shows its own name).
 _KIND_WORD: dict[ViolationKind, str] = {
     ViolationKind.OUT_OF_ORDER: "order",
     ViolationKind.DUPLICATE: "dup",
-    ViolationKind.MISSING: "missing",
-    ViolationKind.LOST: "lost",
+}
+
+#: Mark and style of an event that was never processed, by kind (see ``LEGEND``).
+_ABSENT_MARK: dict[ViolationKind, tuple[str, str]] = {
+    ViolationKind.MISSING: ("·", "dim"),
+    ViolationKind.LOST: ("✗", "bold magenta"),
 }
 
 #: How many evidence items a table cell shows before eliding the rest.
 _EVIDENCE_ITEMS = 2
 #: How many partitions the summary lists before eliding the rest.
 _PARTITIONS_SHOWN = 12
-
-
-def _at(partition: int, offset: int) -> str:
-    return f"p{partition}@{offset}"
 
 
 def _partitions_cell(ride: RideSummary) -> Text:
@@ -65,12 +67,12 @@ def _sequence_cell(ride: RideSummary) -> Text:
             text.append(str(seq), style="red")
         else:
             text.append(str(seq))
-    for seq in ride.missing:
-        text.append(" " if len(text) else "")
-        text.append(f"·{seq}", style="dim")
-    for seq in ride.lost:
-        text.append(" " if len(text) else "")
-        text.append(f"✗{seq}", style="bold magenta")
+    absent = ride.absent
+    for kind in ViolationKind:
+        mark, style = _ABSENT_MARK.get(kind, ("?", "bold"))
+        for seq in (s for s, k in absent if k is kind):
+            text.append(" " if len(text) else "")
+            text.append(f"{mark}{seq}", style=style)
     return text
 
 
@@ -83,12 +85,12 @@ def _kinds_cell(ride: RideSummary) -> str:
             )
             words.append("dup:" + "/".join(subs) if subs else "dup")
         else:
-            words.append(_KIND_WORD[kind])
+            words.append(_KIND_WORD.get(kind, kind.value))
     return ", ".join(words)
 
 
 def _evidence_text(v: Violation) -> str:
-    places = [_at(p, o) for p, o in v.evidence]
+    places = [at(p, o) for p, o in v.evidence]
     if not places:
         return ""
     if v.kind is ViolationKind.OUT_OF_ORDER and len(places) == 2:
@@ -133,7 +135,7 @@ def _summary_panel(report: Report) -> Panel:
     grid.add_row("rides violated", violated)
     grid.add_row(
         "violations",
-        "  ".join(f"{kind}={count}" for kind, count in report.by_kind.items()),
+        "  ".join(f"{kind.value}={count}" for kind, count in report.by_kind.items()),
     )
     grid.add_row("rides split", f"{report.rides_split} (across partitions)")
     per_partition = sorted(report.records_per_partition.items())
