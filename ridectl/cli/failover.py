@@ -88,9 +88,9 @@ def failover(
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         sys.stdout.flush()
         return
-    out = console.out()
-    render.render_table(result.report, out, limit=25)
-    out.print(result.figures_line(), markup=False, highlight=False)
+    from ridectl.output.failover import render_failover
+
+    render_failover(console.out(), result)
 
 
 def register(app: typer.Typer) -> None:
