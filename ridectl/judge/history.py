@@ -85,6 +85,9 @@ class History:
     #: Events the producer saw acknowledged, when known (enables the ``lost`` kind).
     acked: list[Ack] | None = None
     run_id: str | None = None
+    #: Runs whose events were set aside because another run was chosen (so a run id that
+    #: matched nothing can be answered with the runs that are there).
+    other_runs: set[str] = field(default_factory=set)
     #: The consumer group's committed offset (the next offset to read) per partition at the
     #: end of the run, when known: an acknowledged event below it that was never processed
     #: was skipped (enables the ``skipped`` kind; needs ``acked``).
@@ -164,6 +167,7 @@ def read_ndjson(lines: Iterable[str], *, run_id: str | None = None) -> History:
                 pos, ride_id, seq, partition, offset, rid = m.groups()
                 if run_id is not None and rid != run_id:
                     history.foreign += 1
+                    history.other_runs.add(rid)
                     continue
                 append(Observation(int(pos), ride_id, int(seq), int(partition), int(offset), rid))
                 continue
@@ -174,6 +178,7 @@ def read_ndjson(lines: Iterable[str], *, run_id: str | None = None) -> History:
                 history.malformed += 1
             elif run_id is not None and parsed.run_id != run_id:
                 history.foreign += 1
+                history.other_runs.add(parsed.run_id)
             else:
                 append(parsed)
     finally:
