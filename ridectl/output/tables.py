@@ -53,6 +53,8 @@ class Column:
     #: when every row holds the same value, drop the column and put ``fold(value)`` in
     #: the title ("" adds nothing; None from the function, or no function: keep the column)
     fold: Callable[[str], str | None] | None = None
+    #: header of a NOTE column once its sentences moved under the table
+    ref_label: str = "note"
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class _Layout:
     #: may TEXT and NOTE columns wrap (else every cell stays on one line)
     wrap: bool
     footnotes: bool
+    #: text columns may shrink to their longest word (the last resort)
+    tight: bool = False
 
 
 #: Tried in order; the first that fits is used.
@@ -70,6 +74,7 @@ _LAYOUTS = (
     _Layout(boxed=True, wrap=True, footnotes=False),
     _Layout(boxed=False, wrap=True, footnotes=False),
     _Layout(boxed=False, wrap=True, footnotes=True),
+    _Layout(boxed=False, wrap=True, footnotes=True, tight=True),
 )
 
 
@@ -129,11 +134,13 @@ class FitTable:
         cells = [Text(self.columns[i].label), *(r[i] for r in [*self.rows, *self.siblings])]
         return max(Text(_plain(c)).cell_len for c in cells)
 
-    def _minimum(self, i: int) -> int:
+    def _minimum(self, i: int, tight: bool) -> int:
         col = self.columns[i]
         if col.kind is Kind.FIGURE:
             return self._natural(i)
         words = max([_longest_word(r[i]) for r in self.rows] + [Text(col.label).cell_len])
+        if tight:
+            return words
         least = col.min_width or (30 if col.kind is Kind.NOTE else 14)
         return max(words, min(self._natural(i), least))
 
@@ -150,14 +157,14 @@ class FitTable:
         if refs:
             for i, c in enumerate(self.columns):
                 if c.kind is Kind.NOTE:
-                    natural[i] = max(Text(c.label).cell_len, len(str(len(self.rows))))
+                    natural[i] = max(Text(c.ref_label).cell_len, len(str(len(self.rows))))
         room = width - _overhead(layout, n) - sum(natural[i] for i in range(n) if i not in flex)
         wanted = [natural[i] for i in flex]
         if sum(wanted) <= room:
             return natural
         if not layout.wrap:
             return None
-        least = [self._minimum(i) for i in flex]
+        least = [self._minimum(i, layout.tight) for i in flex]
         if sum(least) > room:
             return None
         spare, extra = room - sum(least), [w - m for w, m in zip(wanted, least, strict=True)]
@@ -177,11 +184,11 @@ class FitTable:
         )
         sizes: list[int | None] = list(widths) if widths else [None] * len(self.columns)
         for col, w in zip(self.columns, sizes, strict=True):
-            figure = col.kind is Kind.FIGURE or (col.kind is Kind.NOTE and layout.footnotes)
+            refs = col.kind is Kind.NOTE and layout.footnotes
             table.add_column(
-                col.label,
+                col.ref_label if refs else col.label,
                 justify=col.justify or ("right" if col.kind is Kind.FIGURE else "left"),
-                no_wrap=figure,
+                no_wrap=col.kind is Kind.FIGURE or refs,
                 width=w,
             )
         for row in self.rows:
@@ -194,9 +201,15 @@ class FitTable:
             table.add_row(*cells)
         return table
 
-    def _legend(self, width: int) -> Text | None:
+    def _legend(self, width: int, refs: bool) -> Text | None:
         """The labels' meanings, packed into lines without breaking an item when it fits."""
-        items = [f"{c.label}: {c.meaning}" for c in self.columns if c.meaning]
+        items = [
+            f"{c.ref_label}: {c.label}, by number under the table"
+            if refs and c.kind is Kind.NOTE
+            else f"{c.label}: {c.meaning}"
+            for c in self.columns
+            if c.meaning or (refs and c.kind is Kind.NOTE)
+        ]
         if not items:
             return None
         lines = [items[0]]
@@ -212,7 +225,9 @@ class FitTable:
         chosen: tuple[_Layout, list[int] | None] | None = None
         for layout in _LAYOUTS:
             if layout.footnotes and not any(c.kind is Kind.NOTE for c in self.columns):
-                continue
+                if not layout.tight:
+                    continue
+                layout = _Layout(boxed=False, wrap=True, footnotes=False, tight=True)
             widths = self._widths(layout, width, refs=layout.footnotes)
             if widths is not None:
                 chosen = (layout, widths)
@@ -230,7 +245,7 @@ class FitTable:
             for text, number in notes.items():
                 grid.add_row(str(number), text)
             yield grid
-        legend = self._legend(width) if self.legend else None
+        legend = self._legend(width, layout.footnotes) if self.legend else None
         if legend is not None:
             yield legend
         for note in self.notes:
