@@ -78,3 +78,19 @@ def test_transactions_read_uncommitted_processes_aborted_rides(ctx: DemoContext)
     assert len(uncommitted.history.observations) > len(committed.history.observations)
     for trial in outcome.trials:
         assert trial.report.clean, trial.label
+
+
+def test_rebalance_eager_revokes_everything_cooperative_only_what_moves(
+    ctx: DemoContext,
+) -> None:
+    outcome = _run("rebalance", ctx)
+    eager, coop = outcome.trials
+    assert eager.label.startswith("range") and coop.label.startswith("cooperative-sticky")
+    for trial in outcome.trials:
+        processed = {(o.partition, o.offset) for o in trial.history.observations}
+        # every acknowledged event was processed at least once, and only repeats went wrong
+        assert {(a.partition, a.offset) for a in trial.run.acks} <= processed
+        kinds = {v.kind for v in trial.report.violations}
+        assert kinds <= {ViolationKind.DUPLICATE}
+        for v in trial.report.violations:
+            assert v.duplicate_kind is DuplicateKind.REDELIVERY

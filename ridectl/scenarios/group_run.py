@@ -58,6 +58,8 @@ class MemberView:
     processed: list[Processed] = field(default_factory=list)
     commits: list[Commit] = field(default_factory=list)
     owned: set[int] = field(default_factory=set)
+    #: (when, partitions) of every revocation or loss, in journal order
+    given_up: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     #: the latest idle line: partition -> lag, and when
     idle_lag: dict[int, int] = field(default_factory=dict)
     idle_ts: int = 0
@@ -108,6 +110,7 @@ class MemberView:
                 self.owned.update(int(p) for p in parts)
             else:
                 self.owned.difference_update(int(p) for p in parts)
+                self.given_up.append((ts, tuple(sorted(int(p) for p in parts))))
         elif ev == "idle":
             lag = doc["lag"]
             assert isinstance(lag, dict)
