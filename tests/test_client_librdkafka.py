@@ -5,12 +5,12 @@ computation); placement, deliveries, errors and reading back are checked on the 
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
+from silent_broker import silent_broker
 
 from ridectl.clients.admin import ensure_topic
 from ridectl.clients.base import ClientName, Delivery
@@ -154,28 +154,8 @@ def test_too_large_records_fail_alone_with_librdkafkas_error(
 
 @pytest.fixture
 def silent_server() -> Iterator[str]:
-    """A listener that accepts connections and never answers: a stuck broker."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        server.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(server.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.getsockname()[1]}"
-    stop.set()
-    thread.join(2)
-    for s in [*accepted, server]:
-        s.close()
+    with silent_broker() as address:
+        yield address
 
 
 def test_close_on_a_stuck_producer_returns_and_reports_every_record(silent_server: str) -> None:

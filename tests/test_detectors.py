@@ -72,13 +72,25 @@ def clean_ride_and_acks(draw: st.DrawFn) -> tuple[list[Observation], list[Ack]]:
     return obs, acks
 
 
-@given(clean_ride_and_acks(), st.booleans())
+@given(
+    clean_ride_and_acks(),
+    st.booleans(),
+    st.dictionaries(st.integers(0, 40), st.integers(0, 10**6), max_size=4),
+    st.frozensets(st.tuples(st.integers(0, 40), st.integers(0, 10**6)), max_size=4),
+)
 @settings(max_examples=300)
 def test_declarations_hold_on_clean_rides(
-    case: tuple[list[Observation], list[Ack]], with_acks: bool
+    case: tuple[list[Observation], list[Ack]],
+    with_acks: bool,
+    committed: dict[int, int],
+    aborted: frozenset[tuple[int, int]],
 ) -> None:
+    """Whatever the run knows besides, a detector that says clean-looking rides cannot
+    break its rule finds nothing in one; an aborted record among them is another matter."""
     obs, acks = case
-    facts = Facts.of(History(obs, acked=acks if with_acks else None))
+    aborted = aborted | {(obs[0].partition, obs[0].offset)}
+    history = History(obs, acked=acks if with_acks else None, committed=committed, aborted=aborted)
+    facts = Facts.of(history)
     view = RideView.of("r", obs)
     for d in DETECTORS:
         if not d.flags_clean_rides:
@@ -110,6 +122,8 @@ def judge_every_ride(history: History) -> list[Violation]:
     st.lists(st.tuples(st.integers(0, 7), st.integers(1, 5), st.integers(0, 3)), max_size=12),
     st.booleans(),
     st.randoms(use_true_random=False),
+    st.one_of(st.none(), st.dictionaries(st.integers(0, 3), st.integers(0, 16), max_size=4)),
+    st.frozensets(st.tuples(st.integers(0, 3), st.integers(0, 16)), max_size=5),
 )
 @settings(max_examples=300)
 def test_fast_path_hides_nothing(
@@ -117,6 +131,8 @@ def test_fast_path_hides_nothing(
     acked: list[tuple[int, int, int]],
     with_acks: bool,
     rng: random.Random,
+    committed: dict[int, int] | None,
+    aborted: frozenset[tuple[int, int]],
 ) -> None:
     obs = [Observation(0, f"r{r}", s, p, o) for r, s, p, o in rows]
     for k in range(4):  # clean-looking rides for the fast path
@@ -124,5 +140,5 @@ def test_fast_path_hides_nothing(
     rng.shuffle(obs)
     obs = [Observation(i, o.ride_id, o.seq, o.partition, o.offset) for i, o in enumerate(obs)]
     acks = [Ack(f"r{r}", s, p, s) for r, s, p in acked] if with_acks else None
-    history = History(obs, acked=acks)
+    history = History(obs, acked=acks, committed=committed, aborted=aborted)
     assert check(history).violations == judge_every_ride(history)

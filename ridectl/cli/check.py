@@ -6,25 +6,26 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, Topic, XOption, settings_from
-from ridectl.cli.paths import check_writable
-from ridectl.errors import UsageError
+from ridectl.cli.options import (
+    Bootstrap,
+    ConfigFile,
+    ExportHtml,
+    ExportSvg,
+    Topic,
+    XOption,
+    format_option,
+    settings_from,
+)
+from ridectl.cli.paths import writable_option
+from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
-
-
-class CheckFormat(StrEnum):
-    table = "table"
-    json = "json"
-    ndjson = "ndjson"
-    csv = "csv"
-
+from ridectl.output.formats import Export, Format, Views, emit
 
 RunId = Annotated[
     str | None,
@@ -114,7 +115,9 @@ def consume(
     work_ms: WorkMs = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Save the history as NDJSON ('-' for stdout)."),
+        writable_option(
+            "--out", "the history", "Save the history as NDJSON ('-' for stdout).", "-o"
+        ),
     ] = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
@@ -171,7 +174,7 @@ def check(
         typer.Option("--from", help="Judge a saved history (NDJSON) instead; '-' for stdin."),
     ] = None,
     run_id: RunId = None,
-    fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
+    fmt: Annotated[Format, format_option(*Format)] = Format.table,
     exit_code: Annotated[
         bool,
         typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
@@ -183,14 +186,10 @@ def check(
     work_ms: WorkMs = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Also save the consumed history as NDJSON."),
+        writable_option("--out", "the history", "Also save the consumed history as NDJSON.", "-o"),
     ] = None,
-    export_svg: Annotated[
-        Path | None, typer.Option("--export-svg", help="Save the table as an SVG picture.")
-    ] = None,
-    export_html: Annotated[
-        Path | None, typer.Option("--export-html", help="Save the table as HTML.")
-    ] = None,
+    export_svg: ExportSvg = None,
+    export_html: ExportHtml = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -204,10 +203,8 @@ def check(
         raise UsageError("give either --topic T (consume, then judge) or --from FILE")
     if limit < 1:
         raise UsageError(f"--limit must be 1 or more, not {limit}")
-    if (export_svg or export_html) and fmt is not CheckFormat.table:
-        raise UsageError("--export-svg/--export-html save the table: use them with --format table")
-    check_writable(export_svg, "the SVG picture")
-    check_writable(export_html, "the HTML page")
+    export = Export(export_svg, export_html, title="ridectl check")
+    export.require_table(fmt)
     if from_file is not None:
         if from_file == Path("-"):
             history = read_ndjson(sys.stdin, run_id=run_id)
@@ -233,25 +230,15 @@ def check(
     # collector from rescanning it (a measurable share of a large check).
     gc.freeze()
     report = judge(history)
-    with stdout_guard():
-        if fmt is CheckFormat.table:
-            con = console.out(record=bool(export_svg or export_html))
-            render.render_table(report, con, limit=None if show_all else limit)
-        else:
-            text = {
-                CheckFormat.json: render.render_json,
-                CheckFormat.ndjson: render.render_ndjson,
-                CheckFormat.csv: render.render_csv,
-            }[fmt](report)
-            sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
-    if fmt is CheckFormat.table and (export_svg or export_html):
-        try:
-            console.export(con, export_svg, export_html, title="ridectl check")
-        except OSError as exc:
-            where = getattr(exc, "filename", None) or export_svg or export_html
-            raise UsageError(f"cannot write {where}: {exc.strerror or exc}") from None
+    views = Views(
+        table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
+        json=lambda: render.render_json(report),
+        ndjson=lambda: render.render_ndjson(report),
+        csv=lambda: render.render_csv(report),
+    )
+    emit(fmt, views, export)
     if exit_code and not report.clean:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FOUND)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,10 +8,19 @@ from typing import Annotated, Any
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, OutFormat, Topic, XOption, settings_from
-from ridectl.errors import RidectlError, UsageError
+from ridectl.cli.options import (
+    Bootstrap,
+    ConfigFile,
+    TableOrJson,
+    Topic,
+    XOption,
+    settings_from,
+)
+from ridectl.errors import ExitCode, RidectlError, UsageError
 from ridectl.output import console
-from ridectl.output.console import progress_bar, stdout_guard
+from ridectl.output.console import progress_bar
+from ridectl.output.formats import Format, Views, emit
+from ridectl.partitioners import PartitionerName
 
 
 class Acks(StrEnum):
@@ -19,13 +28,6 @@ class Acks(StrEnum):
     minus_one = "-1"
     one = "1"
     zero = "0"
-
-
-class PartitionerName(StrEnum):
-    murmur2 = "murmur2"
-    crc32 = "crc32"
-    fnv1a = "fnv1a"
-    murmur3 = "murmur3"
 
 
 class KeyBy(StrEnum):
@@ -171,7 +173,7 @@ def produce(
             metavar="SPEC",
         ),
     ] = None,
-    fmt: Annotated[OutFormat, typer.Option("--format", "-f")] = OutFormat.table,
+    fmt: TableOrJson = Format.table,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -232,15 +234,13 @@ def produce(
         runs.save_run(record, result.acks)
     except OSError as exc:
         console.err().print(f"warning: could not remember the run under {runs.home()}: {exc}")
-    with stdout_guard():
-        if fmt is OutFormat.json:
-            console.out().print(produce_json(result), markup=False, highlight=False)
-        else:
-            render_produce(console.out(), result)
+    emit(
+        fmt, Views(table=lambda out: render_produce(out, result), json=lambda: produce_json(result))
+    )
     if result.aborted:
         raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")
     if result.interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 def _s(value: int | None) -> str | None:

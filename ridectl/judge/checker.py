@@ -16,10 +16,25 @@ Rules (each violation names one event of one ride, ``seq``):
   at a (partition, offset) not processed before for that seq (the record was written twice),
   ``redelivery`` when the same (partition, offset) is processed again (the consumer side
   delivered it twice).
-* ``missing``: a seq in 1..5 never processed for a ride that was seen.
-* ``lost``: (only with ``history.acked``) an acknowledged event never processed. An acked
-  missing event is ``lost`` instead of ``missing``; rides acked but never seen are ``lost`` for
-  every acked seq.
+  Each out-of-order violation carries a ``cause``, from the two events' places in the log:
+  ``keying`` when they sit on different partitions (the key, or its absence, split the ride),
+  ``log`` when they share a partition and the later stage sits at the lower offset (the log
+  itself contradicts the lifecycle: the producer reordered, e.g. a retry), ``processing`` when
+  the log holds them in lifecycle order and the consumer handled them the other way round.
+* Every seq in 1..5 never processed gets exactly one of four kinds, the first that applies:
+
+  - ``skipped`` (needs ``history.acked`` and ``history.committed``): it was acknowledged at an
+    offset below the group's committed offset of its partition: committed past, never
+    processed (offsets committed before the work was done);
+  - ``lost`` (needs ``history.acked``): it was acknowledged, and the group did not commit past
+    it. Rides acknowledged but never seen are ``lost`` (or ``skipped``) for every acked seq;
+  - ``gap``: a later stage of the same ride was processed (a hole in the ride);
+  - ``missing``: no later stage was processed either (the ride's tail is missing).
+
+  ``gap`` and ``missing`` only concern rides that were seen.
+* ``aborted_read`` (needs ``history.aborted``): every processing of a record at a
+  (partition, offset) written by a transaction that was aborted. Acknowledgements of such
+  records are ignored by the other rules: never processing them is the correct outcome.
 
 Speed: most rides of a history are clean. One pass folds each ride's events into one int
 (one digit ``partition * 8 + seq`` per event); a ride whose fold equals that of ``1 2 3 4 5`` on
@@ -42,17 +57,19 @@ from ridectl.judge.kinds import (
     CONSEQUENCES,
     DUPLICATE_CONSEQUENCES,
     DuplicateKind,
+    OrderCause,
     ViolationKind,
     event_type,
 )
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
-from ridectl.judge.verdict import Report, RideSummary, Violation, count_by_kind
+from ridectl.judge.verdict import Report, RideSummary, Violation, count_by_cause, count_by_kind
 
 __all__ = [
     "ABSENT_CONSEQUENCES",
     "CONSEQUENCES",
     "DUPLICATE_CONSEQUENCES",
     "DuplicateKind",
+    "OrderCause",
     "Report",
     "RideSummary",
     "Violation",
@@ -153,11 +170,13 @@ def judge_ride(
             overtaken.append(first_index[v.seq])
     present = {v.kind for v in violations}
     event_partitions = tuple(map(_partition_of, events))
+    event_positions = tuple(map(_position_of, events))
     return RideSummary(
         ride_id=ride.ride_id,
         partitions=tuple(sorted(set(event_partitions))),
         seqs=tuple(map(_seq_of, events)),
         event_partitions=event_partitions,
+        event_positions=event_positions,
         overtook=tuple(sorted(overtook)),
         overtaken=tuple(overtaken),
         duplicates=tuple(i for i, o in enumerate(events) if first_index[o.seq] != i),
@@ -181,16 +200,10 @@ def check(history: History, *, detectors: Sequence[Detector] = DETECTORS) -> Rep
     folds, suspects = _suspects(ordered, report)
     facts = Facts.of(history)
     seen = folds.keys()
-    extra: set[str] = set()
     for d in detectors:
         wanted = d.extra_rides(seen, facts)
-        if wanted is None:
-            suspects.update(seen)
-        else:
-            extra.update(wanted)
-    extra.difference_update(seen)
-    suspects.update(extra)
-    report.rides = len(folds) + len(extra)
+        suspects.update(seen if wanted is None else wanted)
+    report.rides = len(folds) + len(suspects - seen)
     groups = _group(ordered, suspects)
     for ride_id in sorted(suspects):
         events = groups.get(ride_id, [])
@@ -202,4 +215,5 @@ def check(history: History, *, detectors: Sequence[Detector] = DETECTORS) -> Rep
             report.violations.extend(summary.violations)
     report.violating_rides = len(report.per_ride)
     report.by_kind = count_by_kind(report.violations)
+    report.by_cause = count_by_cause(report.violations)
     return report

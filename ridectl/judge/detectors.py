@@ -26,10 +26,12 @@ from typing import ClassVar
 
 from ridectl.judge.history import Ack, History, Observation
 from ridectl.judge.kinds import (
+    ABORTED_CONSEQUENCE,
     ABSENT_CONSEQUENCES,
     CONSEQUENCES,
     DUPLICATE_CONSEQUENCES,
     DuplicateKind,
+    OrderCause,
     ViolationKind,
     at,
     label,
@@ -44,21 +46,41 @@ ALL_SEQS = range(1, LIFECYCLE_LENGTH + 1)
 class Facts:
     """What the run knows besides the observations, indexed once per check."""
 
-    #: (ride_id, seq) -> the first acknowledgement of that event; None when acks are unknown.
+    #: (ride_id, seq) -> the first acknowledgement of that event, acknowledgements of aborted
+    #: transactions left out (nobody should process those); None when acks are unknown.
     acks: dict[tuple[str, int], Ack] | None
-    #: Rides with at least one acknowledged event.
+    #: Rides with at least one acknowledged event (of a transaction not aborted).
     acked_rides: frozenset[str]
+    #: The group's committed offset per partition, when known.
+    committed: dict[int, int] | None = None
+    #: ``(partition, offset)`` of the records of aborted transactions.
+    aborted: frozenset[tuple[int, int]] = frozenset()
+    #: Rides with a processed event at an aborted ``(partition, offset)``.
+    aborted_rides: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, history: History) -> Facts:
+        aborted = history.aborted or frozenset()
+        aborted_rides = (
+            frozenset(o.ride_id for o in history.observations if (o.partition, o.offset) in aborted)
+            if aborted
+            else frozenset()
+        )
         if history.acked is None:
-            return cls(None, frozenset())
-        rev = history.acked[::-1]
+            return cls(None, frozenset(), history.committed, aborted, aborted_rides)
+        rev = [a for a in history.acked[::-1] if (a.partition, a.offset) not in aborted]
         acks = {(a.ride_id, a.seq): a for a in rev}
-        return cls(acks, frozenset(a.ride_id for a in rev))
+        acked_rides = frozenset(a.ride_id for a in rev)
+        return cls(acks, acked_rides, history.committed, aborted, aborted_rides)
 
     def ack(self, ride_id: str, seq: int) -> Ack | None:
         return None if self.acks is None else self.acks.get((ride_id, seq))
+
+    def committed_past(self, ack: Ack) -> bool:
+        """Did the group commit past this acknowledged record?"""
+        if self.committed is None:
+            return False
+        return ack.offset < self.committed.get(ack.partition, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +150,17 @@ class OutOfOrder(Detector):
                 CONSEQUENCES.get((top.seq, s), ""),
                 other_seq=top.seq,
                 position=o.position,
+                cause=self.cause(top, o),
             )
+
+    @staticmethod
+    def cause(ahead: Observation, late: Observation) -> OrderCause:
+        """``ahead`` (a later stage) was processed before ``late``: where did it break?"""
+        if ahead.partition != late.partition:
+            return OrderCause.KEYING
+        if ahead.offset < late.offset:
+            return OrderCause.LOG
+        return OrderCause.PROCESSING
 
 
 class Duplicate(Detector):
@@ -165,7 +197,8 @@ class Duplicate(Detector):
 
 
 class Missing(Detector):
-    """A seq never processed, of a ride that was seen, with no acknowledgement known."""
+    """A seq never processed, of a ride that was seen, with no acknowledgement known and no
+    later stage processed (the ride's tail is missing)."""
 
     kind = ViolationKind.MISSING
     flags_clean_rides = False
@@ -173,14 +206,33 @@ class Missing(Detector):
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
         if not ride.events:
             return
+        last = max(ride.first)
         for s in ride.unprocessed():
-            if facts.ack(ride.ride_id, s) is None:
+            if s > last and facts.ack(ride.ride_id, s) is None:
                 detail = f"{label(s)} never processed"
                 yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
 
 
+class Gap(Detector):
+    """A seq never processed, with no acknowledgement known, although a later stage of the
+    same ride was processed (a hole in the ride, not a missing tail)."""
+
+    kind = ViolationKind.GAP
+    flags_clean_rides = False
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        if not ride.events:
+            return
+        last = max(ride.first)
+        for s in ride.unprocessed():
+            if s < last and facts.ack(ride.ride_id, s) is None:
+                detail = f"{label(s)} never processed, {label(last)} was"
+                yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
+
+
 class Lost(Detector):
-    """An acknowledged event never processed (rides acknowledged but never seen included)."""
+    """An acknowledged event never processed, the group not having committed past it (rides
+    acknowledged but never seen included)."""
 
     kind = ViolationKind.LOST
     flags_clean_rides = False
@@ -191,12 +243,68 @@ class Lost(Detector):
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
         for s in ride.unprocessed():
             ack = facts.ack(ride.ride_id, s)
-            if ack is None:
+            if ack is None or facts.committed_past(ack):
                 continue
             where = (ack.partition, ack.offset)
             detail = f"{label(s)} acknowledged at {at(*where)} but never processed"
             yield Violation(ride.ride_id, self.kind, s, (where,), detail, ABSENT_CONSEQUENCES[s])
 
 
+class Skipped(Detector):
+    """An acknowledged event never processed although the group committed past its offset:
+    the offsets were committed before the work was done."""
+
+    kind = ViolationKind.SKIPPED
+    flags_clean_rides = False
+
+    def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
+        return facts.acked_rides - seen if facts.committed else ()
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        for s in ride.unprocessed():
+            ack = facts.ack(ride.ride_id, s)
+            if ack is None or not facts.committed_past(ack):
+                continue
+            where = (ack.partition, ack.offset)
+            mark = facts.committed[ack.partition] if facts.committed else None
+            detail = f"{label(s)} at {at(*where)} committed past (to {mark}), never processed"
+            yield Violation(ride.ride_id, self.kind, s, (where,), detail, ABSENT_CONSEQUENCES[s])
+
+
+class AbortedRead(Detector):
+    """Every processing of a record that an aborted transaction wrote."""
+
+    kind = ViolationKind.ABORTED_READ
+    flags_clean_rides = True  # an aborted ride can arrive in perfect order
+
+    def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
+        return facts.aborted_rides
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        if not facts.aborted:
+            return
+        for o in ride.events:
+            where = (o.partition, o.offset)
+            if where in facts.aborted:
+                detail = f"{label(o.seq)} at {at(*where)} belongs to an aborted transaction"
+                yield Violation(
+                    ride.ride_id,
+                    self.kind,
+                    o.seq,
+                    (where,),
+                    detail,
+                    ABORTED_CONSEQUENCE,
+                    position=o.position,
+                )
+
+
 #: Every rule the checker applies.
-DETECTORS: tuple[Detector, ...] = (OutOfOrder(), Duplicate(), Missing(), Lost())
+DETECTORS: tuple[Detector, ...] = (
+    OutOfOrder(),
+    Duplicate(),
+    Missing(),
+    Lost(),
+    Gap(),
+    Skipped(),
+    AbortedRead(),
+)

@@ -85,6 +85,14 @@ class History:
     #: Events the producer saw acknowledged, when known (enables the ``lost`` kind).
     acked: list[Ack] | None = None
     run_id: str | None = None
+    #: The consumer group's committed offset (the next offset to read) per partition at the
+    #: end of the run, when known: an acknowledged event below it that was never processed
+    #: was skipped (enables the ``skipped`` kind; needs ``acked``).
+    committed: dict[int, int] | None = None
+    #: ``(partition, offset)`` of every record written by a transaction that was later aborted
+    #: (the acknowledgements of the aborted sends), when known: processing one is an
+    #: ``aborted_read``, and never processing one is what should happen.
+    aborted: frozenset[tuple[int, int]] | None = None
 
 
 #: A record value exactly as ``EventEncoder`` writes it: read without json.loads.

@@ -18,6 +18,20 @@ class ViolationKind(StrEnum):
     DUPLICATE = "duplicate"
     MISSING = "missing"
     LOST = "lost"
+    GAP = "gap"
+    SKIPPED = "skipped"
+    ABORTED_READ = "aborted_read"
+
+
+class OrderCause(StrEnum):
+    """Where an out-of-order pair went wrong."""
+
+    #: The two events sit on different partitions: the choice of key split the ride.
+    KEYING = "keying"
+    #: One partition holds the later stage at a lower offset: the log itself is out of order.
+    LOG = "log"
+    #: The log holds them in lifecycle order; the consumer processed them the other way round.
+    PROCESSING = "processing"
 
 
 class DuplicateKind(StrEnum):
@@ -58,6 +72,10 @@ ABSENT_CONSEQUENCES: dict[int, str] = {
     4: "the trip was never seen to end",
     5: "the rider was never charged",
 }
+
+
+#: Effect of processing an event written by a transaction that was aborted.
+ABORTED_CONSEQUENCE = "the service acted on an event its producer had rolled back"
 
 
 def event_type(seq: int) -> str:

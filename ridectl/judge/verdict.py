@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ridectl.judge.kinds import DuplicateKind, ViolationKind, event_type
+from ridectl.judge.kinds import DuplicateKind, OrderCause, ViolationKind, event_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,8 @@ class Violation:
     other_seq: int | None = None
     #: Processing position of the event concerned; None for an event never processed.
     position: int | None = None
+    #: out_of_order only: where the order broke (keying, log or processing).
+    cause: OrderCause | None = None
 
     @property
     def type(self) -> str:
@@ -47,6 +49,7 @@ class Violation:
             "detail": self.detail,
             "consequence": self.consequence,
             "duplicate_kind": None if self.duplicate_kind is None else self.duplicate_kind.value,
+            "cause": None if self.cause is None else self.cause.value,
             "evidence": [{"partition": p, "offset": o} for p, o in self.evidence],
         }
 
@@ -62,6 +65,8 @@ class RideSummary:
     seqs: tuple[int, ...]
     #: Partition of each processed event, aligned with ``seqs``.
     event_partitions: tuple[int, ...]
+    #: Processing position of each processed event, aligned with ``seqs``.
+    event_positions: tuple[int, ...]
     #: Indices into ``seqs`` of the events that overtook an earlier stage (came too early).
     overtook: tuple[int, ...]
     #: Indices into ``seqs`` of the events that were overtaken (came too late).
@@ -83,6 +88,12 @@ class RideSummary:
         return tuple((v.seq, v.kind) for v in self.violations if v.absent)
 
     @property
+    def causes(self) -> tuple[OrderCause, ...]:
+        """Causes of the ride's out-of-order violations, each once, in enum order."""
+        present = {v.cause for v in self.violations}
+        return tuple(c for c in OrderCause if c in present)
+
+    @property
     def missing(self) -> tuple[int, ...]:
         """Seqs never processed and not known to be acknowledged."""
         return tuple(v.seq for v in self.violations if v.kind is ViolationKind.MISSING)
@@ -99,6 +110,12 @@ def count_by_kind(violations: Iterable[Violation]) -> dict[ViolationKind, int]:
     return {k: counts[k] for k in ViolationKind}
 
 
+def count_by_cause(violations: Iterable[Violation]) -> dict[OrderCause, int]:
+    """Every cause, in enum order, with its count of out-of-order violations (0 when none)."""
+    counts = Counter(v.cause for v in violations)
+    return {c: counts[c] for c in OrderCause}
+
+
 @dataclass(slots=True)
 class Report:
     """The verdict on one history."""
@@ -108,6 +125,8 @@ class Report:
     violating_rides: int = 0
     #: Every kind, in enum order, 0 when none: read ``by_kind[ViolationKind.LOST]``.
     by_kind: dict[ViolationKind, int] = field(default_factory=lambda: count_by_kind(()))
+    #: Out-of-order violations by cause, every cause, 0 when none.
+    by_cause: dict[OrderCause, int] = field(default_factory=lambda: count_by_cause(()))
     #: Ordered by ride_id, then as in ``RideSummary.violations``.
     violations: list[Violation] = field(default_factory=list)
     #: One entry per violating ride, ordered by ride_id.
@@ -136,6 +155,7 @@ class Report:
                 "violating_pct": self.violating_pct,
                 "events": self.events,
                 "by_kind": {k.value: n for k, n in self.by_kind.items()},
+                "by_cause": {c.value: n for c, n in self.by_cause.items()},
                 "rides_split": self.rides_split,
                 "records_per_partition": {
                     str(p): n for p, n in sorted(self.records_per_partition.items())
