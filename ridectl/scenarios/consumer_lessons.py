@@ -198,8 +198,13 @@ def _auto_commit(ctx: DemoContext) -> LessonOutcome:
         redelivered=len(journal.redelivered()),
     )
     trial = _trial("auto-commit every 200 ms, work handed to a thread", run, history)
+    by_kind = trial.report.by_kind
     return LessonOutcome(
-        promised=fig.skipped > 0 and fig.unprocessed_uncommitted == 0,
+        promised=fig.skipped > 0
+        and fig.unprocessed_uncommitted == 0
+        and by_kind[ViolationKind.SKIPPED] == fig.skipped
+        and by_kind[ViolationKind.LOST] == 0
+        and by_kind[ViolationKind.MISSING] == 0,
         verdict=f"the killed member had processed {fig.victim_processed} records; "
         f"{fig.skipped} records were committed but never processed by anyone; "
         f"{fig.redelivered} were processed twice.",
@@ -248,7 +253,8 @@ def _transactions(ctx: DemoContext) -> LessonOutcome:
         group.stop_all()
         journal = group.journals()
     for isolation, reader in zip(isolations, readers, strict=True):
-        history = journal.only(reader.name).history(run_id, txn.committed_acks())
+        aborted = frozenset((a.partition, a.offset) for a in txn.aborted_acks())
+        history = journal.only(reader.name).history(run_id, txn.acks, aborted)
         events = {(o.ride_id, o.seq) for o in history.observations}
         aborted_read.append(sum(1 for a in txn.aborted_acks() if (a.ride_id, a.seq) in events))
         committed_read.append(sum(1 for a in txn.committed_acks() if (a.ride_id, a.seq) in events))
@@ -257,7 +263,9 @@ def _transactions(ctx: DemoContext) -> LessonOutcome:
     return LessonOutcome(
         promised=aborted_read[0] > 0
         and aborted_read[1] == 0
-        and committed_read == [committed, committed],
+        and committed_read == [committed, committed]
+        and trials[0].report.by_kind[ViolationKind.ABORTED_READ] == aborted_read[0]
+        and trials[1].report.clean,
         verdict=f"{len(txn.aborted)} of {txn.rides} rides aborted "
         f"({len(txn.aborted_acks())} events in the log); read_uncommitted processed "
         f"{aborted_read[0]} of them, read_committed {aborted_read[1]}; both processed all "

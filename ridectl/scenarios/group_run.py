@@ -278,9 +278,15 @@ class GroupJournal:
                 out[p] = max(out.get(p, 0), o)
         return out
 
-    def history(self, run_id: str, acked: list[Ack] | None = None) -> History:
-        """The checker's view: ride events of ``run_id`` in the group's processing order."""
-        history = History(run_id=run_id, acked=acked)
+    def history(
+        self,
+        run_id: str,
+        acked: list[Ack] | None = None,
+        aborted: frozenset[tuple[int, int]] | None = None,
+    ) -> History:
+        """The checker's view: ride events of ``run_id`` in the group's processing order, the
+        group's committed offsets, and the records of aborted transactions when known."""
+        history = History(run_id=run_id, acked=acked, committed=self.committed(), aborted=aborted)
         for p in self.processed:
             if p.ride_id is None or p.seq is None or p.run_id != run_id:
                 history.foreign += 1
