@@ -270,6 +270,8 @@ def test_check_table_fits(width: int) -> None:
     figures += [f"p{p}@{o}" for r in shown for v in r.violations[:2] for p, o in v.evidence]
     assert_fits(text, width, figures)
     header_words(["ride", "kinds", "cause", "evidence"], text)
+    # the legend explains the marks shown, not every mark there is
+    assert "N! overtook an earlier stage" in text and "N~" not in text and "»N" not in text
     if re.search(r"\bconsequence\b", text.splitlines()[1] + text.splitlines()[2]):
         # consequences inline: each one whole, over three lines at most (never a word a line)
         cells = column_cells(text, "consequence", "ride-")

@@ -195,6 +195,13 @@ def _clean_message(report: Report) -> Text:
     return text
 
 
+def _legend_for(rows: list[list[Cell]]) -> str:
+    """The items of ``LEGEND`` whose mark appears in the partitions or order cells shown."""
+    shown = " ".join(str(cell) for row in rows for cell in row[1:3])
+    items = LEGEND.split(" · ")
+    return " · ".join(i for i in items if i.split(" ", 1)[0].replace("N", "") in shown)
+
+
 def render_table(
     report: Report, console: Console, *, limit: int | None = 50, title: str | None = None
 ) -> None:
@@ -216,7 +223,7 @@ def render_table(
         ]
         for ride in rides
     ]
-    console.print(FitTable(_COLUMNS, rows, title=title, notes=[LEGEND]))
+    console.print(FitTable(_COLUMNS, rows, title=title, notes=[_legend_for(rows)]))
     hidden = len(report.per_ride) - len(rides)
     if hidden > 0:
         console.print(f"… and {hidden} more violating rides (use --all)")
