@@ -56,8 +56,7 @@ def compare_table(trials: list[Trial]) -> Table:
         p50 = run.latency_pct(50)
         faults = "-"
         if run.fault_stats is not None:
-            injected = run.fault_stats.get("faults_injected", {})
-            faults = str(sum(injected.values())) if isinstance(injected, dict) else "?"
+            faults = str(run.fault_stats.faults_injected_total)
         bad = rep.violating_rides
         table.add_row(
             t.label,
