@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 
 from ridectl.clients.admin import client_kwargs, kafka_errors, partition_count
-from ridectl.errors import RidectlError, UsageError
+from ridectl.errors import ExitCode, RidectlError, UsageError
 from ridectl.judge.history import History, Observation, parse_ride_event
 from ridectl.settings import ClientSettings
 
@@ -140,7 +140,7 @@ def _read(
         raise RidectlError(
             f"interrupted while consuming {opts.topic}, after {stats.records} of {total} "
             "records; nothing was judged",
-            code=130,
+            code=ExitCode.INTERRUPTED,
         )
     stats.elapsed_s = time.monotonic() - t0
     if opts.group is not None:

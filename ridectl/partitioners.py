@@ -18,16 +18,21 @@ None where that client picks a partition at random (no stable placement for that
 
 from __future__ import annotations
 
-import random
 import zlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import mmh3
-from kafka.partitioner import Partitioner
-from kafka.partitioner.default import murmur2 as _kafka_murmur2
 
 from ridectl.errors import UsageError
+
+if TYPE_CHECKING:
+    from kafka.partitioner import Partitioner
+
+#: kafka-python's Java-compatible murmur2, imported on first use (kafka-python takes most of a
+#: second to import, and the command line only needs the names of the partitioners)
+_kafka_murmur2: Callable[[bytes], int] | None = None
 
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
@@ -35,6 +40,11 @@ _FNV_PRIME = 0x01000193
 
 def murmur2_hash(key: bytes) -> int:
     """The Java client's murmur2 of ``key`` as a signed 32-bit int."""
+    global _kafka_murmur2
+    if _kafka_murmur2 is None:
+        from kafka.partitioner.default import murmur2
+
+        _kafka_murmur2 = murmur2
     h = int(_kafka_murmur2(key)) & 0xFFFFFFFF
     return h - (1 << 32) if h & 0x80000000 else h
 
@@ -68,12 +78,21 @@ def _murmur3(key: bytes, partitions: int) -> int | None:
     return int(mmh3.hash(key, 0, signed=False)) % partitions
 
 
+class PartitionerName(StrEnum):
+    """The clients' key hashes ridectl can imitate."""
+
+    murmur2 = "murmur2"
+    crc32 = "crc32"
+    fnv1a = "fnv1a"
+    murmur3 = "murmur3"
+
+
 #: name -> ``f(key, partitions)``; None means "random partition" for that key.
-PARTITIONERS: dict[str, Callable[[bytes, int], int | None]] = {
-    "murmur2": _murmur2,
-    "crc32": _crc32,
-    "fnv1a": _fnv1a,
-    "murmur3": _murmur3,
+PARTITIONERS: dict[PartitionerName, Callable[[bytes, int], int | None]] = {
+    PartitionerName.murmur2: _murmur2,
+    PartitionerName.crc32: _crc32,
+    PartitionerName.fnv1a: _fnv1a,
+    PartitionerName.murmur3: _murmur3,
 }
 
 
@@ -81,56 +100,25 @@ def _names() -> str:
     return ", ".join(PARTITIONERS)
 
 
-def _lookup(name: str) -> Callable[[bytes, int], int | None]:
+def lookup(name: str) -> Callable[[bytes, int], int | None]:
     try:
-        return PARTITIONERS[name]
-    except KeyError:
+        return PARTITIONERS[PartitionerName(name)]
+    except ValueError:
         raise UsageError(f"unknown partitioner {name!r}; valid: {_names()}") from None
 
 
 def partition_for(name: str, key: bytes, partitions: int) -> int | None:
     """The partition the named client's default partitioner picks for ``key`` among
     ``partitions``; None when that client picks at random for this key."""
-    fn = _lookup(name)
+    fn = lookup(name)
     if partitions <= 0:
         raise UsageError(f"partition count must be at least 1, got {partitions}")
     return fn(key, partitions)
 
 
-class KeyPartitioner(Partitioner):  # type: ignore[misc]
-    """A kafka-python ``partitioner=`` that places keyed records with a named hash.
-
-    Records with a null key, or a key the hash leaves to chance (``crc32`` and an empty key),
-    go to a random available partition, as kafka-python's default does for null keys."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._fn = _lookup(name)
-
-    def partition(
-        self,
-        topic: str,
-        key: Any,
-        serialized_key: bytes | None,
-        value: Any,
-        serialized_value: bytes | None,
-        cluster: Any,
-    ) -> int:
-        all_partitions: Sequence[int] = sorted(cluster.partitions_for_topic(topic) or ())
-        if not all_partitions:
-            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        if serialized_key is not None:
-            index = self._fn(serialized_key, len(all_partitions))
-            if index is not None:
-                return all_partitions[index]
-        available: list[int] = list(cluster.available_partitions_for_topic(topic) or ())
-        return random.choice(available or list(all_partitions))
-
-    def __repr__(self) -> str:
-        return f"KeyPartitioner({self.name!r})"
-
-
-def kafka_partitioner(name: str) -> KeyPartitioner:
+def kafka_partitioner(name: str) -> Partitioner:
     """A partitioner for ``KafkaProducer(partitioner=...)`` that routes keyed records like the
     named client does (raises UsageError for an unknown name)."""
+    from ridectl.clients.key_partitioner import KeyPartitioner
+
     return KeyPartitioner(name)

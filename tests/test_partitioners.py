@@ -10,10 +10,10 @@ import mmh3
 import pytest
 from kafka.partitioner import DefaultPartitioner, Partitioner
 
+from ridectl.clients.key_partitioner import KeyPartitioner
 from ridectl.errors import UsageError
 from ridectl.partitioners import (
     PARTITIONERS,
-    KeyPartitioner,
     fnv1a_32,
     kafka_partitioner,
     murmur2_hash,

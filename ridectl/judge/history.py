@@ -9,8 +9,9 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import IO
 
@@ -42,6 +43,25 @@ class Observation:
             "run_id": self.run_id,
         }
 
+    def to_line(self) -> str:
+        """This observation as one line of a history file."""
+        return HISTORY_LINE % (
+            self.position,
+            json_text(self.ride_id),
+            self.seq,
+            self.partition,
+            self.offset,
+            json_text(self.run_id),
+        )
+
+
+#: A string as JSON text, quotes included, non-ASCII escaped (as ``json.dumps`` writes it).
+json_text: Callable[[str], str] = encode_basestring_ascii
+
+#: One line of a history file (``to_dict`` as compact JSON): pos, ride_id, seq, partition,
+#: offset, run_id, with the two strings already JSON-encoded (``json_text``).
+HISTORY_LINE = '{"pos":%d,"ride_id":%s,"seq":%d,"partition":%d,"offset":%d,"run_id":%s}\n'
+
 
 @dataclass(frozen=True, slots=True)
 class Ack:
@@ -65,6 +85,14 @@ class History:
     #: Events the producer saw acknowledged, when known (enables the ``lost`` kind).
     acked: list[Ack] | None = None
     run_id: str | None = None
+    #: The consumer group's committed offset (the next offset to read) per partition at the
+    #: end of the run, when known: an acknowledged event below it that was never processed
+    #: was skipped (enables the ``skipped`` kind; needs ``acked``).
+    committed: dict[int, int] | None = None
+    #: ``(partition, offset)`` of every record written by a transaction that was later aborted
+    #: (the acknowledgements of the aborted sends), when known: processing one is an
+    #: ``aborted_read``, and never processing one is what should happen.
+    aborted: frozenset[tuple[int, int]] | None = None
 
 
 #: A record value exactly as ``EventEncoder`` writes it: read without json.loads.
@@ -102,8 +130,7 @@ def parse_ride_event(value: bytes | None) -> tuple[str, int, str] | None:
 def write_ndjson(observations: Iterable[Observation], out: IO[str]) -> int:
     n = 0
     for obs in observations:
-        out.write(json.dumps(obs.to_dict(), separators=(",", ":")))
-        out.write("\n")
+        out.write(obs.to_line())
         n += 1
     return n
 

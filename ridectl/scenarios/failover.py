@@ -27,6 +27,7 @@ from ridectl.consume import ConsumeOptions, consume
 from ridectl.errors import RidectlError, UsageError
 from ridectl.judge.checker import Report
 from ridectl.judge.checker import check as judge
+from ridectl.judge.kinds import ViolationKind
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
 from ridectl.settings import ClientSettings
 
@@ -91,10 +92,10 @@ class FailoverResult:
             "errors": dict(self.produced.errors),
             "batch_retries": self.produced.batch_retries,
             "consumed": self.consumed,
-            "lost": kinds.get("lost", 0),
-            "duplicated": kinds.get("duplicate", 0),
-            "out_of_order": kinds.get("out_of_order", 0),
-            "missing": kinds.get("missing", 0),
+            "lost": kinds[ViolationKind.LOST],
+            "duplicated": kinds[ViolationKind.DUPLICATE],
+            "out_of_order": kinds[ViolationKind.OUT_OF_ORDER],
+            "missing": kinds[ViolationKind.MISSING],
             "killed_node": self.killed_node,
             "led_partitions": self.led_partitions,
             "sent_at_kill": self.sent_at_kill,
