@@ -64,7 +64,27 @@ def make_topic(bootstrap: str, partitions: int = 1) -> str:
         admin.create_topics([NewTopic(topic, partitions, 1)])
     finally:
         admin.close()
+    wait_for_leaders(bootstrap, topic)
     return topic
+
+
+def wait_for_leaders(bootstrap: str, topic: str) -> None:
+    """Until the broker names a leader for every partition: an acks=0 Produce request that
+    arrives earlier makes the broker close the connection (its way of reporting the error)."""
+    client = RawClient(bootstrap)
+    try:
+        deadline = time.monotonic() + 30
+        request = MetadataRequest.MetadataRequestTopic(name=topic)
+        while time.monotonic() < deadline:
+            (described,) = client.call(MetadataRequest(version=12, topics=[request])).topics
+            if described.error_code == 0 and all(
+                p.error_code == 0 and p.leader_id >= 0 for p in described.partitions
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no leader for {topic} after 30 s")
+    finally:
+        client.close()
 
 
 def read_values(bootstrap: str, topic: str) -> list[int]:
