@@ -249,13 +249,13 @@ def check(
         history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
         if out_fh is not None:
             _write_history(history, out_fh, out)
-    if not history.observations:
-        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     # The history is built once and kept to the end of this command: keep the garbage
     # collector from rescanning it (a measurable share of a large check).
     gc.freeze()
     if report is None:
         report = judge(history)
+    if report.events == 0:
+        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     views = Views(
         table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
         json=lambda: render.render_json(report),
