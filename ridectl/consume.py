@@ -169,6 +169,7 @@ def _keep_newest_run(history: History) -> None:
         return
     newest = max(run_ids)
     history.run_id = newest
+    history.other_runs.update(run_ids - {newest})
     if len(run_ids) > 1:
         kept = [o for o in history.observations if o.run_id == newest]
         history.foreign += len(history.observations) - len(kept)
@@ -194,6 +195,8 @@ class _Processor:
         parsed = parse_ride_event(value)
         if parsed is None or (self.run_id is not None and parsed[2] != self.run_id):
             self.history.foreign += 1
+            if parsed is not None:
+                self.history.other_runs.add(parsed[2])
             return
         if self.pool is None:
             self._record(parsed, partition, offset)

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,9 @@ from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
 from ridectl.output.formats import Export, Format, Views, emit
+
+if TYPE_CHECKING:
+    from ridectl.judge.history import History
 
 RunId = Annotated[
     str | None,
@@ -165,6 +168,25 @@ def _write_history(history: Any, fh: Any, out: Path | None) -> None:
             fh.close()
 
 
+def _judged_nothing(history: History, source: str, exit_code: bool) -> None:
+    """Refuse to pass a check that judged nothing: a run that is not there is an error, and so
+    is an empty history when the exit code is to be trusted by a script."""
+    others = sorted(history.other_runs, reverse=True)
+    if history.run_id is not None:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} older" if len(others) > 5 else "")
+        raise UsageError(
+            f"no events of run {history.run_id} in {source}",
+            hint=f"runs there, newest first: {shown}; pick one with --run-id"
+            if others
+            else "it holds no ride events at all: produce a run first, or check the name",
+        )
+    if exit_code:
+        raise UsageError(
+            f"nothing to judge: {source} holds no ride events",
+            hint="produce a run first, or check the name",
+        )
+
+
 def check(
     topic: Annotated[
         str | None, typer.Option("--topic", "-t", help="Consume this topic, then judge.")
@@ -196,7 +218,7 @@ def check(
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
     from ridectl.judge.checker import check as judge
-    from ridectl.judge.history import read_ndjson, read_ndjson_file
+    from ridectl.judge.stream import check_file, check_reader
     from ridectl.output import report as render
 
     if (topic is None) == (from_file is None):
@@ -205,12 +227,13 @@ def check(
         raise UsageError(f"--limit must be 1 or more, not {limit}")
     export = Export(export_svg, export_html, title="ridectl check")
     export.require_table(fmt)
+    report = None
     if from_file is not None:
         if from_file == Path("-"):
-            history = read_ndjson(sys.stdin, run_id=run_id)
+            history, report = check_reader(sys.stdin.buffer, run_id=run_id)
         else:
             try:
-                history = read_ndjson_file(from_file, run_id=run_id)
+                history, report = check_file(from_file, run_id=run_id)
             except FileNotFoundError:
                 raise UsageError(f"history file not found: {from_file}") from None
             except OSError as exc:
@@ -229,7 +252,10 @@ def check(
     # The history is built once and kept to the end of this command: keep the garbage
     # collector from rescanning it (a measurable share of a large check).
     gc.freeze()
-    report = judge(history)
+    if report is None:
+        report = judge(history)
+    if report.events == 0:
+        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     views = Views(
         table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
         json=lambda: render.render_json(report),
