@@ -109,7 +109,7 @@ def produce_result(
         },
     )
     if injected is not None:
-        result.fault_stats = _proxy_stats(injected, events + retries).as_dict()
+        result.fault_stats = _proxy_stats(injected, events + retries)
         result.proxy_address = "127.0.0.1:40117"
     return result
 
