@@ -5,7 +5,7 @@ Each function takes the serialized key and the partition count and returns a par
 None where that client picks a partition at random (no stable placement for that key).
 
 * ``murmur2``: the Java client's default for keyed records, ``toPositive(murmur2(key)) % n`` with
-  ``toPositive(x) = x & 0x7fffffff``. The hash is kafka-python's ``murmur2`` (Java compatible).
+  ``toPositive(x) = x & 0x7fffffff``, with the Java client's own murmur2 variant (seed 0x9747b28c).
   An empty key is still hashed (only a null key is unkeyed).
 * ``crc32``: librdkafka's default ``consistent_random`` (kcat, confluent-kafka): CRC-32 of the
   key modulo n; an empty key gets a random partition (None).
@@ -18,14 +18,10 @@ None where that client picks a partition at random (no stable placement for that
 
 from __future__ import annotations
 
-import random
 import zlib
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable
 
 import mmh3
-from kafka.partitioner import Partitioner
-from kafka.partitioner.default import murmur2 as _kafka_murmur2
 
 from ridectl.errors import UsageError
 
@@ -33,9 +29,36 @@ _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
 
 
+_M32 = 0xFFFFFFFF
+_MURMUR2_SEED = 0x9747B28C
+_MURMUR2_MUL = 0x5BD1E995
+
+
 def murmur2_hash(key: bytes) -> int:
-    """The Java client's murmur2 of ``key`` as a signed 32-bit int."""
-    h = int(_kafka_murmur2(key)) & 0xFFFFFFFF
+    """The Java client's murmur2 of ``key`` (``Utils.murmur2``) as a signed 32-bit int.
+
+    Four bytes at a time, little-endian, are mixed into the running hash; the one to three
+    bytes left over are folded in at the end, then the hash is scrambled twice more."""
+    n = len(key)
+    h = (_MURMUR2_SEED ^ n) & _M32
+    whole = n - n % 4
+    for i in range(0, whole, 4):
+        k = int.from_bytes(key[i : i + 4], "little")
+        k = (k * _MURMUR2_MUL) & _M32
+        k ^= k >> 24
+        k = (k * _MURMUR2_MUL) & _M32
+        h = ((h * _MURMUR2_MUL) & _M32) ^ k
+    tail = n % 4
+    if tail:
+        if tail == 3:
+            h ^= key[whole + 2] << 16
+        if tail >= 2:
+            h ^= key[whole + 1] << 8
+        h ^= key[whole]
+        h = (h * _MURMUR2_MUL) & _M32
+    h ^= h >> 13
+    h = (h * _MURMUR2_MUL) & _M32
+    h ^= h >> 15
     return h - (1 << 32) if h & 0x80000000 else h
 
 
@@ -81,7 +104,7 @@ def _names() -> str:
     return ", ".join(PARTITIONERS)
 
 
-def _lookup(name: str) -> Callable[[bytes, int], int | None]:
+def lookup(name: str) -> Callable[[bytes, int], int | None]:
     try:
         return PARTITIONERS[name]
     except KeyError:
@@ -91,46 +114,7 @@ def _lookup(name: str) -> Callable[[bytes, int], int | None]:
 def partition_for(name: str, key: bytes, partitions: int) -> int | None:
     """The partition the named client's default partitioner picks for ``key`` among
     ``partitions``; None when that client picks at random for this key."""
-    fn = _lookup(name)
+    fn = lookup(name)
     if partitions <= 0:
         raise UsageError(f"partition count must be at least 1, got {partitions}")
     return fn(key, partitions)
-
-
-class KeyPartitioner(Partitioner):  # type: ignore[misc]
-    """A kafka-python ``partitioner=`` that places keyed records with a named hash.
-
-    Records with a null key, or a key the hash leaves to chance (``crc32`` and an empty key),
-    go to a random available partition, as kafka-python's default does for null keys."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._fn = _lookup(name)
-
-    def partition(
-        self,
-        topic: str,
-        key: Any,
-        serialized_key: bytes | None,
-        value: Any,
-        serialized_value: bytes | None,
-        cluster: Any,
-    ) -> int:
-        all_partitions: Sequence[int] = sorted(cluster.partitions_for_topic(topic) or ())
-        if not all_partitions:
-            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        if serialized_key is not None:
-            index = self._fn(serialized_key, len(all_partitions))
-            if index is not None:
-                return all_partitions[index]
-        available: list[int] = list(cluster.available_partitions_for_topic(topic) or ())
-        return random.choice(available or list(all_partitions))
-
-    def __repr__(self) -> str:
-        return f"KeyPartitioner({self.name!r})"
-
-
-def kafka_partitioner(name: str) -> KeyPartitioner:
-    """A partitioner for ``KafkaProducer(partitioner=...)`` that routes keyed records like the
-    named client does (raises UsageError for an unknown name)."""
-    return KeyPartitioner(name)

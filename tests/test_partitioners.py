@@ -10,12 +10,11 @@ import mmh3
 import pytest
 from kafka.partitioner import DefaultPartitioner, Partitioner
 
+from ridectl.clients.kafka_python import KeyPartitioner, kafka_partitioner
 from ridectl.errors import UsageError
 from ridectl.partitioners import (
     PARTITIONERS,
-    KeyPartitioner,
     fnv1a_32,
-    kafka_partitioner,
     murmur2_hash,
     partition_for,
 )

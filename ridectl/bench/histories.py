@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
+from ridectl.produce import ride_ids
 
 #: The kinds of damage, in the order the rides are drawn for them.
 DAMAGE = ("swap", "producer_dup", "redelivery", "missing")
@@ -82,8 +83,7 @@ def generate_history(
             # The damaged event: for a swap, seq and seq + 1 trade places.
             top = LIFECYCLE_LENGTH - 1 if DAMAGE[k] == "swap" else LIFECYCLE_LENGTH
             damage[ride] = (k, rng.randint(1, top))
-    width = max(5, len(str(rides - 1)))
-    names = [f"ride-{i:0{width}d}" for i in range(rides)]
+    names = ride_ids(rides)
     next_offset = [0] * partitions
     template = '{"pos":%d,"ride_id":"%s","seq":%d,"partition":%d,"offset":%d,"run_id":"%s"}\n'
     held: dict[int, int] = {}

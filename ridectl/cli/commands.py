@@ -289,8 +289,9 @@ def produce(
 ) -> None:
     """Produce interleaved ride lifecycles and report what the broker acknowledged."""
     from ridectl import runs
+    from ridectl.experiment import produce as run_produce
     from ridectl.output.run import produce_json, render_produce
-    from ridectl.produce import ProduceOptions, run_produce
+    from ridectl.produce import ProduceOptions
 
     if rides <= 0:
         raise UsageError(f"--rides must be 1 or more, not {rides}")
@@ -374,20 +375,17 @@ def _consume_history(
     work_ms: float | None,
     settings: Any,
 ) -> Any:
-    from ridectl import runs
-    from ridectl.consume import ConsumeOptions, consume
+    from ridectl.consume import ConsumeOptions
+    from ridectl.experiment import choose_run, read_back
 
     err = console.err()
-    if run_id is None:
-        last = runs.last_run(topic)
-        if last is not None:
-            run_id = str(last["run_id"])
-            err.print(f"Judging run {run_id}, the last one produced to {topic} from here.")
+    choice = choose_run(topic, run_id)
+    if (line := choice.announce(topic)) is not None:
+        err.print(line)
     bar = _progress_bar("consuming")
     opts = ConsumeOptions(
         topic=topic,
         settings=settings,
-        run_id=run_id,
         group=group,
         workers=workers,
         work_ms=work_ms,
@@ -396,13 +394,11 @@ def _consume_history(
         with bar:
             task = bar.add_task("consuming", total=None, extra="")
             opts.progress = lambda done, total: bar.update(task, completed=done, total=total)
-            history, stats = consume(opts)
+            history, stats, found = read_back(opts, choice)
     else:
-        history, stats = consume(opts)
-    if opts.run_id is None and history.run_id is not None:
-        err.print(f"Judging run {history.run_id}, the newest found on {topic} (use --run-id).")
-    if history.run_id is not None:
-        history.acked = runs.load_acks(history.run_id)
+        history, stats, found = read_back(opts, choice)
+    if found is not choice and (line := found.announce(topic)) is not None:
+        err.print(line)
     return history, stats
 
 
