@@ -138,6 +138,10 @@ class KafkaPythonProducer:
         except kerrors.KafkaTimeoutError as exc:
             # send() blocks while the buffer is full; it gives up when the broker is gone.
             raise RidectlError(str(exc).removeprefix("KafkaTimeoutError: ")) from None
+        except kerrors.KafkaError as exc:
+            # A record refused before it is queued (too large, for one) is an outcome too.
+            failed(exc)
+            return
         future.add_callback(ok)
         future.add_errback(failed)
 
