@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ridectl.clients.admin import partition_count
 from ridectl.clients.base import ClientName, ConsumerClient
 from ridectl.clients.factory import make_consumer
-from ridectl.errors import RidectlError, UsageError
+from ridectl.errors import ExitCode, RidectlError, UsageError
 from ridectl.judge.history import History, Observation, parse_ride_event
 from ridectl.runs import is_newer
 from ridectl.settings import ClientSettings
@@ -132,7 +132,7 @@ def _read(
         raise RidectlError(
             f"interrupted while consuming {topic}, after {stats.records} of {total} "
             "records; nothing was judged",
-            code=130,
+            code=ExitCode.INTERRUPTED,
         )
     stats.elapsed_s = time.monotonic() - t0
     if opts.group is not None:

@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every exit status ridectl uses, in one place (scripts depend on them)."""
+
+    #: the command did what was asked and found nothing wrong
+    OK = 0
+    #: the command worked and the answer is "no": violations found (``check --exit-code``),
+    #: a lesson that did not show its promise, a broker that is not running
+    FOUND = 1
+    #: bad input or a problem the user can fix (an option, a file, an unreachable broker)
+    USAGE = 2
+    #: a bug in ridectl (sysexits' EX_SOFTWARE)
+    SOFTWARE = 70
+    #: stopped with Ctrl-C (128 + SIGINT)
+    INTERRUPTED = 130
+
 
 class RidectlError(Exception):
     """A problem the user can act on. The CLI prints ``error: <message>`` and exits with ``code``.
@@ -10,7 +28,9 @@ class RidectlError(Exception):
     what to do next.
     """
 
-    def __init__(self, message: str, *, hint: str | None = None, code: int = 2) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, code: ExitCode = ExitCode.USAGE
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint

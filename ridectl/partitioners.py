@@ -5,7 +5,7 @@ Each function takes the serialized key and the partition count and returns a par
 None where that client picks a partition at random (no stable placement for that key).
 
 * ``murmur2``: the Java client's default for keyed records, ``toPositive(murmur2(key)) % n`` with
-  ``toPositive(x) = x & 0x7fffffff``, with the Java client's own murmur2 variant (seed 0x9747b28c).
+  ``toPositive(x) = x & 0x7fffffff``, with the Java client's murmur2 (seed 0x9747b28c).
   An empty key is still hashed (only a null key is unkeyed).
 * ``crc32``: librdkafka's default ``consistent_random`` (kcat, confluent-kafka): CRC-32 of the
   key modulo n; an empty key gets a random partition (None).
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from enum import StrEnum
 
 import mmh3
 
@@ -91,12 +92,21 @@ def _murmur3(key: bytes, partitions: int) -> int | None:
     return int(mmh3.hash(key, 0, signed=False)) % partitions
 
 
+class PartitionerName(StrEnum):
+    """The clients' key hashes ridectl can imitate."""
+
+    murmur2 = "murmur2"
+    crc32 = "crc32"
+    fnv1a = "fnv1a"
+    murmur3 = "murmur3"
+
+
 #: name -> ``f(key, partitions)``; None means "random partition" for that key.
-PARTITIONERS: dict[str, Callable[[bytes, int], int | None]] = {
-    "murmur2": _murmur2,
-    "crc32": _crc32,
-    "fnv1a": _fnv1a,
-    "murmur3": _murmur3,
+PARTITIONERS: dict[PartitionerName, Callable[[bytes, int], int | None]] = {
+    PartitionerName.murmur2: _murmur2,
+    PartitionerName.crc32: _crc32,
+    PartitionerName.fnv1a: _fnv1a,
+    PartitionerName.murmur3: _murmur3,
 }
 
 
@@ -106,8 +116,8 @@ def _names() -> str:
 
 def lookup(name: str) -> Callable[[bytes, int], int | None]:
     try:
-        return PARTITIONERS[name]
-    except KeyError:
+        return PARTITIONERS[PartitionerName(name)]
+    except ValueError:
         raise UsageError(f"unknown partitioner {name!r}; valid: {_names()}") from None
 
 

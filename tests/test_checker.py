@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from ridectl.judge.checker import (
     CONSEQUENCES,
     DuplicateKind,
+    OrderCause,
     Report,
     Violation,
     ViolationKind,
@@ -41,6 +42,11 @@ def renumber(observations: list[Observation]) -> list[Observation]:
     ]
 
 
+def counts(**nonzero: int) -> dict[str, int]:
+    """Every kind with its count, 0 unless given."""
+    return {k.value: nonzero.get(k.value, 0) for k in ViolationKind}
+
+
 def kinds(report: Report) -> list[tuple[str, ViolationKind, int]]:
     return [(v.ride_id, v.kind, v.seq) for v in report.violations]
 
@@ -54,7 +60,7 @@ def test_clean_history() -> None:
     assert report.violating_rides == 0
     assert report.violations == []
     assert report.per_ride == []
-    assert report.by_kind == {"out_of_order": 0, "duplicate": 0, "missing": 0, "lost": 0}
+    assert report.by_kind == counts(out_of_order=0, duplicate=0, missing=0, lost=0)
     assert report.records_per_partition == {0: 5, 3: 5}
     assert report.rides_split == 0
 
@@ -63,7 +69,7 @@ def test_empty_history() -> None:
     report = check(History())
     assert report.clean
     assert (report.rides, report.events, report.violating_rides) == (0, 0, 0)
-    assert report.by_kind == {"out_of_order": 0, "duplicate": 0, "missing": 0, "lost": 0}
+    assert report.by_kind == counts(out_of_order=0, duplicate=0, missing=0, lost=0)
     assert report.records_per_partition == {}
     assert report.violating_pct == 0.0
     assert report.to_dict()["violations"] == []
@@ -89,6 +95,7 @@ def test_out_of_order_pair_and_evidence() -> None:
             duplicate_kind=None,
             other_seq=4,
             position=3,
+            cause=OrderCause.PROCESSING,
         )
     ]
     (summary,) = report.per_ride
@@ -154,7 +161,7 @@ def test_duplicate_sub_kinds() -> None:
     ]
     assert report.violations[0].detail == "DriverAssigned(2) delivered twice from p0@11"
     assert report.violations[1].detail == "RideInProgress(3) written twice: p0@12 and p0@15"
-    assert report.by_kind == {"out_of_order": 0, "duplicate": 2, "missing": 0, "lost": 0}
+    assert report.by_kind == counts(out_of_order=0, duplicate=2, missing=0, lost=0)
     assert report.per_ride[0].duplicates == (2, 4)
 
 
@@ -205,7 +212,7 @@ def test_lost_versus_missing_with_acks() -> None:
     ]
     assert report.rides == 2
     assert report.violating_rides == 2
-    assert report.by_kind == {"out_of_order": 0, "duplicate": 0, "missing": 2, "lost": 3}
+    assert report.by_kind == counts(out_of_order=0, duplicate=0, missing=2, lost=3)
     lost_r = report.violations[3]
     assert lost_r.evidence == ((0, 4),)
     assert lost_r.detail == "RideCompleted(4) acknowledged at p0@4 but never processed"
@@ -354,13 +361,14 @@ def test_to_dict_shape() -> None:
         "violating_pct",
         "events",
         "by_kind",
+        "by_cause",
         "rides_split",
         "records_per_partition",
         "foreign",
         "malformed",
     ]
     assert summary["records_per_partition"] == {"0": 6}
-    assert summary["by_kind"] == {"out_of_order": 1, "duplicate": 1, "missing": 0, "lost": 0}
+    assert summary["by_kind"] == counts(out_of_order=1, duplicate=1, missing=0, lost=0)
     violations = doc["violations"]
     assert isinstance(violations, list)
     assert violations[0] == {
@@ -372,6 +380,7 @@ def test_to_dict_shape() -> None:
         "detail": "DriverAssigned(2) before RideRequested(1)",
         "consequence": "a driver was sent to a ride nobody had requested yet",
         "duplicate_kind": None,
+        "cause": "processing",
         "evidence": [{"partition": 0, "offset": 2}, {"partition": 0, "offset": 1}],
     }
     assert violations[1]["duplicate_kind"] == "redelivery"
@@ -455,14 +464,27 @@ def test_copies_property(case: tuple[list[int], list[tuple[int, int, bool]]]) ->
     assert report.by_kind["missing"] == 0
 
 
-# A straightforward restatement of the rules, to check the fast path against.
-def reference(observations: list[Observation]) -> list[tuple[str, str, int, int | None, str]]:
+# A straightforward restatement of the rules, to check the fast path and the detectors against.
+Row = tuple[str, str, int, int | None, str]
+
+
+def reference(
+    observations: list[Observation],
+    acked: list[Ack] | None = None,
+    committed: dict[int, int] | None = None,
+    aborted: frozenset[tuple[int, int]] = frozenset(),
+) -> list[Row]:
+    """(ride, kind, seq, other_seq, duplicate sub-kind or out-of-order cause)."""
     rides: dict[str, list[Observation]] = {}
     for o in sorted(observations, key=lambda o: o.position):
         rides.setdefault(o.ride_id, []).append(o)
-    out: list[tuple[str, str, int, int | None, str]] = []
-    for ride_id in sorted(rides):
-        events = rides[ride_id]
+    first_ack: dict[tuple[str, int], Ack] = {}
+    for a in acked or []:
+        if (a.partition, a.offset) not in aborted:
+            first_ack.setdefault((a.ride_id, a.seq), a)
+    out: list[Row] = []
+    for ride_id in sorted(rides.keys() | {r for r, _ in first_ack}):
+        events = rides.get(ride_id, [])
         seen: dict[int, list[tuple[int, int]]] = {}
         for i, o in enumerate(events):
             where = (o.partition, o.offset)
@@ -470,16 +492,47 @@ def reference(observations: list[Observation]) -> list[tuple[str, str, int, int 
                 sub = "redelivery" if where in seen[o.seq] else "producer"
                 seen[o.seq].append(where)
                 out.append((ride_id, "duplicate", o.seq, None, sub))
+            else:
+                seen[o.seq] = [where]
+                firsts = [
+                    e for j, e in enumerate(events[:i]) if e.seq not in {f.seq for f in events[:j]}
+                ]
+                higher = [e for e in firsts if e.seq > o.seq]
+                if higher:
+                    top = max(higher, key=lambda e: e.seq)
+                    if top.partition != o.partition:
+                        cause = "keying"
+                    elif top.offset < o.offset:
+                        cause = "log"
+                    else:
+                        cause = "processing"
+                    out.append((ride_id, "out_of_order", o.seq, top.seq, cause))
+            if where in aborted:
+                out.append((ride_id, "aborted_read", o.seq, None, ""))
+        for s in range(1, 6):
+            if s in seen:
                 continue
-            seen[o.seq] = [where]
-            firsts = [
-                e.seq for j, e in enumerate(events[:i]) if all(f.seq != e.seq for f in events[:j])
-            ]
-            higher = [s for s in firsts if s > o.seq]
-            if higher:
-                out.append((ride_id, "out_of_order", o.seq, max(higher), ""))
-        out.extend((ride_id, "missing", s, None, "") for s in range(1, 6) if s not in seen)
+            ack = first_ack.get((ride_id, s))
+            if ack is not None:
+                past = committed is not None and ack.offset < committed.get(ack.partition, -1)
+                out.append((ride_id, "skipped" if past else "lost", s, None, ""))
+            elif events:
+                later = any(t > s for t in seen)
+                out.append((ride_id, "gap" if later else "missing", s, None, ""))
     return out
+
+
+def rows_of(report: Report) -> list[Row]:
+    return [
+        (
+            v.ride_id,
+            v.kind.value,
+            v.seq,
+            v.other_seq,
+            (v.duplicate_kind or v.cause or "").__str__(),
+        )
+        for v in report.violations
+    ]
 
 
 @given(
@@ -488,29 +541,119 @@ def reference(observations: list[Observation]) -> list[tuple[str, str, int, int 
         max_size=60,
     ),
     st.randoms(use_true_random=False),
+    st.one_of(
+        st.none(),
+        st.lists(
+            st.tuples(st.integers(0, 7), st.integers(1, 5), st.integers(0, 3), st.integers(0, 6)),
+            max_size=15,
+        ),
+    ),
+    st.one_of(st.none(), st.dictionaries(st.integers(0, 3), st.integers(0, 7), max_size=4)),
+    st.frozensets(st.tuples(st.integers(0, 3), st.integers(0, 6)), max_size=5),
 )
-@settings(max_examples=300)
-def test_matches_reference(rows: list[tuple[int, int, int, int]], rng: random.Random) -> None:
+@settings(max_examples=400)
+def test_matches_reference(
+    rows: list[tuple[int, int, int, int]],
+    rng: random.Random,
+    acks: list[tuple[int, int, int, int]] | None,
+    committed: dict[int, int] | None,
+    aborted: frozenset[tuple[int, int]],
+) -> None:
     obs = [Observation(i, f"r{r}", s, p, o) for i, (r, s, p, o) in enumerate(rows)]
     # add some clean rides, so the fast path has work, then interleave everything
     for k in range(3):
         obs += ride(f"c{k}", [1, 2, 3, 4, 5], partition=k)
     rng.shuffle(obs)
     obs = renumber(obs)
-    report = check(History(obs))
-    got = [
-        (
-            v.ride_id,
-            v.kind.value,
-            v.seq,
-            v.other_seq,
-            "" if v.duplicate_kind is None else v.duplicate_kind.value,
-        )
-        for v in report.violations
-    ]
-    assert got == reference(obs)
+    acked = None if acks is None else [Ack(f"r{r}", s, p, o) for r, s, p, o in acks]
+    history = History(obs, acked=acked, committed=committed, aborted=aborted)
+    report = check(history)
+    assert rows_of(report) == reference(obs, acked, committed, aborted)
     split = {
         r for r in {o.ride_id for o in obs} if len({o.partition for o in obs if o.ride_id == r}) > 1
     }
     assert report.rides_split == len(split)
-    assert report.rides == len({o.ride_id for o in obs})
+    assert report.rides == len(
+        {o.ride_id for o in obs}
+        | {a.ride_id for a in acked or [] if (a.partition, a.offset) not in aborted}
+    )
+    assert sum(report.by_cause.values()) == report.by_kind[OOO]
+
+
+# --- causes and the consumer-side kinds ---------------------------------------------------
+
+
+def test_causes_of_out_of_order() -> None:
+    keying = [
+        Observation(0, "k", 1, 0, 5),
+        Observation(1, "k", 3, 1, 2),
+        Observation(2, "k", 2, 0, 6),
+    ]
+    log = [Observation(3, "l", 1, 0, 7), Observation(4, "l", 3, 0, 8), Observation(5, "l", 2, 0, 9)]
+    proc = [
+        Observation(6, "p", 1, 2, 1),
+        Observation(7, "p", 3, 2, 3),
+        Observation(8, "p", 2, 2, 2),
+    ]
+    report = check(History(keying + log + proc))
+    ooo = [(v.ride_id, v.cause) for v in report.violations if v.kind is OOO]
+    assert ooo == [
+        ("k", OrderCause.KEYING),
+        ("l", OrderCause.LOG),
+        ("p", OrderCause.PROCESSING),
+    ]
+    assert report.by_cause == {"keying": 1, "log": 1, "processing": 1}
+    assert all(v.cause is None for v in report.violations if v.kind is not OOO)
+
+
+def test_gap_is_told_from_a_missing_tail() -> None:
+    report = check(History(ride("g", [1, 4, 5]) + ride("t", [1, 2, 3], start=10)))
+    assert kinds(report) == [
+        ("g", ViolationKind.GAP, 2),
+        ("g", ViolationKind.GAP, 3),
+        ("t", MISSING, 4),
+        ("t", MISSING, 5),
+    ]
+    assert (
+        report.violations[0].detail == "DriverAssigned(2) never processed, PaymentProcessed(5) was"
+    )
+    assert report.by_kind[OOO] == 0
+    head = check(History(ride("h", [2, 3, 4, 5])))
+    assert kinds(head) == [("h", ViolationKind.GAP, 1)]
+
+
+def test_skipped_needs_the_commit_to_be_past_the_event() -> None:
+    acked = [Ack("r", s, 0, 10 + s) for s in range(1, 6)]
+    obs = ride("r", [1, 2], start=10)  # 3, 4, 5 acknowledged at offsets 13, 14, 15
+    report = check(History(obs, acked=acked, committed={0: 15}))
+    assert kinds(report) == [
+        ("r", ViolationKind.SKIPPED, 3),
+        ("r", ViolationKind.SKIPPED, 4),
+        ("r", LOST, 5),
+    ]
+    assert report.violations[0].evidence == ((0, 13),)
+    assert (
+        report.violations[0].detail
+        == "RideInProgress(3) at p0@13 committed past (to 15), never processed"
+    )
+    # without the committed offsets the same events are lost; without acks, missing
+    assert [v.kind for v in check(History(obs, acked=acked)).violations] == [LOST] * 3
+    assert [v.kind for v in check(History(obs, committed={0: 15})).violations] == [MISSING] * 3
+    # a ride never seen, acknowledged below the commit: skipped too
+    ghost = check(History([], acked=[Ack("x", 1, 1, 3)], committed={1: 4}))
+    assert kinds(ghost) == [("x", ViolationKind.SKIPPED, 1)]
+    assert ghost.rides == 1
+
+
+def test_aborted_read() -> None:
+    aborted_ride = ride("a", [1, 2, 3, 4, 5], partition=1, start=20)
+    clean = ride("c", [1, 2, 3, 4, 5], partition=1, start=40)
+    aborted = frozenset((1, o.offset) for o in aborted_ride)
+    acked = [Ack(o.ride_id, o.seq, o.partition, o.offset) for o in aborted_ride + clean]
+    report = check(History(renumber(aborted_ride + clean), acked=acked, aborted=aborted))
+    assert kinds(report) == [("a", ViolationKind.ABORTED_READ, s) for s in range(1, 6)]
+    assert report.violations[0].evidence == ((1, 21),)
+    # read_committed: the aborted ride is never processed, and that is no violation
+    committed_only = check(History(renumber(clean), acked=acked, aborted=aborted))
+    assert committed_only.clean
+    assert committed_only.rides == 1

@@ -10,9 +10,8 @@ import pytest
 
 from ridectl import runs
 from ridectl.clients.base import ClientName, Delivery
-from ridectl.clients.factory import make_consumer, make_producer
+from ridectl.clients.factory import make_producer
 from ridectl.consume import ConsumeOptions
-from ridectl.errors import UsageError
 from ridectl.experiment import (
     Experiment,
     RunChoice,
@@ -57,13 +56,6 @@ def test_acks_come_from_memory_for_a_run_just_produced_else_from_its_record() ->
     unknown = History(run_id="r-elsewhere")
     attach_acks(unknown, RunChoice(None, RunSource.NEWEST_ON_TOPIC))
     assert unknown.acked is None
-
-
-def test_clients_not_built_yet_are_refused_with_one_line() -> None:
-    settings = build_settings("127.0.0.1:1", None, [])
-    for client in (ClientName.JAVA, ClientName.LIBRDKAFKA):
-        with pytest.raises(UsageError, match=client.value):
-            make_consumer(client, settings, group=None, doing="reading")
 
 
 @pytest.mark.kafka

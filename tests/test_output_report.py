@@ -131,6 +131,7 @@ def test_json_document() -> None:
         "violating_pct",
         "events",
         "by_kind",
+        "by_cause",
         "rides_split",
         "records_per_partition",
         "foreign",
@@ -141,7 +142,11 @@ def test_json_document() -> None:
         "duplicate": 1,
         "missing": 1,
         "lost": 1,
+        "gap": 0,
+        "skipped": 0,
+        "aborted_read": 0,
     }
+    assert doc["summary"]["by_cause"] == {"keying": 1, "log": 0, "processing": 1}
     assert doc["summary"]["records_per_partition"] == {"0": 2, "1": 6, "2": 5, "3": 1, "4": 5}
     assert doc["summary"]["violating_pct"] == 75.0
     assert len(doc["violations"]) == 5
@@ -155,6 +160,7 @@ def test_json_document() -> None:
             "detail",
             "consequence",
             "duplicate_kind",
+            "cause",
             "evidence",
         ]
     first = doc["violations"][0]
@@ -184,6 +190,7 @@ def test_csv_rows() -> None:
         "type",
         "other_seq",
         "duplicate_kind",
+        "cause",
         "partitions",
         "evidence",
         "detail",
@@ -198,14 +205,42 @@ def test_csv_rows() -> None:
         "RideInProgress",
         "4",
         "",
+        "processing",
         "2",
         "2:42;2:41",
         "RideCompleted(4) before RideInProgress(3)",
         "the trip ended before it had started",
     ]
     split_rows = [r for r in rows if r[0] == "r-split"]
-    assert {r[6] for r in split_rows} == {"0;3"}
+    assert {r[7] for r in split_rows} == {"0;3"}
     assert [r[1] for r in split_rows] == ["out_of_order", "lost", "missing"]
+    assert split_rows[0][6] == "keying"
     lost = split_rows[1]
-    assert (lost[2], lost[7]) == ("4", "0:102")
+    assert (lost[2], lost[6], lost[8]) == ("4", "", "0:102")
     assert render_csv(check(History())) == ",".join(CSV_HEADER) + "\n"
+
+
+def test_causes_and_consumer_side_kinds_in_the_table() -> None:
+    gap = ride("r-gap", [1, 4, 5])
+    skipped = ride("r-skip", [1, 2, 3], partition=1, base=10)
+    aborted = ride("r-abort", [1, 2, 3, 4, 5], partition=3, base=50)
+    acked = [Ack("r-skip", 4, 1, 14), Ack("r-skip", 5, 1, 15)]
+    report = check(
+        History(
+            renumber(gap + skipped + aborted),
+            acked=acked,
+            committed={1: 15},
+            aborted=frozenset({(3, 52)}),
+        )
+    )
+    text = render(report)
+    assert "1 _2 _3 4 5" not in text  # holes come after the processed events
+    assert "1 4 5 _2 _3" in text
+    assert "1 2 3 ✗5 »4" in text  # grouped by kind, as missing before lost
+    assert "1 2~ 3 4 5" in text
+    assert "aborted_read" in text and "skipped" in text and "gap" in text
+    assert "»N committed past, never processed" in text
+    assert "out of order by" not in text
+    order = render(sample())
+    assert "out of order by    keying=1  processing=1" in order
+    assert "processing" in order.split("r-order", 1)[1].split("\n", 1)[0]

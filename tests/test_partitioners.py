@@ -10,7 +10,7 @@ import mmh3
 import pytest
 from kafka.partitioner import DefaultPartitioner, Partitioner
 
-from ridectl.clients.kafka_python import KeyPartitioner, kafka_partitioner
+from ridectl.clients.key_partitioner import KeyPartitioner, kafka_partitioner
 from ridectl.errors import UsageError
 from ridectl.partitioners import (
     PARTITIONERS,

@@ -12,7 +12,8 @@ known exactly:
   ``producer`` sub-kind);
 * ``redelivery``: one record was processed twice from the same offset (a ``duplicate`` of the
   ``redelivery`` sub-kind);
-* ``missing``: one event never appears (one ``missing`` violation).
+* ``missing``: the ride's last event never appears (one ``missing`` violation);
+* ``gap``: an event before the ride's last one never appears (one ``gap`` violation).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ridectl.judge.history import HISTORY_LINE, json_text
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
 from ridectl.produce import ride_ids
 
 #: The kinds of damage, in the order the rides are drawn for them.
-DAMAGE = ("swap", "producer_dup", "redelivery", "missing")
+DAMAGE = ("swap", "producer_dup", "redelivery", "missing", "gap")
 
 #: Lines are written to the file in chunks of this many.
 _CHUNK = 20_000
@@ -50,6 +52,7 @@ class HistorySpec:
             "duplicate_producer": self.injected.get("producer_dup", 0),
             "duplicate_redelivery": self.injected.get("redelivery", 0),
             "missing": self.injected.get("missing", 0),
+            "gap": self.injected.get("gap", 0),
             "lost": 0,
         }
 
@@ -80,12 +83,14 @@ def generate_history(
     damage: dict[int, tuple[int, int]] = {}
     for k in range(len(DAMAGE)):
         for ride in chosen[k * per_kind : (k + 1) * per_kind]:
-            # The damaged event: for a swap, seq and seq + 1 trade places.
-            top = LIFECYCLE_LENGTH - 1 if DAMAGE[k] == "swap" else LIFECYCLE_LENGTH
-            damage[ride] = (k, rng.randint(1, top))
-    names = ride_ids(rides)
+            # The damaged event: for a swap, seq and seq + 1 trade places; a missing event is
+            # the last one, a gap one before it.
+            top = LIFECYCLE_LENGTH - 1 if DAMAGE[k] in ("swap", "gap") else LIFECYCLE_LENGTH
+            target = LIFECYCLE_LENGTH if DAMAGE[k] == "missing" else rng.randint(1, top)
+            damage[ride] = (k, target)
+    names = [json_text(name) for name in ride_ids(rides)]
+    run_text = json_text(run_id)
     next_offset = [0] * partitions
-    template = '{"pos":%d,"ride_id":"%s","seq":%d,"partition":%d,"offset":%d,"run_id":"%s"}\n'
     held: dict[int, int] = {}
     lines: list[str] = []
     position = 0
@@ -97,7 +102,7 @@ def generate_history(
             if offset is None:
                 offset = next_offset[p]
                 next_offset[p] += 1
-            lines.append(template % (position, names[ride], seq, p, offset, run_id))
+            lines.append(HISTORY_LINE % (position, names[ride], seq, p, offset, run_text))
             position += 1
 
         for ride, seq in interleaved_schedule(rides, seed=seed, concurrent=64):
@@ -120,7 +125,7 @@ def generate_history(
                     offset = next_offset[ride % partitions]
                     emit(ride, seq)
                     emit(ride, seq, offset)
-                # "missing": the event is never written
+                # "missing" and "gap": the event is never written
             if len(lines) >= _CHUNK:
                 out.writelines(lines)
                 lines.clear()

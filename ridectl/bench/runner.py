@@ -819,6 +819,7 @@ def found_counts(doc: dict[str, Any]) -> dict[str, int]:
         "duplicate_producer": sub.get("producer", 0),
         "duplicate_redelivery": sub.get("redelivery", 0),
         "missing": int(by_kind.get("missing", 0)),
+        "gap": int(by_kind.get("gap", 0)),
         "lost": int(by_kind.get("lost", 0)),
     }
 

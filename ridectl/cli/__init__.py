@@ -12,11 +12,22 @@ import sys
 
 import typer
 from rich.markup import escape
+from typer.core import TyperOption
 
 from ridectl import __version__
 from ridectl.cli import broker as broker_cli
-from ridectl.errors import RidectlError
+from ridectl.errors import ExitCode, RidectlError
 from ridectl.output import console
+
+
+def _flag_type(option: TyperOption, ctx: typer.Context) -> str | None:
+    """Typer shows a value placeholder (``<bool>``) after on/off flags, which reads as if they
+    took a value: show none for a flag."""
+    return None if option.is_flag else _value_type(option, ctx)
+
+
+_value_type = TyperOption.display_type_rich
+setattr(TyperOption, "display_type_rich", _flag_type)  # noqa: B010 (a method is replaced)
 
 app = typer.Typer(
     name="ridectl",
@@ -34,7 +45,7 @@ def _version(value: bool) -> None:
         from ridectl.versions import KAFKA_VERSION
 
         typer.echo(f"ridectl {__version__} (local broker: Apache Kafka {KAFKA_VERSION})")
-        raise typer.Exit()
+        raise typer.Exit(ExitCode.OK)
 
 
 @app.callback()
@@ -53,14 +64,25 @@ def _register() -> None:
     """Attach the Kafka commands once (their modules import kafka-python lazily)."""
     global _registered
     if not _registered:
-        from ridectl.cli import bench, commands, demo, failover, matrix, proxy, watch
+        from ridectl.cli import (
+            bench,
+            check,
+            demo,
+            failover,
+            matrix,
+            partition,
+            produce,
+            proxy,
+            watch,
+        )
 
-        for module in (commands, demo, matrix, watch, proxy, failover, bench):
+        modules = (produce, check, partition, demo, matrix, watch, proxy, failover, bench)
+        for module in modules:
             module.register(app)
         _registered = True
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: ExitCode = ExitCode.USAGE) -> None:
     console.err().print(
         f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False, soft_wrap=True
     )
@@ -77,23 +99,24 @@ def main(argv: list[str] | None = None) -> None:
         # Typer's own (vendored click) usage errors: bad option values, unknown options, ...
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError":
-            sys.exit(2)  # Typer has printed the help; no command given is a usage error
+            sys.exit(ExitCode.USAGE)  # Typer has printed the help; no command is a usage error
         where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
-        fail(f"{_one_line(exc.format_message())}{where}", 2 if ctx is not None else exc.exit_code)
+        code = ExitCode.USAGE if ctx is not None else ExitCode(exc.exit_code)
+        fail(f"{_one_line(exc.format_message())}{where}", code)
     except (typer.Abort, KeyboardInterrupt):
         console.err().print("interrupted")
-        sys.exit(130)
+        sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        sys.exit(ExitCode.OK)
     except Exception as exc:
         if os.environ.get("RIDECTL_DEBUG"):
             raise
         fail(
             f"unexpected {type(exc).__name__}: {_one_line(str(exc)) or 'no message'} "
             "(set RIDECTL_DEBUG=1 to see the traceback, and please report it)",
-            70,
+            ExitCode.SOFTWARE,
         )
     if isinstance(rv, int) and rv:
         sys.exit(rv)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ridectl.cli.paths import writable_dir_option
 from ridectl.errors import UsageError
 from ridectl.output import console
 
@@ -36,8 +37,8 @@ def bench(
     ] = None,
     out_dir: Annotated[
         Path,
-        typer.Option(
-            "--out-dir", "-o", help="Where RESULTS.md and results.json go.", file_okay=False
+        writable_dir_option(
+            "--out-dir", "the results", "Where RESULTS.md and results.json go.", "-o"
         ),
     ] = Path("bench"),
     bootstrap_servers: Annotated[
@@ -50,8 +51,9 @@ def bench(
         ),
     ] = None,
 ) -> None:
-    """Measure ridectl beside a bare kafka-python loop and the Java client, time the checker,
-    and write a dated RESULTS.md and results.json."""
+    """Measure ridectl beside a bare kafka-python loop and the Java client.
+
+    Also times the checker, and writes a dated RESULTS.md and results.json."""
     from ridectl.bench import SIZES, BenchOptions, run_bench, write_results
     from ridectl.settings import validate_host_port
 

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 
 from ridectl.broker.local import LocalCluster, jar_dir, jar_set_size
-from ridectl.cli.options import OutFormat
+from ridectl.cli.options import TableOrJson
+from ridectl.errors import ExitCode
 from ridectl.output import console
 from ridectl.output.broker import render_status, render_status_json, status_dict
+from ridectl.output.formats import Format, Views, emit
 from ridectl.versions import DEFAULT_PORT, KAFKA_VERSION
 
 app = typer.Typer(
@@ -78,7 +80,7 @@ def down(
 
 @app.command()
 def status(
-    fmt: Annotated[OutFormat, typer.Option("--format", "-f")] = OutFormat.table,
+    fmt: TableOrJson = Format.table,
     state_dir: StateDir = None,
 ) -> None:
     """Version, bootstrap address, pids, state directory and uptime. Exit 1 when not running."""
@@ -86,12 +88,12 @@ def status(
     state = cluster.running()
     alive = {n: cluster.alive(pid) for n, pid in state.pids.items()} if state else {}
     info = status_dict(state, str(cluster.state_dir), alive)
-    if fmt is OutFormat.json:
-        console.out().print(render_status_json(info), markup=False, highlight=False)
-    else:
-        render_status(console.out(), info)
+    emit(
+        fmt,
+        Views(table=lambda out: render_status(out, info), json=lambda: render_status_json(info)),
+    )
     if state is None:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FOUND)
 
 
 @app.command()

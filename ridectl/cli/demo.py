@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from ridectl.cli.options import Bootstrap, ConfigFile, XOption
-from ridectl.errors import UsageError
+from ridectl.cli.paths import writable_option
+from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
+from ridectl.output.formats import Export, save
 
 
 def demo(
@@ -28,17 +30,21 @@ def demo(
     ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 7,
     export_svg: Annotated[
-        Path | None, typer.Option("--export-svg", help="Also save the whole demo as SVG.")
+        Path | None,
+        writable_option("--export-svg", "the SVG picture", "Also save the whole demo as SVG."),
     ] = None,
     export_html: Annotated[
-        Path | None, typer.Option("--export-html", help="Also save the whole demo as HTML.")
+        Path | None,
+        writable_option("--export-html", "the HTML page", "Also save the whole demo as HTML."),
     ] = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
 ) -> None:
-    """Tell the whole ordering story on the broker: each lesson runs, is judged, and says
-    whether it showed what its title promises. Exit 1 if any lesson did not."""
+    """Tell the whole ordering story on the broker, lesson by lesson.
+
+    Each lesson runs, is judged, and says whether it showed what its title promises. Exit 1 if
+    any lesson did not."""
     from ridectl.experiment import Sizes, demo_context
     from ridectl.output.demo import render_intro, render_outcome
     from ridectl.scenarios.lessons import LESSONS
@@ -73,9 +79,9 @@ def demo(
         f"({time.monotonic() - t0:.0f}s)."
         + (f" Not this time: {', '.join(failed)}." if failed else "")
     )
-    console.export(out, export_svg, export_html, title="ridectl demo")
+    save(out, Export(export_svg, export_html, title="ridectl demo"))
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FOUND)
 
 
 def register(app: typer.Typer) -> None:

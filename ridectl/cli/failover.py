@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from ridectl.cli.broker import StateDir
-from ridectl.cli.options import Bootstrap, ConfigFile, OutFormat, XOption, settings_from
+from ridectl.cli.options import Bootstrap, ConfigFile, TableOrJson, XOption, settings_from
 from ridectl.output import console
+from ridectl.output.formats import Format, Views, emit
 
 
 class FailoverAcks(StrEnum):
@@ -43,17 +44,20 @@ def failover(
     keep_topic: Annotated[
         bool, typer.Option("--keep-topic", help="Leave the scenario's topic for inspection.")
     ] = False,
-    fmt: Annotated[OutFormat, typer.Option("--format", "-f")] = OutFormat.table,
+    fmt: TableOrJson = Format.table,
     state_dir: StateDir = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
 ) -> None:
-    """Kill -9 the node leading most partitions while a run is produced, restart it, wait
-    for every replica to be in sync, then judge the run with the producer's acknowledgements
-    (needs a 3-node local cluster: ridectl broker up --nodes 3)."""
+    """Kill the node leading most partitions mid-run, then judge what the producer lost.
+
+    The node is killed with -9 while a run is produced, restarted, and every replica is waited
+    for; then the run is judged with the producer's acknowledgements. Needs a 3-node local
+    cluster: ridectl broker up --nodes 3."""
     import json
-    import sys
+
+    from rich.console import Console
 
     from ridectl.broker.local import LocalCluster
     from ridectl.errors import UsageError
@@ -82,15 +86,17 @@ def failover(
             step=lambda line: err.print(line, markup=False, highlight=False),
         )
     )
-    if fmt is OutFormat.json:
-        doc = {"figures": result.figures(), "report": json.loads(render.render_json(result.report))}
-        # Written as is: a console could wrap long lines and break the document.
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-        sys.stdout.flush()
-        return
-    out = console.out()
-    render.render_table(result.report, out, limit=25)
-    out.print(result.figures_line(), markup=False, highlight=False)
+
+    def table(out: Console) -> None:
+        from ridectl.output.failover import render_failover
+
+        render_failover(out, result)
+
+    def document() -> str:
+        report = json.loads(render.render_json(result.report))
+        return json.dumps({"figures": result.figures(), "report": report}, indent=2)
+
+    emit(fmt, Views(table=table, json=document))
 
 
 def register(app: typer.Typer) -> None:

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, XOption
+from ridectl.cli.options import Bootstrap, ConfigFile, ExportHtml, ExportSvg, XOption, format_option
 from ridectl.errors import UsageError
 from ridectl.output import console
-
-
-class MatrixFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+from ridectl.output.formats import Export, Format, Views, emit
 
 
 def _split(values: list[str] | None, default: list[str]) -> list[str]:
@@ -49,9 +41,9 @@ def matrix(
     rides: Annotated[int, typer.Option("--rides", "-n", help="Rides per run.")] = 300,
     partitions: Annotated[int, typer.Option("--partitions", "-p")] = 3,
     seed: Annotated[int, typer.Option("--seed")] = 7,
-    fmt: Annotated[MatrixFormat, typer.Option("--format", "-f")] = MatrixFormat.table,
-    export_svg: Annotated[Path | None, typer.Option("--export-svg")] = None,
-    export_html: Annotated[Path | None, typer.Option("--export-html")] = None,
+    fmt: Annotated[Format, format_option(Format.table, Format.json, Format.csv)] = Format.table,
+    export_svg: ExportSvg = None,
+    export_html: ExportHtml = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -64,6 +56,8 @@ def matrix(
     from ridectl.output.matrix import matrix_csv, matrix_json, matrix_table
     from ridectl.scenarios.matrix import parse_grid, run_matrix
 
+    export = Export(export_svg, export_html, title="ridectl matrix")
+    export.require_table(fmt)
     if rides <= 0:
         raise UsageError(f"--rides must be 1 or more, not {rides}")
     if partitions <= 0:
@@ -90,14 +84,12 @@ def matrix(
             partitions,
             on_row=lambda r: status.update(f"done: {r.cell.label}"),
         )
-    if fmt is MatrixFormat.json:
-        sys.stdout.write(matrix_json(rows) + "\n")
-    elif fmt is MatrixFormat.csv:
-        sys.stdout.write(matrix_csv(rows))
-    else:
-        out = console.out(record=bool(export_svg or export_html))
-        out.print(matrix_table(rows))
-        console.export(out, export_svg, export_html, title="ridectl matrix")
+    views = Views(
+        table=lambda out: out.print(matrix_table(rows)),
+        json=lambda: matrix_json(rows),
+        csv=lambda: matrix_csv(rows),
+    )
+    emit(fmt, views, export)
 
 
 def register(app: typer.Typer) -> None:

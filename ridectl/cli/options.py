@@ -2,22 +2,45 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from ridectl.cli.paths import writable_option
+from ridectl.output.formats import Format
 from ridectl.settings import ClientSettings, build_settings
 
 
-class OutFormat(StrEnum):
-    """For commands whose result is a table for people or one JSON document for scripts."""
+def format_option(*offered: Format) -> Any:
+    """``--format/-f`` limited to the formats a command ``offered`` (the first is the default);
+    any other choice is a usage error before the command runs."""
+    names = ", ".join(offered)
 
-    table = "table"
-    json = "json"
+    def only_offered(value: Format) -> Format:
+        if value not in offered:
+            raise typer.BadParameter(f"{value} is not offered here; choose {names}")
+        return value
+
+    return typer.Option(
+        "--format",
+        "-f",
+        metavar="|".join(offered),
+        callback=only_offered,
+        help=f"Output format: {names}.",
+    )
 
 
+TableOrJson = Annotated[Format, format_option(Format.table, Format.json)]
+ExportSvg = Annotated[
+    Path | None,
+    writable_option("--export-svg", "the SVG picture", "Also save the table as an SVG picture."),
+]
+ExportHtml = Annotated[
+    Path | None, writable_option("--export-html", "the HTML page", "Also save the table as HTML.")
+]
+
+Topic = Annotated[str, typer.Option("--topic", "-t", help="Topic name.")]
 Bootstrap = Annotated[
     str | None,
     typer.Option(

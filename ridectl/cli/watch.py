@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from typing import Annotated
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, OutFormat, XOption, settings_from
+from ridectl.cli.options import Bootstrap, ConfigFile, TableOrJson, XOption, settings_from
+from ridectl.errors import ExitCode
 from ridectl.output import console
+from ridectl.output.formats import Format, Views, emit
 
 
 def watch(
@@ -31,15 +32,15 @@ def watch(
         float,
         typer.Option("--wait-topic", help="Wait this long for the topic to be created."),
     ] = 60.0,
-    fmt: Annotated[
-        OutFormat, typer.Option("--format", "-f", help="Final result format.")
-    ] = OutFormat.table,
+    fmt: TableOrJson = Format.table,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
 ) -> None:
-    """Show records per partition and violations as they arrive; end with Ctrl-C or when the
-    run goes quiet, then print the final verdict."""
+    """Show records per partition and violations as they arrive, then the final verdict.
+
+    The watch ends with Ctrl-C, when the run goes quiet (--idle-timeout) or after
+    --max-seconds."""
     from rich.live import Live
 
     from ridectl.output import report as render
@@ -49,7 +50,7 @@ def watch(
 
     settings = settings_from(bootstrap_servers, config, x)
     state: WatchState | None = None
-    live_console = console.err() if fmt is OutFormat.json else console.out()
+    live_console = console.out() if fmt is Format.table else console.err()
     stream = run_watch(
         settings,
         topic,
@@ -72,15 +73,19 @@ def watch(
         interrupted = True
     if state is None or state.report is None:
         console.err().print("No ride events were seen.")
-        raise typer.Exit(130 if interrupted else 0)
+        raise typer.Exit(ExitCode.INTERRUPTED if interrupted else ExitCode.OK)
     if state.finished_reason:
         console.err().print(f"Watch ended: {state.finished_reason}.")
-    if fmt is OutFormat.json:
-        sys.stdout.write(render.render_json(state.report) + "\n")
-    else:
-        render.render_table(state.report, console.out(), title=f"run {state.history.run_id}")
+    report, title = state.report, f"run {state.history.run_id}"
+    emit(
+        fmt,
+        Views(
+            table=lambda out: render.render_table(report, out, title=title),
+            json=lambda: render.render_json(report),
+        ),
+    )
     if interrupted:
-        raise typer.Exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED)
 
 
 def register(app: typer.Typer) -> None:

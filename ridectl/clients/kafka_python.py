@@ -11,58 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
 from collections.abc import Iterator, Mapping, Sequence
 
 import kafka
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kerrors
-from kafka.partitioner import Partitioner
 
 from ridectl.clients.admin import client_kwargs, kafka_errors
 from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.key_partitioner import kafka_partitioner
 from ridectl.errors import RidectlError
-from ridectl.partitioners import lookup
 from ridectl.settings import ClientSettings, in_force
-
-
-class KeyPartitioner(Partitioner):  # type: ignore[misc]
-    """A kafka-python ``partitioner=`` that places keyed records with a named hash.
-
-    Records with a null key, or a key the hash leaves to chance (``crc32`` and an empty key),
-    go to a random available partition, as kafka-python's default does for null keys."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._fn = lookup(name)
-
-    def partition(
-        self,
-        topic: str,
-        key: object,
-        serialized_key: bytes | None,
-        value: object,
-        serialized_value: bytes | None,
-        cluster: object,
-    ) -> int:
-        all_partitions: list[int] = sorted(cluster.partitions_for_topic(topic) or ())  # type: ignore[attr-defined]
-        if not all_partitions:
-            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
-        if serialized_key is not None:
-            index = self._fn(serialized_key, len(all_partitions))
-            if index is not None:
-                return all_partitions[index]
-        available: list[int] = list(cluster.available_partitions_for_topic(topic) or ())  # type: ignore[attr-defined]
-        return random.choice(available or all_partitions)
-
-    def __repr__(self) -> str:
-        return f"KeyPartitioner({self.name!r})"
-
-
-def kafka_partitioner(name: str) -> KeyPartitioner:
-    """A partitioner for ``KafkaProducer(partitioner=...)`` that routes keyed records like the
-    named client does (raises UsageError for an unknown name)."""
-    return KeyPartitioner(name)
 
 
 class _RetryCounter(logging.Handler):

@@ -7,10 +7,17 @@ animation when stdout is not a terminal; ``record=True`` lets a view be saved as
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+
+from ridectl.errors import RidectlError
 
 _out: Console | None = None
 _err: Console | None = None
@@ -52,3 +59,39 @@ def export(console: Console, svg: Path | None, html: Path | None, title: str) ->
 
 def interactive() -> bool:
     return out().is_terminal and not os.environ.get("CI")
+
+
+@contextlib.contextmanager
+def stdout_guard() -> Iterator[None]:
+    """Turn a failing stdout (a full disk, an I/O error) into one error line.
+
+    A reader that went away (EPIPE) is left to the caller, which treats it as normal. After a
+    failure stdout is pointed at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise RidectlError(f"cannot write the results to stdout: {exc.strerror or exc}") from None
+
+
+def progress_bar(label: str) -> Any:
+    """A rich progress bar on stderr when it is a terminal, else a no-op."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    err_console = err()
+    if not err_console.is_terminal:
+        return None
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[extra]}"),
+        console=err_console,
+        transient=True,
+    )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.panel import Panel
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
 from ridectl.experiment import Trial
+from ridectl.judge.kinds import ViolationKind
 from ridectl.output.report import render_table
+from ridectl.output.tables import Cell, Column, FitTable, Kind, figure_pair, ms
 from ridectl.output.timeline import render_timelines
+from ridectl.produce import ProduceResult
 from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 
@@ -40,48 +42,62 @@ def render_outcome(console: Console, lesson: Lesson, outcome: LessonOutcome) -> 
     console.print(Panel(Text(lesson.takeaway), title="takeaway", title_align="left"))
 
 
-def compare_table(trials: list[Trial]) -> Table:
-    table = Table(
-        title="Side by side",
-        title_justify="left",
-        caption="ack p50: median ms from send to acknowledgement; retry/fault: batch retries "
-        "and faults injected; order/dup: events out of order and duplicated",
-    )
-    table.add_column("run", min_width=12)
-    for name in ("events/s", "ack p50", "retry/fault", "order/dup"):
-        table.add_column(name, justify="right")
-    table.add_column("violated", justify="right")
+_COMPARE = [
+    Column("run", kind=Kind.TEXT, min_width=12),
+    Column("fault", kind=Kind.NOTE, fold=lambda v: "" if v == "none" else f"fault {v}"),
+    Column("ev/s", "events acknowledged per second"),
+    Column("p50", "median ms from send to acknowledgement"),
+    Column("retry", "batches the producer retried"),
+    Column("inj", "faults the proxy injected", fold=lambda v: "" if v == "-" else None),
+    Column("order", "events out of order"),
+    Column("dup", "events processed twice"),
+    Column("violated", "rides with a violation / rides"),
+]
+
+
+def _faults(run: ProduceResult) -> tuple[str, str]:
+    """The run's fault specs and how many faults acted ("none" and "-" without the proxy)."""
+    if run.fault_stats is None:
+        return "none", "-"
+    specs = "; ".join(run.fault_stats.get("faults", ())) or "none"
+    injected = run.fault_stats.get("faults_injected", {})
+    return specs, str(sum(injected.values())) if isinstance(injected, dict) else "?"
+
+
+def compare_table(trials: list[Trial]) -> FitTable:
+    rows: list[list[Cell]] = []
     for t in trials:
         run, rep = t.run, t.report
-        p50 = run.latency_pct(50)
-        faults = "-"
-        if run.fault_stats is not None:
-            injected = run.fault_stats.get("faults_injected", {})
-            faults = str(sum(injected.values())) if isinstance(injected, dict) else "?"
         bad = rep.violating_rides
-        table.add_row(
-            t.label,
-            f"{run.throughput:,.0f}",
-            "-" if p50 is None else f"{p50:.0f}",
-            f"{run.batch_retries}/{faults}",
-            f"{rep.by_kind['out_of_order']}/{rep.by_kind['duplicate']}",
-            Text(f"{bad}/{rep.rides}", style="bold red" if bad else "green"),
+        rows.append(
+            [
+                t.label,
+                *_faults(run)[:1],
+                f"{run.throughput:,.0f}",
+                ms(run.latency_pct(50)),
+                str(run.batch_retries),
+                _faults(run)[1],
+                str(rep.by_kind[ViolationKind.OUT_OF_ORDER]),
+                str(rep.by_kind[ViolationKind.DUPLICATE]),
+                Text(figure_pair(bad, rep.rides), style="bold red" if bad else "green"),
+            ]
         )
-    return table
+    return FitTable(_COMPARE, rows, title="Side by side")
 
 
-def load_table(trials: list[Trial]) -> Table:
+def load_table(trials: list[Trial]) -> FitTable:
     """Events per partition for each run, with a bar for the busiest share."""
     parts = max((t.run.grown[1] if t.run.grown else t.run.topic.partitions) for t in trials)
-    table = Table(title="Events per partition", title_justify="left")
-    table.add_column("run")
-    for p in range(parts):
-        table.add_column(f"p{p}", justify="right")
-    table.add_column("busiest share")
+    columns = [
+        Column("run", kind=Kind.TEXT, min_width=12),
+        *(Column(f"p{p}") for p in range(parts)),
+        Column("busiest", "share of the events on the busiest partition", justify="left"),
+    ]
+    rows: list[list[Cell]] = []
     for t in trials:
         counts = t.run.per_partition
         total = max(1, sum(counts.values()))
         top = max(counts.values(), default=0) / total
-        bar = "█" * round(top * 20)
-        table.add_row(t.label, *(str(counts.get(p, 0)) for p in range(parts)), f"{bar} {top:.0%}")
-    return table
+        bar = "█" * round(top * 10)
+        rows.append([t.label, *(str(counts.get(p, 0)) for p in range(parts)), f"{bar} {top:.0%}"])
+    return FitTable(columns, rows, title="Events per partition")

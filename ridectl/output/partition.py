@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
+
+from ridectl.output.tables import Cell, Column, FitTable, Kind
 
 
 def _cell(p: int | None) -> str:
@@ -15,22 +17,21 @@ def _cell(p: int | None) -> str:
 def render_partition(
     console: Console, rows: dict[str, dict[str, int | None]], names: list[str], partitions: int
 ) -> None:
-    table = Table(title=f"Partition of each key ({partitions} partitions)", title_justify="left")
-    table.add_column("key", style="bold")
-    for n in names:
-        table.add_column(n, justify="right")
+    columns = [Column("key", kind=Kind.TEXT, min_width=10)]
+    columns += [Column(n) for n in names]
     if len(names) > 1:
-        table.add_column("agree?")
+        columns.append(Column("agree", "the same partition with every client", justify="left"))
+    table_rows: list[list[Cell]] = []
     split = 0
     for key, by_name in rows.items():
-        cells = [_cell(by_name[n]) for n in names]
-        extra: list[str] = []
+        cells: list[Cell] = [key, *(_cell(by_name[n]) for n in names)]
         if len(names) > 1:
             same = len(set(by_name.values())) == 1
             split += not same
-            extra = ["yes" if same else "[bold red]NO[/]: mixed clients split this key"]
-        table.add_row(key, *cells, *extra)
-    console.print(table)
+            cells.append("yes" if same else Text("NO", style="bold red"))
+        table_rows.append(cells)
+    title = f"Partition of each key ({partitions} partitions)"
+    console.print(FitTable(columns, table_rows, title=title))
     if len(names) > 1 and rows:
         console.print(
             f"{split} of {len(rows)} keys land on different partitions depending on the client: "

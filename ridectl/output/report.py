@@ -17,27 +17,32 @@ from rich.table import Table
 from rich.text import Text
 
 from ridectl.judge.checker import DuplicateKind, Report, RideSummary, Violation, ViolationKind
+from ridectl.judge.kinds import at
 
 LEGEND = (
-    "N! overtook an earlier stage · N+ processed again · ·N never processed · "
-    "✗N acknowledged, never processed · * ride split across partitions"
+    "N! overtook an earlier stage · N+ processed again · N~ from an aborted transaction · "
+    "·N never processed · _N hole before a later stage · ✗N acknowledged, never processed · "
+    "»N committed past, never processed · * ride split across partitions"
 )
 
+#: Short words for the kinds column (a kind not listed shows its own name).
 _KIND_WORD: dict[ViolationKind, str] = {
     ViolationKind.OUT_OF_ORDER: "order",
     ViolationKind.DUPLICATE: "dup",
-    ViolationKind.MISSING: "missing",
-    ViolationKind.LOST: "lost",
+}
+
+#: Mark and style of an event that was never processed, by kind (see ``LEGEND``).
+_ABSENT_MARK: dict[ViolationKind, tuple[str, str]] = {
+    ViolationKind.MISSING: ("·", "dim"),
+    ViolationKind.LOST: ("✗", "bold magenta"),
+    ViolationKind.GAP: ("_", "bold yellow"),
+    ViolationKind.SKIPPED: ("»", "bold magenta"),
 }
 
 #: How many evidence items a table cell shows before eliding the rest.
 _EVIDENCE_ITEMS = 2
 #: How many partitions the summary lists before eliding the rest.
 _PARTITIONS_SHOWN = 12
-
-
-def _at(partition: int, offset: int) -> str:
-    return f"p{partition}@{offset}"
 
 
 def _partitions_cell(ride: RideSummary) -> Text:
@@ -53,11 +58,14 @@ def _sequence_cell(ride: RideSummary) -> Text:
     overtook = set(ride.overtook)
     overtaken = set(ride.overtaken)
     duplicates = set(ride.duplicates)
+    aborted = {v.position for v in ride.violations if v.kind is ViolationKind.ABORTED_READ}
     text = Text()
     for i, seq in enumerate(ride.seqs):
         if i:
             text.append(" ")
-        if i in overtook:
+        if ride.event_positions[i] in aborted:
+            text.append(f"{seq}~", style="bold magenta")
+        elif i in overtook:
             text.append(f"{seq}!", style="bold red")
         elif i in duplicates:
             text.append(f"{seq}+", style="yellow")
@@ -65,12 +73,12 @@ def _sequence_cell(ride: RideSummary) -> Text:
             text.append(str(seq), style="red")
         else:
             text.append(str(seq))
-    for seq in ride.missing:
-        text.append(" " if len(text) else "")
-        text.append(f"·{seq}", style="dim")
-    for seq in ride.lost:
-        text.append(" " if len(text) else "")
-        text.append(f"✗{seq}", style="bold magenta")
+    absent = ride.absent
+    for kind in ViolationKind:
+        mark, style = _ABSENT_MARK.get(kind, ("?", "bold"))
+        for seq in (s for s, k in absent if k is kind):
+            text.append(" " if len(text) else "")
+            text.append(f"{mark}{seq}", style=style)
     return text
 
 
@@ -83,12 +91,16 @@ def _kinds_cell(ride: RideSummary) -> str:
             )
             words.append("dup:" + "/".join(subs) if subs else "dup")
         else:
-            words.append(_KIND_WORD[kind])
+            words.append(_KIND_WORD.get(kind, kind.value))
     return ", ".join(words)
 
 
+def _cause_cell(ride: RideSummary) -> str:
+    return ",".join(c.value for c in ride.causes)
+
+
 def _evidence_text(v: Violation) -> str:
-    places = [_at(p, o) for p, o in v.evidence]
+    places = [at(p, o) for p, o in v.evidence]
     if not places:
         return ""
     if v.kind is ViolationKind.OUT_OF_ORDER and len(places) == 2:
@@ -97,7 +109,7 @@ def _evidence_text(v: Violation) -> str:
         if v.duplicate_kind is DuplicateKind.REDELIVERY:
             return f"{places[-1]} twice"
         return " + ".join(places)
-    if v.kind is ViolationKind.LOST:
+    if v.kind in (ViolationKind.LOST, ViolationKind.SKIPPED):
         return f"acked {places[0]}"
     return " ".join(places)
 
@@ -133,8 +145,14 @@ def _summary_panel(report: Report) -> Panel:
     grid.add_row("rides violated", violated)
     grid.add_row(
         "violations",
-        "  ".join(f"{kind}={count}" for kind, count in report.by_kind.items()),
+        "  ".join(f"{kind.value}={count}" for kind, count in report.by_kind.items() if count)
+        or "none",
     )
+    if report.by_kind[ViolationKind.OUT_OF_ORDER]:
+        grid.add_row(
+            "out of order by",
+            "  ".join(f"{cause.value}={n}" for cause, n in report.by_cause.items() if n),
+        )
     grid.add_row("rides split", f"{report.rides_split} (across partitions)")
     per_partition = sorted(report.records_per_partition.items())
     compact = " ".join(f"p{p}={n}" for p, n in per_partition[:_PARTITIONS_SHOWN])
@@ -182,6 +200,7 @@ def render_table(
     table.add_column("partitions", no_wrap=True)
     table.add_column("processed order", no_wrap=True)
     table.add_column("kinds")
+    table.add_column("cause", no_wrap=True)
     table.add_column("evidence")
     table.add_column("consequence")
     for ride in rides:
@@ -190,6 +209,7 @@ def render_table(
             _partitions_cell(ride),
             _sequence_cell(ride),
             _kinds_cell(ride),
+            _cause_cell(ride),
             _evidence_cell(ride),
             _consequence_cell(ride),
         )
@@ -220,6 +240,7 @@ CSV_HEADER = (
     "type",
     "other_seq",
     "duplicate_kind",
+    "cause",
     "partitions",
     "evidence",
     "detail",
@@ -242,6 +263,7 @@ def render_csv(report: Report) -> str:
                 v.type,
                 "" if v.other_seq is None else v.other_seq,
                 "" if v.duplicate_kind is None else v.duplicate_kind.value,
+                "" if v.cause is None else v.cause.value,
                 partitions.get(v.ride_id, ""),
                 ";".join(f"{p}:{o}" for p, o in v.evidence),
                 v.detail,

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from ridectl.consume import ConsumeStats
 from ridectl.judge.history import History
+from ridectl.output.tables import ms
 from ridectl.produce import ProduceResult
 
 
@@ -20,9 +21,8 @@ def _partition_counts(counts: dict[int, int], partitions: int) -> str:
 
 
 def render_produce(console: Console, result: ProduceResult) -> None:
-    d = result.to_dict()
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
+    grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     topic_note = "created" if result.topic.created else "existing"
     grid.add_row(
@@ -60,12 +60,10 @@ def render_produce(console: Console, result: ProduceResult) -> None:
             "grown",
             f"{result.grown[0]} -> {result.grown[1]} partitions halfway through the run",
         )
-    p50, p99 = d["ack_latency_ms"]["p50"], d["ack_latency_ms"]["p99"]
-    grid.add_row(
-        "throughput",
-        f"{result.throughput:,.0f} events/s over {result.elapsed_s:.2f}s"
-        + (f"; ack latency p50 {p50} ms, p99 {p99} ms" if p50 is not None else ""),
-    )
+    grid.add_row("throughput", f"{result.throughput:,.0f} events/s over {result.elapsed_s:.2f}s")
+    if result.latencies_ms:
+        p50, p99 = ms(result.latency_pct(50)), ms(result.latency_pct(99))
+        grid.add_row("ack latency", f"p50 {p50} ms, p99 {p99} ms")
     grid.add_row(
         "settings", "  ".join(f"{k}={v}" for k, v in result.effective.items() if v != "None")
     )

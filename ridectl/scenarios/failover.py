@@ -27,6 +27,7 @@ from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_erro
 from ridectl.consume import ConsumeOptions
 from ridectl.errors import RidectlError, UsageError
 from ridectl.judge.checker import Report
+from ridectl.judge.kinds import ViolationKind
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.produce import ProduceOptions, ProduceResult
 from ridectl.settings import ClientSettings, check_idempotence
@@ -92,10 +93,10 @@ class FailoverResult:
             "errors": dict(self.produced.errors),
             "batch_retries": self.produced.batch_retries,
             "consumed": self.consumed,
-            "lost": kinds.get("lost", 0),
-            "duplicated": kinds.get("duplicate", 0),
-            "out_of_order": kinds.get("out_of_order", 0),
-            "missing": kinds.get("missing", 0),
+            "lost": kinds[ViolationKind.LOST],
+            "duplicated": kinds[ViolationKind.DUPLICATE],
+            "out_of_order": kinds[ViolationKind.OUT_OF_ORDER],
+            "missing": kinds[ViolationKind.MISSING],
             "killed_node": self.killed_node,
             "led_partitions": self.led_partitions,
             "sent_at_kill": self.sent_at_kill,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
+from ridectl.judge.kinds import ViolationKind
 
 #: Producer settings under which a retried request can land after a later one: several
 #: requests in flight, retries on, idempotence off, and one record per batch so that each
@@ -62,7 +63,7 @@ def _violations(t: Trial) -> int:
 
 def _unkeyed(ctx: DemoContext) -> LessonOutcome:
     t = ctx.trial("unkeyed", ctx.topic("unkeyed"), rides=ctx.sizes.rides, keyed=False)
-    ooo = t.report.by_kind["out_of_order"]
+    ooo = t.report.by_kind[ViolationKind.OUT_OF_ORDER]
     return LessonOutcome(
         promised=ooo > 0,
         verdict=f"{t.report.violating_rides} of {t.report.rides} rides broke order "
@@ -99,7 +100,7 @@ def _gotcha(ctx: DemoContext, label: str, topic: str, **producer: str) -> Trial:
 
 def _retry(ctx: DemoContext) -> LessonOutcome:
     t = _gotcha(ctx, "5 in flight, not idempotent", ctx.topic("retry"))
-    ooo = t.report.by_kind["out_of_order"]
+    ooo = t.report.by_kind[ViolationKind.OUT_OF_ORDER]
     return LessonOutcome(
         promised=ooo > 0 and t.report.rides_split == 0,
         verdict=f"{ooo} events out of order in {t.report.violating_rides} rides, although "
@@ -187,7 +188,7 @@ def _mixed(ctx: DemoContext) -> LessonOutcome:
     return LessonOutcome(
         promised=t.report.rides_split > 0,
         verdict=f"{t.report.rides_split} of {t.report.rides} rides had their payment on "
-        f"another partition; {t.report.by_kind['out_of_order']} payments were read out "
+        f"another partition; {t.report.by_kind[ViolationKind.OUT_OF_ORDER]} payments were read out "
         "of order.",
         trials=[t],
         focus=t,
@@ -201,7 +202,7 @@ def _threads(ctx: DemoContext) -> LessonOutcome:
         rides=ctx.sizes.rides,
         workers=4,
     )
-    ooo = t.report.by_kind["out_of_order"]
+    ooo = t.report.by_kind[ViolationKind.OUT_OF_ORDER]
     return LessonOutcome(
         promised=ooo > 0 and t.report.rides_split == 0,
         verdict=f"{ooo} events processed out of order in {t.report.violating_rides} rides, "

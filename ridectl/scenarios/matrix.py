@@ -11,6 +11,7 @@ from typing import Any
 from ridectl.errors import UsageError
 from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
+from ridectl.judge.kinds import ViolationKind
 from ridectl.produce import round_or_none
 from ridectl.scenarios.lessons import GOTCHA
 from ridectl.settings import ClientSettings, idempotence_conflicts
@@ -45,10 +46,10 @@ class MatrixRow:
             "fault": self.cell.fault,
             "rides": rep.rides,
             "violating_rides": rep.violating_rides,
-            "out_of_order": rep.by_kind["out_of_order"],
-            "duplicate": rep.by_kind["duplicate"],
-            "missing": rep.by_kind["missing"],
-            "lost": rep.by_kind["lost"],
+            "out_of_order": rep.by_kind[ViolationKind.OUT_OF_ORDER],
+            "duplicate": rep.by_kind[ViolationKind.DUPLICATE],
+            "missing": rep.by_kind[ViolationKind.MISSING],
+            "lost": rep.by_kind[ViolationKind.LOST],
             "rides_split": rep.rides_split,
             "events_acked": run.acked,
             "events_per_s": round(run.throughput, 1),

@@ -1,0 +1,242 @@
+"""``ridectl consume`` and ``ridectl check``: argument parsing only; the run is read back by
+ridectl.consume, judged by ridectl.judge.checker and shown by ridectl.output."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ridectl.cli.options import (
+    Bootstrap,
+    ConfigFile,
+    ExportHtml,
+    ExportSvg,
+    Topic,
+    XOption,
+    format_option,
+    settings_from,
+)
+from ridectl.cli.paths import writable_option
+from ridectl.errors import ExitCode, UsageError
+from ridectl.output import console
+from ridectl.output.console import progress_bar, stdout_guard
+from ridectl.output.formats import Export, Format, Views, emit
+
+RunId = Annotated[
+    str | None,
+    typer.Option(
+        "--run-id",
+        help="Which run to judge (default: the last run produced to this topic from here, "
+        "else the newest run found on the topic).",
+        show_default=False,
+    ),
+]
+Group_ = Annotated[
+    str | None,
+    typer.Option(
+        "--group",
+        "-g",
+        help="Consumer group: start from its committed offsets and commit at the end "
+        "(default: no group, read from the beginning).",
+        rich_help_panel="Consumer",
+    ),
+]
+Workers = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        "-w",
+        help="Process records in this many parallel threads (the consumer-side mistake).",
+        rich_help_panel="Consumer",
+    ),
+]
+WorkMs = Annotated[
+    float | None,
+    typer.Option(
+        "--work-ms",
+        help="Simulated processing time per event: random up to N ms, and 20 x N for one "
+        "event in 20 (default: 1 with --workers > 1).",
+        rich_help_panel="Consumer",
+        show_default=False,
+    ),
+]
+
+
+def _consume_history(
+    topic: str,
+    run_id: str | None,
+    group: str | None,
+    workers: int,
+    work_ms: float | None,
+    settings: Any,
+) -> Any:
+    from ridectl.consume import ConsumeOptions
+    from ridectl.experiment import choose_run, read_back
+
+    err = console.err()
+    choice = choose_run(topic, run_id)
+    if (line := choice.announce(topic)) is not None:
+        err.print(line)
+    bar = progress_bar("consuming")
+    opts = ConsumeOptions(
+        topic=topic,
+        settings=settings,
+        group=group,
+        workers=workers,
+        work_ms=work_ms,
+    )
+    if bar is not None:
+        with bar:
+            task = bar.add_task("consuming", total=None, extra="")
+            opts.progress = lambda done, total: bar.update(task, completed=done, total=total)
+            history, stats, found = read_back(opts, choice)
+    else:
+        history, stats, found = read_back(opts, choice)
+    if found is not choice and (line := found.announce(topic)) is not None:
+        err.print(line)
+    return history, stats
+
+
+def consume(
+    topic: Topic,
+    run_id: RunId = None,
+    group: Group_ = None,
+    workers: Workers = 1,
+    work_ms: WorkMs = None,
+    out: Annotated[
+        Path | None,
+        writable_option(
+            "--out", "the history", "Save the history as NDJSON ('-' for stdout).", "-o"
+        ),
+    ] = None,
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigFile = None,
+    x: XOption = None,
+) -> None:
+    """Read a run back, in the order the client delivers it, and record the history."""
+    from ridectl.output.run import render_consume
+
+    settings = settings_from(bootstrap_servers, config, x)
+    out_fh = _open_out(out)
+    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+    if out_fh is not None:
+        _write_history(history, out_fh, out)
+    with stdout_guard():
+        render_consume(console.err() if out == Path("-") else console.out(), history, stats, topic)
+
+
+def _open_out(out: Path | None) -> Any:
+    """Open the --out file before the read, so an unwritable path fails at once."""
+    if out is None:
+        return None
+    if out == Path("-"):
+        return sys.stdout
+    try:
+        return out.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+
+
+def _write_history(history: Any, fh: Any, out: Path | None) -> None:
+    from ridectl.judge.history import write_ndjson
+
+    if out == Path("-"):
+        with stdout_guard():
+            write_ndjson(history.observations, fh)
+        return
+    try:
+        write_ndjson(history.observations, fh)
+        fh.flush()
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        # A failed flush leaves data in the buffer; closing must not raise it again later.
+        with contextlib.suppress(OSError):
+            fh.close()
+
+
+def check(
+    topic: Annotated[
+        str | None, typer.Option("--topic", "-t", help="Consume this topic, then judge.")
+    ] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="Judge a saved history (NDJSON) instead; '-' for stdin."),
+    ] = None,
+    run_id: RunId = None,
+    fmt: Annotated[Format, format_option(*Format)] = Format.table,
+    exit_code: Annotated[
+        bool,
+        typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
+    ] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Show every violating ride.")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Rows shown without --all.")] = 25,
+    group: Group_ = None,
+    workers: Workers = 1,
+    work_ms: WorkMs = None,
+    out: Annotated[
+        Path | None,
+        writable_option("--out", "the history", "Also save the consumed history as NDJSON.", "-o"),
+    ] = None,
+    export_svg: ExportSvg = None,
+    export_html: ExportHtml = None,
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigFile = None,
+    x: XOption = None,
+) -> None:
+    """Judge a history: per ride, events out of order, duplicated, missing or lost."""
+    from ridectl.judge.checker import check as judge
+    from ridectl.judge.history import read_ndjson, read_ndjson_file
+    from ridectl.output import report as render
+
+    if (topic is None) == (from_file is None):
+        raise UsageError("give either --topic T (consume, then judge) or --from FILE")
+    if limit < 1:
+        raise UsageError(f"--limit must be 1 or more, not {limit}")
+    export = Export(export_svg, export_html, title="ridectl check")
+    export.require_table(fmt)
+    if from_file is not None:
+        if from_file == Path("-"):
+            history = read_ndjson(sys.stdin, run_id=run_id)
+        else:
+            try:
+                history = read_ndjson_file(from_file, run_id=run_id)
+            except FileNotFoundError:
+                raise UsageError(f"history file not found: {from_file}") from None
+            except OSError as exc:
+                raise UsageError(f"cannot read {from_file}: {exc.strerror or exc}") from None
+        if history.malformed:
+            console.err().print(
+                f"warning: {history.malformed} malformed line(s) in {from_file} were skipped"
+            )
+    else:
+        assert topic is not None
+        settings = settings_from(bootstrap_servers, config, x)
+        out_fh = _open_out(out)
+        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+        if out_fh is not None:
+            _write_history(history, out_fh, out)
+    # The history is built once and kept to the end of this command: keep the garbage
+    # collector from rescanning it (a measurable share of a large check).
+    gc.freeze()
+    report = judge(history)
+    views = Views(
+        table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
+        json=lambda: render.render_json(report),
+        ndjson=lambda: render.render_ndjson(report),
+        csv=lambda: render.render_csv(report),
+    )
+    emit(fmt, views, export)
+    if exit_code and not report.clean:
+        raise typer.Exit(ExitCode.FOUND)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``consume`` and ``check`` to the root app."""
+    app.command()(consume)
+    app.command()(check)

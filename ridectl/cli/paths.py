@@ -1,0 +1,60 @@
+"""Output paths are checked while the options are parsed, before any work starts, so a typo in a
+folder name fails at once instead of after a long run. Every option that names a file or folder
+to write is declared with ``writable_option``/``writable_dir_option``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ridectl.errors import UsageError
+
+
+def check_writable(path: Path | None, what: str) -> None:
+    """Fail when ``path`` could not be created or overwritten as a file ('-' is stdout)."""
+    if path is None or path == Path("-"):
+        return
+    if path.is_dir():
+        raise UsageError(f"cannot write {what} {path}: it is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {what} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) and not (path.exists() and os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {what} {path}: permission denied")
+
+
+def check_writable_dir(path: Path | None, what: str) -> None:
+    """Fail when files could not be written into the folder ``path`` (created if missing, as
+    long as its parent exists)."""
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"cannot write {what} into {path}: it is not a folder")
+    target = path if path.is_dir() else (path.parent if str(path.parent) else Path("."))
+    if not target.is_dir():
+        raise UsageError(f"cannot write {what} into {path}: folder {target} does not exist")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write {what} into {path}: permission denied")
+
+
+def writable_option(flag: str, what: str, help: str, *short: str) -> Any:
+    """A ``typer.Option`` for a file to write, checked as soon as it is parsed."""
+
+    def check(value: Path | None) -> Path | None:
+        check_writable(value, what)
+        return value
+
+    return typer.Option(flag, *short, help=help, callback=check, dir_okay=False)
+
+
+def writable_dir_option(flag: str, what: str, help: str, *short: str) -> Any:
+    """A ``typer.Option`` for a folder to write into, checked as soon as it is parsed."""
+
+    def check(value: Path | None) -> Path | None:
+        check_writable_dir(value, what)
+        return value
+
+    return typer.Option(flag, *short, help=help, callback=check, file_okay=False)

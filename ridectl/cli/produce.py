@@ -1,0 +1,261 @@
+"""``ridectl produce``: argument parsing only; the run is made by ridectl.produce and shown by
+ridectl.output.run."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from ridectl.cli.options import (
+    Bootstrap,
+    ConfigFile,
+    TableOrJson,
+    Topic,
+    XOption,
+    settings_from,
+)
+from ridectl.errors import ExitCode, RidectlError, UsageError
+from ridectl.output import console
+from ridectl.output.console import progress_bar
+from ridectl.output.formats import Format, Views, emit
+from ridectl.partitioners import PartitionerName
+
+
+class Acks(StrEnum):
+    all = "all"
+    minus_one = "-1"
+    one = "1"
+    zero = "0"
+
+
+class KeyBy(StrEnum):
+    ride = "ride"
+    zone = "zone"
+
+
+def produce(
+    topic: Topic,
+    rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 1000,
+    keyed: Annotated[
+        bool,
+        typer.Option(
+            "--keyed/--unkeyed", help="Key each event by its ride_id, or send it without a key."
+        ),
+    ] = True,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            "-p",
+            help="Partitions when creating the topic (default: 6; an existing topic keeps its "
+            "count).",
+            show_default=False,
+        ),
+    ] = None,
+    replication_factor: Annotated[
+        int, typer.Option("--replication-factor", help="Replicas when creating the topic.")
+    ] = 1,
+    max_in_flight: Annotated[
+        int | None,
+        typer.Option(
+            "--max-in-flight",
+            help="max.in.flight.requests.per.connection (client default: 5).",
+            rich_help_panel="Producer settings",
+            show_default=False,
+        ),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries",
+            help="retries (client default: unlimited within delivery.timeout.ms).",
+            rich_help_panel="Producer settings",
+            show_default=False,
+        ),
+    ] = None,
+    idempotence: Annotated[
+        bool | None,
+        typer.Option(
+            "--idempotence/--no-idempotence",
+            help="enable.idempotence (client default: on, unless another setting conflicts).",
+            rich_help_panel="Producer settings",
+            show_default=False,
+        ),
+    ] = None,
+    acks: Annotated[
+        Acks | None,
+        typer.Option(
+            "--acks",
+            help="acks (client default: all).",
+            rich_help_panel="Producer settings",
+            show_default=False,
+        ),
+    ] = None,
+    linger_ms: Annotated[
+        int | None,
+        typer.Option(
+            "--linger-ms",
+            help="linger.ms (client default: 0).",
+            rich_help_panel="Producer settings",
+            show_default=False,
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size",
+            help="batch.size in bytes (client default: 16384).",
+            rich_help_panel="Producer settings",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the interleaving, to repeat a run exactly."),
+    ] = None,
+    concurrent: Annotated[
+        int, typer.Option("--concurrent", help="Rides in progress at the same time.")
+    ] = 64,
+    record_size: Annotated[
+        int | None,
+        typer.Option(
+            "--record-size",
+            help="Pad each event's JSON to about this many bytes.",
+            show_default=False,
+        ),
+    ] = None,
+    partitioner: Annotated[
+        PartitionerName | None,
+        typer.Option(
+            "--partitioner",
+            help="Place keyed records as this client would: murmur2 (Java, kafka-python), "
+            "crc32 (librdkafka), fnv1a (Sarama), murmur3.",
+            show_default=False,
+        ),
+    ] = None,
+    key_by: Annotated[
+        KeyBy,
+        typer.Option(
+            "--key-by",
+            help="With --keyed: key by ride id, or by pickup zone (hot keys: --hot-share of "
+            "the rides start at the airport).",
+        ),
+    ] = KeyBy.ride,
+    hot_share: Annotated[
+        float, typer.Option("--hot-share", help="With --key-by zone: share of airport rides.")
+    ] = 0.5,
+    zones: Annotated[int, typer.Option("--zones", help="With --key-by zone: zone count.")] = 12,
+    grow_to: Annotated[
+        int | None,
+        typer.Option(
+            "--grow-to",
+            help="Add partitions up to this count halfway through the run (keys remap).",
+            show_default=False,
+        ),
+    ] = None,
+    payment_partitioner: Annotated[
+        PartitionerName | None,
+        typer.Option(
+            "--payment-partitioner",
+            help="Send PaymentProcessed from a second producer that places keys like this "
+            "client (two services, two client libraries, one key).",
+            show_default=False,
+        ),
+    ] = None,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="Inject failures through a fault proxy, e.g. error:every=3, lost-ack:first=2, "
+            "delay:ms=200, disconnect:every=10. Repeatable.",
+            metavar="SPEC",
+        ),
+    ] = None,
+    fmt: TableOrJson = Format.table,
+    bootstrap_servers: Bootstrap = None,
+    config: ConfigFile = None,
+    x: XOption = None,
+) -> None:
+    """Produce interleaved ride lifecycles and report what the broker acknowledged."""
+    from ridectl import runs
+    from ridectl.experiment import produce as run_produce
+    from ridectl.output.run import produce_json, render_produce
+    from ridectl.produce import ProduceOptions
+
+    if rides <= 0:
+        raise UsageError(f"--rides must be 1 or more, not {rides}")
+    if record_size is not None and record_size < 0:
+        raise UsageError(f"--record-size must be 0 or more, not {record_size}")
+    settings = settings_from(
+        bootstrap_servers,
+        config,
+        x,
+        max_in_flight_requests_per_connection=_s(max_in_flight),
+        retries=_s(retries),
+        enable_idempotence=None if idempotence is None else str(idempotence).lower(),
+        acks=None if acks is None else acks.value,
+        linger_ms=_s(linger_ms),
+        batch_size=_s(batch_size),
+    )
+    faults = _parse_faults(fault)
+    padding = max(0, (record_size or 0) - 190)
+    bar = progress_bar("producing")
+    opts = ProduceOptions(
+        topic=topic,
+        rides=rides,
+        settings=settings,
+        keyed=keyed,
+        partitions=partitions,
+        replication=replication_factor,
+        seed=seed,
+        concurrent=concurrent,
+        padding=padding,
+        partitioner=partitioner.value if partitioner else None,
+        faults=faults,
+        key_by=key_by.value,
+        hot_share=hot_share,
+        zones=zones,
+        grow_to=grow_to,
+        second_partitioner=payment_partitioner.value if payment_partitioner else None,
+    )
+    if bar is not None:
+        with bar:
+            task = bar.add_task("producing", total=rides * 5, extra="")
+            opts.progress = lambda sent, acked: bar.update(
+                task, completed=sent, extra=f"{acked} acknowledged"
+            )
+            result = run_produce(opts)
+    else:
+        result = run_produce(opts)
+    record = result.to_dict()
+    record["bootstrap"] = settings.bootstrap
+    try:
+        runs.save_run(record, result.acks)
+    except OSError as exc:
+        console.err().print(f"warning: could not remember the run under {runs.home()}: {exc}")
+    emit(
+        fmt, Views(table=lambda out: render_produce(out, result), json=lambda: produce_json(result))
+    )
+    if result.aborted:
+        raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")
+    if result.interrupted:
+        raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+def _s(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _parse_faults(specs: list[str] | None) -> list[Any]:
+    if not specs:
+        return []
+    from ridectl.faults.spec import parse_fault_spec
+
+    return [parse_fault_spec(s) for s in specs]
+
+
+def register(app: typer.Typer) -> None:
+    """Attach ``produce`` to the root app."""
+    app.command()(produce)

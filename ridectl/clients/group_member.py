@@ -1,0 +1,417 @@
+"""A real consumer-group member, run as a process of its own:
+``python -m ridectl.clients.group_member --bootstrap B --topic T --group G --journal FILE ...``.
+
+It joins a group with kafka-python, "processes" each record (a configurable sleep), commits
+either after every N processed records or through kafka-python's auto-commit, and appends a
+journal line for everything it does: each processed record (partition, offset, ride id, seq and
+the processing time), each commit, each assignment change, and an ``idle`` line with its lag
+when it has nothing left to read. Every line reaches the kernel with one ``write`` before the
+member goes on, so a SIGKILL loses nothing already written: the journal of a killed member says
+exactly what it processed and what it committed before it died.
+
+Journal lines (one JSON object each, ``ts`` is ``time.monotonic_ns()``, which every process of
+the machine shares, so journals of several members merge into one processing order):
+
+* ``{"ev":"rec","m":NAME,"p":P,"o":O,"ride":R,"seq":S,"run":RUN,"ts":T}`` (ride/seq/run null
+  for a record that is not a ride event)
+* ``{"ev":"commit","m":NAME,"offsets":{"P":NEXT,...},"ts":T}`` (the next offset to read)
+* ``{"ev":"assigned"|"revoked"|"lost","m":NAME,"partitions":[...],"ts":T}``
+* ``{"ev":"idle","m":NAME,"lag":{"P":N,...},"ts":T}``, ``{"ev":"start"|"stop",...}``
+
+Handing records to a processing thread (``--handoff``) is the classic way to lose records with
+auto-commit: kafka-python commits the positions it has *returned* at the next poll, which then
+runs ahead of the work still queued.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka import errors as kerrors
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+
+from ridectl.clients.admin import client_kwargs
+from ridectl.errors import RidectlError
+from ridectl.judge.history import parse_ride_event
+from ridectl.settings import build_settings, parse_x_option
+
+
+class Assignor(StrEnum):
+    RANGE = "range"
+    ROUNDROBIN = "roundrobin"
+    COOPERATIVE_STICKY = "cooperative-sticky"
+
+    @property
+    def eager(self) -> bool:
+        return self is not Assignor.COOPERATIVE_STICKY
+
+
+class Isolation(StrEnum):
+    READ_COMMITTED = "read_committed"
+    READ_UNCOMMITTED = "read_uncommitted"
+
+
+_ASSIGNORS = {
+    Assignor.RANGE: RangePartitionAssignor,
+    Assignor.ROUNDROBIN: RoundRobinPartitionAssignor,
+    Assignor.COOPERATIVE_STICKY: CooperativeStickyAssignor,
+}
+
+
+@dataclass(frozen=True)
+class MemberConfig:
+    """Everything one member process is told on its command line."""
+
+    bootstrap: str
+    topic: str
+    group: str
+    journal: Path
+    name: str
+    #: commit the processed offsets after every N records; None: kafka-python's auto-commit
+    commit_every: int | None = 10
+    auto_commit_ms: int = 5000
+    delay_ms: float = 0.0
+    assignor: Assignor = Assignor.RANGE
+    isolation: Isolation = Isolation.READ_UNCOMMITTED
+    #: poll in one thread, process in another (auto-commit only)
+    handoff: bool = False
+    #: commit what was processed when partitions are taken away (eager or cooperative)
+    commit_on_revoke: bool = False
+    session_timeout_ms: int = 6000
+    heartbeat_ms: int = 1000
+    max_poll_records: int = 50
+    #: the member ends itself after this long, whatever happens (never an orphan)
+    max_seconds: float = 120.0
+    #: extra client settings, ``key=value`` (security settings of the cluster)
+    extra: tuple[str, ...] = ()
+
+    def argv(self) -> list[str]:
+        """The command line that starts this member (``sys.executable -m ...``)."""
+        args = [sys.executable, "-m", "ridectl.clients.group_member"]
+        args += ["--bootstrap", self.bootstrap, "--topic", self.topic, "--group", self.group]
+        args += ["--journal", str(self.journal), "--name", self.name]
+        if self.commit_every is None:
+            args += ["--auto-commit-ms", str(self.auto_commit_ms)]
+        else:
+            args += ["--commit-every", str(self.commit_every)]
+        args += ["--delay-ms", str(self.delay_ms), "--assignor", self.assignor.value]
+        args += ["--isolation", self.isolation.value]
+        args += ["--session-timeout-ms", str(self.session_timeout_ms)]
+        args += ["--heartbeat-ms", str(self.heartbeat_ms)]
+        args += ["--max-poll-records", str(self.max_poll_records)]
+        args += ["--max-seconds", str(self.max_seconds)]
+        if self.handoff:
+            args.append("--handoff")
+        if self.commit_on_revoke:
+            args.append("--commit-on-revoke")
+        for pair in self.extra:
+            args += ["-X", pair]
+        return args
+
+
+class Journal:
+    """Append-only NDJSON; one ``os.write`` per line, so a line is either whole or absent."""
+
+    def __init__(self, path: Path, member: str) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._member = member
+        self._lock = threading.Lock()
+
+    def write(self, ev: str, **fields: object) -> None:
+        doc = {"ev": ev, "m": self._member, **fields, "ts": time.monotonic_ns()}
+        line = (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+        with self._lock:
+            os.write(self._fd, line)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def _offsets_doc(offsets: dict[int, int]) -> dict[str, int]:
+    return {str(p): o for p, o in sorted(offsets.items())}
+
+
+class Member:
+    """One group member: poll, process, commit, journal."""
+
+    def __init__(self, cfg: MemberConfig, consumer: KafkaConsumer, journal: Journal) -> None:
+        self.cfg = cfg
+        self.consumer = consumer
+        self.journal = journal
+        self.stop = threading.Event()
+        #: processed since the last commit: partition -> next offset to read
+        self.pending: dict[int, int] = {}
+        self.processed = 0
+        self.work: queue.Queue[tuple[int, int, bytes | None]] = queue.Queue(maxsize=10_000)
+        self.delay_s = cfg.delay_ms / 1000.0
+
+    # -- processing -------------------------------------------------------------------------
+    def process(self, partition: int, offset: int, value: bytes | None) -> None:
+        if self.delay_s > 0:
+            time.sleep(self.delay_s)
+        parsed = parse_ride_event(value)
+        ride, seq, run = parsed if parsed is not None else (None, None, None)
+        self.journal.write("rec", p=partition, o=offset, ride=ride, seq=seq, run=run)
+        self.processed += 1
+        self.pending[partition] = offset + 1
+
+    def _worker(self) -> None:
+        while not self.stop.is_set():
+            try:
+                item = self.work.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            try:
+                self.process(*item)
+            finally:
+                self.work.task_done()
+
+    # -- committing -------------------------------------------------------------------------
+    def commit_pending(self, only: set[int] | None = None) -> None:
+        """Commit the offsets processed so far (manual mode), then journal the commit."""
+        todo = {p: o for p, o in self.pending.items() if only is None or p in only}
+        if not todo or self.cfg.commit_every is None:
+            return
+        topic = self.cfg.topic
+        self.consumer.commit(
+            offsets={
+                TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()
+            }
+        )
+        self.journal.write("commit", offsets=_offsets_doc(todo))
+        for p in todo:
+            if self.pending.get(p) == todo[p]:
+                del self.pending[p]
+
+    def on_auto_commit(self, offsets: object, result: object) -> None:
+        """kafka-python's callback after an asynchronous (auto) commit."""
+        if isinstance(result, Exception) or not isinstance(offsets, dict):
+            return
+        done = {tp.partition: meta.offset for tp, meta in offsets.items()}
+        if done:
+            self.journal.write("commit", offsets=_offsets_doc(done))
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> None:
+        parent = os.getppid()
+        deadline = time.monotonic() + self.cfg.max_seconds
+        if self.cfg.handoff:
+            threading.Thread(target=self._worker, name="member-worker", daemon=True).start()
+        last_idle = 0.0
+        while not self.stop.is_set():
+            if time.monotonic() > deadline or os.getppid() != parent:
+                break
+            batch = self.consumer.poll(timeout_ms=100, max_records=self.cfg.max_poll_records)
+            for records in batch.values():
+                for rec in records:
+                    if self.cfg.handoff:
+                        self._hand_off(rec.partition, rec.offset, rec.value)
+                    else:
+                        self.process(rec.partition, rec.offset, rec.value)
+                        self._maybe_commit()
+            if batch or (self.cfg.handoff and self.work.unfinished_tasks):
+                last_idle = 0.0
+                continue
+            if self.cfg.commit_every is not None and self.pending:
+                self.commit_pending()
+            now = time.monotonic()
+            if now - last_idle > 0.2:
+                self._journal_idle()
+                last_idle = now
+
+    def _hand_off(self, partition: int, offset: int, value: bytes | None) -> None:
+        while not self.stop.is_set():
+            try:
+                self.work.put((partition, offset, value), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _maybe_commit(self) -> None:
+        every = self.cfg.commit_every
+        if every is not None and self.processed % every == 0:
+            self.commit_pending()
+
+    def _journal_idle(self) -> None:
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return
+        ends = self.consumer.end_offsets(assigned)
+        lag: dict[int, int] = {}
+        for tp in assigned:
+            pos = self.consumer.position(tp)
+            end = ends.get(tp)
+            if pos is not None and end is not None:
+                lag[tp.partition] = max(0, int(end) - int(pos))
+        self.journal.write("idle", lag=_offsets_doc(lag))
+
+    def finish(self) -> None:
+        """A graceful end (SIGTERM, lifetime): commit what was processed, then leave."""
+        self.stop.set()
+        if self.cfg.commit_every is not None:
+            self.commit_pending()
+        else:
+            self.consumer.commit()
+            positions = {
+                tp.partition: self.consumer.position(tp) for tp in self.consumer.assignment()
+            }
+            done = {p: int(o) for p, o in positions.items() if o is not None}
+            if done:
+                self.journal.write("commit", offsets=_offsets_doc(done))
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, member: Member) -> None:
+        self.member = member
+
+    def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        parts = sorted(tp.partition for tp in revoked)
+        if self.member.cfg.commit_on_revoke and parts:
+            self.member.commit_pending(set(parts))
+        for p in parts:
+            self.member.pending.pop(p, None)
+        self.member.journal.write("revoked", partitions=parts)
+
+    def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        parts = sorted(tp.partition for tp in assigned)
+        self.member.journal.write("assigned", partitions=parts)
+
+    def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
+        parts = sorted(tp.partition for tp in lost)
+        for p in parts:
+            self.member.pending.pop(p, None)
+        self.member.journal.write("lost", partitions=parts)
+
+
+def build_consumer(cfg: MemberConfig, member_ref: list[Member]) -> KafkaConsumer:
+    settings = build_settings(cfg.bootstrap, None, list(cfg.extra))
+    kwargs = client_kwargs(settings, "consumer")
+    kwargs.update(
+        group_id=cfg.group,
+        client_id=cfg.name,
+        enable_auto_commit=cfg.commit_every is None,
+        auto_commit_interval_ms=cfg.auto_commit_ms,
+        auto_offset_reset="earliest",
+        isolation_level=cfg.isolation.value,
+        partition_assignment_strategy=(_ASSIGNORS[cfg.assignor],),
+        session_timeout_ms=cfg.session_timeout_ms,
+        heartbeat_interval_ms=cfg.heartbeat_ms,
+        max_poll_records=cfg.max_poll_records,
+        fetch_max_wait_ms=100,
+        default_offset_commit_callback=lambda offs, res: (
+            member_ref[0].on_auto_commit(offs, res) if member_ref else None
+        ),
+    )
+    return KafkaConsumer(**kwargs)
+
+
+def run_member(cfg: MemberConfig) -> int:
+    journal = Journal(cfg.journal, cfg.name)
+    journal.write("start", pid=os.getpid(), group=cfg.group)
+    ref: list[Member] = []
+    consumer = build_consumer(cfg, ref)
+    member = Member(cfg, consumer, journal)
+    ref.append(member)
+    signal.signal(signal.SIGTERM, lambda *_: member.stop.set())
+    try:
+        consumer.subscribe(topics=[cfg.topic], listener=_Listener(member))
+        member.run()
+        member.finish()
+    finally:
+        consumer.close(autocommit=False)
+        journal.write("stop", processed=member.processed)
+        journal.close()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m ridectl.clients.group_member")
+    ap.add_argument("--bootstrap", required=True)
+    ap.add_argument("--topic", required=True)
+    ap.add_argument("--group", required=True)
+    ap.add_argument("--journal", required=True, type=Path)
+    ap.add_argument("--name", default=f"member-{os.getpid()}")
+    how = ap.add_mutually_exclusive_group()
+    how.add_argument("--commit-every", type=int, default=None)
+    how.add_argument("--auto-commit-ms", type=int, default=None)
+    ap.add_argument("--delay-ms", type=float, default=0.0)
+    ap.add_argument("--assignor", type=Assignor, choices=list(Assignor), default=Assignor.RANGE)
+    ap.add_argument(
+        "--isolation", type=Isolation, choices=list(Isolation), default=Isolation.READ_UNCOMMITTED
+    )
+    ap.add_argument("--handoff", action="store_true")
+    ap.add_argument("--commit-on-revoke", action="store_true")
+    ap.add_argument("--session-timeout-ms", type=int, default=6000)
+    ap.add_argument("--heartbeat-ms", type=int, default=1000)
+    ap.add_argument("--max-poll-records", type=int, default=50)
+    ap.add_argument("--max-seconds", type=float, default=120.0)
+    ap.add_argument("-X", dest="extra", action="append", default=[])
+    return ap
+
+
+def config_from_args(argv: Sequence[str]) -> MemberConfig:
+    """Parse and validate a command line (argparse exits 2 with one line on bad input)."""
+    ap = _parser()
+    ns = ap.parse_args(list(argv))
+    if ns.commit_every is not None and ns.commit_every < 1:
+        ap.error(f"--commit-every must be 1 or more, not {ns.commit_every}")
+    if ns.auto_commit_ms is not None and ns.auto_commit_ms < 1:
+        ap.error(f"--auto-commit-ms must be 1 or more, not {ns.auto_commit_ms}")
+    if ns.handoff and ns.auto_commit_ms is None:
+        ap.error("--handoff needs --auto-commit-ms (manual commits stay in the polling thread)")
+    for name in ("delay_ms", "max_seconds"):
+        if getattr(ns, name) < 0:
+            ap.error(f"--{name.replace('_', '-')} must be 0 or more")
+    if ns.max_poll_records < 1:
+        ap.error("--max-poll-records must be 1 or more")
+    for pair in ns.extra:
+        try:
+            parse_x_option(pair)
+        except RidectlError as exc:
+            ap.error(str(exc))
+    return MemberConfig(
+        bootstrap=ns.bootstrap,
+        topic=ns.topic,
+        group=ns.group,
+        journal=ns.journal,
+        name=ns.name,
+        commit_every=None if ns.auto_commit_ms is not None else (ns.commit_every or 10),
+        auto_commit_ms=ns.auto_commit_ms or 5000,
+        delay_ms=ns.delay_ms,
+        assignor=ns.assignor,
+        isolation=ns.isolation,
+        handoff=ns.handoff,
+        commit_on_revoke=ns.commit_on_revoke,
+        session_timeout_ms=ns.session_timeout_ms,
+        heartbeat_ms=ns.heartbeat_ms,
+        max_poll_records=ns.max_poll_records,
+        max_seconds=ns.max_seconds,
+        extra=tuple(ns.extra),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg = config_from_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run_member(cfg)
+    except (kerrors.KafkaError, RidectlError, OSError) as exc:
+        print(f"group member {cfg.name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""The Java client behind the client seam: ``RideClient.java`` driven over stdin/stdout.
+
+The program (``ridectl/clients/java/RideClient.java``, one readable file; its header describes
+the line protocol) runs a ``KafkaProducer`` or ``KafkaConsumer`` from the ``kafka-clients`` jar
+of the broker's own jar set, so the client is the same Kafka version as the broker. It is
+compiled once into the cache (``<cache>/java-client/<hash of the source>/``) with the JDK's
+compiler module (``java -m jdk.compiler/...``, which Debian's JRE package already carries)
+and started once per producer or consumer, never per record.
+
+Settings are handed over unchanged, by their Java names (ridectl's ``-X`` names are Java's);
+the program prints the values its client really holds before it accepts records, and
+:meth:`JavaProducer.settings_in_force` reports exactly those. A Java exception while starting,
+or a process that dies, becomes a :class:`~ridectl.errors.RidectlError` whose one line starts
+with "java client"; one record's failure is a :class:`~ridectl.clients.base.Delivery` carrying
+the exception's class name and message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+
+from ridectl.broker.local import cache_dir_default, ensure_jars, find_java
+from ridectl.clients.base import ClientName, ConsumedRecord, DeliveryCallback
+from ridectl.clients.java_process import JavaProcess, client_error
+from ridectl.errors import RidectlError, UsageError
+from ridectl.settings import IGNORED, SETTINGS, parse_jaas
+from ridectl.versions import KAFKA_VERSION
+
+#: Errors that mean the broker stopped answering (the record expired unacknowledged).
+BROKER_GONE_ERRORS = frozenset({"TimeoutException"})
+
+MAIN_CLASS = "RideClient"
+START_TIMEOUT_S = 120.0
+#: How long a command may take beyond the client's own waits (a busy machine, a slow JVM).
+GRACE_S = 15.0
+
+#: ridectl setting names the Java client spells otherwise or lacks, with what to do instead.
+_REFUSED = {
+    "bootstrap.timeout.ms": "it is kafka-python's own setting",
+    "ssl.certificate.location": "the Java client reads its certificate from ssl.keystore.*",
+    "ssl.key.location": "the Java client reads its key from ssl.keystore.*",
+    "ssl.crl.location": "the Java client takes revocation lists from the JVM's settings",
+}
+
+
+def source_path() -> Path:
+    return Path(str(resources.files("ridectl.clients").joinpath("java", "RideClient.java")))
+
+
+def compiled_dir(java: str, libs: Path, cache: Path | None = None) -> Path:
+    """The directory holding ``RideClient.class``, compiling the source once per version of
+    it (the directory is named after a hash of the source and the Kafka version)."""
+    source = source_path().read_bytes()
+    digest = hashlib.sha256(source + KAFKA_VERSION.encode()).hexdigest()[:16]
+    target = (cache or cache_dir_default()) / "java-client" / digest
+    if (target / f"{MAIN_CLASS}.class").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".compile-", dir=target.parent))
+    cmd = [java, "-m", "jdk.compiler/com.sun.tools.javac.Main", "-nowarn", "-cp"]
+    cmd += [str(libs / f"kafka-clients-{KAFKA_VERSION}.jar"), "-d", str(staging)]
+    try:
+        proc = subprocess.run(
+            [*cmd, str(source_path())], capture_output=True, text=True, timeout=300, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RidectlError(f"java client: could not compile {MAIN_CLASS}.java: {exc}") from None
+    if proc.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        first = next((ln for ln in proc.stderr.splitlines() if ln.strip()), "no output")
+        raise RidectlError(
+            f"java client: compiling {MAIN_CLASS}.java failed: {first.strip()[:300]}",
+            hint="the Java client needs a JDK 17+ (e.g. apt-get install openjdk-17-jdk-headless)",
+        )
+    try:
+        staging.rename(target)
+    except OSError:  # another process compiled it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def java_settings(settings: Mapping[str, str], role: str) -> dict[str, str]:
+    """The Java client's properties for ``role`` from ridectl's settings: the other role's
+    settings are left out, the few names only other clients know are translated or refused
+    (one line naming the client)."""
+    out: dict[str, str] = {}
+    for key, raw in settings.items():
+        known = SETTINGS.get(key)
+        if key in IGNORED or (known is not None and role not in known.roles):
+            continue
+        if key in _REFUSED:
+            raise UsageError(f"the Java client has no setting {key}: {_REFUSED[key]}")
+        if key == "ssl.ca.location":
+            out["ssl.truststore.location"] = raw.strip()
+        else:
+            out[key] = raw
+    if "ssl.truststore.location" in out:
+        # ridectl's trust store is a PEM file (kafka-python reads nothing else).
+        out.setdefault("ssl.truststore.type", "PEM")
+    user, password = out.pop("sasl.username", None), out.pop("sasl.password", None)
+    if user is not None and password is not None and "sasl.jaas.config" not in out:
+        mechanism = out.get("sasl.mechanism", "PLAIN")
+        module = "plain.PlainLoginModule" if mechanism == "PLAIN" else "scram.ScramLoginModule"
+        esc_user, esc_pw = (v.replace("\\", "\\\\").replace('"', '\\"') for v in (user, password))
+        out["sasl.jaas.config"] = (
+            f"org.apache.kafka.common.security.{module} required "
+            f'username="{esc_user}" password="{esc_pw}";'
+        )
+    if "sasl.jaas.config" in out:
+        parse_jaas(out["sasl.jaas.config"])  # a clear line for a malformed one
+    return out
+
+
+def _start(mode: list[str], bootstrap: str, props: Mapping[str, str], what: str) -> JavaProcess:
+    java = find_java()
+    libs = ensure_jars()
+    classes = compiled_dir(java, libs)
+    cmd = [java, "-XX:+UseSerialGC", "-Xmx512m", "-cp", f"{classes}{os.pathsep}{libs}/*"]
+    settings = {"bootstrap.servers": bootstrap, **props}
+    return JavaProcess([*cmd, MAIN_CLASS, *mode], settings, what, START_TIMEOUT_S)
+
+
+def _shown(held: Mapping[str, str]) -> dict[str, str]:
+    """The Java client's values, with two spelled as its documentation does."""
+    out = dict(held)
+    if out.get("acks") == "-1":
+        out["acks"] = "all"
+    if out.get("partitioner.class") == "null":
+        out["partitioner.class"] = "built-in"
+    return out
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.b64encode(data)
+
+
+class JavaProducer:
+    """A ``KafkaProducer`` in its own JVM, writing to one topic."""
+
+    client = ClientName.JAVA
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        settings: Mapping[str, str],
+        on_delivery: DeliveryCallback,
+    ) -> None:
+        self._asked = java_settings(settings, "producer")
+        self._proc = _start(["produce", topic], bootstrap, self._asked, "producer")
+        self._proc.on_delivery = on_delivery
+
+    def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
+        target = -1 if partition is None else partition
+        key_text = b"~" if key is None else _b64(key)
+        self._proc.write(b"P %d %d %s %s\n" % (index, target, key_text, _b64(value)))
+
+    def flush(self, timeout_s: float) -> bool:
+        return self._proc.request(b"F\n", "F", timeout_s) is not None
+
+    def partitions_for(self, topic: str) -> int:
+        # partitionsFor waits up to max.block.ms (60 s by default) for an unknown topic.
+        reply = self._proc.request(f"M {topic}\n".encode(), "M", 60.0 + GRACE_S)
+        return int(reply[-1].split()[1]) if reply else 0
+
+    def settings_in_force(self) -> Mapping[str, str]:
+        return _shown(self._proc.settings)
+
+    def close(self, timeout_s: float) -> None:
+        self._proc.close(f"Q {int(max(0.0, timeout_s) * 1000)}\n".encode(), timeout_s + GRACE_S)
+
+    def changed_by_client(self) -> list[str]:
+        """Settings the Java client chose unlike its default, with the reason."""
+        if "enable.idempotence" in self._asked:
+            return []
+        if self._proc.settings.get("enable.idempotence") == "false":
+            why = [
+                f"{k}={self._asked[k]}"
+                for k in ("acks", "retries", "max.in.flight.requests.per.connection")
+                if k in self._asked
+            ]
+            return [
+                "the Java client turned idempotence OFF by itself (its default is on) because "
+                f"of {', '.join(why) or 'a conflicting setting'}; set enable.idempotence to choose"
+            ]
+        return []
+
+
+class JavaConsumer:
+    """A ``KafkaConsumer`` in its own JVM reading assigned partitions."""
+
+    client = ClientName.JAVA
+
+    def __init__(self, bootstrap: str, settings: Mapping[str, str]) -> None:
+        self._proc = _start(["consume"], bootstrap, java_settings(settings, "consumer"), "consumer")
+
+    def _ask(self, line: str, kind: str, timeout_s: float = 60.0) -> list[str]:
+        reply = self._proc.request(line.encode() + b"\n", kind, timeout_s)
+        if reply is None:
+            raise client_error(
+                self._proc.what, f"no answer to {line.split()[0]} in {timeout_s:.0f}s"
+            )
+        return reply
+
+    def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
+        if partitions:
+            listed = ",".join(str(p) for p in partitions)
+            self._ask(f"A {topic} {listed} {1 if from_beginning else 0}", "OK")
+
+    def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        if not partitions:
+            return {}
+        line = self._ask(f"O {topic} {','.join(str(p) for p in partitions)}", "O")[-1]
+        pairs = (item.split(":") for item in line.split()[1:])
+        return {int(p): int(o) for p, o in pairs}
+
+    def position(self, topic: str, partition: int) -> int | None:
+        line = self._ask(f"N {topic} {partition}", "N")[-1]
+        word = line.split()[1]
+        return int(word) if word.lstrip("-").isdigit() and int(word) >= 0 else None
+
+    def poll(self, timeout_s: float) -> list[ConsumedRecord]:
+        lines = self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
+        out: list[ConsumedRecord] = []
+        for line in lines:
+            if not line.startswith("R "):
+                continue  # a late answer to an earlier command
+            _r, p, offset, key, value = line.split(" ")
+            out.append(
+                ConsumedRecord(
+                    int(p),
+                    int(offset),
+                    None if key == "~" else base64.b64decode(key),
+                    None if value == "~" else base64.b64decode(value),
+                )
+            )
+        return out
+
+    def commit(self) -> None:
+        self._ask("K", "OK")
+
+    def settings_in_force(self) -> Mapping[str, str]:
+        return dict(self._proc.settings)
+
+    def close(self) -> None:
+        self._proc.close(b"Q\n", 5.0 + GRACE_S)

@@ -1,0 +1,286 @@
+"""librdkafka (through confluent-kafka) behind the client seam.
+
+confluent-kafka's wheels bundle librdkafka, so nothing beyond ``pip install`` is needed.
+
+Delivery reports. librdkafka hands a record's outcome to the application only when the
+application polls. A small thread polls for as long as the producer is open, so outcomes reach
+the :data:`~ridectl.clients.base.DeliveryCallback` even while the caller only waits for them
+(ridectl keeps a window of records in flight and waits for acknowledgements). ``flush`` polls
+too. The callback therefore runs in that thread or in the caller's, never in librdkafka's own.
+
+Placement. With ``partition=None`` librdkafka's configured partitioner places the record; its
+default ``consistent_random`` takes CRC-32 of the key (``ridectl.partitioners``' ``crc32``),
+and a random partition for a null or empty key.
+
+Errors. Anything librdkafka refuses (a setting, a fatal producer error, a failed read) becomes a
+:class:`~ridectl.errors.RidectlError` whose one line starts with "librdkafka"; a single record's
+failure is a :class:`~ridectl.clients.base.Delivery` carrying librdkafka's error name
+(``MSG_SIZE_TOO_LARGE``, ``_MSG_TIMED_OUT``, ...) and message.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_STORED,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from ridectl.clients import rdkafka_conf
+from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.errors import RidectlError
+
+#: Errors that mean the broker stopped answering (the record expired unacknowledged).
+BROKER_GONE_ERRORS = frozenset({"_MSG_TIMED_OUT", "_TRANSPORT", "_ALL_BROKERS_DOWN"})
+
+_LOG = logging.getLogger("ridectl.librdkafka")
+_POLL_S = 0.05
+_FULL_WAIT_S = 0.01
+_CONSUME_BATCH = 1000
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def client_error(what: str, exc: BaseException | KafkaError) -> RidectlError:
+    """One line naming the client for a librdkafka error (``what``: what was being done)."""
+    err = exc if isinstance(exc, KafkaError) else _kafka_error(exc)
+    if err is None:
+        return RidectlError(f"librdkafka {what}: {_one_line(str(exc))}")
+    return RidectlError(f"librdkafka {what}: {_one_line(err.str())} ({err.name()})")
+
+
+def _kafka_error(exc: BaseException) -> KafkaError | None:
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return exc.args[0]
+    return None
+
+
+def _base_conf(bootstrap: str, settings: Mapping[str, str], role: str) -> dict[str, str]:
+    conf = rdkafka_conf.translate(settings, role)
+    conf["bootstrap.servers"] = bootstrap
+    return conf
+
+
+class LibrdkafkaProducer:
+    """A confluent-kafka ``Producer`` writing to one topic.
+
+    ``settings`` are Java-style names and raw values (``ClientSettings.values``); ``bootstrap``
+    is where to connect (the broker, or the fault proxy in front of it)."""
+
+    client = ClientName.LIBRDKAFKA
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        settings: Mapping[str, str],
+        on_delivery: DeliveryCallback,
+    ) -> None:
+        self._topic = topic
+        self._on_delivery = on_delivery
+        self._conf = _base_conf(bootstrap, settings, "producer")
+        self._fatal: KafkaError | None = None
+        self._retries = 0
+        config: dict[str, object] = {
+            **self._conf,
+            "error_cb": self._on_error,
+            "logger": _LOG,
+        }
+        try:
+            self._producer = Producer(config)
+        except (KafkaException, ValueError, TypeError) as exc:
+            raise client_error("refused the producer settings", exc) from None
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name="librdkafka-poll")
+        self._poller.daemon = True
+        self._poller.start()
+
+    # ------------------------------------------------------------------ the seam
+
+    def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
+        self._raise_fatal()
+        report = functools.partial(self._report, index)
+        while True:
+            try:
+                if partition is None:
+                    self._producer.produce(self._topic, value, key, on_delivery=report)
+                else:
+                    self._producer.produce(self._topic, value, key, partition, on_delivery=report)
+                return
+            except BufferError:  # librdkafka's queue is full: let deliveries drain it
+                self._producer.poll(_FULL_WAIT_S)
+            except KafkaException as exc:
+                err = _kafka_error(exc)
+                name = err.name() if err is not None else type(exc).__name__
+                text = err.str() if err is not None else str(exc)
+                self._on_delivery(Delivery(index, -1, -1, name, _one_line(text)))
+                return
+
+    def flush(self, timeout_s: float) -> bool:
+        left = self._producer.flush(max(0.0, timeout_s))
+        self._raise_fatal()
+        return left == 0
+
+    def partitions_for(self, topic: str) -> int:
+        try:
+            meta = self._producer.list_topics(topic, timeout=10)
+        except KafkaException:
+            return 0
+        found = meta.topics.get(topic)
+        if found is None or found.error is not None:
+            return 0
+        return len(found.partitions)
+
+    def settings_in_force(self) -> Mapping[str, str]:
+        return rdkafka_conf.settings_in_force(self._conf, "producer")
+
+    def close(self, timeout_s: float) -> None:
+        try:
+            self._producer.flush(max(0.0, timeout_s))
+        finally:
+            self._stop.set()
+            self._poller.join(timeout=1.0 + _POLL_S)
+            # Records still queued are abandoned: purge them and report each as failed.
+            purge = getattr(self._producer, "purge", None)
+            if purge is not None:
+                purge()
+                self._producer.poll(0)
+
+    # ------------------------------------------------------------------ optional diagnostics
+
+    def changed_by_client(self) -> list[str]:
+        """Order-deciding settings librdkafka chose unlike what was asked, with the reason."""
+        asked = self._conf.get("max.in.flight.requests.per.connection") or self._conf.get(
+            "max.in.flight"
+        )
+        shown = self.settings_in_force()
+        if shown.get("enable.idempotence") == "true" and asked is None:
+            return [
+                "librdkafka lowered max.in.flight.requests.per.connection from 1000000 to "
+                f"{shown.get('max.in.flight.requests.per.connection')} because idempotence is on"
+            ]
+        return []
+
+    # ------------------------------------------------------------------ internals
+
+    def _report(self, index: int, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            self._on_delivery(Delivery(index, msg.partition() or 0, msg.offset() or 0))
+        else:
+            self._on_delivery(Delivery(index, -1, -1, err.name(), _one_line(err.str())))
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+        else:
+            _LOG.debug("librdkafka: %s", err.str())
+
+    def _raise_fatal(self) -> None:
+        if self._fatal is not None:
+            raise client_error("producer failed", self._fatal)
+
+    def _poll_loop(self) -> None:
+        while not self._stop.is_set():
+            self._producer.poll(_POLL_S)
+
+
+class LibrdkafkaConsumer:
+    """A confluent-kafka ``Consumer`` reading assigned partitions (no group membership).
+
+    A ``group.id`` is only needed to commit; when the settings give none, a throw-away one is
+    used and auto-commit stays off unless asked for."""
+
+    client = ClientName.LIBRDKAFKA
+
+    def __init__(self, bootstrap: str, settings: Mapping[str, str]) -> None:
+        conf = _base_conf(bootstrap, settings, "consumer")
+        if "group.id" not in conf:
+            conf["group.id"] = f"ridectl-{uuid.uuid4().hex[:12]}"
+            conf.setdefault("enable.auto.commit", "false")
+        self._conf = conf
+        try:
+            self._consumer = Consumer({**conf, "logger": _LOG})
+        except (KafkaException, ValueError, TypeError) as exc:
+            raise client_error("refused the consumer settings", exc) from None
+
+    def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
+        start = OFFSET_BEGINNING if from_beginning else OFFSET_STORED
+        try:
+            self._consumer.assign([TopicPartition(topic, p, start) for p in partitions])
+        except KafkaException as exc:
+            raise client_error("could not assign partitions", exc) from None
+
+    def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for p in partitions:
+            try:
+                _low, high = self._consumer.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=10, cached=False
+                )
+            except KafkaException as exc:
+                raise client_error(f"could not read the end of {topic}[{p}]", exc) from None
+            out[p] = int(high)
+        return out
+
+    def position(self, topic: str, partition: int) -> int | None:
+        try:
+            (tp,) = self._consumer.position([TopicPartition(topic, partition)])
+        except KafkaException:
+            return None
+        return int(tp.offset) if tp.offset >= 0 else None
+
+    def poll(self, timeout_s: float) -> list[ConsumedRecord]:
+        try:
+            messages = self._consumer.consume(_CONSUME_BATCH, max(0.0, timeout_s))
+        except KafkaException as exc:
+            raise client_error("read failed", exc) from None
+        out: list[ConsumedRecord] = []
+        for m in messages:
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF or err.retriable():
+                    continue
+                raise client_error("read failed", err)
+            key, value = m.key(), m.value()
+            out.append(
+                ConsumedRecord(
+                    m.partition() or 0,
+                    m.offset() or 0,
+                    key if isinstance(key, bytes) or key is None else bytes(key),
+                    value if isinstance(value, bytes) or value is None else bytes(value),
+                )
+            )
+        return out
+
+    def commit(self) -> None:
+        try:
+            self._consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            err = _kafka_error(exc)
+            if err is not None and err.code() == KafkaError._NO_OFFSET:
+                return  # nothing read since the last commit
+            raise client_error("commit failed", exc) from None
+
+    def settings_in_force(self) -> Mapping[str, str]:
+        return rdkafka_conf.settings_in_force(self._conf, "consumer")
+
+    def close(self) -> None:
+        started = time.monotonic()
+        try:
+            self._consumer.close()
+        except (KafkaException, RuntimeError) as exc:
+            _LOG.debug("librdkafka consumer close after %.1fs: %s", time.monotonic() - started, exc)

@@ -1,0 +1,310 @@
+"""One detector per anomaly; ``ridectl.judge.checker.check`` composes them (as Jepsen's
+analysis composes its duplicate, lost-write, ... cases).
+
+A detector looks at one ride at a time (a :class:`RideView`: the ride's processed events in
+processing order) plus the facts of the run that are not observations (:class:`Facts`: the
+acknowledgements), and yields the ride's violations of its one rule.
+
+The checker does not show every ride to every detector: a ride processed exactly as
+``1 2 3 4 5`` on one partition (a *clean-looking* ride, most of any history) is skipped by a fast
+path. So each detector declares ``flags_clean_rides``: whether such a ride can violate its
+rule. One that can is shown every ride, unless it narrows them with ``extra_rides``. A new
+detector must make that declaration (a class that leaves it out fails at import), and the tests
+hold every detector that says False to it on clean-looking rides.
+
+Adding an anomaly: a member of ``ViolationKind`` (``kinds.py``), a detector class here, listed
+in ``DETECTORS``; a mark for the table in ``ridectl.output.report`` if it needs one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ridectl.judge.history import Ack, History, Observation
+from ridectl.judge.kinds import (
+    ABORTED_CONSEQUENCE,
+    ABSENT_CONSEQUENCES,
+    CONSEQUENCES,
+    DUPLICATE_CONSEQUENCES,
+    DuplicateKind,
+    OrderCause,
+    ViolationKind,
+    at,
+    label,
+)
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
+from ridectl.judge.verdict import Violation
+
+ALL_SEQS = range(1, LIFECYCLE_LENGTH + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the run knows besides the observations, indexed once per check."""
+
+    #: (ride_id, seq) -> the first acknowledgement of that event, acknowledgements of aborted
+    #: transactions left out (nobody should process those); None when acks are unknown.
+    acks: dict[tuple[str, int], Ack] | None
+    #: Rides with at least one acknowledged event (of a transaction not aborted).
+    acked_rides: frozenset[str]
+    #: The group's committed offset per partition, when known.
+    committed: dict[int, int] | None = None
+    #: ``(partition, offset)`` of the records of aborted transactions.
+    aborted: frozenset[tuple[int, int]] = frozenset()
+    #: Rides with a processed event at an aborted ``(partition, offset)``.
+    aborted_rides: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, history: History) -> Facts:
+        aborted = history.aborted or frozenset()
+        aborted_rides = (
+            frozenset(o.ride_id for o in history.observations if (o.partition, o.offset) in aborted)
+            if aborted
+            else frozenset()
+        )
+        if history.acked is None:
+            return cls(None, frozenset(), history.committed, aborted, aborted_rides)
+        rev = [a for a in history.acked[::-1] if (a.partition, a.offset) not in aborted]
+        acks = {(a.ride_id, a.seq): a for a in rev}
+        acked_rides = frozenset(a.ride_id for a in rev)
+        return cls(acks, acked_rides, history.committed, aborted, aborted_rides)
+
+    def ack(self, ride_id: str, seq: int) -> Ack | None:
+        return None if self.acks is None else self.acks.get((ride_id, seq))
+
+    def committed_past(self, ack: Ack) -> bool:
+        """Did the group commit past this acknowledged record?"""
+        if self.committed is None:
+            return False
+        return ack.offset < self.committed.get(ack.partition, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class RideView:
+    """One ride as a detector sees it."""
+
+    ride_id: str
+    #: Every processed copy of the ride's events, in processing order (empty: never seen).
+    events: Sequence[Observation]
+    #: seq -> index into ``events`` of its first processed copy.
+    first: dict[int, int]
+
+    @classmethod
+    def of(cls, ride_id: str, events: Sequence[Observation]) -> RideView:
+        first: dict[int, int] = {}
+        for i, o in enumerate(events):
+            first.setdefault(o.seq, i)
+        return cls(ride_id, events, first)
+
+    def unprocessed(self) -> Iterator[int]:
+        """Seqs of the lifecycle with no processed copy, in order."""
+        return (s for s in ALL_SEQS if s not in self.first)
+
+
+class Detector(ABC):
+    """Finds the violations of one rule in one ride."""
+
+    kind: ClassVar[ViolationKind]
+    #: Can a ride processed as ``1 2 3 4 5`` on one partition violate this rule?
+    flags_clean_rides: ClassVar[bool]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("kind", "flags_clean_rides"):
+            if name not in cls.__dict__:
+                raise TypeError(f"detector {cls.__name__} must declare {name}")
+
+    def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str] | None:
+        """Rides this detector must judge besides those the fast path kept: None for every
+        ride seen (the safe answer for a detector that can flag clean-looking rides)."""
+        return None if self.flags_clean_rides else ()
+
+    @abstractmethod
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        """The ride's violations of this rule."""
+
+
+class OutOfOrder(Detector):
+    """A first copy processed after the first copy of a higher seq of the same ride."""
+
+    kind = ViolationKind.OUT_OF_ORDER
+    flags_clean_rides = False
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        top: Observation | None = None  # first copy with the highest seq so far
+        for s, i in sorted(ride.first.items(), key=lambda item: item[1]):
+            o = ride.events[i]
+            if top is None or s > top.seq:
+                top = o
+                continue
+            yield Violation(
+                ride.ride_id,
+                self.kind,
+                s,
+                ((top.partition, top.offset), (o.partition, o.offset)),
+                f"{label(top.seq)} before {label(s)}",
+                CONSEQUENCES.get((top.seq, s), ""),
+                other_seq=top.seq,
+                position=o.position,
+                cause=self.cause(top, o),
+            )
+
+    @staticmethod
+    def cause(ahead: Observation, late: Observation) -> OrderCause:
+        """``ahead`` (a later stage) was processed before ``late``: where did it break?"""
+        if ahead.partition != late.partition:
+            return OrderCause.KEYING
+        if ahead.offset < late.offset:
+            return OrderCause.LOG
+        return OrderCause.PROCESSING
+
+
+class Duplicate(Detector):
+    """Every processing of a seq after its first one."""
+
+    kind = ViolationKind.DUPLICATE
+    flags_clean_rides = False
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        copies: dict[int, list[tuple[int, int]]] = {}
+        for o in ride.events:
+            here = (o.partition, o.offset)
+            seen = copies.get(o.seq)
+            if seen is None:
+                copies[o.seq] = [here]
+                continue
+            if here in seen:
+                dkind, before = DuplicateKind.REDELIVERY, here
+                detail = f"{label(o.seq)} delivered twice from {at(*here)}"
+            else:
+                dkind, before = DuplicateKind.PRODUCER, seen[0]
+                detail = f"{label(o.seq)} written twice: {at(*before)} and {at(*here)}"
+                seen.append(here)
+            yield Violation(
+                ride.ride_id,
+                self.kind,
+                o.seq,
+                (before, here),
+                detail,
+                DUPLICATE_CONSEQUENCES.get(o.seq, ""),
+                duplicate_kind=dkind,
+                position=o.position,
+            )
+
+
+class Missing(Detector):
+    """A seq never processed, of a ride that was seen, with no acknowledgement known and no
+    later stage processed (the ride's tail is missing)."""
+
+    kind = ViolationKind.MISSING
+    flags_clean_rides = False
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        if not ride.events:
+            return
+        last = max(ride.first)
+        for s in ride.unprocessed():
+            if s > last and facts.ack(ride.ride_id, s) is None:
+                detail = f"{label(s)} never processed"
+                yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
+
+
+class Gap(Detector):
+    """A seq never processed, with no acknowledgement known, although a later stage of the
+    same ride was processed (a hole in the ride, not a missing tail)."""
+
+    kind = ViolationKind.GAP
+    flags_clean_rides = False
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        if not ride.events:
+            return
+        last = max(ride.first)
+        for s in ride.unprocessed():
+            if s < last and facts.ack(ride.ride_id, s) is None:
+                detail = f"{label(s)} never processed, {label(last)} was"
+                yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
+
+
+class Lost(Detector):
+    """An acknowledged event never processed, the group not having committed past it (rides
+    acknowledged but never seen included)."""
+
+    kind = ViolationKind.LOST
+    flags_clean_rides = False
+
+    def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
+        return facts.acked_rides - seen
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        for s in ride.unprocessed():
+            ack = facts.ack(ride.ride_id, s)
+            if ack is None or facts.committed_past(ack):
+                continue
+            where = (ack.partition, ack.offset)
+            detail = f"{label(s)} acknowledged at {at(*where)} but never processed"
+            yield Violation(ride.ride_id, self.kind, s, (where,), detail, ABSENT_CONSEQUENCES[s])
+
+
+class Skipped(Detector):
+    """An acknowledged event never processed although the group committed past its offset:
+    the offsets were committed before the work was done."""
+
+    kind = ViolationKind.SKIPPED
+    flags_clean_rides = False
+
+    def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
+        return facts.acked_rides - seen if facts.committed else ()
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        for s in ride.unprocessed():
+            ack = facts.ack(ride.ride_id, s)
+            if ack is None or not facts.committed_past(ack):
+                continue
+            where = (ack.partition, ack.offset)
+            mark = facts.committed[ack.partition] if facts.committed else None
+            detail = f"{label(s)} at {at(*where)} committed past (to {mark}), never processed"
+            yield Violation(ride.ride_id, self.kind, s, (where,), detail, ABSENT_CONSEQUENCES[s])
+
+
+class AbortedRead(Detector):
+    """Every processing of a record that an aborted transaction wrote."""
+
+    kind = ViolationKind.ABORTED_READ
+    flags_clean_rides = True  # an aborted ride can arrive in perfect order
+
+    def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
+        return facts.aborted_rides
+
+    def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
+        if not facts.aborted:
+            return
+        for o in ride.events:
+            where = (o.partition, o.offset)
+            if where in facts.aborted:
+                detail = f"{label(o.seq)} at {at(*where)} belongs to an aborted transaction"
+                yield Violation(
+                    ride.ride_id,
+                    self.kind,
+                    o.seq,
+                    (where,),
+                    detail,
+                    ABORTED_CONSEQUENCE,
+                    position=o.position,
+                )
+
+
+#: Every rule the checker applies.
+DETECTORS: tuple[Detector, ...] = (
+    OutOfOrder(),
+    Duplicate(),
+    Missing(),
+    Lost(),
+    Gap(),
+    Skipped(),
+    AbortedRead(),
+)

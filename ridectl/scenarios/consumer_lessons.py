@@ -1,0 +1,319 @@
+"""The consumer's half of the story, on the real broker with real group-member processes:
+redelivery after a crash, records skipped by auto-commit, rebalances, and aborted transactions.
+
+Each lesson produces rides, lets member processes (``ridectl.clients.group_member``) consume
+them in a group, does something to the group (a SIGKILL, a new member), then judges the merged
+journals of the members with the checker and with figures of its own. Lessons have the shape of
+``ridectl.scenarios.lessons`` (a :class:`Lesson` returning a :class:`LessonOutcome`).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ridectl.clients.admin import ensure_topic
+from ridectl.clients.group_member import Isolation, MemberConfig
+from ridectl.clients.transactions import (
+    TransactionalOptions,
+    TransactionalRun,
+    produce_in_transactions,
+)
+from ridectl.experiment import DemoContext, Trial
+from ridectl.judge.checker import check
+from ridectl.judge.history import History
+from ridectl.judge.kinds import ViolationKind
+from ridectl.produce import ProduceOptions, ProduceResult, run_produce
+from ridectl.runs import new_run_id
+from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
+from ridectl.scenarios.lessons import Lesson, LessonOutcome
+
+#: Partitions of every consumer-lesson topic: two members get two each.
+PARTITIONS = 4
+#: How long the group may take to settle, drain, or take over a dead member's partitions.
+SETTLE_S = 60.0
+
+
+@dataclass(frozen=True)
+class CrashFigures:
+    """What one crash run measured."""
+
+    commit_every: int
+    victim_processed: int
+    #: records the killed member processed after its last commit
+    uncommitted: int
+    #: records processed twice, and how many of them the killed member had left uncommitted
+    redelivered: int
+    redelivered_uncommitted: int
+    #: from the kill to the survivor's first record of a partition it took over
+    takeover_s: float
+
+
+def _rides(ctx: DemoContext) -> int:
+    return max(60, ctx.sizes.rides // 5)
+
+
+def _base(ctx: DemoContext, topic: str, **changes: object) -> MemberConfig:
+    cfg = MemberConfig(
+        bootstrap=ctx.settings.bootstrap,
+        topic=topic,
+        group=f"{topic}-group",
+        journal=Path("unused.ndjson"),  # each member gets its own
+        name="unused",
+        extra=tuple(f"{k}={v}" for k, v in ctx.settings.values.items()),
+    )
+    from dataclasses import replace
+
+    return replace(cfg, **changes)  # type: ignore[arg-type]
+
+
+def _produce(ctx: DemoContext, topic: str, rides: int) -> ProduceResult:
+    run = run_produce(
+        ProduceOptions(topic=topic, rides=rides, settings=ctx.settings, seed=ctx.seed)
+    )
+    if run.aborted:
+        from ridectl.errors import RidectlError
+
+        raise RidectlError(run.aborted)
+    return run
+
+
+def _trial(label: str, run: ProduceResult, history: History) -> Trial:
+    return Trial(label, run, history, check(history))
+
+
+def _crash_run(ctx: DemoContext, commit_every: int, kill_after: int) -> tuple[Trial, CrashFigures]:
+    topic = ctx.topic("crash", f"every{commit_every}")
+    ensure_topic(ctx.settings, topic, PARTITIONS)
+    base = _base(ctx, topic, commit_every=commit_every, delay_ms=8.0, commit_on_revoke=True)
+    with group_run(base) as group:
+        victim, survivor = group.start("victim"), group.start("survivor")
+        group.wait("both members owning partitions", lambda: group.owns_all(PARTITIONS), SETTLE_S)
+        run = _produce(ctx, topic, _rides(ctx))
+        group.wait(
+            f"the victim processing {kill_after} records",
+            lambda: len(victim.view.processed) >= kill_after,
+            SETTLE_S,
+        )
+        victim.kill()
+        victim_parts = set(victim.view.owned)
+        group.wait("the survivor draining the topic", lambda: group.drained(PARTITIONS), SETTLE_S)
+        survivor.stop()
+        journal = group.journals()
+    history = journal.history(run.run_id, run.acks)
+    figures = _crash_figures(journal, victim, survivor, victim_parts, commit_every)
+    return _trial(f"commit every {commit_every}", run, history), figures
+
+
+def _crash_figures(
+    journal: GroupJournal,
+    victim: MemberProcess,
+    survivor: MemberProcess,
+    victim_parts: set[int],
+    commit_every: int,
+) -> CrashFigures:
+    assert victim.killed_ns is not None
+    killed = victim.killed_ns
+    redelivered = journal.redelivered()
+    uncommitted = journal.uncommitted_at_end(victim.name)
+    taken = [
+        p.ts_ns
+        for p in journal.by_member(survivor.name)
+        if p.ts_ns > killed and p.partition in victim_parts
+    ]
+    return CrashFigures(
+        commit_every=commit_every,
+        victim_processed=len(journal.by_member(victim.name)),
+        uncommitted=len(uncommitted),
+        redelivered=len(redelivered),
+        redelivered_uncommitted=len(redelivered & uncommitted),
+        takeover_s=(min(taken) - killed) / 1e9 if taken else float("nan"),
+    )
+
+
+def _crash_before_commit(ctx: DemoContext) -> LessonOutcome:
+    small, big = 5, 50
+    kill_after = 77  # mid-way between two commits for both intervals
+    # The two runs are independent (a topic and a group each) and mostly wait for a session
+    # to time out: run them side by side.
+    with ThreadPoolExecutor(2, thread_name_prefix="crash-run") as pool:
+        done = list(pool.map(lambda every: _crash_run(ctx, every, kill_after), (small, big)))
+    trials = [t for t, _ in done]
+    figures = [f for _, f in done]
+    fs, fb = figures
+    dup_redelivery = [t.report.by_kind[ViolationKind.DUPLICATE] for t in trials]
+    promised = (
+        fb.redelivered > 0
+        and fb.redelivered > fs.redelivered
+        and all(f.redelivered == f.redelivered_uncommitted for f in figures)
+        and all(d == f.redelivered for d, f in zip(dup_redelivery, figures, strict=True))
+        and all(t.report.by_kind[ViolationKind.LOST] == 0 for t in trials)
+    )
+    verdict = "; ".join(
+        f"commit every {f.commit_every}: killed after {f.victim_processed} records, "
+        f"{f.uncommitted} of them uncommitted, {f.redelivered} processed twice "
+        f"(survivor took over after {f.takeover_s:.1f}s)"
+        for f in figures
+    )
+    return LessonOutcome(promised, verdict + ".", trials=trials, focus=trials[-1], compare=True)
+
+
+@dataclass(frozen=True)
+class SkipFigures:
+    victim_processed: int
+    #: acknowledged, below the committed offset, never processed
+    skipped: int
+    #: acknowledged, at or above the committed offset, never processed (should be none)
+    unprocessed_uncommitted: int
+    redelivered: int
+
+
+def _auto_commit(ctx: DemoContext) -> LessonOutcome:
+    topic = ctx.topic("autocommit")
+    ensure_topic(ctx.settings, topic, PARTITIONS)
+    base = _base(ctx, topic, commit_every=None, auto_commit_ms=200, handoff=True, delay_ms=8.0)
+    with group_run(base) as group:
+        victim = group.start("victim")
+        group.start("survivor")
+        group.wait("both members owning partitions", lambda: group.owns_all(PARTITIONS), SETTLE_S)
+        run = _produce(ctx, topic, _rides(ctx))
+        group.wait(
+            "the victim committing ahead of its work",
+            lambda: _ahead(victim) >= 20,
+            SETTLE_S,
+        )
+        victim.kill()
+        group.wait("the survivor draining the topic", lambda: group.drained(PARTITIONS), SETTLE_S)
+        group.stop_all()
+        journal = group.journals()
+    history = journal.history(run.run_id, run.acks)
+    seen = journal.times_processed()
+    skipped = journal.skipped(run.acks)
+    unprocessed = {(a.partition, a.offset) for a in run.acks} - set(seen)
+    fig = SkipFigures(
+        victim_processed=len(journal.by_member(victim.name)),
+        skipped=len(skipped),
+        unprocessed_uncommitted=len(unprocessed - skipped),
+        redelivered=len(journal.redelivered()),
+    )
+    trial = _trial("auto-commit every 200 ms, work handed to a thread", run, history)
+    return LessonOutcome(
+        promised=fig.skipped > 0 and fig.unprocessed_uncommitted == 0,
+        verdict=f"the killed member had processed {fig.victim_processed} records; "
+        f"{fig.skipped} records were committed but never processed by anyone; "
+        f"{fig.redelivered} were processed twice.",
+        trials=[trial],
+        focus=trial,
+    )
+
+
+def _ahead(member: MemberProcess) -> int:
+    """How far the member's commits run ahead of its processing (records)."""
+    v = member.view
+    done: dict[int, int] = {}
+    for rec in v.processed:
+        done[rec.partition] = max(done.get(rec.partition, 0), rec.offset + 1)
+    committed: dict[int, int] = {}
+    for c in v.commits:
+        for part, nxt in c.offsets.items():
+            committed[part] = max(committed.get(part, 0), nxt)
+    return sum(max(0, nxt - done.get(part, 0)) for part, nxt in committed.items())
+
+
+def _transactions(ctx: DemoContext) -> LessonOutcome:
+    topic = ctx.topic("transactions")
+    run_id = new_run_id()
+    txn = produce_in_transactions(
+        TransactionalOptions(
+            topic, _rides(ctx) // 2, ctx.settings, run_id, PARTITIONS, seed=ctx.seed
+        )
+    )
+    produced = _as_produce_result(txn)
+    trials: list[Trial] = []
+    aborted_read: list[int] = []
+    committed_read: list[int] = []
+    isolations = (Isolation.READ_UNCOMMITTED, Isolation.READ_COMMITTED)
+    with group_run(_base(ctx, topic)) as group:
+        readers = [
+            group.start(i.value.replace("_", "-"), isolation=i, group=f"{topic}-{i.value}")
+            for i in isolations
+        ]
+        for reader in readers:
+            group.wait(
+                f"{reader.name} reading the topic",
+                lambda r=reader: group.drained(PARTITIONS, [r]),  # type: ignore[misc]
+                SETTLE_S,
+            )
+        group.stop_all()
+        journal = group.journals()
+    for isolation, reader in zip(isolations, readers, strict=True):
+        history = journal.only(reader.name).history(run_id, txn.committed_acks())
+        events = {(o.ride_id, o.seq) for o in history.observations}
+        aborted_read.append(sum(1 for a in txn.aborted_acks() if (a.ride_id, a.seq) in events))
+        committed_read.append(sum(1 for a in txn.committed_acks() if (a.ride_id, a.seq) in events))
+        trials.append(_trial(isolation.value, produced, history))
+    committed = len(txn.committed_acks())
+    return LessonOutcome(
+        promised=aborted_read[0] > 0
+        and aborted_read[1] == 0
+        and committed_read == [committed, committed],
+        verdict=f"{len(txn.aborted)} of {txn.rides} rides aborted "
+        f"({len(txn.aborted_acks())} events in the log); read_uncommitted processed "
+        f"{aborted_read[0]} of them, read_committed {aborted_read[1]}; both processed all "
+        f"{committed} committed events: {committed_read[0]} and {committed_read[1]}.",
+        trials=trials,
+        focus=trials[0],
+        compare=True,
+    )
+
+
+def _as_produce_result(txn: TransactionalRun) -> ProduceResult:
+    """The transactional run in the shape every trial carries."""
+    result = ProduceResult(txn.run_id, txn.topic, True, txn.rides, None)
+    result.acks = list(txn.acks)
+    result.sent = result.acked = len(txn.acks)
+    result.per_partition.update(a.partition for a in txn.acks)
+    return result
+
+
+CONSUMER_LESSONS: list[Lesson] = [
+    Lesson(
+        "crash-before-commit",
+        "A consumer dies between commits: the group processes some events twice",
+        "Two consumer processes share a group and commit their offsets after every N records "
+        "they process. One of them is killed (SIGKILL) between two commits. Once its session "
+        "times out, the other takes over its partitions from the last committed offset, so "
+        "the records processed after that commit are processed a second time. Two runs: "
+        "N=5 and N=50.",
+        _crash_before_commit,
+        "A commit marks the point a restart goes back to. Whatever was processed after it is "
+        "processed again, so every handler must be idempotent (or the commit must go with the "
+        "effect, as with transactions). Committing more often shrinks the repeat, never to "
+        "zero.",
+    ),
+    Lesson(
+        "auto-commit",
+        "Auto-commit runs ahead of the work: a crash skips events",
+        "Two consumer processes with auto-commit every 200 ms. Each hands the records it polls "
+        "to a worker thread that takes a few milliseconds per record. Auto-commit commits what "
+        "poll has returned, not what the worker has finished; one member is killed while its "
+        "queue is full. The survivor resumes from the committed offsets.",
+        _auto_commit,
+        "Auto-commit is safe only when processing finishes before the next poll. With a queue "
+        "or a thread pool in between, commit yourself, and only what has been processed.",
+    ),
+    Lesson(
+        "transactions",
+        "Aborted transactions are read unless the consumer asks for committed data",
+        "Every ride's five events are written in one transaction, and a quarter of the "
+        "transactions are aborted. An aborted transaction's records stay in the log, followed "
+        "by an abort marker. Two consumers read the topic: one with "
+        "isolation.level=read_uncommitted (kafka-python's and the Java client's default), "
+        "one with read_committed.",
+        _transactions,
+        "Transactions protect only consumers that ask for it: set isolation.level="
+        "read_committed wherever an aborted write must not be acted on (librdkafka already "
+        "defaults to it).",
+    ),
+]

@@ -1,0 +1,196 @@
+"""The Java client (RideClient.java in its own JVM) behind the client seam.
+
+Settings translation is checked alone; everything the Java client does is checked on the
+real broker."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+from silent_broker import silent_broker
+
+from ridectl.clients import java
+from ridectl.clients.admin import ensure_topic
+from ridectl.clients.base import ClientName, Delivery
+from ridectl.clients.java import JavaConsumer, JavaProducer, java_settings
+from ridectl.errors import RidectlError, UsageError
+from ridectl.partitioners import partition_for
+from ridectl.settings import ClientSettings
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, d: Delivery) -> None:
+        with self._lock:
+            self.deliveries.append(d)
+
+
+def _topic(bootstrap: str, name: str, partitions: int, **configs: str) -> str:
+    ensure_topic(ClientSettings(bootstrap=bootstrap), name, partitions, 1, configs or None)
+    return name
+
+
+# ------------------------------------------------------------------ settings (no broker)
+
+
+def test_settings_pass_through_by_java_name_and_foreign_ones_are_translated_or_refused() -> None:
+    props = java_settings(
+        {
+            "linger.ms": "3",
+            "group.id": "g",
+            "key.serializer": "x",
+            "ssl.ca.location": __file__,
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": "ann",
+            "sasl.password": 'p"w',
+        },
+        "producer",
+    )
+    assert props["linger.ms"] == "3" and "group.id" not in props and "key.serializer" not in props
+    assert props["ssl.truststore.location"] == __file__
+    assert props["ssl.truststore.type"] == "PEM"
+    assert props["sasl.jaas.config"] == (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        'username="ann" password="p\\"w";'
+    )
+    with pytest.raises(UsageError) as err:
+        java_settings({"bootstrap.timeout.ms": "10"}, "producer")
+    assert str(err.value).startswith("the Java client has no setting bootstrap.timeout.ms")
+
+
+# ------------------------------------------------------------------ on the broker
+
+
+@pytest.mark.kafka
+def test_keyed_records_land_where_murmur2_predicts_and_settings_are_read_back(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("java"), 6)
+    rec = Recorder()
+    producer = JavaProducer(kafka_bootstrap, topic, {"linger.ms": "0"}, rec)
+    try:
+        assert producer.client is ClientName.JAVA
+        shown = producer.settings_in_force()
+        assert shown["enable.idempotence"] == "true"
+        assert shown["max.in.flight.requests.per.connection"] == "5"
+        assert shown["acks"] == "all" and shown["linger.ms"] == "0"
+        assert shown["partitioner.class"] == "built-in"
+        assert producer.changed_by_client() == []
+        assert producer.partitions_for(topic) == 6
+        keys = [f"ride-{i % 37}".encode() for i in range(600)]
+        for i, key in enumerate(keys):
+            producer.send(i, key, b"event %d" % i, None)
+        assert producer.flush(60)
+    finally:
+        producer.close(10)
+    assert sorted(d.index for d in rec.deliveries) == list(range(600))
+    assert all(d.ok for d in rec.deliveries)
+    for d in rec.deliveries:
+        assert d.partition == partition_for("murmur2", keys[d.index], 6)
+    assert max(Counter((d.partition, d.offset) for d in rec.deliveries).values()) == 1
+
+
+@pytest.mark.kafka
+def test_java_turns_idempotence_off_by_itself_for_acks_1(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    producer = JavaProducer(kafka_bootstrap, new_topic("java"), {"acks": "1"}, Recorder())
+    try:
+        assert producer.settings_in_force()["enable.idempotence"] == "false"
+        (note,) = producer.changed_by_client()
+        assert "idempotence OFF" in note and "acks=1" in note
+    finally:
+        producer.close(10)
+
+
+@pytest.mark.kafka
+def test_consumer_reads_back_with_positions_and_end_offsets(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("java"), 3)
+    rec = Recorder()
+    producer = JavaProducer(kafka_bootstrap, topic, {}, rec)
+    try:
+        for i in range(90):
+            producer.send(i, None if i % 2 else b"k%d" % i, b"v%d" % i, i % 3)
+        assert producer.flush(60)
+    finally:
+        producer.close(10)
+    consumer = JavaConsumer(kafka_bootstrap, {})
+    try:
+        assert consumer.settings_in_force()["isolation.level"] == "read_uncommitted"
+        consumer.assign(topic, [0, 1, 2], from_beginning=True)
+        assert consumer.end_offsets(topic, [0, 1, 2]) == {0: 30, 1: 30, 2: 30}
+        read = []
+        for _ in range(60):
+            read += consumer.poll(1.0)
+            if len(read) >= 90:
+                break
+        by_value = {r.value: r for r in read}
+        assert sorted(by_value) == sorted(b"v%d" % i for i in range(90))
+        assert by_value[b"v1"].key is None and by_value[b"v2"].key == b"k2"
+        assert all(by_value[b"v%d" % i].partition == i % 3 for i in range(90))
+        assert consumer.position(topic, 0) == 30
+    finally:
+        consumer.close()
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"acks": "sometimes"}, "java client (producer): ConfigException: Invalid value"),
+        ({"batch.num.messages": "1"}, "ConfigException: the Java client has no setting"),
+    ],
+)
+def test_a_bad_setting_is_one_line_naming_the_java_client(
+    kafka_bootstrap: str, settings: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(RidectlError) as err:
+        JavaProducer(kafka_bootstrap, "t", settings, Recorder())
+    text = str(err.value)
+    assert expected in text and text.startswith("java client (producer):"), text
+    assert "\n" not in text and err.value.code == 2
+
+
+@pytest.mark.kafka
+def test_too_large_records_fail_alone_with_the_java_exception(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("java"), 1, **{"max.message.bytes": "2000"})
+    rec = Recorder()
+    producer = JavaProducer(kafka_bootstrap, topic, {"max.request.size": "50000"}, rec)
+    try:
+        for index, value in enumerate([b"small", b"x" * 10_000, b"y" * 60_000]):
+            producer.send(index, b"k", value, None)  # 1: the broker's limit, 2: the client's
+            assert producer.flush(60)
+    finally:
+        producer.close(10)
+    by_index = {d.index: d for d in rec.deliveries}
+    assert len(rec.deliveries) == 3 and by_index[0].ok
+    assert by_index[1].error == "RecordTooLargeException"
+    assert by_index[2].error == "RecordTooLargeException"
+    assert "60" in by_index[2].message and "max.request.size" in by_index[2].message
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    with silent_broker() as address:
+        yield address
+
+
+def test_close_on_a_stuck_producer_ends_the_jvm(
+    silent_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(java, "GRACE_S", 1.0)
+    producer = JavaProducer(silent_server, "stuck", {}, Recorder())
+    producer.send(0, b"k", b"v", None)  # the JVM now waits for metadata that never comes
+    assert not producer.flush(0.5)
+    producer.close(1.0)
+    assert producer._proc.exited()

@@ -1,0 +1,169 @@
+"""The librdkafka driver (confluent-kafka) behind the client seam.
+
+Settings translation and read-back are checked without a broker (they are librdkafka's own
+computation); placement, deliveries, errors and reading back are checked on the real broker."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+from silent_broker import silent_broker
+
+from ridectl.clients.admin import ensure_topic
+from ridectl.clients.base import ClientName, Delivery
+from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer
+from ridectl.clients.rdkafka_conf import settings_in_force, translate
+from ridectl.errors import RidectlError, UsageError
+from ridectl.partitioners import partition_for
+from ridectl.settings import ClientSettings
+
+# ------------------------------------------------------------------ settings (no broker)
+
+
+def test_java_names_translate_and_unknown_ones_are_refused() -> None:
+    conf = translate(
+        {"max.request.size": "5000", "linger.ms": "3", "group.id": "g", "key.serializer": "x"},
+        "producer",
+    )
+    assert conf == {"message.max.bytes": "5000", "linger.ms": "3"}
+    with pytest.raises(UsageError) as err:
+        translate({"max.block.ms": "10"}, "producer")
+    assert str(err.value).startswith("librdkafka has no setting max.block.ms")
+
+
+def test_read_back_shows_librdkafka_defaults_and_its_own_adjustments() -> None:
+    plain = settings_in_force({}, "producer")
+    assert plain["enable.idempotence"] == "false"
+    assert plain["max.in.flight.requests.per.connection"] == "1000000"
+    assert plain["partitioner"] == "consistent_random"
+    # librdkafka lowers the in-flight limit by itself when idempotence is on
+    idem = settings_in_force({"enable.idempotence": "true"}, "producer")
+    assert idem["max.in.flight.requests.per.connection"] == "5"
+    # and derives the keyless sticky interval from linger.ms when it is not given
+    lingering = settings_in_force({"linger.ms": "7"}, "producer")
+    assert lingering["linger.ms"] == "7"
+    assert lingering["sticky.partitioning.linger.ms"] == "14"
+    assert settings_in_force({}, "consumer")["isolation.level"] == "read_committed"
+
+
+# ------------------------------------------------------------------ on the broker
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.deliveries: list[Delivery] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, d: Delivery) -> None:
+        with self._lock:
+            self.deliveries.append(d)
+
+
+def _topic(bootstrap: str, name: str, partitions: int, **configs: str) -> str:
+    ensure_topic(ClientSettings(bootstrap=bootstrap), name, partitions, 1, configs or None)
+    return name
+
+
+@pytest.mark.kafka
+def test_keyed_records_land_where_crc32_predicts_and_each_is_reported_once(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("rdk"), 6)
+    rec = Recorder()
+    producer = LibrdkafkaProducer(kafka_bootstrap, topic, {"linger.ms": "0"}, rec)
+    assert producer.client is ClientName.LIBRDKAFKA
+    keys = [f"ride-{i % 37}".encode() for i in range(600)]
+    for i, key in enumerate(keys):
+        producer.send(i, key, b"event %d" % i, None)
+    assert producer.flush(30)
+    producer.close(5)
+    assert sorted(d.index for d in rec.deliveries) == list(range(600))
+    assert all(d.ok for d in rec.deliveries)
+    for d in rec.deliveries:
+        assert d.partition == partition_for("crc32", keys[d.index], 6)
+    offsets = Counter((d.partition, d.offset) for d in rec.deliveries)
+    assert max(offsets.values()) == 1
+
+
+@pytest.mark.kafka
+def test_consumer_reads_back_with_positions_and_end_offsets(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("rdk"), 3)
+    rec = Recorder()
+    producer = LibrdkafkaProducer(kafka_bootstrap, topic, {}, rec)
+    assert producer.partitions_for(topic) == 3
+    for i in range(90):
+        producer.send(i, None if i % 2 else b"k%d" % i, b"v%d" % i, i % 3)
+    assert producer.flush(30)
+    producer.close(5)
+    consumer = LibrdkafkaConsumer(kafka_bootstrap, {})
+    try:
+        assert consumer.settings_in_force()["isolation.level"] == "read_committed"
+        consumer.assign(topic, [0, 1, 2], from_beginning=True)
+        assert consumer.end_offsets(topic, [0, 1, 2]) == {0: 30, 1: 30, 2: 30}
+        read = []
+        for _ in range(60):
+            read += consumer.poll(1.0)
+            if len(read) >= 90:
+                break
+        assert sorted(r.value for r in read if r.value) == sorted(b"v%d" % i for i in range(90))
+        by_value = {r.value: r for r in read}
+        assert by_value[b"v1"].key is None and by_value[b"v2"].key == b"k2"
+        assert all(by_value[b"v%d" % i].partition == i % 3 for i in range(90))
+        assert consumer.position(topic, 0) == 30
+    finally:
+        consumer.close()
+
+
+@pytest.mark.kafka
+def test_a_bad_setting_is_one_line_naming_librdkafka(kafka_bootstrap: str) -> None:
+    for settings in ({"partitioner": "nope"}, {"no.such.setting": "1"}):
+        with pytest.raises(RidectlError) as err:
+            LibrdkafkaProducer(kafka_bootstrap, "t", settings, Recorder())
+        text = str(err.value)
+        assert text.startswith("librdkafka refused the producer settings:"), text
+        assert "\n" not in text and err.value.code == 2
+
+
+@pytest.mark.kafka
+def test_too_large_records_fail_alone_with_librdkafkas_error(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    # The topic accepts at most 2000 bytes per batch: the broker refuses the big record.
+    topic = _topic(kafka_bootstrap, new_topic("rdk"), 1, **{"max.message.bytes": "2000"})
+    rec = Recorder()
+    producer = LibrdkafkaProducer(kafka_bootstrap, topic, {"max.request.size": "50000"}, rec)
+    # One at a time: librdkafka would put records sent together in one batch, and the broker
+    # refuses a batch as a whole (the small record would fail with its big neighbour).
+    for index, value in enumerate([b"small", b"x" * 10_000, b"y" * 60_000]):
+        producer.send(index, b"k", value, None)  # 1: the broker's limit, 2: the client's
+        assert producer.flush(30)
+    producer.close(5)
+    by_index = {d.index: d for d in rec.deliveries}
+    assert len(rec.deliveries) == 3
+    assert by_index[0].ok
+    assert by_index[1].error == "MSG_SIZE_TOO_LARGE"
+    assert by_index[2].error == "MSG_SIZE_TOO_LARGE"
+    for d in (by_index[1], by_index[2]):
+        assert d.partition == -1 and d.message and "\n" not in d.message
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    with silent_broker() as address:
+        yield address
+
+
+def test_close_on_a_stuck_producer_returns_and_reports_every_record(silent_server: str) -> None:
+    rec = Recorder()
+    producer = LibrdkafkaProducer(silent_server, "stuck", {}, rec)
+    for i in range(20):
+        producer.send(i, b"k", b"v", None)
+    assert not producer.flush(0.5)
+    producer.close(1.0)
+    assert sorted(d.index for d in rec.deliveries) == list(range(20))
+    assert all(d.error is not None and d.error.startswith("_PURGE") for d in rec.deliveries)

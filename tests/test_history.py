@@ -1,0 +1,94 @@
+"""History files: the one line format, written and read back."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ridectl.judge.history import (
+    Observation,
+    parse_ride_event,
+    read_ndjson,
+    read_ndjson_file,
+    write_ndjson,
+)
+from ridectl.judge.lifecycle import SCHEMA
+
+
+@given(
+    st.builds(
+        Observation,
+        st.integers(0, 2**40),
+        st.text(max_size=12),
+        st.integers(1, 5),
+        st.integers(0, 500),
+        st.integers(0, 2**40),
+        st.text(max_size=8),
+    )
+)
+def test_a_line_is_the_compact_json_of_the_observation(obs: Observation) -> None:
+    line = obs.to_line()
+    assert line == json.dumps(obs.to_dict(), separators=(",", ":")) + "\n"
+    buf = io.StringIO()
+    assert write_ndjson([obs], buf) == 1
+    history = read_ndjson(io.StringIO(buf.getvalue()))
+    assert history.observations == [obs]
+    assert history.malformed == 0
+
+
+def test_any_json_layout_reads_the_same(tmp_path: Path) -> None:
+    obs = [Observation(i, f"r{i % 3}", i % 5 + 1, i % 2, 10 + i, "run") for i in range(40)]
+    compact = "".join(o.to_line() for o in obs)
+    spaced = "".join(json.dumps(o.to_dict(), separators=(", ", ": ")) + "\n" for o in obs)
+    shuffled = "".join(
+        json.dumps({"extra": [1, {"x": None}], **dict(reversed(o.to_dict().items()))}) + "\n"
+        for o in obs
+    )
+    for text in (compact, spaced, shuffled):
+        assert read_ndjson(io.StringIO(text)).observations == obs
+        path = tmp_path / "h.ndjson"
+        path.write_text(text)
+        assert read_ndjson_file(path).observations == obs
+
+
+def test_bad_lines_are_counted_and_the_rest_kept(tmp_path: Path) -> None:
+    good = Observation(0, "r", 1, 0, 0, "run")
+    other = Observation(1, "q", 2, 0, 1, "other")
+    bad = [
+        "not json",
+        '{"pos":1,"ride_id":"r","seq":6,"partition":0,"offset":1}',  # seq outside 1..5
+        '{"pos":1,"ride_id":"r","seq":2,"partition":-1,"offset":1}',  # negative partition
+        '{"pos":1,"ride_id":"r","seq":true,"partition":0,"offset":1}',
+        '{"pos":1,"ride_id":"r","seq":2.0,"partition":0,"offset":1}',
+        '{"pos":1,"seq":2,"partition":0,"offset":1}',  # no ride_id
+        "[1, 2]",
+    ]
+    text = "\n".join([good.to_line().strip(), *bad, "", "   ", other.to_line()])
+    history = read_ndjson(io.StringIO(text), run_id="run")
+    assert (history.observations, history.malformed, history.foreign) == ([good], len(bad), 1)
+    path = tmp_path / "h.ndjson"
+    path.write_bytes(
+        text.encode() + b'\n{"pos":2,"ride_id":"\xff","seq":3,"partition":0,"offset":2}'
+    )
+    from_file = read_ndjson_file(path)
+    assert from_file.malformed == len(bad)
+    assert from_file.observations[-1] == Observation(2, "\ufffd", 3, 0, 2)
+
+
+def test_record_values_in_any_layout() -> None:
+    value = {"schema": SCHEMA, "ride_id": "r-1", "seq": 4, "type": "RideCompleted", "run_id": "x"}
+    assert parse_ride_event(json.dumps(value).encode()) == ("r-1", 4, "x")
+    assert parse_ride_event(json.dumps({"pad": "yy", **value}, indent=1).encode()) == (
+        "r-1",
+        4,
+        "x",
+    )
+    for broken in ({**value, "schema": "other/1"}, {**value, "seq": 0}, {**value, "seq": True}):
+        assert parse_ride_event(json.dumps(broken).encode()) is None
+    assert parse_ride_event(b"\xff{") is None
+    assert parse_ride_event(b'{"schema": "' + SCHEMA.encode() + b'", "ride_id": "\xff"}') is None
+    assert parse_ride_event(None) is None
