@@ -169,8 +169,11 @@ class Recorder:
         or not of the named run."""
         parsed = parse_ride_event(value)
         history = self.history
-        if parsed is None or (not self.follow_newest and parsed[2] != history.run_id):
+        if parsed is None:
             history.foreign += 1
+        elif not self.follow_newest and parsed[2] != history.run_id:
+            history.foreign += 1
+            history.other_runs.add(parsed[2])
             return None
         return parsed
 
@@ -181,8 +184,11 @@ class Recorder:
         if run_id != history.run_id:
             if history.run_id is not None and not is_newer(run_id, history.run_id):
                 history.foreign += 1
+                history.other_runs.add(run_id)
                 return False
             # A newer run: the history follows it.
+            if history.run_id is not None:
+                history.other_runs.add(history.run_id)
             history.foreign += len(history.observations)
             history.observations = []
             history.run_id = run_id

@@ -22,6 +22,7 @@ from ridectl import runs
 from ridectl.clients.admin import delete
 from ridectl.consume import ConsumeOptions, ConsumeStats, consume
 from ridectl.errors import RidectlError
+from ridectl.faults.spec import FaultSpec
 from ridectl.judge.checker import Report, check
 from ridectl.judge.history import Ack, History
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
@@ -199,7 +200,7 @@ class DemoContext:
         keyed: bool = True,
         partitions: int = 6,
         producer: dict[str, str] | None = None,
-        faults: Sequence[Any] = (),
+        faults: Sequence[FaultSpec] = (),
         workers: int = 1,
         **options: Any,
     ) -> Trial:

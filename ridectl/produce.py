@@ -28,6 +28,8 @@ from ridectl.clients.base import (
 )
 from ridectl.clients.factory import make_producer
 from ridectl.errors import RidectlError, UsageError
+from ridectl.faults.spec import FaultSpec
+from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
 from ridectl.settings import ClientSettings, check_idempotence
@@ -48,7 +50,7 @@ class ProduceOptions:
     #: route keyed records like another client would ("murmur2" is kafka-python's default)
     partitioner: str | None = None
     #: fault specs (parsed); when given, the producer talks to the broker through the proxy
-    faults: Sequence[Any] = ()
+    faults: Sequence[FaultSpec] = ()
     run_id: str | None = None
     #: called with (sent, acked) now and then, from the sending thread
     progress: Callable[[int, int], None] | None = None
@@ -92,7 +94,7 @@ class ProduceResult:
     changed_by_client: list[str] = field(default_factory=list)
     settings_id: str = ""
     interrupted: bool = False
-    fault_stats: dict[str, Any] | None = None
+    fault_stats: ProxyStats | None = None
     proxy_address: str | None = None
     #: set when the broker stopped answering mid-run (what was acknowledged is still here)
     aborted: str | None = None
@@ -139,7 +141,7 @@ class ProduceResult:
             "interrupted": self.interrupted,
             "aborted": self.aborted,
             "grown": list(self.grown) if self.grown else None,
-            "faults": self.fault_stats,
+            "faults": None if self.fault_stats is None else self.fault_stats.to_dict(),
         }
 
 
@@ -247,7 +249,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         finally:
             result.batch_retries = _retried_batches(producer, other)
             if proxy is not None:
-                result.fault_stats = proxy.stats().as_dict()
+                result.fault_stats = proxy.stats()
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)
@@ -365,6 +367,8 @@ def _send_all(
     except KeyboardInterrupt:
         result.interrupted = True
         result.sent = sent
+    except UsageError:
+        raise  # the records or settings cannot work (a record too large): nothing to report
     except RidectlError as exc:
         # send() blocks when the buffer is full and the broker is gone.
         result.sent = sent

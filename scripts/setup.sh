@@ -31,10 +31,18 @@ if sys.version_info < (3, 11):
     sys.exit(f"setup: ridectl needs Python 3.11+, this is {sys.version.split()[0]}")
 PY
 
+# pip's output (setuptools prints a long warning block for every editable install) goes to a
+# log that is shown only when the install fails.
 stamp="$VENV/.ridectl-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  log="$VENV/pip-install.log"
+  echo "setup: installing ridectl and its tools into $VENV (about a minute; log: $log)" >&2
+  if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+    "$VENV/bin/python" -m pip install -q -e '.[dev]'; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "setup: installing with pip failed; its output is above and in $log" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi

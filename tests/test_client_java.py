@@ -17,6 +17,8 @@ from ridectl.clients.admin import ensure_topic
 from ridectl.clients.base import ClientName, Delivery
 from ridectl.clients.java import JavaConsumer, JavaProducer, java_settings
 from ridectl.errors import RidectlError, UsageError
+from ridectl.faults.proxy import FaultProxy
+from ridectl.faults.spec import parse_fault_spec
 from ridectl.partitioners import partition_for
 from ridectl.settings import ClientSettings
 
@@ -73,7 +75,7 @@ def test_keyed_records_land_where_murmur2_predicts_and_settings_are_read_back(
 ) -> None:
     topic = _topic(kafka_bootstrap, new_topic("java"), 6)
     rec = Recorder()
-    producer = JavaProducer(kafka_bootstrap, topic, {"linger.ms": "0"}, rec)
+    producer = JavaProducer(ClientSettings(kafka_bootstrap, {"linger.ms": "0"}), topic, rec)
     try:
         assert producer.client is ClientName.JAVA
         shown = producer.settings_in_force()
@@ -100,7 +102,9 @@ def test_keyed_records_land_where_murmur2_predicts_and_settings_are_read_back(
 def test_java_turns_idempotence_off_by_itself_for_acks_1(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    producer = JavaProducer(kafka_bootstrap, new_topic("java"), {"acks": "1"}, Recorder())
+    producer = JavaProducer(
+        ClientSettings(kafka_bootstrap, {"acks": "1"}), new_topic("java"), Recorder()
+    )
     try:
         assert producer.settings_in_force()["enable.idempotence"] == "false"
         (note,) = producer.changed_by_client()
@@ -115,14 +119,14 @@ def test_consumer_reads_back_with_positions_and_end_offsets(
 ) -> None:
     topic = _topic(kafka_bootstrap, new_topic("java"), 3)
     rec = Recorder()
-    producer = JavaProducer(kafka_bootstrap, topic, {}, rec)
+    producer = JavaProducer(ClientSettings(kafka_bootstrap, {}), topic, rec)
     try:
         for i in range(90):
             producer.send(i, None if i % 2 else b"k%d" % i, b"v%d" % i, i % 3)
         assert producer.flush(60)
     finally:
         producer.close(10)
-    consumer = JavaConsumer(kafka_bootstrap, {})
+    consumer = JavaConsumer(ClientSettings(kafka_bootstrap))
     try:
         assert consumer.settings_in_force()["isolation.level"] == "read_uncommitted"
         consumer.assign(topic, [0, 1, 2], from_beginning=True)
@@ -153,7 +157,7 @@ def test_a_bad_setting_is_one_line_naming_the_java_client(
     kafka_bootstrap: str, settings: dict[str, str], expected: str
 ) -> None:
     with pytest.raises(RidectlError) as err:
-        JavaProducer(kafka_bootstrap, "t", settings, Recorder())
+        JavaProducer(ClientSettings(kafka_bootstrap, settings), "t", Recorder())
     text = str(err.value)
     assert expected in text and text.startswith("java client (producer):"), text
     assert "\n" not in text and err.value.code == 2
@@ -165,7 +169,9 @@ def test_too_large_records_fail_alone_with_the_java_exception(
 ) -> None:
     topic = _topic(kafka_bootstrap, new_topic("java"), 1, **{"max.message.bytes": "2000"})
     rec = Recorder()
-    producer = JavaProducer(kafka_bootstrap, topic, {"max.request.size": "50000"}, rec)
+    producer = JavaProducer(
+        ClientSettings(kafka_bootstrap, {"max.request.size": "50000"}), topic, rec
+    )
     try:
         for index, value in enumerate([b"small", b"x" * 10_000, b"y" * 60_000]):
             producer.send(index, b"k", value, None)  # 1: the broker's limit, 2: the client's
@@ -189,8 +195,40 @@ def test_close_on_a_stuck_producer_ends_the_jvm(
     silent_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(java, "GRACE_S", 1.0)
-    producer = JavaProducer(silent_server, "stuck", {}, Recorder())
+    producer = JavaProducer(ClientSettings(silent_server, {}), "stuck", Recorder())
     producer.send(0, b"k", b"v", None)  # the JVM now waits for metadata that never comes
     assert not producer.flush(0.5)
     producer.close(1.0)
     assert producer._proc.exited()
+
+
+@pytest.mark.kafka
+def test_retries_through_the_fault_proxy_are_counted_and_every_record_lands(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("java"), 2)
+    rec = Recorder()
+    # Idempotence off: a new idempotent producer whose first batches fail can stall (issue 15).
+    asked = {"linger.ms": "0", "retry.backoff.ms": "10", "enable.idempotence": "false"}
+    with FaultProxy(kafka_bootstrap, [parse_fault_spec("error:first=2")]) as proxy:
+        producer = JavaProducer(
+            ClientSettings(kafka_bootstrap, asked),
+            topic,
+            rec,
+            bootstrap=proxy.bootstrap,
+            partitioner="crc32",
+        )
+        try:
+            keys = [b"k%d" % i for i in range(50)]
+            for i, key in enumerate(keys):
+                producer.send(i, key, b"v%d" % i, None)
+            assert producer.flush(60)
+            retried = producer.retried_batches()
+        finally:
+            producer.close(10)
+        assert proxy.stats().faults_injected.get("error") == 2
+    assert retried >= 2
+    assert sorted(d.index for d in rec.deliveries) == list(range(50))
+    assert all(d.ok for d in rec.deliveries)
+    # partitioner="crc32": the Java client places keys as librdkafka would
+    assert all(d.partition == partition_for("crc32", keys[d.index], 2) for d in rec.deliveries)

@@ -17,6 +17,8 @@ from ridectl.clients.base import ClientName, Delivery
 from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer
 from ridectl.clients.rdkafka_conf import settings_in_force, translate
 from ridectl.errors import RidectlError, UsageError
+from ridectl.faults.proxy import FaultProxy
+from ridectl.faults.spec import parse_fault_spec
 from ridectl.partitioners import partition_for
 from ridectl.settings import ClientSettings
 
@@ -73,7 +75,7 @@ def test_keyed_records_land_where_crc32_predicts_and_each_is_reported_once(
 ) -> None:
     topic = _topic(kafka_bootstrap, new_topic("rdk"), 6)
     rec = Recorder()
-    producer = LibrdkafkaProducer(kafka_bootstrap, topic, {"linger.ms": "0"}, rec)
+    producer = LibrdkafkaProducer(ClientSettings(kafka_bootstrap, {"linger.ms": "0"}), topic, rec)
     assert producer.client is ClientName.LIBRDKAFKA
     keys = [f"ride-{i % 37}".encode() for i in range(600)]
     for i, key in enumerate(keys):
@@ -94,13 +96,13 @@ def test_consumer_reads_back_with_positions_and_end_offsets(
 ) -> None:
     topic = _topic(kafka_bootstrap, new_topic("rdk"), 3)
     rec = Recorder()
-    producer = LibrdkafkaProducer(kafka_bootstrap, topic, {}, rec)
+    producer = LibrdkafkaProducer(ClientSettings(kafka_bootstrap, {}), topic, rec)
     assert producer.partitions_for(topic) == 3
     for i in range(90):
         producer.send(i, None if i % 2 else b"k%d" % i, b"v%d" % i, i % 3)
     assert producer.flush(30)
     producer.close(5)
-    consumer = LibrdkafkaConsumer(kafka_bootstrap, {})
+    consumer = LibrdkafkaConsumer(ClientSettings(kafka_bootstrap))
     try:
         assert consumer.settings_in_force()["isolation.level"] == "read_committed"
         consumer.assign(topic, [0, 1, 2], from_beginning=True)
@@ -123,7 +125,7 @@ def test_consumer_reads_back_with_positions_and_end_offsets(
 def test_a_bad_setting_is_one_line_naming_librdkafka(kafka_bootstrap: str) -> None:
     for settings in ({"partitioner": "nope"}, {"no.such.setting": "1"}):
         with pytest.raises(RidectlError) as err:
-            LibrdkafkaProducer(kafka_bootstrap, "t", settings, Recorder())
+            LibrdkafkaProducer(ClientSettings(kafka_bootstrap, settings), "t", Recorder())
         text = str(err.value)
         assert text.startswith("librdkafka refused the producer settings:"), text
         assert "\n" not in text and err.value.code == 2
@@ -136,7 +138,9 @@ def test_too_large_records_fail_alone_with_librdkafkas_error(
     # The topic accepts at most 2000 bytes per batch: the broker refuses the big record.
     topic = _topic(kafka_bootstrap, new_topic("rdk"), 1, **{"max.message.bytes": "2000"})
     rec = Recorder()
-    producer = LibrdkafkaProducer(kafka_bootstrap, topic, {"max.request.size": "50000"}, rec)
+    producer = LibrdkafkaProducer(
+        ClientSettings(kafka_bootstrap, {"max.request.size": "50000"}), topic, rec
+    )
     # One at a time: librdkafka would put records sent together in one batch, and the broker
     # refuses a batch as a whole (the small record would fail with its big neighbour).
     for index, value in enumerate([b"small", b"x" * 10_000, b"y" * 60_000]):
@@ -160,10 +164,51 @@ def silent_server() -> Iterator[str]:
 
 def test_close_on_a_stuck_producer_returns_and_reports_every_record(silent_server: str) -> None:
     rec = Recorder()
-    producer = LibrdkafkaProducer(silent_server, "stuck", {}, rec)
+    producer = LibrdkafkaProducer(ClientSettings(silent_server, {}), "stuck", rec)
     for i in range(20):
         producer.send(i, b"k", b"v", None)
     assert not producer.flush(0.5)
     producer.close(1.0)
     assert sorted(d.index for d in rec.deliveries) == list(range(20))
     assert all(d.error is not None and d.error.startswith("_PURGE") for d in rec.deliveries)
+
+
+@pytest.mark.kafka
+def test_retries_through_the_fault_proxy_are_counted_and_every_record_lands(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("rdk"), 2)
+    rec = Recorder()
+    settings = ClientSettings(kafka_bootstrap, {"linger.ms": "0", "retry.backoff.ms": "10"})
+    with FaultProxy(kafka_bootstrap, [parse_fault_spec("error:first=2")]) as proxy:
+        producer = LibrdkafkaProducer(settings, topic, rec, bootstrap=proxy.bootstrap)
+        try:
+            for i in range(50):
+                producer.send(i, b"k%d" % i, b"v%d" % i, None)
+            assert producer.flush(60)
+            retried = producer.retried_batches()
+        finally:
+            producer.close(5)
+        assert proxy.stats().faults_injected.get("error") == 2
+    assert retried >= 2
+    assert sorted(d.index for d in rec.deliveries) == list(range(50))
+    assert all(d.ok for d in rec.deliveries)
+
+
+@pytest.mark.kafka
+def test_placing_keys_like_another_client(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = _topic(kafka_bootstrap, new_topic("rdk"), 5)
+    keys = [f"ride-{i}".encode() for i in range(60)]
+    for name in ("murmur2", "fnv1a"):  # librdkafka's own murmur2_random; fnv1a by ridectl
+        rec = Recorder()
+        settings = ClientSettings(kafka_bootstrap, {})
+        producer = LibrdkafkaProducer(settings, topic, rec, partitioner=name)
+        for i, key in enumerate(keys):
+            producer.send(i, key, b"v", None)
+        assert producer.flush(30)
+        producer.close(5)
+        assert {d.index: d.partition for d in rec.deliveries} == {
+            i: partition_for(name, key, 5) for i, key in enumerate(keys)
+        }

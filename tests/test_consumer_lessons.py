@@ -66,8 +66,17 @@ def test_auto_commit_crash_skips_committed_events(ctx: DemoContext) -> None:
     never = acked - processed
     assert never, "some acknowledged events were never processed"
     assert trial.report.by_kind[ViolationKind.OUT_OF_ORDER] == 0
-    # The checker does not know about commits yet: the never-processed events show as lost.
-    assert trial.report.by_kind[ViolationKind.LOST] == len(never)
+    # Committed past and never processed: skipped, not lost and not missing.
+    assert trial.report.by_kind[ViolationKind.SKIPPED] == len(never)
+    assert trial.report.by_kind[ViolationKind.LOST] == 0
+    assert trial.report.by_kind[ViolationKind.MISSING] == 0
+    committed = trial.history.committed
+    assert committed is not None
+    for v in trial.report.violations:
+        assert v.kind is ViolationKind.SKIPPED
+        ((partition, offset),) = v.evidence
+        assert offset < committed[partition]
+        assert (partition, offset) not in processed
 
 
 def test_transactions_read_uncommitted_processes_aborted_rides(ctx: DemoContext) -> None:
@@ -76,5 +85,26 @@ def test_transactions_read_uncommitted_processes_aborted_rides(ctx: DemoContext)
     assert uncommitted.label == "read_uncommitted"
     assert committed.label == "read_committed"
     assert len(uncommitted.history.observations) > len(committed.history.observations)
+    aborted = uncommitted.history.aborted
+    assert aborted
+    reads = [v for v in uncommitted.report.violations if v.kind is ViolationKind.ABORTED_READ]
+    # every aborted record was processed by read_uncommitted, and reported once
+    assert {v.evidence[0] for v in reads} == aborted
+    assert {v.kind for v in uncommitted.report.violations} == {ViolationKind.ABORTED_READ}
+    assert committed.report.clean
+
+
+def test_rebalance_eager_revokes_everything_cooperative_only_what_moves(
+    ctx: DemoContext,
+) -> None:
+    outcome = _run("rebalance", ctx)
+    eager, coop = outcome.trials
+    assert eager.label.startswith("range") and coop.label.startswith("cooperative-sticky")
     for trial in outcome.trials:
-        assert trial.report.clean, trial.label
+        processed = {(o.partition, o.offset) for o in trial.history.observations}
+        # every acknowledged event was processed at least once, and only repeats went wrong
+        assert {(a.partition, a.offset) for a in trial.run.acks} <= processed
+        kinds = {v.kind for v in trial.report.violations}
+        assert kinds <= {ViolationKind.DUPLICATE}
+        for v in trial.report.violations:
+            assert v.duplicate_kind is DuplicateKind.REDELIVERY

@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import socket
-import socketserver
 import struct
 import subprocess
 import sys
@@ -25,18 +24,23 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.protocol.admin.cluster import DescribeClusterRequest
 from kafka.protocol.metadata import (
     ApiVersionsRequest,
-    ApiVersionsResponse,
     FindCoordinatorRequest,
     FindCoordinatorResponse,
     MetadataRequest,
     MetadataResponse,
 )
-from kafka.protocol.producer import ProduceRequest, ProduceResponse
-from kafka.record.memory_records import MemoryRecordsBuilder
+from kafka.protocol.producer import ProduceResponse
+from proxy_helpers import (
+    FakeCluster,
+    RawClient,
+    produce_request,
+    response_id,
+    supported_versions,
+)
 
 from ridectl.errors import BrokerError, UsageError
 from ridectl.faults import FaultProxy, ProxyStats, parse_fault_spec, serve_forever
-from ridectl.faults.protocol import parse_request_header
+from ridectl.faults.stats import AnswerSource
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -60,7 +64,27 @@ def make_topic(bootstrap: str, partitions: int = 1) -> str:
         admin.create_topics([NewTopic(topic, partitions, 1)])
     finally:
         admin.close()
+    wait_for_leaders(bootstrap, topic)
     return topic
+
+
+def wait_for_leaders(bootstrap: str, topic: str) -> None:
+    """Until the broker names a leader for every partition: an acks=0 Produce request that
+    arrives earlier makes the broker close the connection (its way of reporting the error)."""
+    client = RawClient(bootstrap)
+    try:
+        deadline = time.monotonic() + 30
+        request = MetadataRequest.MetadataRequestTopic(name=topic)
+        while time.monotonic() < deadline:
+            (described,) = client.call(MetadataRequest(version=12, topics=[request])).topics
+            if described.error_code == 0 and all(
+                p.error_code == 0 and p.leader_id >= 0 for p in described.partitions
+            ):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no leader for {topic} after 30 s")
+    finally:
+        client.close()
 
 
 def read_values(bootstrap: str, topic: str) -> list[int]:
@@ -121,238 +145,22 @@ def run(bootstrap: str, faults: list[str], count: int, **overrides: Any) -> Run:
             failed = sum(1 for f in futures if f.failed())
         finally:
             producer.close(timeout=5)
-        stats = proxy.stats()
+    stats = proxy.stats()  # final: every connection is closed now
+    assert_balanced(stats)
     return Run(read_values(bootstrap, topic), stats, elapsed, failed)
+
+
+def assert_balanced(stats: ProxyStats) -> None:
+    """Every request the proxy read was answered, owed nothing, or closed with its connection."""
+    ledger = stats.ledger
+    assert stats.connections_open == 0
+    assert ledger.received == sum(stats.requests_by_api.values())
+    assert ledger.outstanding == 0, ledger
+    assert ledger.unbalanced_connections == 0, ledger
 
 
 def in_order(values: list[int]) -> bool:
     return values == sorted(values)
-
-
-# --------------------------------------------------------------------------- raw client
-
-
-class RawClient:
-    """Speaks the Kafka protocol over a plain socket, one request at a time or pipelined."""
-
-    def __init__(self, address: str) -> None:
-        host, port = address.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=10)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.next_id = 100
-
-    def send(self, request: Any) -> int:
-        self.next_id += 1
-        request.with_header(correlation_id=self.next_id, client_id="ridectl-test")
-        self.sock.sendall(bytes(request.encode(framed=True, header=True)))
-        return self.next_id
-
-    def receive(self) -> bytes:
-        (size,) = struct.unpack(">i", self._exactly(4))
-        return self._exactly(size)
-
-    def _exactly(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("closed by the proxy")
-            data += chunk
-        return data
-
-    def call(self, request: Any) -> Any:
-        correlation_id = self.send(request)
-        payload = self.receive()
-        response = request.header.get_response_class().decode(payload, header=True)
-        assert response.header.correlation_id == correlation_id
-        return response
-
-    def is_closed(self, timeout_s: float = 5.0) -> bool:
-        self.sock.settimeout(timeout_s)
-        try:
-            return self.sock.recv(1) == b""
-        except ConnectionError:
-            return True
-        except TimeoutError:
-            return False
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def produce_request(
-    topic: str, value: bytes, acks: int = 1, version: int = 9, topic_id: Any = None
-) -> Any:
-    """A one-record Produce request; from v13 on the topic goes by id."""
-    builder = MemoryRecordsBuilder(2, 0, 1024)
-    builder.append(int(time.time() * 1000), b"k", value)
-    builder.close()
-    topic_cls = ProduceRequest.TopicProduceData
-    ident = {"topic_id": topic_id} if version >= 13 else {"name": topic}
-    return ProduceRequest(
-        version=version,
-        transactional_id=None,
-        acks=acks,
-        timeout_ms=10_000,
-        topic_data=[
-            topic_cls(
-                partition_data=[topic_cls.PartitionProduceData(index=0, records=builder.buffer())],
-                **ident,
-            )
-        ],
-    )
-
-
-def supported_versions(address: str) -> dict[int, tuple[int, int]]:
-    client = RawClient(address)
-    try:
-        response = client.call(
-            ApiVersionsRequest(version=3, client_software_name="t", client_software_version="1")
-        )
-    finally:
-        client.close()
-    return {int(a.api_key): (int(a.min_version), int(a.max_version)) for a in response.api_keys}
-
-
-# --------------------------------------------------------------------------- fake brokers
-
-
-class FakeCluster:
-    """Three tiny fake brokers that answer ApiVersions, Metadata, FindCoordinator and
-    DescribeCluster, each naming all three. Produce is advertised up to v99 so the proxy has
-    something to cap."""
-
-    def __init__(self) -> None:
-        self.servers: list[socketserver.ThreadingTCPServer] = []
-        cluster = self
-
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                node = cluster.node_of(self.server)
-                sock = self.request
-                try:
-                    while True:
-                        head = _recv_exactly(sock, 4)
-                        payload = _recv_exactly(sock, struct.unpack(">i", head)[0])
-                        info = parse_request_header(payload)
-                        sock.sendall(
-                            cluster.answer(
-                                node, info.api_key, info.api_version, info.correlation_id
-                            )
-                        )
-                except (ConnectionError, OSError):
-                    return
-
-        for _ in range(3):
-            server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-            server.daemon_threads = True
-            threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-            self.servers.append(server)
-
-    def node_of(self, server: Any) -> int:
-        return self.servers.index(server) + 1
-
-    def port(self, node: int) -> int:
-        return int(self.servers[node - 1].server_address[1])
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port(1)}"
-
-    def answer(self, node: int, api_key: int, version: int, correlation_id: int) -> bytes:
-        message: Any
-        if api_key == 18:
-            keys = ApiVersionsResponse.ApiVersion
-            message = ApiVersionsResponse(
-                version=version,
-                error_code=0,
-                api_keys=[
-                    keys(api_key=0, min_version=3, max_version=99),
-                    keys(api_key=3, min_version=0, max_version=13),
-                    keys(api_key=10, min_version=0, max_version=6),
-                    keys(api_key=18, min_version=0, max_version=4),
-                    keys(api_key=60, min_version=0, max_version=2),
-                ],
-                throttle_time_ms=0,
-            )
-        elif api_key == 3:
-            broker = MetadataResponse.MetadataResponseBroker
-            message = MetadataResponse(
-                version=version,
-                throttle_time_ms=0,
-                brokers=[
-                    broker(node_id=n, host="127.0.0.1", port=self.port(n), rack=None)
-                    for n in (1, 2, 3)
-                ],
-                cluster_id="fake",
-                controller_id=node,  # tells the test which fake broker answered
-                topics=[],
-            )
-        elif api_key == 10:
-            if version >= 4:
-                coordinator = FindCoordinatorResponse.Coordinator
-                message = FindCoordinatorResponse(
-                    version=version,
-                    throttle_time_ms=0,
-                    coordinators=[
-                        coordinator(
-                            key="g",
-                            node_id=3,
-                            host="127.0.0.1",
-                            port=self.port(3),
-                            error_code=0,
-                            error_message=None,
-                        )
-                    ],
-                )
-            else:
-                message = FindCoordinatorResponse(
-                    version=version,
-                    throttle_time_ms=0,
-                    error_code=0,
-                    error_message=None,
-                    node_id=2,
-                    host="127.0.0.1",
-                    port=self.port(2),
-                )
-        elif api_key == 60:
-            from kafka.protocol.admin.cluster import DescribeClusterResponse
-
-            broker = DescribeClusterResponse.DescribeClusterBroker
-            message = DescribeClusterResponse(
-                version=version,
-                throttle_time_ms=0,
-                error_code=0,
-                error_message=None,
-                endpoint_type=1,
-                cluster_id="fake",
-                controller_id=1,
-                brokers=[
-                    broker(
-                        broker_id=n, host="127.0.0.1", port=self.port(n), rack=None, is_fenced=False
-                    )
-                    for n in (1, 2, 3)
-                ],
-            )
-        else:
-            raise ConnectionError(f"fake broker does not speak api {api_key}")
-        message.with_header(correlation_id=correlation_id)
-        return bytes(message.encode(header=True, framed=True))
-
-    def close(self) -> None:
-        for server in self.servers:
-            server.shutdown()
-            server.server_close()
-
-
-def _recv_exactly(sock: socket.socket, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("peer closed")
-        data += chunk
-    return data
 
 
 @pytest.fixture
@@ -579,7 +387,7 @@ import json, sys
 from ridectl.faults import parse_fault_spec, run_standalone
 stats = run_standalone(sys.argv[1], [parse_fault_spec("error:every=2")],
                        on_ready=lambda s: print(s.bootstrap, flush=True))
-print(json.dumps(stats.as_dict()), flush=True)
+print(json.dumps(stats.to_dict()), flush=True)
 """
 
 
@@ -691,6 +499,17 @@ def test_error_every_3rd_request_reorders_one_partition(bootstrap: str) -> None:
     assert not in_order(result.values), "expected later records to overtake failed ones"
     assert result.stats.faults_injected["error"] >= 200 // 3
     assert result.stats.max_in_flight > 1
+    # Per Produce answer, who answered and with which code: the proxy's 7 on every hit
+    # request, the broker's 0 (and an offset) on the others.
+    answers = {a.request: a for a in result.stats.produce_answers}
+    assert set(answers) == set(range(1, result.stats.produce_requests + 1))
+    for number, answer in answers.items():
+        (part,) = answer.partitions
+        if number in result.stats.hit_requests:
+            assert (answer.source, part.error_code, part.broker_code) == ("fault", 7, None)
+        else:
+            assert (answer.source, part.error_code, part.broker_code) == ("broker", 0, 0)
+    assert result.stats.ledger.fault_answered == len(result.stats.hit_requests)
 
 
 @kafka
@@ -720,6 +539,15 @@ def test_lost_acks_make_duplicates_without_idempotence(bootstrap: str) -> None:
     assert len(result.values) == 52  # both lost acks were written twice
     assert result.values.count(0) == 2 and result.values.count(1) == 2
     assert result.stats.hit_requests == (1, 2)
+    # The broker wrote both (code 0, an offset); the client got REQUEST_TIMED_OUT instead.
+    replaced = [a for a in result.stats.produce_answers if a.source is AnswerSource.REPLACED]
+    assert [a.request for a in replaced] == [1, 2]
+    for answer in replaced:
+        (part,) = answer.partitions
+        assert (part.partition, part.broker_code, part.error_code) == (0, 0, 7)
+        assert part.base_offset is not None and part.base_offset >= 0
+    assert result.stats.ledger.ack_replaced == 2
+    assert result.stats.answer_codes["replaced:7"] == 2
 
 
 @kafka
@@ -749,6 +577,8 @@ def test_disconnects_are_survived(bootstrap: str) -> None:
     assert set(result.values) == set(range(200))
     assert result.stats.faults_injected["disconnect"] >= 200 // 40
     assert result.stats.connections_total > result.stats.faults_injected["disconnect"]
+    # Each disconnect closes at least the request that triggered it.
+    assert result.stats.ledger.closed >= result.stats.faults_injected["disconnect"]
 
 
 @kafka
@@ -785,10 +615,6 @@ def test_responses_keep_request_order_when_the_proxy_answers_early(bootstrap: st
         assert order == [slow, fast, meta]
         assert elapsed >= 0.3
         assert proxy.stats().hit_requests == (1, 2)
-
-
-def response_id(payload: bytes) -> int:
-    return int(struct.unpack_from(">i", payload)[0])
 
 
 @kafka

@@ -40,8 +40,10 @@ from ridectl.broker.local import ensure_jars, find_java
 
 pytestmark = pytest.mark.kafka
 
-#: Every subprocess is bounded; the producers below finish in seconds.
-JAVA_TIMEOUT_S = 120
+#: Every subprocess is bounded; the producers below finish in seconds. Longer than the
+#: client's default delivery.timeout.ms (120 s), so that a producer stuck on a batch ends by
+#: itself and its output is in the failure message.
+JAVA_TIMEOUT_S = 180
 PROXY_START_TIMEOUT_S = 30
 PROXY_STOP_TIMEOUT_S = 30
 READ_BACK_TIMEOUT_S = 60

@@ -99,7 +99,7 @@ def test_clean_report_message() -> None:
     text = render(clean)
     assert "No ordering violations: all 2 rides were processed in lifecycle order." in text
     assert "split" not in text.split("\n")[0]
-    assert "ride" in text and "processed order" not in text  # no violation table
+    assert "ride" in text and "evidence" not in text  # no violation table
 
 
 def test_clean_report_mentions_split_rides() -> None:

@@ -18,14 +18,16 @@ from ridectl.faults.proxy import ProxyStats
 from ridectl.judge.checker import Report, check
 from ridectl.judge.history import Ack, History, Observation
 from ridectl.judge.kinds import ViolationKind
-from ridectl.output.demo import compare_table, load_table
-from ridectl.output.failover import failover_summary
+from ridectl.output.demo import compare_table, load_table, render_outcome
+from ridectl.output.failover import render_failover
 from ridectl.output.matrix import matrix_table
+from ridectl.output.report import render_table
 from ridectl.output.run import render_produce
 from ridectl.output.tables import Column, FitTable, Kind
 from ridectl.output.watch import live_view
 from ridectl.produce import ProduceResult
 from ridectl.scenarios.failover import FailoverResult
+from ridectl.scenarios.lessons import LESSONS, LessonOutcome
 from ridectl.scenarios.matrix import Cell, MatrixRow
 from ridectl.scenarios.watch import WatchState
 
@@ -107,7 +109,7 @@ def produce_result(
         },
     )
     if injected is not None:
-        result.fault_stats = _proxy_stats(injected, events + retries).as_dict()
+        result.fault_stats = _proxy_stats(injected, events + retries)
         result.proxy_address = "127.0.0.1:40117"
     return result
 
@@ -197,6 +199,26 @@ def assert_fits(text: str, width: int, whole: Sequence[str]) -> None:
         assert any(item in line for line in lines), f"{item!r} cut or split:\n{text}"
 
 
+def column_cells(text: str, label: str, first: str) -> list[list[str]]:
+    """The pieces of the last column of a table, headed ``label`` (left-justified), per row;
+    a row starts on a line whose first cell starts with ``first``."""
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if re.search(rf"\b{label}\b", line))
+    x = lines[head].index(label)
+    rows: list[list[str]] = []
+    for line in lines[head + 2 :]:
+        if not line.strip() or line.lstrip("│ ").startswith(("└", "─")):
+            continue
+        if not (line.startswith(("│", " ")) or line.startswith(first)):
+            break
+        if line.lstrip("│ ").startswith(first):
+            rows.append([])
+        piece = line[x:].strip(" │")
+        if rows and piece:
+            rows[-1].append(piece)
+    return rows
+
+
 def header_words(labels: Sequence[str], text: str) -> None:
     for label in labels:
         assert re.search(rf"(^|[\s┃│]){re.escape(label)}($|[\s┃│])", text, re.M), (label, text)
@@ -236,6 +258,42 @@ def test_matrix_with_single_row_faults_fits(width: int) -> None:
     assert_fits(text, width, [*faults, "47/300", "1,015", "677", "1,074"])
     # shared settings go to the title, not on each row
     assert "keyed, in-flight 5, idempotence off" in text
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_check_table_fits(width: int) -> None:
+    report = retry_report()
+    text = render(lambda c: render_table(report, c, limit=8, title="retry gotcha"), width)
+    shown = report.per_ride[:8]
+    figures = [r.ride_id for r in shown] + ["rides checked"]
+    # evidence items stay whole: "p1@6 ▸ p1@8", never "p1@6 ▸" then "p1@8" on the next line
+    figures += [f"p{p}@{o}" for r in shown for v in r.violations[:2] for p, o in v.evidence]
+    assert_fits(text, width, figures)
+    header_words(["ride", "kinds", "cause", "evidence"], text)
+    # the legend explains the marks shown, not every mark there is
+    assert "N! overtook an earlier stage" in text and "N~" not in text and "»N" not in text
+    if re.search(r"\bconsequence\b", text.splitlines()[1] + text.splitlines()[2]):
+        # consequences inline: each one whole, over three lines at most (never a word a line)
+        cells = column_cells(text, "consequence", "ride-")
+        assert len(cells) == len(shown), cells
+        for r, lines in zip(shown, cells, strict=True):
+            assert " ".join(lines) in {v.consequence for v in r.violations}, lines
+            assert len(lines) <= 3, lines
+    else:
+        # narrow: numbered under the table, one line each
+        for r in shown:
+            assert any(
+                re.search(rf"^\s*\d+ {re.escape(v.consequence)}\s*$", text, re.M)
+                for v in r.violations
+                if v.consequence
+            ), text
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_check_table_of_split_rides_fits(width: int) -> None:
+    report = unkeyed_report()
+    text = render(lambda c: render_table(report, c, limit=6), width)
+    assert_fits(text, width, [r.ride_id for r in report.per_ride[:6]])
 
 
 def fixes_trials() -> list[Trial]:
@@ -335,7 +393,7 @@ def test_failover_fits(width: int) -> None:
         heal_s=3.27,
         consumed=report.events,
     )
-    text = render(printed(failover_summary(result)), width)
+    text = render(lambda c: render_failover(c, result), width)
     f = result.figures()
     assert_fits(
         text,
@@ -345,6 +403,7 @@ def test_failover_fits(width: int) -> None:
             f"duplicated {f['duplicated']:,}",
             f"sent {f['sent']:,}",
             f"{f['heal_s']:g}s",
+            *(r.ride_id for r in report.per_ride[:25]),
         ],
     )
 
@@ -363,6 +422,26 @@ def test_watch_view_fits(width: int) -> None:
     text = render(printed(live_view(state)), width)
     shown = [v for v in report.violations if v.kind.value in ("out_of_order", "duplicate")][-8:]
     assert_fits(text, width, [v.ride_id for v in shown])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_demo_lesson_outcome_fits(width: int) -> None:
+    """A whole lesson as the demo prints it: check table, timelines of a ride with a
+    duplicate (six processed events), comparison and loads."""
+    obs = [
+        Observation(i, "ride-00017", seq, 1, 40 + i, "run-1")
+        for i, seq in enumerate([1, 2, 2, 4, 3, 5])
+    ]
+    focus = trial("5 in flight, not idempotent", History(obs), throughput=1015.3, p50=6.6, p99=74)
+    trials = fixes_trials()
+    outcome = LessonOutcome(True, "56 events out of order in 41 rides.", trials, focus, True, True)
+    lesson = next(lesson for lesson in LESSONS if lesson.name == "retry")
+    text = render(lambda c: render_outcome(c, lesson, outcome), width)
+    whole = ["ride-00017", "1 2 2+ 4! 3 5", "▼", "▲"]
+    whole += [f"{t.report.violating_rides}/{t.report.rides}" for t in trials]
+    assert_fits(text, width, whole)
+    # every cell of the timeline whole: stage names, or numbers alone with the names below
+    assert "3 InProgress ▼" in text or ("3 ▼" in text and "stages: 1 Requested" in text)
 
 
 # ----------------------------------------------------------------------------- FitTable itself
@@ -394,6 +473,15 @@ def test_note_column_moves_to_footnotes_only_when_narrow() -> None:
     assert sentence in wide and "┃" in wide  # inline, boxed
     assert re.search(rf"^\s*2 {sentence}\s*$", narrow, re.M), narrow
     assert_fits(narrow, 60, ["ride-00001", "1 2 4! 3 5"])
+
+
+def test_listed_items_go_one_per_line_rather_than_break() -> None:
+    items = "p1@6 ▸ p1@7; p1@6 ▸ p1@8; +1"
+    columns = [Column("ride", justify="left"), Column("evidence", kind=Kind.TEXT, sep="; ")]
+    table = FitTable(columns, [["ride-00004", items], ["ride-00005", "p2@7 ▸ p2@8"]])
+    text = render(printed(table), 36)
+    assert_fits(text, 36, ["p1@6 ▸ p1@7", "p1@6 ▸ p1@8", "p2@7 ▸ p2@8"])
+    assert items in render(printed(table), 80)
 
 
 def test_shared_values_fold_into_the_title() -> None:

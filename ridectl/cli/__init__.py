@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if os.environ.get("RIDECTL_DEBUG"):
             raise
+        known = _client_error(exc)
+        if known is not None:
+            fail(_one_line(str(known)), known.code)
         fail(
             f"unexpected {type(exc).__name__}: {_one_line(str(exc)) or 'no message'} "
             "(set RIDECTL_DEBUG=1 to see the traceback, and please report it)",
@@ -120,6 +123,15 @@ def main(argv: list[str] | None = None) -> None:
         )
     if isinstance(rv, int) and rv:
         sys.exit(rv)
+
+
+def _client_error(exc: Exception) -> RidectlError | None:
+    """A Kafka client's exception that no command translated is still one known line."""
+    if "kafka" not in sys.modules:  # kafka-python was never loaded: not one of its errors
+        return None
+    from ridectl.clients.kafka_python_errors import client_error
+
+    return client_error(exc)
 
 
 def _one_line(text: str) -> str:

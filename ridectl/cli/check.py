@@ -7,7 +7,7 @@ import contextlib
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -26,6 +26,9 @@ from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
 from ridectl.output.formats import Export, Format, Views, emit
+
+if TYPE_CHECKING:
+    from ridectl.judge.history import History
 
 RunId = Annotated[
     str | None,
@@ -160,6 +163,25 @@ def _write_history(history: Any, fh: Any, out: Path | None) -> None:
             fh.close()
 
 
+def _judged_nothing(history: History, source: str, exit_code: bool) -> None:
+    """Refuse to pass a check that judged nothing: a run that is not there is an error, and so
+    is an empty history when the exit code is to be trusted by a script."""
+    others = sorted(history.other_runs, reverse=True)
+    if history.run_id is not None:
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} older" if len(others) > 5 else "")
+        raise UsageError(
+            f"no events of run {history.run_id} in {source}",
+            hint=f"runs there, newest first: {shown}; pick one with --run-id"
+            if others
+            else "it holds no ride events at all: produce a run first, or check the name",
+        )
+    if exit_code:
+        raise UsageError(
+            f"nothing to judge: {source} holds no ride events",
+            hint="produce a run first, or check the name",
+        )
+
+
 def check(
     topic: Annotated[
         str | None, typer.Option("--topic", "-t", help="Consume this topic, then judge.")
@@ -221,6 +243,8 @@ def check(
         history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
         if out_fh is not None:
             _write_history(history, out_fh, out)
+    if not history.observations:
+        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     # The history is built once and kept to the end of this command: keep the garbage
     # collector from rescanning it (a measurable share of a large check).
     gc.freeze()

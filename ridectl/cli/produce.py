@@ -180,6 +180,7 @@ def produce(
 ) -> None:
     """Produce interleaved ride lifecycles and report what the broker acknowledged."""
     from ridectl import runs
+    from ridectl.clients.kafka_python_errors import client_errors
     from ridectl.experiment import produce as run_produce
     from ridectl.output.run import produce_json, render_produce
     from ridectl.produce import ProduceOptions
@@ -220,15 +221,16 @@ def produce(
         grow_to=grow_to,
         second_partitioner=payment_partitioner.value if payment_partitioner else None,
     )
-    if bar is not None:
-        with bar:
-            task = bar.add_task("producing", total=rides * 5, extra="")
-            opts.progress = lambda sent, acked: bar.update(
-                task, completed=sent, extra=f"{acked} acknowledged"
-            )
+    with client_errors(settings, f"producing to {topic}"):
+        if bar is not None:
+            with bar:
+                task = bar.add_task("producing", total=rides * 5, extra="")
+                opts.progress = lambda sent, acked: bar.update(
+                    task, completed=sent, extra=f"{acked} acknowledged"
+                )
+                result = run_produce(opts)
+        else:
             result = run_produce(opts)
-    else:
-        result = run_produce(opts)
     record = result.to_dict()
     record["bootstrap"] = settings.bootstrap
     try:

@@ -45,8 +45,7 @@ def proxy(
 ) -> None:
     """Run the fault proxy until Ctrl-C, then print what it did."""
     from ridectl.errors import UsageError
-    from ridectl.faults import parse_fault_spec, parse_host_port, run_standalone
-    from ridectl.faults.proxy import ProxyStats
+    from ridectl.faults import ProxyStats, parse_fault_spec, parse_host_port, run_standalone
 
     if fmt not in ("table", "json"):
         raise UsageError(f"--format must be table or json, not {fmt!r}")
@@ -67,18 +66,22 @@ def proxy(
         )
 
     stats = run_standalone(upstream, specs, host, port, advertised_host=advertise, on_ready=ready)
-    data = stats.as_dict()
     if fmt == "json":
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(json.dumps(stats.to_dict(), indent=2) + "\n")
         return
     out = console.out()
     out.print(
-        f"produce requests: {data['produce_requests']}, faults injected: "
-        + (", ".join(f"{k} x{v}" for k, v in data["faults_injected"].items()) or "none")
-        + f", connections: {data['connections_total']}"
+        f"produce requests: {stats.produce_requests}, faults injected: "
+        + (", ".join(f"{k} x{v}" for k, v in stats.faults_injected.items()) or "none")
+        + f", connections: {stats.connections_total}"
     )
+    out.print("requests by API: " + ", ".join(f"{k}={v}" for k, v in stats.requests_by_api.items()))
+    ledger = stats.ledger
     out.print(
-        "requests by API: " + ", ".join(f"{k}={v}" for k, v in data["requests_by_api"].items())
+        f"requests: {ledger.received} received; answered by the broker {ledger.broker_answered}, "
+        f"by a fault {ledger.fault_answered + ledger.ack_replaced}, none owed (acks=0) "
+        f"{ledger.no_answer}, closed with their connection {ledger.closed}; "
+        f"outstanding {ledger.outstanding}"
     )
 
 

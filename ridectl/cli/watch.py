@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ridectl.cli.options import Bootstrap, ConfigFile, TableOrJson, XOption, settings_from
-from ridectl.errors import ExitCode
+from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
 
@@ -29,9 +29,13 @@ def watch(
         float | None, typer.Option("--max-seconds", help="End after this long in any case.")
     ] = None,
     wait_topic: Annotated[
-        float,
-        typer.Option("--wait-topic", help="Wait this long for the topic to be created."),
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            "--wait-topic",
+            help="Wait this long for the topic to be created (default: --idle-timeout).",
+            show_default=False,
+        ),
+    ] = None,
     fmt: TableOrJson = Format.table,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
@@ -48,6 +52,8 @@ def watch(
     from ridectl.scenarios.watch import WatchState
     from ridectl.scenarios.watch import watch as run_watch
 
+    if wait_topic is not None and wait_topic < 0:
+        raise UsageError(f"--wait-topic must be 0 or more, not {wait_topic}")
     settings = settings_from(bootstrap_servers, config, x)
     state: WatchState | None = None
     live_console = console.out() if fmt is Format.table else console.err()
@@ -58,7 +64,8 @@ def watch(
         from_beginning=from_beginning,
         idle_timeout_s=idle_timeout,
         max_seconds=max_seconds,
-        wait_topic_s=wait_topic,
+        wait_topic_s=idle_timeout if wait_topic is None else wait_topic,
+        on_wait=lambda line: console.err().print(line, markup=False, highlight=False),
     )
     interrupted = False
     try:

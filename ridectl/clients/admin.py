@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from kafka import errors as kerrors
 from kafka.admin import KafkaAdminClient
 
+from ridectl.clients.kafka_python_errors import translate
 from ridectl.errors import RidectlError, UsageError
 from ridectl.settings import ClientSettings
 
@@ -123,23 +124,7 @@ def kafka_errors(settings: ClientSettings, doing: str) -> Iterator[None]:
 
 def _translate(settings: ClientSettings, doing: str, exc: kerrors.KafkaError) -> NoReturn:
     """One-line message for a client error other than a failed bootstrap."""
-    where = settings.bootstrap
-    if isinstance(exc, kerrors.KafkaTimeoutError):
-        raise RidectlError(
-            f"{doing}: Kafka at {where} did not answer in time ({exc})",
-            hint="check the broker: ridectl broker status",
-        ) from None
-    if isinstance(exc, kerrors.KafkaConfigurationError):
-        raise UsageError(
-            f"{doing}: the client settings do not fit together ({exc})",
-            hint="change or drop one of the settings named",
-        ) from None
-    if isinstance(exc, kerrors.KafkaConnectionError):
-        raise RidectlError(
-            f"{doing}: lost the connection to Kafka at {where} ({exc or type(exc).__name__})",
-            hint="check the broker: ridectl broker status",
-        ) from None
-    raise RidectlError(f"{doing}: {type(exc).__name__}: {exc}") from None
+    raise translate(exc, doing, settings) from None
 
 
 @contextlib.contextmanager

@@ -65,6 +65,14 @@ class Isolation(StrEnum):
     READ_UNCOMMITTED = "read_uncommitted"
 
 
+#: Errors of a commit refused because the group is changing under the member.
+_GROUP_CHANGING = (
+    kerrors.RebalanceInProgressError,
+    kerrors.CommitFailedError,
+    kerrors.IllegalGenerationError,
+    kerrors.UnknownMemberIdError,
+)
+
 _ASSIGNORS = {
     Assignor.RANGE: RangePartitionAssignor,
     Assignor.ROUNDROBIN: RoundRobinPartitionAssignor,
@@ -187,11 +195,16 @@ class Member:
         if not todo or self.cfg.commit_every is None:
             return
         topic = self.cfg.topic
-        self.consumer.commit(
-            offsets={
-                TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()
-            }
-        )
+        offsets = {TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()}
+        try:
+            self.consumer.commit(offsets=offsets)
+        except _GROUP_CHANGING as exc:
+            # The group is rebalancing: the commit is refused and these offsets stay pending
+            # (committed later if the partitions are still ours, processed again if not).
+            self.journal.write(
+                "commit-failed", offsets=_offsets_doc(todo), error=type(exc).__name__
+            )
+            return
         self.journal.write("commit", offsets=_offsets_doc(todo))
         for p in todo:
             if self.pending.get(p) == todo[p]:

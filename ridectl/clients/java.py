@@ -30,8 +30,9 @@ from pathlib import Path
 from ridectl.broker.local import cache_dir_default, ensure_jars, find_java
 from ridectl.clients.base import ClientName, ConsumedRecord, DeliveryCallback
 from ridectl.clients.java_process import JavaProcess, client_error
+from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError, UsageError
-from ridectl.settings import IGNORED, SETTINGS, parse_jaas
+from ridectl.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
 from ridectl.versions import KAFKA_VERSION
 
 #: Errors that mean the broker stopped answering (the record expired unacknowledged).
@@ -41,6 +42,14 @@ MAIN_CLASS = "RideClient"
 START_TIMEOUT_S = 120.0
 #: How long a command may take beyond the client's own waits (a busy machine, a slow JVM).
 GRACE_S = 15.0
+
+#: Read-side defaults unless the user sets them (as for ridectl's other consumers).
+CONSUMER_DEFAULTS = {
+    "enable.auto.commit": "false",
+    "auto.offset.reset": "earliest",
+    "max.poll.records": "5000",
+    "fetch.max.wait.ms": "100",
+}
 
 #: ridectl setting names the Java client spells otherwise or lacks, with what to do instead.
 _REFUSED = {
@@ -144,22 +153,34 @@ def _b64(data: bytes) -> bytes:
 
 
 class JavaProducer:
-    """A ``KafkaProducer`` in its own JVM, writing to one topic."""
+    """A ``KafkaProducer`` in its own JVM, writing to one topic.
+
+    ``bootstrap`` replaces the settings' servers (the fault proxy's address); ``partitioner``
+    places keyed records as the named client would (murmur2 is the Java client's own; other
+    hashes become explicit partitions)."""
 
     client = ClientName.JAVA
 
     def __init__(
         self,
-        bootstrap: str,
+        settings: ClientSettings,
         topic: str,
-        settings: Mapping[str, str],
         on_delivery: DeliveryCallback,
+        *,
+        bootstrap: str | None = None,
+        partitioner: str | None = None,
     ) -> None:
-        self._asked = java_settings(settings, "producer")
-        self._proc = _start(["produce", topic], bootstrap, self._asked, "producer")
+        self._asked = java_settings(settings.values, "producer")
+        server = bootstrap or settings.bootstrap
+        self._proc = _start(["produce", topic], server, self._asked, "producer")
         self._proc.on_delivery = on_delivery
+        self._placement: KeyPlacement | None = None
+        if partitioner not in (None, "murmur2"):
+            self._placement = KeyPlacement(partitioner, lambda: self.partitions_for(topic))
 
     def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
+        if partition is None and self._placement is not None:
+            partition = self._placement.partition(key)
         target = -1 if partition is None else partition
         key_text = b"~" if key is None else _b64(key)
         self._proc.write(b"P %d %d %s %s\n" % (index, target, key_text, _b64(value)))
@@ -177,6 +198,13 @@ class JavaProducer:
 
     def close(self, timeout_s: float) -> None:
         self._proc.close(f"Q {int(max(0.0, timeout_s) * 1000)}\n".encode(), timeout_s + GRACE_S)
+
+    def retried_batches(self) -> int:
+        """The producer's ``record-retry-total`` metric: records it sent again. The Java
+        client counts retries per record, not per batch; the two agree when every batch
+        holds one record (the retry recipe's ``batch.size``)."""
+        reply = self._proc.request(b"T\n", "T", 60.0 + GRACE_S)
+        return int(float(reply[-1].split()[1])) if reply else 0
 
     def changed_by_client(self) -> list[str]:
         """Settings the Java client chose unlike its default, with the reason."""
@@ -200,8 +228,13 @@ class JavaConsumer:
 
     client = ClientName.JAVA
 
-    def __init__(self, bootstrap: str, settings: Mapping[str, str]) -> None:
-        self._proc = _start(["consume"], bootstrap, java_settings(settings, "consumer"), "consumer")
+    def __init__(
+        self, settings: ClientSettings, *, group: str | None = None, doing: str = "reading"
+    ) -> None:
+        props = {**CONSUMER_DEFAULTS, **java_settings(settings.values, "consumer")}
+        if group is not None:
+            props["group.id"] = group
+        self._proc = _start(["consume"], settings.bootstrap, props, f"consumer, {doing}")
 
     def _ask(self, line: str, kind: str, timeout_s: float = 60.0) -> list[str]:
         reply = self._proc.request(line.encode() + b"\n", kind, timeout_s)

@@ -19,6 +19,7 @@ from kafka import errors as kerrors
 
 from ridectl.clients.admin import client_kwargs, kafka_errors
 from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.key_partitioner import kafka_partitioner
 from ridectl.errors import RidectlError
 from ridectl.settings import ClientSettings, in_force
@@ -98,9 +99,9 @@ class KafkaPythonProducer:
             # send() blocks while the buffer is full; it gives up when the broker is gone.
             raise RidectlError(str(exc).removeprefix("KafkaTimeoutError: ")) from None
         except kerrors.KafkaError as exc:
-            # A record refused before it is queued (too large, for one) is an outcome too.
-            failed(exc)
-            return
+            # A record refused before it is queued (too large, for one): the run cannot go on
+            # as asked, and the user is told which setting to change.
+            raise translate(exc, f"producing to {self._topic}", self._settings) from None
         future.add_callback(ok)
         future.add_errback(failed)
 

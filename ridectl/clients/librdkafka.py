@@ -21,6 +21,7 @@ failure is a :class:`~ridectl.clients.base.Delivery` carrying librdkafka's error
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
@@ -40,14 +41,26 @@ from confluent_kafka import (
 
 from ridectl.clients import rdkafka_conf
 from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError
+from ridectl.settings import ClientSettings
 
 #: Errors that mean the broker stopped answering (the record expired unacknowledged).
 BROKER_GONE_ERRORS = frozenset({"_MSG_TIMED_OUT", "_TRANSPORT", "_ALL_BROKERS_DOWN"})
 
 _LOG = logging.getLogger("ridectl.librdkafka")
 _POLL_S = 0.05
+#: ridectl partitioner names librdkafka has built in (its own names): same placement.
+NATIVE_PARTITIONERS = {"murmur2": "murmur2_random", "crc32": "consistent_random"}
+#: Read-side defaults unless the user sets them (as for ridectl's other consumers).
+CONSUMER_DEFAULTS = {
+    "enable.auto.commit": "false",
+    "auto.offset.reset": "earliest",
+    "fetch.wait.max.ms": "100",
+}
 _FULL_WAIT_S = 0.01
+#: How often librdkafka reports its statistics (the retry count is read from them).
+_STATS_MS = 500
 _CONSUME_BATCH = 1000
 
 
@@ -78,27 +91,38 @@ def _base_conf(bootstrap: str, settings: Mapping[str, str], role: str) -> dict[s
 class LibrdkafkaProducer:
     """A confluent-kafka ``Producer`` writing to one topic.
 
-    ``settings`` are Java-style names and raw values (``ClientSettings.values``); ``bootstrap``
-    is where to connect (the broker, or the fault proxy in front of it)."""
+    ``bootstrap`` replaces the settings' servers (the fault proxy's address); ``partitioner``
+    places keyed records as the named client would (librdkafka's own ``murmur2_random`` or
+    ``consistent_random`` when it has that hash, else explicit partitions)."""
 
     client = ClientName.LIBRDKAFKA
 
     def __init__(
         self,
-        bootstrap: str,
+        settings: ClientSettings,
         topic: str,
-        settings: Mapping[str, str],
         on_delivery: DeliveryCallback,
+        *,
+        bootstrap: str | None = None,
+        partitioner: str | None = None,
     ) -> None:
         self._topic = topic
         self._on_delivery = on_delivery
-        self._conf = _base_conf(bootstrap, settings, "producer")
+        self._conf = _base_conf(bootstrap or settings.bootstrap, settings.values, "producer")
+        self._placement: KeyPlacement | None = None
+        if partitioner in NATIVE_PARTITIONERS:
+            self._conf["partitioner"] = NATIVE_PARTITIONERS[partitioner]
+        elif partitioner is not None:
+            self._placement = KeyPlacement(partitioner, lambda: self.partitions_for(topic))
         self._fatal: KafkaError | None = None
         self._retries = 0
+        self._stats_seen = threading.Event()
         config: dict[str, object] = {
             **self._conf,
             "error_cb": self._on_error,
             "logger": _LOG,
+            "statistics.interval.ms": _STATS_MS,
+            "stats_cb": self._on_stats,
         }
         try:
             self._producer = Producer(config)
@@ -113,6 +137,8 @@ class LibrdkafkaProducer:
 
     def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
         self._raise_fatal()
+        if partition is None and self._placement is not None:
+            partition = self._placement.partition(key)
         report = functools.partial(self._report, index)
         while True:
             try:
@@ -162,6 +188,16 @@ class LibrdkafkaProducer:
 
     # ------------------------------------------------------------------ optional diagnostics
 
+    def retried_batches(self) -> int:
+        """Records librdkafka sent more than once: its statistics count every transmission of
+        a record (``txmsgs`` per partition) beside the records produced (``msgs``). Like the
+        Java client, librdkafka counts retries per record; that is per batch when every batch
+        holds one record (``batch.num.messages=1``, the retry recipe). Read from a statistics
+        report made after this call began (it waits at most a second)."""
+        self._stats_seen.clear()
+        self._stats_seen.wait(2 * _STATS_MS / 1000)
+        return self._retries
+
     def changed_by_client(self) -> list[str]:
         """Order-deciding settings librdkafka chose unlike what was asked, with the reason."""
         asked = self._conf.get("max.in.flight.requests.per.connection") or self._conf.get(
@@ -182,6 +218,16 @@ class LibrdkafkaProducer:
             self._on_delivery(Delivery(index, msg.partition() or 0, msg.offset() or 0))
         else:
             self._on_delivery(Delivery(index, -1, -1, err.name(), _one_line(err.str())))
+
+    def _on_stats(self, text: str) -> None:
+        try:
+            partitions = json.loads(text)["topics"][self._topic]["partitions"]
+            sent = sum(int(p["txmsgs"]) for k, p in partitions.items() if int(k) >= 0)
+            produced = sum(int(p["msgs"]) for k, p in partitions.items() if int(k) >= 0)
+        except (ValueError, KeyError, TypeError):
+            return
+        self._retries = max(0, sent - produced)
+        self._stats_seen.set()
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -206,23 +252,26 @@ class LibrdkafkaConsumer:
 
     client = ClientName.LIBRDKAFKA
 
-    def __init__(self, bootstrap: str, settings: Mapping[str, str]) -> None:
-        conf = _base_conf(bootstrap, settings, "consumer")
-        if "group.id" not in conf:
-            conf["group.id"] = f"ridectl-{uuid.uuid4().hex[:12]}"
-            conf.setdefault("enable.auto.commit", "false")
+    def __init__(
+        self, settings: ClientSettings, *, group: str | None = None, doing: str = "reading"
+    ) -> None:
+        conf = {**CONSUMER_DEFAULTS, **_base_conf(settings.bootstrap, settings.values, "consumer")}
+        if group is not None:
+            conf["group.id"] = group
+        conf.setdefault("group.id", f"ridectl-{uuid.uuid4().hex[:12]}")
         self._conf = conf
+        self._doing = doing
         try:
             self._consumer = Consumer({**conf, "logger": _LOG})
         except (KafkaException, ValueError, TypeError) as exc:
-            raise client_error("refused the consumer settings", exc) from None
+            raise client_error(f"refused the consumer settings ({doing})", exc) from None
 
     def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
         start = OFFSET_BEGINNING if from_beginning else OFFSET_STORED
         try:
             self._consumer.assign([TopicPartition(topic, p, start) for p in partitions])
         except KafkaException as exc:
-            raise client_error("could not assign partitions", exc) from None
+            raise client_error(f"could not assign partitions ({self._doing})", exc) from None
 
     def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         out: dict[int, int] = {}
@@ -247,14 +296,14 @@ class LibrdkafkaConsumer:
         try:
             messages = self._consumer.consume(_CONSUME_BATCH, max(0.0, timeout_s))
         except KafkaException as exc:
-            raise client_error("read failed", exc) from None
+            raise client_error(f"read failed ({self._doing})", exc) from None
         out: list[ConsumedRecord] = []
         for m in messages:
             err = m.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF or err.retriable():
                     continue
-                raise client_error("read failed", err)
+                raise client_error(f"read failed ({self._doing})", err)
             key, value = m.key(), m.value()
             out.append(
                 ConsumedRecord(
@@ -273,7 +322,7 @@ class LibrdkafkaConsumer:
             err = _kafka_error(exc)
             if err is not None and err.code() == KafkaError._NO_OFFSET:
                 return  # nothing read since the last commit
-            raise client_error("commit failed", exc) from None
+            raise client_error(f"commit failed ({self._doing})", exc) from None
 
     def settings_in_force(self) -> Mapping[str, str]:
         return rdkafka_conf.settings_in_force(self._conf, "consumer")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from ridectl.faults.proxy import (
     FaultProxy,
-    ProxyStats,
     parse_host_port,
     run_standalone,
     serve_forever,
@@ -21,6 +20,7 @@ from ridectl.faults.spec import (
     error_code_name,
     parse_fault_spec,
 )
+from ridectl.faults.stats import Ledger, ProduceAnswer, ProxyStats
 
 __all__ = [
     "DEFAULT_ERROR_CODE",
@@ -28,6 +28,8 @@ __all__ = [
     "FaultKind",
     "FaultProxy",
     "FaultSpec",
+    "Ledger",
+    "ProduceAnswer",
     "ProxyStats",
     "error_code_name",
     "parse_fault_spec",

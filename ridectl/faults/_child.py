@@ -12,14 +12,13 @@ import json
 import logging
 import signal
 import sys
-from typing import Any
 
 from ridectl.errors import RidectlError
 from ridectl.faults.proxy import FaultProxy
-from ridectl.faults.spec import parse_fault_spec
+from ridectl.faults.runners import config_from_json
 
 
-def _say(message: dict[str, Any]) -> None:
+def _say(message: dict[str, object]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
 
@@ -27,21 +26,22 @@ def _say(message: dict[str, Any]) -> None:
 def main(argv: list[str]) -> int:
     # Ctrl-C is for the parent to handle: it stops us through stdin and wants the final stats.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    config = json.loads(argv[0])
+    config, level = config_from_json(argv[0])
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("fault-proxy %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("ridectl")
     logger.addHandler(handler)
-    logger.setLevel(int(config.get("log_level", logging.WARNING)))
+    logger.setLevel(level)
     try:
         proxy = FaultProxy(
-            config["upstream"],
-            [parse_fault_spec(text) for text in config["faults"]],
-            config["listen_host"],
-            int(config["listen_port"]),
-            advertised_host=config.get("advertised_host"),
-            max_frame_bytes=int(config["max_frame_bytes"]),
-            connect_timeout_s=float(config["connect_timeout_s"]),
+            config.upstream,
+            config.faults,
+            config.listen_host,
+            config.listen_port,
+            advertised_host=config.advertised_host,
+            max_frame_bytes=config.max_frame_bytes,
+            connect_timeout_s=config.connect_timeout_s,
+            frame_timeout_s=config.frame_timeout_s,
             isolation="thread",
         ).start()
     except RidectlError as exc:
@@ -50,20 +50,20 @@ def main(argv: list[str]) -> int:
     except Exception as exc:
         _say({"error": {"type": type(exc).__name__, "message": str(exc), "hint": None}})
         return 1
-    _say({"ready": proxy.stats().as_dict()})
+    _say({"ready": proxy.stats().to_dict()})
     stopped = False
     try:
         for line in sys.stdin:
             command = line.strip()
             if command == "stats":
-                _say({"stats": proxy.stats().as_dict()})
+                _say({"stats": proxy.stats().to_dict()})
             elif command == "stop":
                 stopped = True
                 break
     finally:
         proxy.close()
     if stopped:
-        _say({"stats": proxy.stats().as_dict()})
+        _say({"stats": proxy.stats().to_dict()})
     return 0
 
 

@@ -42,11 +42,13 @@ __all__ = [
     "ProtocolError",
     "RequestInfo",
     "api_name",
+    "api_ranges",
     "cap_api_versions",
     "decode_address_response",
     "encode_response",
     "has_addresses",
     "parse_produce_request",
+    "parse_produce_response",
     "parse_request_header",
     "produce_error_response",
     "response_correlation_id",
@@ -91,6 +93,14 @@ class ProduceInfo:
     @property
     def expects_response(self) -> bool:
         return self.acks != 0
+
+    def partitions(self) -> list[tuple[str, int]]:
+        """(topic, partition) for each partition written; the topic by name or by id."""
+        return [
+            (str(name) if name is not None else str(topic_id), index)
+            for name, topic_id, indexes in self.topics
+            for index in indexes
+        ]
 
 
 def api_name(api_key: int) -> str:
@@ -148,6 +158,26 @@ def parse_produce_request(payload: bytes, version: int) -> ProduceInfo:
         for topic in request.topic_data
     )
     return ProduceInfo(acks=int(request.acks), topics=topics)
+
+
+def parse_produce_response(payload: bytes, version: int) -> list[tuple[str, int, int, int]]:
+    """(topic, partition, error code, base offset) for each partition of a Produce response;
+    the topic is its name, or its id from v13 on."""
+    _check_version(ProduceResponse, version)
+    try:
+        message = ProduceResponse.decode(payload, version=version, header=True)
+    except (ValueError, struct.error, UnicodeDecodeError, IndexError) as exc:
+        raise ProtocolError(f"undecodable Produce v{version} response: {exc}") from exc
+    return [
+        (
+            str(topic.topic_id) if version >= 13 else str(topic.name),
+            int(part.index),
+            int(part.error_code),
+            int(part.base_offset),
+        )
+        for topic in message.responses
+        for part in topic.partition_responses
+    ]
 
 
 def produce_error_response(
@@ -241,18 +271,34 @@ def decode_address_response(api_key: int, version: int, payload: bytes) -> tuple
     return message, endpoints
 
 
-def cap_api_versions(payload: bytes, version: int) -> bytes | None:
-    """The framed ApiVersions response with the maximum versions of the APIs the proxy
-    decodes capped at what the codecs support, or None when nothing needs capping (then the
-    broker's bytes go through as they are). Keeps a client from negotiating a version the
-    proxy could not read. ``payload`` is the unframed response, header included."""
+def _decode_api_versions(payload: bytes, version: int) -> Any:
     if not 0 <= version <= int(ApiVersionsResponse.max_version):
         return None
     try:
         message = ApiVersionsResponse.decode(payload, header=True, version=version)
     except (ValueError, struct.error, UnicodeDecodeError, IndexError):
         return None
-    if int(message.error_code) != 0:
+    return None if int(message.error_code) != 0 else message
+
+
+def api_ranges(payload: bytes, version: int) -> dict[int, tuple[int, int]]:
+    """The (min, max) version per API key a broker's ApiVersions response lists; empty when
+    it cannot be read or reports an error."""
+    message = _decode_api_versions(payload, version)
+    if message is None:
+        return {}
+    return {
+        int(e.api_key): (int(e.min_version), int(e.max_version)) for e in message.api_keys or []
+    }
+
+
+def cap_api_versions(payload: bytes, version: int) -> bytes | None:
+    """The framed ApiVersions response with the maximum versions of the APIs the proxy
+    decodes capped at what the codecs support, or None when nothing needs capping (then the
+    broker's bytes go through as they are). Keeps a client from negotiating a version the
+    proxy could not read. ``payload`` is the unframed response, header included."""
+    message = _decode_api_versions(payload, version)
+    if message is None:
         return None
     limits = {key: int(api.codec.max_version) for key, api in _ADDRESS_APIS.items()}
     limits[PRODUCE] = min(limits[PRODUCE], int(ProduceRequest.max_version))

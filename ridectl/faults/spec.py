@@ -85,6 +85,14 @@ class FaultKind(StrEnum):
 
 _CODE_KINDS = frozenset({FaultKind.ERROR, FaultKind.LOST_ACK})
 _SELECT_KEYS = ("every", "first", "rate")
+_SELECTION = frozenset({*_SELECT_KEYS, "seed", "after"})
+#: The keys each kind accepts (the selection keys, plus its own).
+_KEYS: dict[FaultKind, frozenset[str]] = {
+    FaultKind.ERROR: _SELECTION | {"code", "ms", "hold"},
+    FaultKind.LOST_ACK: _SELECTION | {"code", "ms"},
+    FaultKind.DELAY: _SELECTION | {"ms"},
+    FaultKind.DISCONNECT: _SELECTION,
+}
 
 
 def _error_table() -> dict[int, type[kafka_errors.KafkaError]]:
@@ -302,14 +310,7 @@ def _build(text: str) -> FaultSpec:
         if key in seen:
             raise ValueError(f"{key} given twice")
         seen[key] = value
-    allowed = {"every", "first", "rate", "seed", "after"}
-    if kind in _CODE_KINDS:
-        allowed.update(("code", "ms"))
-    if kind is FaultKind.ERROR:
-        allowed.add("hold")
-    if kind is FaultKind.DELAY:
-        allowed.add("ms")
-    unknown = [key for key in seen if key not in allowed]
+    unknown = [key for key in seen if key not in _KEYS[kind]]
     if unknown:
         raise ValueError(f"unknown key {unknown[0]!r} for {kind}")
     rate: float | None = None
@@ -318,11 +319,7 @@ def _build(text: str) -> FaultSpec:
             rate = float(seen["rate"])
         except ValueError:
             raise ValueError(f"rate needs a number, not {seen['rate']!r}") from None
-    ints = (
-        {key: _int_value(key, seen[key]) for key in ("every", "first", "seed", "after", "ms")}
-        if False
-        else {key: _int_value(key, seen[key]) for key in seen if key in _INT_KEYS}
-    )
+    ints = {key: _int_value(key, seen[key]) for key in seen if key in _INT_KEYS}
     return FaultSpec(
         kind=kind,
         every=ints.get("every"),

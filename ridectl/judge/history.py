@@ -90,6 +90,9 @@ class History:
     #: Events the producer saw acknowledged, when known (enables the ``lost`` kind).
     acked: list[Ack] | None = None
     run_id: str | None = None
+    #: Runs whose events were set aside because another run was chosen (so a run id that
+    #: matched nothing can be answered with the runs that are there).
+    other_runs: set[str] = field(default_factory=set)
     #: The consumer group's committed offset (the next offset to read) per partition at the
     #: end of the run, when known: an acknowledged event below it that was never processed
     #: was skipped (enables the ``skipped`` kind; needs ``acked``).
@@ -160,6 +163,9 @@ def _decode_chunk(chunk: bytes | str, history: History, run_id: str | None) -> N
     if run_id is not None:
         kept = list(compress(decoded, map(run_id.__eq__, map(_run_of, decoded))))
         history.foreign += len(decoded) - len(kept)
+        if len(kept) != len(decoded):
+            history.other_runs.update(map(_run_of, decoded))
+            history.other_runs.discard(run_id)
         decoded = kept
     history.observations.extend(decoded)
 

@@ -59,9 +59,8 @@ def _faults(run: ProduceResult) -> tuple[str, str]:
     """The run's fault specs and how many faults acted ("none" and "-" without the proxy)."""
     if run.fault_stats is None:
         return "none", "-"
-    specs = "; ".join(run.fault_stats.get("faults", ())) or "none"
-    injected = run.fault_stats.get("faults_injected", {})
-    return specs, str(sum(injected.values())) if isinstance(injected, dict) else "?"
+    specs = "; ".join(run.fault_stats.faults) or "none"
+    return specs, str(run.fault_stats.faults_injected_total)
 
 
 def compare_table(trials: list[Trial]) -> FitTable:

@@ -18,6 +18,7 @@ from rich.text import Text
 
 from ridectl.judge.checker import DuplicateKind, Report, RideSummary, Violation, ViolationKind
 from ridectl.judge.kinds import at
+from ridectl.output.tables import Cell, Column, FitTable, Kind
 
 LEGEND = (
     "N! overtook an earlier stage · N+ processed again · N~ from an aborted transaction · "
@@ -96,7 +97,20 @@ def _kinds_cell(ride: RideSummary) -> str:
 
 
 def _cause_cell(ride: RideSummary) -> str:
-    return ",".join(c.value for c in ride.causes)
+    return ", ".join(c.value for c in ride.causes)
+
+
+#: The table's columns: figures stay whole, prose wraps, the consequence moves under the
+#: table on a narrow terminal (see ``output/tables.py``).
+_COLUMNS = [
+    Column("ride", justify="left"),
+    Column("partitions", justify="left"),
+    Column("processed", "stages in the order they were processed", justify="left"),
+    Column("kinds", kind=Kind.TEXT, min_width=5),
+    Column("cause", "where the order broke (keying, log, processing)", Kind.TEXT, min_width=5),
+    Column("evidence", "partition@offset of the events involved", Kind.TEXT, sep="; "),
+    Column("consequence", kind=Kind.NOTE),
+]
 
 
 def _evidence_text(v: Violation) -> str:
@@ -181,6 +195,13 @@ def _clean_message(report: Report) -> Text:
     return text
 
 
+def _legend_for(rows: list[list[Cell]]) -> str:
+    """The items of ``LEGEND`` whose mark appears in the partitions or order cells shown."""
+    shown = " ".join(str(cell) for row in rows for cell in row[1:3])
+    items = LEGEND.split(" · ")
+    return " · ".join(i for i in items if i.split(" ", 1)[0].replace("N", "") in shown)
+
+
 def render_table(
     report: Report, console: Console, *, limit: int | None = 50, title: str | None = None
 ) -> None:
@@ -190,21 +211,8 @@ def render_table(
         console.print(_summary_panel(report))
         return
     rides = report.per_ride if limit is None else report.per_ride[: max(limit, 0)]
-    table = Table(
-        title=title,
-        caption=LEGEND,
-        caption_justify="left",
-        header_style="bold",
-    )
-    table.add_column("ride", no_wrap=True)
-    table.add_column("partitions", no_wrap=True)
-    table.add_column("processed order", no_wrap=True)
-    table.add_column("kinds")
-    table.add_column("cause", no_wrap=True)
-    table.add_column("evidence")
-    table.add_column("consequence")
-    for ride in rides:
-        table.add_row(
+    rows: list[list[Cell]] = [
+        [
             ride.ride_id,
             _partitions_cell(ride),
             _sequence_cell(ride),
@@ -212,8 +220,10 @@ def render_table(
             _cause_cell(ride),
             _evidence_cell(ride),
             _consequence_cell(ride),
-        )
-    console.print(table)
+        ]
+        for ride in rides
+    ]
+    console.print(FitTable(_COLUMNS, rows, title=title, notes=[_legend_for(rows)]))
     hidden = len(report.per_ride) - len(rides)
     if hidden > 0:
         console.print(f"… and {hidden} more violating rides (use --all)")

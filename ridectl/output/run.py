@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ridectl.consume import ConsumeStats
+from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import History
 from ridectl.output.tables import ms
 from ridectl.produce import ProduceResult
@@ -84,11 +85,9 @@ def render_produce(console: Console, result: ProduceResult) -> None:
     console.print(Panel(Group(*parts), title=f"run {result.run_id}", title_align="left"))
 
 
-def _fault_line(stats: dict[str, Any], proxy: str | None) -> str:
-    injected = stats.get("faults_injected") or stats.get("injected") or {}
-    seen = stats.get("produce_requests", stats.get("produce_requests_seen", "?"))
-    hits = ", ".join(f"{k} x{v}" for k, v in dict(injected).items()) or "none"
-    return f"{hits} injected over {seen} produce requests (proxy {proxy})"
+def _fault_line(stats: ProxyStats, proxy: str | None) -> str:
+    hits = ", ".join(f"{k} x{v}" for k, v in stats.faults_injected.items()) or "none"
+    return f"{hits} injected over {stats.produce_requests} produce requests (proxy {proxy})"
 
 
 def produce_json(result: ProduceResult) -> str:

@@ -55,6 +55,9 @@ class Column:
     fold: Callable[[str], str | None] | None = None
     #: header of a NOTE column once its sentences moved under the table
     ref_label: str = "note"
+    #: TEXT cells listing items joined by this: when a cell does not fit its column, each
+    #: item goes on a line of its own instead of being broken at any space
+    sep: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,9 @@ class FitTable:
         if col.kind is Kind.FIGURE:
             return self._natural(i)
         words = max([_longest_word(r[i]) for r in self.rows] + [Text(col.label).cell_len])
+        if col.sep is not None and not tight:
+            items = (item for r in self.rows for item in _plain(r[i]).split(col.sep))
+            words = max(words, *(Text(item).cell_len for item in items))
         if tight:
             return words
         least = col.min_width or (30 if col.kind is Kind.NOTE else 14)
@@ -193,9 +199,11 @@ class FitTable:
             )
         for row in self.rows:
             cells: list[Cell] = []
-            for col, cell in zip(self.columns, row, strict=True):
+            for col, cell, width in zip(self.columns, row, sizes, strict=True):
                 if col.kind is Kind.NOTE and layout.footnotes and _plain(cell):
                     cells.append(str(notes.setdefault(_plain(cell), len(notes) + 1)))
+                elif col.sep and isinstance(cell, str) and Text(cell).cell_len > (width or 0):
+                    cells.append(cell.replace(col.sep, "\n"))
                 else:
                     cells.append(cell)
             table.add_row(*cells)

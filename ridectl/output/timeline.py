@@ -28,8 +28,9 @@ def pick_rides(report: Report, count: int = 3) -> list[RideSummary]:
     return ranked[:count]
 
 
-def ride_timeline(ride: RideSummary) -> Table:
-    """One lane per partition the ride touched; column i is its i-th processed event."""
+def ride_timeline(ride: RideSummary, names: bool = True) -> Table:
+    """One lane per partition the ride touched; column i is its i-th processed event
+    (``names=False``: the stage number alone, for a narrow terminal)."""
     partitions_of = ride.event_partitions
     table = Table(
         title=Text(ride.ride_id, style="bold"),
@@ -49,7 +50,7 @@ def ride_timeline(ride: RideSummary) -> Table:
             if partitions_of[i] != p:
                 cells.append(Text("·", style="dim"))
                 continue
-            label = f"{seq} {_SHORT.get(seq, STAGE_BY_SEQ.get(seq, '?'))}"
+            label = f"{seq} {_SHORT.get(seq, STAGE_BY_SEQ.get(seq, '?'))}" if names else str(seq)
             if i in ride.overtook:
                 cells.append(Text(label + " ▲", style="bold red"))
             elif i in bad:
@@ -72,4 +73,13 @@ def render_timelines(console: Console, report: Report) -> None:
             style="italic",
         )
     )
-    console.print(Group(*(ride_timeline(r) for r in rides)))
+    tables = [ride_timeline(r) for r in rides]
+    # Too wide for the terminal: stage numbers alone (named once below) rather than cut cells.
+    narrow, unbounded = False, console.options.update_width(10_000)
+    for i, ride in enumerate(rides):
+        if console.measure(tables[i], options=unbounded).maximum > console.width:
+            tables[i], narrow = ride_timeline(ride, names=False), True
+    console.print(Group(*tables))
+    if narrow:
+        stages = " · ".join(f"{seq} {name}" for seq, name in sorted(_SHORT.items()))
+        console.print(Text(f"stages: {stages}", style="dim"))

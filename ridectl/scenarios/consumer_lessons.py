@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ridectl.clients.admin import ensure_topic
-from ridectl.clients.group_member import Isolation, MemberConfig
+from ridectl.clients.group_member import Assignor, Isolation, MemberConfig
 from ridectl.clients.transactions import (
     TransactionalOptions,
     TransactionalRun,
@@ -198,8 +198,13 @@ def _auto_commit(ctx: DemoContext) -> LessonOutcome:
         redelivered=len(journal.redelivered()),
     )
     trial = _trial("auto-commit every 200 ms, work handed to a thread", run, history)
+    by_kind = trial.report.by_kind
     return LessonOutcome(
-        promised=fig.skipped > 0 and fig.unprocessed_uncommitted == 0,
+        promised=fig.skipped > 0
+        and fig.unprocessed_uncommitted == 0
+        and by_kind[ViolationKind.SKIPPED] == fig.skipped
+        and by_kind[ViolationKind.LOST] == 0
+        and by_kind[ViolationKind.MISSING] == 0,
         verdict=f"the killed member had processed {fig.victim_processed} records; "
         f"{fig.skipped} records were committed but never processed by anyone; "
         f"{fig.redelivered} were processed twice.",
@@ -248,7 +253,8 @@ def _transactions(ctx: DemoContext) -> LessonOutcome:
         group.stop_all()
         journal = group.journals()
     for isolation, reader in zip(isolations, readers, strict=True):
-        history = journal.only(reader.name).history(run_id, txn.committed_acks())
+        aborted = frozenset((a.partition, a.offset) for a in txn.aborted_acks())
+        history = journal.only(reader.name).history(run_id, txn.acks, aborted)
         events = {(o.ride_id, o.seq) for o in history.observations}
         aborted_read.append(sum(1 for a in txn.aborted_acks() if (a.ride_id, a.seq) in events))
         committed_read.append(sum(1 for a in txn.committed_acks() if (a.ride_id, a.seq) in events))
@@ -257,7 +263,9 @@ def _transactions(ctx: DemoContext) -> LessonOutcome:
     return LessonOutcome(
         promised=aborted_read[0] > 0
         and aborted_read[1] == 0
-        and committed_read == [committed, committed],
+        and committed_read == [committed, committed]
+        and trials[0].report.by_kind[ViolationKind.ABORTED_READ] == aborted_read[0]
+        and trials[1].report.clean,
         verdict=f"{len(txn.aborted)} of {txn.rides} rides aborted "
         f"({len(txn.aborted_acks())} events in the log); read_uncommitted processed "
         f"{aborted_read[0]} of them, read_committed {aborted_read[1]}; both processed all "
@@ -275,6 +283,87 @@ def _as_produce_result(txn: TransactionalRun) -> ProduceResult:
     result.sent = result.acked = len(txn.acks)
     result.per_partition.update(a.partition for a in txn.acks)
     return result
+
+
+@dataclass(frozen=True)
+class RebalanceFigures:
+    assignor: Assignor
+    #: the longest time nobody in the group processed anything while the newcomer joined
+    pause_ms: float
+    #: from the newcomer's start to its first processed record
+    join_s: float
+    #: partitions the first member gave up while the newcomer joined, and those it kept
+    revoked: tuple[int, ...]
+    kept: tuple[int, ...]
+    #: (partition, offset) processed twice
+    redelivered: frozenset[tuple[int, int]]
+
+    @property
+    def label(self) -> str:
+        return f"{self.assignor.value} ({'eager' if self.assignor.eager else 'cooperative'})"
+
+
+def _rebalance_run(ctx: DemoContext, assignor: Assignor) -> tuple[Trial, RebalanceFigures]:
+    topic = ctx.topic("rebalance", assignor.value)
+    ensure_topic(ctx.settings, topic, PARTITIONS)
+    base = _base(ctx, topic, assignor=assignor, commit_every=25, delay_ms=10.0, max_poll_records=10)
+    with group_run(base) as group:
+        first = group.start("first")
+        group.wait(
+            "the first member owning the topic", lambda: group.owns_all(PARTITIONS), SETTLE_S
+        )
+        # a backlog long enough to still be there when the newcomer's process is up
+        run = _produce(ctx, topic, 2 * _rides(ctx))
+        group.wait("the first member under way", lambda: len(first.view.processed) >= 40, SETTLE_S)
+        newcomer = group.start("newcomer")
+        group.wait("the newcomer processing", lambda: bool(newcomer.view.processed), SETTLE_S)
+        kept = tuple(sorted(first.view.owned))
+        group.wait("the group draining the topic", lambda: group.drained(PARTITIONS), SETTLE_S)
+        group.stop_all()
+        journal = group.journals()
+        joined, started = newcomer.view.processed[0].ts_ns, newcomer.view.started_ts
+        revoked = sorted(
+            {p for ts, parts in first.view.given_up if started <= ts <= joined for p in parts}
+        )
+    history = journal.history(run.run_id, run.acks)
+    fig = RebalanceFigures(
+        assignor=assignor,
+        pause_ms=journal.longest_pause_ms(started, joined),
+        join_s=(joined - started) / 1e9,
+        revoked=tuple(revoked),
+        kept=kept,
+        redelivered=frozenset(journal.redelivered()),
+    )
+    return _trial(fig.label, run, history), fig
+
+
+def _rebalance(ctx: DemoContext) -> LessonOutcome:
+    assignors = (Assignor.RANGE, Assignor.COOPERATIVE_STICKY)
+    with ThreadPoolExecutor(2, thread_name_prefix="rebalance-run") as pool:
+        done = list(pool.map(lambda a: _rebalance_run(ctx, a), assignors))
+    trials = [t for t, _ in done]
+    eager, coop = (f for _, f in done)
+    verdict = "; ".join(
+        f"{f.label}: the first member gave up {len(f.revoked)} of its {PARTITIONS} partitions "
+        f"and kept {len(f.kept)}, nobody processed anything for {f.pause_ms:.0f} ms, the "
+        f"newcomer's first record came {f.join_s:.1f}s after it started, "
+        f"{len(f.redelivered)} records were processed twice"
+        for f in (eager, coop)
+    )
+    # Redelivery can only hit partitions that changed hands or were given up and taken back.
+    repeats_where_revoked = all(
+        {p for p, _ in f.redelivered} <= set(f.revoked) for f in (eager, coop)
+    )
+    return LessonOutcome(
+        promised=len(eager.revoked) == PARTITIONS
+        and 0 < len(coop.revoked) < PARTITIONS
+        and bool(coop.kept)
+        and repeats_where_revoked,
+        verdict=verdict + ".",
+        trials=trials,
+        focus=trials[0],
+        compare=True,
+    )
 
 
 CONSUMER_LESSONS: list[Lesson] = [
@@ -315,5 +404,18 @@ CONSUMER_LESSONS: list[Lesson] = [
         "Transactions protect only consumers that ask for it: set isolation.level="
         "read_committed wherever an aborted write must not be acted on (librdkafka already "
         "defaults to it).",
+    ),
+    Lesson(
+        "rebalance",
+        "A member joins: eager and cooperative rebalancing",
+        "One consumer is working through a backlog, committing every 25 records, when a "
+        "second one joins its group. With an eager assignor (range) the first member gives up "
+        "all its partitions before the new assignment; with cooperative-sticky it gives up "
+        "only the partitions that move, and the newcomer receives them in a second round.",
+        _rebalance,
+        "A partition that changes hands goes back to its last commit, so records processed "
+        "since are processed again; commit in the revocation callback to avoid that. "
+        "Cooperative rebalancing takes away only what moves, but it needs two rounds, which "
+        "cost time of their own: compare the pauses measured above.",
     ),
 ]

@@ -58,6 +58,8 @@ class MemberView:
     processed: list[Processed] = field(default_factory=list)
     commits: list[Commit] = field(default_factory=list)
     owned: set[int] = field(default_factory=set)
+    #: (when, partitions) of every revocation or loss, in journal order
+    given_up: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     #: the latest idle line: partition -> lag, and when
     idle_lag: dict[int, int] = field(default_factory=dict)
     idle_ts: int = 0
@@ -108,6 +110,7 @@ class MemberView:
                 self.owned.update(int(p) for p in parts)
             else:
                 self.owned.difference_update(int(p) for p in parts)
+                self.given_up.append((ts, tuple(sorted(int(p) for p in parts))))
         elif ev == "idle":
             lag = doc["lag"]
             assert isinstance(lag, dict)
@@ -275,9 +278,15 @@ class GroupJournal:
                 out[p] = max(out.get(p, 0), o)
         return out
 
-    def history(self, run_id: str, acked: list[Ack] | None = None) -> History:
-        """The checker's view: ride events of ``run_id`` in the group's processing order."""
-        history = History(run_id=run_id, acked=acked)
+    def history(
+        self,
+        run_id: str,
+        acked: list[Ack] | None = None,
+        aborted: frozenset[tuple[int, int]] | None = None,
+    ) -> History:
+        """The checker's view: ride events of ``run_id`` in the group's processing order, the
+        group's committed offsets, and the records of aborted transactions when known."""
+        history = History(run_id=run_id, acked=acked, committed=self.committed(), aborted=aborted)
         for p in self.processed:
             if p.ride_id is None or p.seq is None or p.run_id != run_id:
                 history.foreign += 1

@@ -56,7 +56,7 @@ class MatrixRow:
             "ack_p50_ms": round_or_none(run.latency_pct(50)),
             "ack_p99_ms": round_or_none(run.latency_pct(99)),
             "batch_retries": run.batch_retries,
-            "faults_injected": sum((run.fault_stats or {}).get("faults_injected", {}).values()),
+            "faults_injected": run.fault_stats.faults_injected_total if run.fault_stats else 0,
         }
 
 

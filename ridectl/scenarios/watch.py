@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ridectl.clients.admin import partition_count
@@ -48,13 +48,15 @@ def watch(
     max_seconds: float | None = None,
     refresh_s: float = 0.5,
     wait_topic_s: float = 60.0,
+    on_wait: Callable[[str], None] | None = None,
     client: ClientName = ClientName.KAFKA_PYTHON,
 ) -> Iterator[WatchState]:
     """Yield the state after every refresh until the run goes quiet for ``idle_timeout_s``
-    (after at least one event), ``max_seconds`` pass, or the caller stops iterating."""
+    (after at least one event), ``max_seconds`` pass, or the caller stops iterating.
+    ``on_wait`` is told once when the topic does not exist yet and is waited for."""
     if idle_timeout_s <= 0:
         raise UsageError(f"--idle-timeout must be more than 0, not {idle_timeout_s}")
-    partitions, created_meanwhile = _wait_for_topic(settings, topic, wait_topic_s)
+    partitions, created_meanwhile = _wait_for_topic(settings, topic, wait_topic_s, on_wait)
     # A topic created while we waited holds only new events: read it all.
     from_beginning = from_beginning or created_meanwhile
     if not from_beginning and settings.get("auto.offset.reset") != "latest":
@@ -70,7 +72,9 @@ def watch(
         consumer.close()
 
 
-def _wait_for_topic(settings: ClientSettings, topic: str, wait_s: float) -> tuple[int, bool]:
+def _wait_for_topic(
+    settings: ClientSettings, topic: str, wait_s: float, on_wait: Callable[[str], None] | None
+) -> tuple[int, bool]:
     """The topic's partition count, waiting for a producer to create it (watch usually
     starts before the run it watches); and whether it had to wait."""
     deadline = time.monotonic() + wait_s
@@ -79,10 +83,16 @@ def _wait_for_topic(settings: ClientSettings, topic: str, wait_s: float) -> tupl
         try:
             return partition_count(settings, topic), waited
         except UsageError:
+            if not waited and on_wait is not None:
+                on_wait(
+                    f"waiting up to {wait_s:g}s for topic {topic} to appear on "
+                    f"{settings.bootstrap}..."
+                )
             waited = True
             if time.monotonic() > deadline:
                 raise UsageError(
-                    f"topic {topic} did not appear on {settings.bootstrap} within {wait_s:g}s"
+                    f"topic {topic} did not appear on {settings.bootstrap} within {wait_s:g}s",
+                    hint="start the producer, check the name, or wait longer with --wait-topic",
                 ) from None
             time.sleep(0.5)
 

@@ -12,10 +12,10 @@
 // to ridectl:                           S <name> <value>           a setting the client runs with
 //                                       READY | X <Exception> <message> (then exit 2)
 // Producer, from ridectl:  P <index> <partition or -1> <key> <value>   send one record
-//                          F (flush) | M <topic> (partition count) | Q <ms> (close)
+//                          F (flush) | M <topic> (partition count) | T (retries) | Q <ms> (close)
 //           to ridectl:    A <index> <partition> <offset>        acknowledged
 //                          E <index> <Exception> <message>       failed
-//                          F | M <count> | Q
+//                          F | M <count> | T <records retried> | Q
 // Consumer, from ridectl:  A <topic> <p,p,...> <1: from the beginning, 0: committed offsets>
 //                          O <topic> <p,p,...> (end offsets) | N <topic> <p> (position)
 //                          L <ms> (poll) | K (commit) | Q
@@ -44,6 +44,8 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Metric;
+import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -192,6 +194,8 @@ public final class RideClient {
                     count = 0;
                 }
                 say("M " + count);
+            } else if (op == 'T') {
+                say("T " + retries(producer));
             } else if (op == 'Q') {
                 producer.close(Duration.ofMillis(Long.parseLong(line.substring(2))));
                 say("Q");
@@ -221,6 +225,16 @@ public final class RideClient {
         } catch (Exception e) {
             say("E " + index + " " + oneLine(e));
         }
+    }
+
+    static String retries(KafkaProducer<byte[], byte[]> producer) {
+        for (Map.Entry<MetricName, ? extends Metric> e : producer.metrics().entrySet()) {
+            MetricName name = e.getKey();
+            if (name.name().equals("record-retry-total") && name.group().equals("producer-metrics")) {
+                return String.valueOf(e.getValue().metricValue());
+            }
+        }
+        return "0";
     }
 
     // The configuration the producer itself holds (after its own adjustments, such as turning
