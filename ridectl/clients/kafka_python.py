@@ -28,19 +28,17 @@ from ridectl.settings import ClientSettings, in_force
 class _RetryCounter(logging.Handler):
     """Counts kafka-python's per-batch retry warnings (its metrics only keep a rate).
 
-    Attached to the sender's logger while the producer lives, it counts the warnings of this
-    producer's sender only (the sender logs itself as the first argument); it also keeps those
-    warnings off the user's terminal, since the summary reports them."""
+    Attached to the sender's logger while the producer lives, it counts the warnings logged
+    by this producer's sender thread only; it also keeps those warnings off the user's
+    terminal, since the summary reports them."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.retries = 0
-        self.sender: object = None
+        self.sender_thread: int | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        args = record.args
-        mine = isinstance(args, tuple) and bool(args) and args[0] is self.sender
-        if mine and "retrying" in str(record.msg):
+        if record.thread == self.sender_thread and "retrying" in str(record.msg):
             self.retries += 1
 
 
@@ -76,7 +74,8 @@ class KafkaPythonProducer:
         except BaseException:
             logging.getLogger(_SENDER_LOGGER).removeHandler(self._retries)
             raise
-        self._retries.sender = getattr(self._producer, "_sender", None)
+        sender = getattr(self._producer, "_sender", None)
+        self._retries.sender_thread = getattr(sender, "ident", None)
         self._config: Mapping[str, object] = self._producer.config
 
     @property
