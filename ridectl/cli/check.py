@@ -213,7 +213,7 @@ def check(
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
     from ridectl.judge.checker import check as judge
-    from ridectl.judge.history import read_ndjson, read_ndjson_file
+    from ridectl.judge.stream import check_file, check_reader
     from ridectl.output import report as render
 
     if (topic is None) == (from_file is None):
@@ -222,12 +222,13 @@ def check(
         raise UsageError(f"--limit must be 1 or more, not {limit}")
     export = Export(export_svg, export_html, title="ridectl check")
     export.require_table(fmt)
+    report = None
     if from_file is not None:
         if from_file == Path("-"):
-            history = read_ndjson(sys.stdin, run_id=run_id)
+            history, report = check_reader(sys.stdin.buffer, run_id=run_id)
         else:
             try:
-                history = read_ndjson_file(from_file, run_id=run_id)
+                history, report = check_file(from_file, run_id=run_id)
             except FileNotFoundError:
                 raise UsageError(f"history file not found: {from_file}") from None
             except OSError as exc:
@@ -243,12 +244,13 @@ def check(
         history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
         if out_fh is not None:
             _write_history(history, out_fh, out)
-    if not history.observations:
-        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     # The history is built once and kept to the end of this command: keep the garbage
     # collector from rescanning it (a measurable share of a large check).
     gc.freeze()
-    report = judge(history)
+    if report is None:
+        report = judge(history)
+    if report.events == 0:
+        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     views = Views(
         table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
         json=lambda: render.render_json(report),

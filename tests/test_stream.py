@@ -1,0 +1,71 @@
+"""The streaming check of a history file gives the verdict of reading it whole and checking."""
+
+from __future__ import annotations
+
+import io
+import random
+import tempfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ridectl.bench.histories import generate_history
+from ridectl.judge.checker import check
+from ridectl.judge.history import Observation, read_ndjson, read_ndjson_file
+from ridectl.judge.stream import check_file, check_lines
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),
+            st.integers(1, 5),
+            st.integers(0, 3),
+            st.integers(0, 9),
+            st.sampled_from(["a", "b"]),
+        ),
+        max_size=60,
+    ),
+    st.randoms(use_true_random=False),
+    st.booleans(),
+    st.sampled_from([None, "a"]),
+    st.lists(st.sampled_from(["junk", "", '{"pos": 1}', "[1]"]), max_size=3),
+)
+@settings(max_examples=200, deadline=None)
+def test_stream_matches_the_whole_history(
+    rows: list[tuple[int, int, int, int, str]],
+    rng: random.Random,
+    in_order: bool,
+    run_id: str | None,
+    junk: list[str],
+) -> None:
+    obs = [Observation(0, f"r{r}", s, p, o, run) for r, s, p, o, run in rows]
+    for k in range(3):
+        obs += [Observation(0, f"c{k}", s, k, 20 + s, "a") for s in range(1, 6)]
+    rng.shuffle(obs)
+    obs = [
+        Observation(i * 3, o.ride_id, o.seq, o.partition, o.offset, o.run_id)
+        for i, o in enumerate(obs)
+    ]
+    if not in_order:
+        rng.shuffle(obs)
+    lines = [o.to_line() for o in obs] + [j + "\n" for j in junk]
+    rng.shuffle(lines)
+    text = "".join(lines)
+    whole = read_ndjson(io.StringIO(text), run_id=run_id)
+    expected = check(whole)
+    history, report = check_lines(io.StringIO(text), run_id=run_id)
+    assert report == expected
+    assert (history.malformed, history.foreign) == (whole.malformed, whole.foreign)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "h.ndjson"
+        path.write_text(text)
+        assert check_file(path, run_id=run_id)[1] == expected
+
+
+def test_stream_matches_on_a_generated_history(tmp_path: Path) -> None:
+    spec = generate_history(tmp_path / "h.ndjson", 20_000, damaged_share=0.01)
+    _, report = check_file(spec.path)
+    assert report == check(read_ndjson_file(spec.path))
+    assert report.by_kind["gap"] == spec.expected()["gap"] > 0
