@@ -76,6 +76,19 @@ def client_error(what: str, exc: BaseException | KafkaError) -> RidectlError:
     return RidectlError(f"librdkafka {what}: {_one_line(err.str())} ({err.name()})")
 
 
+_SIZE_HINT = (
+    "raise -X max.request.size (librdkafka's message.max.bytes) and the topic's "
+    "max.message.bytes, or send smaller records"
+)
+
+
+def describe_failure(delivery: Delivery) -> RidectlError:
+    """One line naming the client for a record librdkafka could not deliver."""
+    hint = _SIZE_HINT if delivery.error == "MSG_SIZE_TOO_LARGE" else None
+    text = f"{delivery.error}: {delivery.message}" if delivery.message else str(delivery.error)
+    return RidectlError(f"librdkafka producer: record {delivery.index}: {text}", hint=hint)
+
+
 def _kafka_error(exc: BaseException) -> KafkaError | None:
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         return exc.args[0]
