@@ -78,20 +78,17 @@ def _consume_history(
     work_ms: float | None,
     settings: Any,
 ) -> Any:
-    from ridectl import runs
-    from ridectl.consume import ConsumeOptions, consume
+    from ridectl.consume import ConsumeOptions
+    from ridectl.experiment import choose_run, read_back
 
     err = console.err()
-    if run_id is None:
-        last = runs.last_run(topic)
-        if last is not None:
-            run_id = str(last["run_id"])
-            err.print(f"Judging run {run_id}, the last one produced to {topic} from here.")
+    choice = choose_run(topic, run_id)
+    if (line := choice.announce(topic)) is not None:
+        err.print(line)
     bar = progress_bar("consuming")
     opts = ConsumeOptions(
         topic=topic,
         settings=settings,
-        run_id=run_id,
         group=group,
         workers=workers,
         work_ms=work_ms,
@@ -100,13 +97,11 @@ def _consume_history(
         with bar:
             task = bar.add_task("consuming", total=None, extra="")
             opts.progress = lambda done, total: bar.update(task, completed=done, total=total)
-            history, stats = consume(opts)
+            history, stats, found = read_back(opts, choice)
     else:
-        history, stats = consume(opts)
-    if opts.run_id is None and history.run_id is not None:
-        err.print(f"Judging run {history.run_id}, the newest found on {topic} (use --run-id).")
-    if history.run_id is not None:
-        history.acked = runs.load_acks(history.run_id)
+        history, stats, found = read_back(opts, choice)
+    if found is not choice and (line := found.announce(topic)) is not None:
+        err.print(line)
     return history, stats
 
 
@@ -218,7 +213,7 @@ def check(
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
     from ridectl.judge.checker import check as judge
-    from ridectl.judge.stream import check_file, check_reader
+    from ridectl.judge.stream import check_file, check_lines, check_reader
     from ridectl.output import report as render
 
     if (topic is None) == (from_file is None):
@@ -230,7 +225,10 @@ def check(
     report = None
     if from_file is not None:
         if from_file == Path("-"):
-            history, report = check_reader(sys.stdin.buffer, run_id=run_id)
+            raw = getattr(sys.stdin, "buffer", None)  # a replaced stdin may be text only
+            history, report = (
+                check_reader(raw, run_id=run_id) if raw else check_lines(sys.stdin, run_id=run_id)
+            )
         else:
             try:
                 history, report = check_file(from_file, run_id=run_id)
