@@ -34,6 +34,8 @@ from ridectl.settings import ClientSettings, check_idempotence
 
 #: How long the cluster may take to have every replica back in sync after the restart.
 HEAL_TIMEOUT_S = 120.0
+#: How long a new topic may take to have a leader for every partition.
+LEADER_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -259,11 +261,20 @@ def _busiest_leader(settings: ClientSettings, topic: str, partitions: int) -> tu
             f"topic {topic} has replication factor {info.replication}, the failover needs 3",
             hint="use another --topic",
         )
+    # A new topic's leaders are elected a moment after it is created (longer while a node
+    # that was just restarted catches up): wait until every partition has one.
+    deadline = time.monotonic() + LEADER_TIMEOUT_S
     by_partition = leaders(settings, topic)
-    counts = Counter(n for n in by_partition.values() if n >= 0)
-    if not counts:
-        raise RidectlError(f"topic {topic} has no partition leaders")
-    victim = counts.most_common(1)[0][0]
+    while (not by_partition or min(by_partition.values()) < 0) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        by_partition = leaders(settings, topic)
+    if not by_partition or min(by_partition.values()) < 0:
+        raise RidectlError(
+            f"topic {topic} had partitions without a leader {LEADER_TIMEOUT_S:g}s after "
+            "it was created",
+            hint="see ridectl broker logs",
+        )
+    victim = Counter(by_partition.values()).most_common(1)[0][0]
     return victim, sorted(p for p, n in by_partition.items() if n == victim)
 
 
