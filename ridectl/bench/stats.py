@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from ridectl.bench.baselines import ProduceSample
+from ridectl.produce import round_or_none as rounded
+
+__all__ = ["aggregate", "median", "rounded", "sample_dict"]
 
 
 def median(values: Sequence[float | None]) -> float | None:
     """The median of the values present (None when there are none)."""
     present = [v for v in values if v is not None]
     return statistics.median(present) if present else None
-
-
-def rounded(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def sample_dict(sample: ProduceSample) -> dict[str, Any]:
