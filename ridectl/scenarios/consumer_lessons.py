@@ -281,6 +281,7 @@ def _as_produce_result(txn: TransactionalRun) -> ProduceResult:
     result = ProduceResult(txn.run_id, txn.topic, True, txn.rides, None)
     result.acks = list(txn.acks)
     result.sent = result.acked = len(txn.acks)
+    result.elapsed_s = txn.elapsed_s
     result.per_partition.update(a.partition for a in txn.acks)
     return result
 
@@ -361,7 +362,7 @@ def _rebalance(ctx: DemoContext) -> LessonOutcome:
         and repeats_where_revoked,
         verdict=verdict + ".",
         trials=trials,
-        focus=trials[0],
+        focus=max(trials, key=lambda t: len(t.report.violations)),
         compare=True,
     )
 
