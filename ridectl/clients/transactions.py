@@ -58,6 +58,14 @@ class TransactionalRun:
     def committed_acks(self) -> list[Ack]:
         return [a for a in self.acks if a.ride_id not in self.aborted]
 
+    def ends_with_markers(self) -> dict[int, int]:
+        """Each partition's end offset once the last transaction's marker is written: one
+        past the marker that follows the last acknowledged record."""
+        last: dict[int, int] = {}
+        for a in self.acks:
+            last[a.partition] = max(last.get(a.partition, -1), a.offset)
+        return {p: o + 2 for p, o in last.items()}
+
 
 def _aborted_rides(ride_ids: list[str], share: float, seed: int) -> frozenset[str]:
     rng = random.Random(seed)
