@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import json
 import random
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -98,3 +100,18 @@ def test_check_from_gives_one_verdict_for_any_layout(
         "log": spec.injected["swap"],
         "processing": 0,
     }
+
+
+def test_check_from_stdin(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = generate_history(tmp_path / "h.ndjson", 2_000, damaged_share=0.02)
+    text = spec.path.read_text() + "not json\n"
+    expected = check(read_ndjson_file(spec.path)).to_dict()
+    expected["summary"]["malformed"] = 1  # type: ignore[index]
+    for stdin in (io.TextIOWrapper(io.BytesIO(text.encode())), io.StringIO(text)):
+        monkeypatch.setattr(sys, "stdin", stdin)
+        res = cli("check", "--from", "-", "--format", "json")
+        assert res.code == 0, res
+        assert json.loads(res.out) == json.loads(json.dumps(expected))
+        assert "1 malformed line(s)" in res.err
