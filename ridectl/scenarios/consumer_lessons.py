@@ -27,7 +27,7 @@ from ridectl.judge.kinds import ViolationKind
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
 from ridectl.runs import new_run_id
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
-from ridectl.scenarios.lessons import Lesson, LessonOutcome
+from ridectl.scenarios.lessons import LESSONS, Lesson, LessonOutcome
 
 #: Partitions of every consumer-lesson topic: two members get two each.
 PARTITIONS = 4
@@ -423,3 +423,6 @@ CONSUMER_LESSONS: list[Lesson] = [
         "cost time of their own: compare the pauses measured above.",
     ),
 ]
+
+#: The demo's lessons followed by these, for the demo to register in one line.
+ALL_LESSONS: list[Lesson] = [*LESSONS, *CONSUMER_LESSONS]
