@@ -48,12 +48,14 @@ from ridectl.faults.stats import AnswerSource, Fate, PartitionAnswer, ProduceAns
 if TYPE_CHECKING:
     from ridectl.faults.core import Address, ProxyCore
 
-__all__ = ["MAX_OWED", "Connection"]
+__all__ = ["MAX_OWED", "OFFENCES_LOGGED", "Connection"]
 
 log = logging.getLogger(__name__)
 
 #: A held error (``hold=N``) is answered anyway once the client sent nothing for this long.
 HOLD_IDLE_S = 0.03
+#: How many offending connections get a warning line; later ones are only counted.
+OFFENCES_LOGGED = 100
 #: A client with this many answers owed is not read from until it reads some (bounded memory).
 MAX_OWED = 1000
 
@@ -163,8 +165,7 @@ class Connection:
             end = self.end
             reason = None if end is None or end.cancelled() else end.exception()
             if reason is not None and not isinstance(reason, _ORDINARY_ENDS):
-                self.core.count_failed()
-                log.warning("client %s: closing its connection: %s", self.peer, reason)
+                self._offended(reason)
             elif reason is not None:
                 log.debug("client %s: closing (%s: %s)", self.peer, end, reason)
         finally:
@@ -172,6 +173,18 @@ class Connection:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
             await self._close_all()
+
+    def _offended(self, reason: BaseException) -> None:
+        """Count a connection closed for its input (or a proxy bug); one log line each, up to
+        OFFENCES_LOGGED, so a flood of bad clients cannot flood the log."""
+        self.core.count_failed()
+        self.core.offences += 1
+        if self.core.offences <= OFFENCES_LOGGED:
+            log.warning("client %s: closing its connection: %s", self.peer, reason)
+            if self.core.offences == OFFENCES_LOGGED:
+                log.warning("further connections closed for their input are counted, not logged")
+        else:
+            log.debug("client %s: closing its connection: %s", self.peer, reason)
 
     async def _close_all(self) -> None:
         for slot in self.owed:

@@ -99,6 +99,8 @@ class ProxyCore:
         self.counters = Counters(self.faults)
         self.produce_counter = 0
         self.connection_counter = 0
+        #: connections closed for their input so far (their log lines are bounded)
+        self.offences = 0
         #: per broker, the API versions its ApiVersions answer listed (empty until seen)
         self.api_ranges: dict[Address, dict[int, tuple[int, int]]] = {}
         self._listeners: dict[Address, asyncio.Future[Address]] = {}
