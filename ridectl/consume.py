@@ -11,7 +11,6 @@ then differs from the log's order even inside a single partition.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 import time
@@ -19,11 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, TopicPartition
-
-from ridectl.clients.admin import client_kwargs, kafka_errors, partition_count
+from ridectl.clients.admin import partition_count
+from ridectl.clients.base import ClientName, ConsumerClient
+from ridectl.clients.factory import make_consumer
 from ridectl.errors import ExitCode, RidectlError, UsageError
 from ridectl.judge.history import History, Observation, parse_ride_event
+from ridectl.runs import is_newer
 from ridectl.settings import ClientSettings
 
 Parsed = tuple[str, int, str]  # (ride_id, seq, run_id)
@@ -49,6 +49,8 @@ class ConsumeOptions:
     #: None: ``request.timeout.ms`` when it is set, else STALL_TIMEOUT_S
     stall_timeout_s: float | None = None
     progress: Callable[[int, int], None] | None = None
+    #: the client library that reads
+    client: ClientName = ClientName.KAFKA_PYTHON
 
 
 @dataclass
@@ -63,72 +65,62 @@ class ConsumeStats:
 
 
 def consume(opts: ConsumeOptions) -> tuple[History, ConsumeStats]:
+    """Read the topic up to its end offsets as they are now. With no run named, the newest run
+    found on the topic is kept and the others' events count as foreign."""
     if opts.workers < 1:
         raise UsageError(f"--workers must be 1 or more, not {opts.workers}")
     if opts.work_ms is not None and opts.work_ms < 0:
         raise UsageError(f"--work-ms must be 0 or more, not {opts.work_ms}")
     partitions = partition_count(opts.settings, opts.topic)
-    kwargs = client_kwargs(opts.settings, "consumer")
-    kwargs.setdefault("enable_auto_commit", False)
-    kwargs.setdefault("auto_offset_reset", "earliest")
-    kwargs.setdefault("max_poll_records", 5000)
-    kwargs.setdefault("fetch_max_wait_ms", 100)
-    if opts.group is not None:
-        kwargs["group_id"] = opts.group
-    with kafka_errors(opts.settings, f"consuming {opts.topic}"):
-        consumer = KafkaConsumer(**kwargs)
-        try:
-            return _read(consumer, opts, partitions)
-        finally:
-            with contextlib.suppress(Exception):
-                consumer.close(autocommit=False)
+    consumer = make_consumer(
+        opts.client, opts.settings, group=opts.group, doing=f"consuming {opts.topic}"
+    )
+    try:
+        return _read(consumer, opts, partitions)
+    finally:
+        consumer.close()
 
 
 def _read(
-    consumer: KafkaConsumer, opts: ConsumeOptions, partitions: int
+    consumer: ConsumerClient, opts: ConsumeOptions, partitions: int
 ) -> tuple[History, ConsumeStats]:
-    tps = [TopicPartition(opts.topic, p) for p in range(partitions)]
-    consumer.assign(tps)
-    if opts.group is None:
-        consumer.seek_to_beginning(*tps)
-    end = consumer.end_offsets(tps)
-    stats = ConsumeStats(end_offsets={tp.partition: off for tp, off in end.items()})
+    topic = opts.topic
+    parts = list(range(partitions))
+    consumer.assign(topic, parts, from_beginning=opts.group is None)
+    end = consumer.end_offsets(topic, parts)
+    stats = ConsumeStats(end_offsets=dict(end))
     history = History(run_id=opts.run_id)
-    process = _Processor(history, opts)
+    process = _Processor(Recorder(history), opts)
 
-    def left(tp: TopicPartition, start: int = 0) -> int:
-        # kafka-python answers None when it cannot learn the position (broker gone); the
-        # partition then counts as unread and the stall timeout decides.
-        pos = consumer.position(tp)
-        return int(end[tp]) - (start if pos is None else int(pos))
+    def left(p: int) -> int:
+        # A position the client cannot tell (broker gone) counts as nothing read; the stall
+        # timeout then decides.
+        pos = consumer.position(topic, p)
+        return end[p] - (0 if pos is None else pos)
 
-    pending = {tp for tp in tps if left(tp) > 0}
-    total = sum(left(tp) for tp in pending)
+    pending = {p for p in parts if left(p) > 0}
+    total = sum(left(p) for p in pending)
     stall_s = stall_timeout(opts)
     t0 = last_progress = time.monotonic()
     interrupted = False
     try:
         while pending:
-            batch = consumer.poll(timeout_ms=500)
+            records = consumer.poll(0.5)
             now = time.monotonic()
-            if not batch:
+            if not records:
                 if now - last_progress > stall_s:
                     raise RidectlError(
-                        f"consuming {opts.topic}: no records for {stall_s:g}s "
-                        f"with {sum(left(tp) for tp in pending)} "
-                        "still expected",
+                        f"consuming {topic}: no records for {stall_s:g}s "
+                        f"with {sum(left(p) for p in pending)} still expected",
                         hint="is the broker still up? ridectl broker status",
                     )
                 continue
             last_progress = now
-            for tp, records in batch.items():
-                limit = end[tp]
-                for rec in records:
-                    if rec.offset >= limit:
-                        break
+            for rec in records:
+                if rec.offset < end[rec.partition]:
                     process(rec.partition, rec.offset, rec.value)
                     stats.records += 1
-            pending = {tp for tp in pending if left(tp) > 0}
+            pending = {p for p in pending if left(p) > 0}
             if opts.progress is not None:
                 opts.progress(stats.records, total)
     except KeyboardInterrupt:
@@ -138,15 +130,13 @@ def _read(
         process.close(cancel=interrupted)
     if interrupted:
         raise RidectlError(
-            f"interrupted while consuming {opts.topic}, after {stats.records} of {total} "
+            f"interrupted while consuming {topic}, after {stats.records} of {total} "
             "records; nothing was judged",
             code=ExitCode.INTERRUPTED,
         )
     stats.elapsed_s = time.monotonic() - t0
     if opts.group is not None:
         consumer.commit()
-    if opts.run_id is None:
-        _keep_newest_run(history)
     return history, stats
 
 
@@ -161,28 +151,59 @@ def stall_timeout(opts: ConsumeOptions) -> float:
     return STALL_TIMEOUT_S
 
 
-def _keep_newest_run(history: History) -> None:
-    """With no run named, judge the newest run on the topic (run ids sort by time); events of
-    older runs count as foreign. Mixing runs would make every ride look duplicated."""
-    run_ids = {o.run_id for o in history.observations}
-    if not run_ids:
-        return
-    newest = max(run_ids)
-    history.run_id = newest
-    history.other_runs.update(run_ids - {newest})
-    if len(run_ids) > 1:
-        kept = [o for o in history.observations if o.run_id == newest]
-        history.foreign += len(history.observations) - len(kept)
-        history.observations = kept
+class Recorder:
+    """Turns ride events into the observations of one history, in the order they are handled.
+
+    The one record -> observation path (consume and watch share it). With the history's
+    ``run_id`` set, only that run's events count; without it the newest run seen wins (run ids
+    sort by time): when a newer run appears, what was kept of older ones becomes foreign.
+    Records that are not ride events are foreign too."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+        self.follow_newest = history.run_id is None
+        self.position = 0
+
+    def parse(self, value: bytes | None) -> Parsed | None:
+        """The ride event in ``value``, or None (counted foreign) when it is not one of ours
+        or not of the named run."""
+        parsed = parse_ride_event(value)
+        history = self.history
+        if parsed is None:
+            history.foreign += 1
+        elif not self.follow_newest and parsed[2] != history.run_id:
+            history.foreign += 1
+            history.other_runs.add(parsed[2])
+            return None
+        return parsed
+
+    def add(self, parsed: Parsed, partition: int, offset: int) -> bool:
+        """Record one parsed event; False when it belongs to an older run than the one kept."""
+        ride_id, seq, run_id = parsed
+        history = self.history
+        if run_id != history.run_id:
+            if history.run_id is not None and not is_newer(run_id, history.run_id):
+                history.foreign += 1
+                history.other_runs.add(run_id)
+                return False
+            # A newer run: the history follows it.
+            if history.run_id is not None:
+                history.other_runs.add(history.run_id)
+            history.foreign += len(history.observations)
+            history.observations = []
+            history.run_id = run_id
+        history.observations.append(
+            Observation(self.position, ride_id, seq, partition, offset, run_id)
+        )
+        self.position += 1
+        return True
 
 
 class _Processor:
-    """Turns records into observations, in the order they are processed."""
+    """Hands records to the recorder: at once, or (``workers > 1``) through a thread pool."""
 
-    def __init__(self, history: History, opts: ConsumeOptions) -> None:
-        self.history = history
-        self.run_id = opts.run_id
-        self.position = 0
+    def __init__(self, recorder: Recorder, opts: ConsumeOptions) -> None:
+        self.recorder = recorder
         self.workers = opts.workers
         self.lock = threading.Lock()
         self.pool: ThreadPoolExecutor | None = None
@@ -192,14 +213,11 @@ class _Processor:
             self.rng = random.Random(opts.seed)
 
     def __call__(self, partition: int, offset: int, value: bytes | None) -> None:
-        parsed = parse_ride_event(value)
-        if parsed is None or (self.run_id is not None and parsed[2] != self.run_id):
-            self.history.foreign += 1
-            if parsed is not None:
-                self.history.other_runs.add(parsed[2])
+        parsed = self.recorder.parse(value)
+        if parsed is None:
             return
         if self.pool is None:
-            self._record(parsed, partition, offset)
+            self.recorder.add(parsed, partition, offset)
         else:
             # The mistake on purpose: hand each record to whichever thread is free. Work takes
             # a random time, and now and then much longer (a slow call to a database, a GC
@@ -213,14 +231,7 @@ class _Processor:
         if delay > 0:
             time.sleep(delay)
         with self.lock:
-            self._record(parsed, partition, offset)
-
-    def _record(self, parsed: Parsed, partition: int, offset: int) -> None:
-        ride_id, seq, run_id = parsed
-        self.history.observations.append(
-            Observation(self.position, ride_id, seq, partition, offset, run_id)
-        )
-        self.position += 1
+            self.recorder.add(parsed, partition, offset)
 
     def close(self, cancel: bool = False) -> None:
         if self.pool is not None:

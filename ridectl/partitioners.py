@@ -5,7 +5,7 @@ Each function takes the serialized key and the partition count and returns a par
 None where that client picks a partition at random (no stable placement for that key).
 
 * ``murmur2``: the Java client's default for keyed records, ``toPositive(murmur2(key)) % n`` with
-  ``toPositive(x) = x & 0x7fffffff``. The hash is kafka-python's ``murmur2`` (Java compatible).
+  ``toPositive(x) = x & 0x7fffffff``, with the Java client's murmur2 (seed 0x9747b28c).
   An empty key is still hashed (only a null key is unkeyed).
 * ``crc32``: librdkafka's default ``consistent_random`` (kcat, confluent-kafka): CRC-32 of the
   key modulo n; an empty key gets a random partition (None).
@@ -21,31 +21,45 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 import mmh3
 
 from ridectl.errors import UsageError
 
-if TYPE_CHECKING:
-    from kafka.partitioner import Partitioner
-
-#: kafka-python's Java-compatible murmur2, imported on first use (kafka-python takes most of a
-#: second to import, and the command line only needs the names of the partitioners)
-_kafka_murmur2: Callable[[bytes], int] | None = None
-
 _FNV_OFFSET = 0x811C9DC5
 _FNV_PRIME = 0x01000193
 
 
-def murmur2_hash(key: bytes) -> int:
-    """The Java client's murmur2 of ``key`` as a signed 32-bit int."""
-    global _kafka_murmur2
-    if _kafka_murmur2 is None:
-        from kafka.partitioner.default import murmur2
+_M32 = 0xFFFFFFFF
+_MURMUR2_SEED = 0x9747B28C
+_MURMUR2_MUL = 0x5BD1E995
 
-        _kafka_murmur2 = murmur2
-    h = int(_kafka_murmur2(key)) & 0xFFFFFFFF
+
+def murmur2_hash(key: bytes) -> int:
+    """The Java client's murmur2 of ``key`` (``Utils.murmur2``) as a signed 32-bit int.
+
+    Four bytes at a time, little-endian, are mixed into the running hash; the one to three
+    bytes left over are folded in at the end, then the hash is scrambled twice more."""
+    n = len(key)
+    h = (_MURMUR2_SEED ^ n) & _M32
+    whole = n - n % 4
+    for i in range(0, whole, 4):
+        k = int.from_bytes(key[i : i + 4], "little")
+        k = (k * _MURMUR2_MUL) & _M32
+        k ^= k >> 24
+        k = (k * _MURMUR2_MUL) & _M32
+        h = ((h * _MURMUR2_MUL) & _M32) ^ k
+    tail = n % 4
+    if tail:
+        if tail == 3:
+            h ^= key[whole + 2] << 16
+        if tail >= 2:
+            h ^= key[whole + 1] << 8
+        h ^= key[whole]
+        h = (h * _MURMUR2_MUL) & _M32
+    h ^= h >> 13
+    h = (h * _MURMUR2_MUL) & _M32
+    h ^= h >> 15
     return h - (1 << 32) if h & 0x80000000 else h
 
 
@@ -114,11 +128,3 @@ def partition_for(name: str, key: bytes, partitions: int) -> int | None:
     if partitions <= 0:
         raise UsageError(f"partition count must be at least 1, got {partitions}")
     return fn(key, partitions)
-
-
-def kafka_partitioner(name: str) -> Partitioner:
-    """A partitioner for ``KafkaProducer(partitioner=...)`` that routes keyed records like the
-    named client does (raises UsageError for an unknown name)."""
-    from ridectl.clients.key_partitioner import KeyPartitioner
-
-    return KeyPartitioner(name)

@@ -2,45 +2,37 @@
 
 The producer only *records* what happened (acknowledgements with partition and offset,
 failures, latencies); whether order held is decided later by the checker on what a consumer
-reads back.
+reads back. Records go through the client seam (:mod:`ridectl.clients.base`), so any client
+ridectl drives sends the same rides.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import logging
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from kafka import KafkaProducer
-from kafka import errors as kerrors
-
-from ridectl.clients.admin import TopicInfo, client_kwargs, ensure_topic, kafka_errors
+from ridectl.clients.admin import TopicInfo, ensure_topic
+from ridectl.clients.base import (
+    BROKER_GONE_ERRORS,
+    ClientName,
+    Delivery,
+    ProducerClient,
+    ProducerDiagnostics,
+)
+from ridectl.clients.factory import make_producer
 from ridectl.errors import RidectlError, UsageError
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
-from ridectl.judge.lifecycle import EventEncoder, interleaved_schedule
-from ridectl.settings import ClientSettings
-
-#: Settings whose effective value the summary reports (Java name -> kafka-python name).
-REPORTED = {
-    "acks": "acks",
-    "enable.idempotence": "enable_idempotence",
-    "max.in.flight.requests.per.connection": "max_in_flight_requests_per_connection",
-    "retries": "retries",
-    "linger.ms": "linger_ms",
-    "batch.size": "batch_size",
-    "delivery.timeout.ms": "delivery_timeout_ms",
-    "retry.backoff.ms": "retry_backoff_ms",
-    "compression.type": "compression_type",
-}
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
+from ridectl.settings import ClientSettings, check_idempotence
 
 
 @dataclass
@@ -74,6 +66,8 @@ class ProduceOptions:
     #: (e.g. the payment service runs another client library)
     second_partitioner: str | None = None
     second_seqs: frozenset[int] = frozenset({5})
+    #: the client library that produces
+    client: ClientName = ClientName.KAFKA_PYTHON
 
 
 @dataclass
@@ -87,7 +81,7 @@ class ProduceResult:
     acked: int = 0
     #: sends that ended in an error (after the client's own retries)
     failed: int = 0
-    #: kafka-python's "retrying" warnings counted (one per retried batch)
+    #: batches the client retried, when it can tell (kafka-python: its "retrying" warnings)
     batch_retries: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     per_partition: Counter[int] = field(default_factory=Counter)
@@ -96,7 +90,7 @@ class ProduceResult:
     elapsed_s: float = 0.0
     bytes_sent: int = 0
     effective: dict[str, str] = field(default_factory=dict)
-    #: settings kafka-python changed by itself, with the reason
+    #: settings the client changed by itself, with the reason
     changed_by_client: list[str] = field(default_factory=list)
     settings_id: str = ""
     interrupted: bool = False
@@ -117,11 +111,7 @@ class ProduceResult:
         return self.acked / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def latency_pct(self, q: float) -> float | None:
-        if not self.latencies_ms:
-            return None
-        ordered = sorted(self.latencies_ms)
-        idx = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-        return ordered[idx]
+        return percentile(self.latencies_ms, q)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,8 +132,8 @@ class ProduceResult:
             "elapsed_s": round(self.elapsed_s, 3),
             "events_per_s": round(self.throughput, 1),
             "ack_latency_ms": {
-                "p50": _round(self.latency_pct(50)),
-                "p99": _round(self.latency_pct(99)),
+                "p50": round_or_none(self.latency_pct(50)),
+                "p99": round_or_none(self.latency_pct(99)),
             },
             "settings": self.effective,
             "settings_id": self.settings_id,
@@ -155,150 +145,38 @@ class ProduceResult:
         }
 
 
-def _round(v: float | None) -> float | None:
+def round_or_none(v: float | None) -> float | None:
+    """``v`` to two decimals (figures in summaries and JSON), None kept."""
     return None if v is None else round(v, 2)
 
 
-class _RetryCounter(logging.Handler):
-    """Counts kafka-python's per-batch retry warnings (its metrics only keep a rate).
-
-    Attached to the sender's logger for the duration of one run; it also keeps those
-    warnings off the user's terminal, since the summary reports them."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.retries = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg = str(record.msg)
-        if "retrying" in msg:
-            self.retries += 1
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The nearest-rank percentile ``q`` (0..100) of ``values``, or None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
 
 
-@contextlib.contextmanager
-def _count_retries() -> Iterator[_RetryCounter]:
-    logger = logging.getLogger("kafka.producer.sender")
-    handler = _RetryCounter()
-    logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        logger.removeHandler(handler)
+def ride_ids(rides: int) -> list[str]:
+    """The ride ids of a run of ``rides`` rides: ``ride-00000``, ... (sorted as text)."""
+    width = max(5, len(str(rides - 1)))
+    return [f"ride-{i:0{width}d}" for i in range(rides)]
 
 
-def settings_id(keyed: bool, cfg: dict[str, Any]) -> str:
-    """A short label of the settings that decide order, carried in every event."""
-    acks = "all" if cfg.get("acks") in (-1, "all") else str(cfg.get("acks"))
+def settings_id(keyed: bool, effective: Mapping[str, str]) -> str:
+    """A short label of the settings that decide order, carried in every event; built from
+    the settings in force (Java names, see :func:`ridectl.settings.in_force`)."""
     return (
         f"{'keyed' if keyed else 'unkeyed'}"
-        f";inflight={cfg.get('max_in_flight_requests_per_connection')}"
-        f";idempotence={'on' if cfg.get('enable_idempotence') else 'off'}"
-        f";acks={acks};retries={cfg.get('retries')}"
+        f";inflight={effective.get('max.in.flight.requests.per.connection')}"
+        f";idempotence={'on' if effective.get('enable.idempotence') == 'true' else 'off'}"
+        f";acks={effective.get('acks')};retries={effective.get('retries')}"
     )
 
 
-def _effective(cfg: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for java, py in REPORTED.items():
-        v = cfg.get(py)
-        if py == "acks" and v == -1:
-            v = "all"
-        if py == "compression_type" and v is None:
-            v = "none"
-        if isinstance(v, bool):
-            v = str(v).lower()
-        out[java] = str(v)
-    return out
-
-
-def _client_changes(requested: dict[str, Any], cfg: dict[str, Any]) -> list[str]:
-    """What kafka-python decided differently from what was asked or from its defaults."""
-    notes: list[str] = []
-    if "enable_idempotence" not in requested and not cfg.get("enable_idempotence"):
-        why = [
-            f"{k}={requested[k]!r}"
-            for k in ("acks", "retries", "max_in_flight_requests_per_connection")
-            if k in requested
-        ]
-        notes.append(
-            "kafka-python turned idempotence OFF by itself (its default is on) because of "
-            + (", ".join(why) if why else "a conflicting setting")
-            + "; set enable.idempotence explicitly to choose"
-        )
-    if (
-        "acks" not in requested
-        and cfg.get("enable_idempotence")
-        and cfg.get("acks") in (-1, "all")
-        and requested.get("enable_idempotence")
-    ):
-        notes.append("acks is all because idempotence requires it")
-    return notes
-
-
-def build_producer(
-    settings: ClientSettings, bootstrap: str | None, partitioner: str | None
-) -> tuple[KafkaProducer, dict[str, Any]]:
-    kwargs = client_kwargs(settings, "producer")
-    requested = dict(kwargs)
-    if bootstrap is not None:
-        kwargs["bootstrap_servers"] = bootstrap.split(",")
-    if partitioner is not None:
-        from ridectl.partitioners import kafka_partitioner
-
-        kwargs["partitioner"] = kafka_partitioner(partitioner)
-    with kafka_errors(settings, "starting the producer"):
-        producer = KafkaProducer(**kwargs)
-    return producer, requested
-
-
-#: The command's own option for each Java setting, to name it in messages.
-_OPTION_NAMES = {
-    "enable.idempotence": "--idempotence",
-    "acks": "--acks",
-    "retries": "--retries",
-    "max.in.flight.requests.per.connection": "--max-in-flight",
-}
-
-
-def _given_as(settings: ClientSettings, key: str) -> str:
-    origin = settings.origin.get(key, "")
-    if origin == "options":
-        return f"{key}={settings.values[key]} (from {_OPTION_NAMES.get(key, 'an option')})"
-    return f"{key}={settings.values[key]} (from {origin or 'the settings'})"
-
-
-def check_idempotence_conflicts(settings: ClientSettings) -> None:
-    """Refuse, before connecting, an explicit ``enable.idempotence=true`` together with a
-    setting it cannot work with (kafka-python would raise a bare configuration error)."""
-    raw = settings.get("enable.idempotence")
-    if raw is None or raw.strip().lower() not in ("true", "1", "yes", "on"):
-        return
-    conflicts: list[str] = []
-    acks = settings.get("acks")
-    if acks is not None and acks.strip().lower() not in ("all", "-1"):
-        conflicts.append(_given_as(settings, "acks"))
-    retries = settings.get("retries")
-    if retries is not None and retries.strip() == "0":
-        conflicts.append(_given_as(settings, "retries"))
-    inflight = settings.get("max.in.flight.requests.per.connection")
-    if inflight is not None and inflight.strip().isdigit() and int(inflight) > 5:
-        conflicts.append(_given_as(settings, "max.in.flight.requests.per.connection"))
-    if conflicts:
-        raise UsageError(
-            f"{_given_as(settings, 'enable.idempotence')} conflicts with "
-            + " and ".join(conflicts)
-            + ": an idempotent producer needs acks=all, retries above 0 and at most 5 "
-            "requests in flight",
-            hint="change the conflicting setting, or turn idempotence off "
-            "(--no-idempotence / -X enable.idempotence=false)",
-        )
-
-
-def run_produce(opts: ProduceOptions) -> ProduceResult:
-    """Create the topic if needed, send the run, wait for every acknowledgement.
-
-    A broker that stops answering mid-run does not lose the record of what was acknowledged:
-    the result comes back with ``aborted`` set, for the caller to report and then fail."""
+def _validate(opts: ProduceOptions) -> None:
     if opts.rides <= 0:
         raise UsageError(f"--rides must be 1 or more, not {opts.rides}")
     if opts.concurrent <= 0:
@@ -309,7 +187,15 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
     if opts.zones < 1:
         raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
-    check_idempotence_conflicts(opts.settings)
+    check_idempotence(opts.settings)
+
+
+def run_produce(opts: ProduceOptions) -> ProduceResult:
+    """Create the topic if needed, send the run, wait for every acknowledgement.
+
+    A broker that stops answering mid-run does not lose the record of what was acknowledged:
+    the result comes back with ``aborted`` set, for the caller to report and then fail."""
+    _validate(opts)
     from ridectl.runs import new_run_id
 
     run_id = opts.run_id or new_run_id()
@@ -327,6 +213,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         settings = dataclasses.replace(
             settings, values={**settings.values, "metadata.max.age.ms": "1000"}
         )
+    outcomes = _Outcomes(result, watch_expiry=not opts.faults)
 
     with contextlib.ExitStack() as stack:
         bootstrap: str | None = None
@@ -337,22 +224,30 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             proxy = stack.enter_context(FaultProxy(settings.bootstrap, list(opts.faults)))
             bootstrap = proxy.bootstrap
             result.proxy_address = bootstrap
-        retry_counter = stack.enter_context(_count_retries())
-        producer, requested = build_producer(settings, bootstrap, opts.partitioner)
-        stack.callback(_close, producer, result)
-        other = None
-        if opts.second_partitioner is not None:
-            # A second client (another service, another library) sends some of the events.
-            other, _ = build_producer(settings, bootstrap, opts.second_partitioner)
-            stack.callback(_close, other, result)
-        cfg = producer.config
-        result.effective = _effective(cfg)
-        result.changed_by_client = _client_changes(requested, cfg)
-        result.settings_id = settings_id(opts.keyed, cfg)
+
+        def start(partitioner: str | None) -> ProducerClient:
+            client = make_producer(
+                opts.client,
+                settings,
+                opts.topic,
+                outcomes.on_delivery,
+                bootstrap=bootstrap,
+                partitioner=partitioner,
+            )
+            stack.callback(_close, client, result)
+            return client
+
+        producer = start(opts.partitioner)
+        # A second client (another service, another library) sends some of the events.
+        other = None if opts.second_partitioner is None else start(opts.second_partitioner)
+        result.effective = dict(producer.settings_in_force())
+        if isinstance(producer, ProducerDiagnostics):
+            result.changed_by_client = producer.changed_by_client()
+        result.settings_id = settings_id(opts.keyed, result.effective)
         try:
-            _send_all(producer, other, opts, result, run_id)
+            _send_all(producer, other, opts, result, outcomes)
         finally:
-            result.batch_retries = retry_counter.retries
+            result.batch_retries = _retried_batches(producer, other)
     if proxy is not None:
         # After the producers and the proxy closed: the final stats, with nothing in flight.
         result.fault_stats = proxy.stats()
@@ -362,21 +257,51 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
     return result
 
 
-def _close(producer: KafkaProducer, result: ProduceResult) -> None:
+def _retried_batches(*clients: ProducerClient | None) -> int:
+    """Batches the producers retried, as far as their libraries tell."""
+    total = 0
+    for client in clients:
+        if client is not None and isinstance(client, ProducerDiagnostics):
+            total += client.retried_batches()
+    return total
+
+
+def _close(producer: ProducerClient, result: ProduceResult) -> None:
     """Give in-flight requests a bounded chance to finish; never hang on a dead broker."""
-    try:
-        producer.close(timeout=5 if (result.interrupted or result.aborted) else 30)
-    except Exception:
-        # kafka-python's close() raises at its flush when records are still pending, and
-        # leaves the client half open (its __del__ would then print a traceback): stop the
-        # sender thread here and mark the client closed.
-        sender = getattr(producer, "_sender", None)
-        with contextlib.suppress(Exception):
-            if sender is not None:
-                sender.force_close()
-                sender.join(2)
-        with contextlib.suppress(Exception):
-            producer._closed = True
+    producer.close(5 if (result.interrupted or result.aborted) else 30)
+
+
+class _Outcomes:
+    """What became of each record sent: the send loop notes every record (by its index, the
+    send order) before handing it to the client; deliveries, from the client's thread, turn
+    into acknowledgements with their latency, or counted errors."""
+
+    def __init__(self, result: ProduceResult, *, watch_expiry: bool) -> None:
+        self.result = result
+        self.ride_of: list[str] = []
+        self.seq_of: list[int] = []
+        self.sent_at: list[float] = []
+        self.lock = threading.Lock()
+        self.clock = time.perf_counter
+        # Set when a record expires unacknowledged (the broker stopped answering): sending
+        # more would only queue records that expire in turn, so the loop stops and reports.
+        self.broker_gone = threading.Event()
+        self.watch_expiry = watch_expiry
+
+    def on_delivery(self, d: Delivery) -> None:
+        i = d.index
+        if d.error is None:
+            self.result.latencies_ms.append((self.clock() - self.sent_at[i]) * 1000.0)
+            self.result.acks.append(Ack(self.ride_of[i], self.seq_of[i], d.partition, d.offset))
+            return
+        with self.lock:
+            self.result.errors[d.error] += 1
+        if self.watch_expiry and d.error in BROKER_GONE_ERRORS:
+            self.broker_gone.set()
+
+    def gone(self) -> int:
+        """Records that failed because the broker stopped answering."""
+        return sum(self.result.errors.get(name, 0) for name in BROKER_GONE_ERRORS)
 
 
 def _ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:
@@ -396,46 +321,27 @@ def _ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:
 
 
 def _send_all(
-    producer: KafkaProducer,
-    other: KafkaProducer | None,
+    producer: ProducerClient,
+    other: ProducerClient | None,
     opts: ProduceOptions,
     result: ProduceResult,
-    run_id: str,
+    outcomes: _Outcomes,
 ) -> None:
-    lock = threading.Lock()
-    acks = result.acks
-    latencies = result.latencies_ms
-    errors = result.errors
-    clock = time.perf_counter
-
-    def on_ack(ride_id: str, seq: int, t_sent: float, meta: Any) -> None:
-        # kafka-python appends the future's value after the bound arguments.
-        latencies.append((clock() - t_sent) * 1000.0)
-        acks.append(Ack(ride_id, seq, meta.partition, meta.offset))
-
-    # Set when a batch expires unacknowledged (the broker stopped answering): sending more
-    # would only queue records that expire in turn, so the loop stops and reports.
-    broker_gone = threading.Event()
-    watch_expiry = not opts.faults
-
-    def on_error(exc: BaseException) -> None:
-        with lock:
-            errors[type(exc).__name__] += 1
-        if watch_expiry and isinstance(
-            exc, (kerrors.KafkaTimeoutError, kerrors.KafkaConnectionError)
-        ):
-            broker_gone.set()
-
-    width = max(5, len(str(opts.rides - 1)))
-    ride_ids = [f"ride-{i:0{width}d}" for i in range(opts.rides)]
-    keys = _ride_keys(opts, ride_ids)
-    topic = opts.topic
-    encode = EventEncoder(run_id, result.settings_id, opts.padding).encode
+    names = ride_ids(opts.rides)
+    keys = _ride_keys(opts, names)
+    encode = EventEncoder(result.run_id, result.settings_id, opts.padding).encode
     now = time.time
+    clock = outcomes.clock
+    note_ride, note_seq, note_time = (
+        outcomes.ride_of.append,
+        outcomes.seq_of.append,
+        outcomes.sent_at.append,
+    )
     progress = opts.progress
     second_seqs = opts.second_seqs if other is not None else frozenset()
-    total = opts.rides * 5
-    grow_at = round(total * opts.grow_at) if opts.grow_to is not None else -1
+    grow_at = (
+        round(opts.rides * LIFECYCLE_LENGTH * opts.grow_at) if opts.grow_to is not None else -1
+    )
     sent = 0
     t0 = clock()
     try:
@@ -444,62 +350,72 @@ def _send_all(
         ):
             if sent == grow_at:
                 _grow_mid_run(producer, other, opts, result)
-            if broker_gone.is_set():
+            if outcomes.broker_gone.is_set():
                 break
-            ride_id = ride_ids[ride]
+            ride_id = names[ride]
             value = encode(ride_id, seq, now() * 1000.0)
             client = other if (other is not None and seq in second_seqs) else producer
-            t_sent = clock()
-            future = client.send(topic, value=value, key=keys[ride] if keys else None)
-            future.add_callback(on_ack, ride_id, seq, t_sent)
-            future.add_errback(on_error)
+            note_ride(ride_id)
+            note_seq(seq)
+            note_time(clock())
+            client.send(sent, keys[ride] if keys else None, value, None)
             sent += 1
             result.bytes_sent += len(value)
             if progress is not None and sent % 500 == 0:
-                progress(sent, len(acks))
+                progress(sent, len(result.acks))
         result.sent = sent
-        # Every record either completes or expires within delivery.timeout.ms of its send,
-        # so a flush that takes longer than that (plus a margin) means the client is stuck
-        # on a broker that went away; it then ends with a timeout instead of hanging.
-        wait_s = float(producer.config.get("delivery_timeout_ms") or 120_000) / 1000.0 + 5.0
-        where = f"Kafka at {opts.settings.bootstrap}"
-        try:
-            producer.flush(timeout=wait_s)
-            if other is not None:
-                other.flush(timeout=wait_s)
-        except kerrors.KafkaTimeoutError:
-            result.aborted = (
-                f"producing to {topic}: {where} stopped acknowledging; records sent were "
-                f"still unacknowledged {wait_s:g}s later (delivery.timeout.ms + 5s)"
-            )
-            return
-        gone = errors.get("KafkaTimeoutError", 0) + errors.get("KafkaConnectionError", 0)
-        if gone and not opts.faults:
-            # Batches expired unacknowledged: the broker stopped answering during the run.
-            result.aborted = (
-                f"producing to {topic}: {where} stopped acknowledging; "
-                f"{gone} event(s) timed out unacknowledged"
-            )
+        _finish(producer, other, opts, result, outcomes)
     except KeyboardInterrupt:
         result.interrupted = True
         result.sent = sent
-    except (kerrors.KafkaTimeoutError, RidectlError) as exc:
+    except UsageError:
+        raise  # the records or settings cannot work (a record too large): nothing to report
+    except RidectlError as exc:
         # send() blocks when the buffer is full and the broker is gone.
         result.sent = sent
-        reason = str(exc).removeprefix("KafkaTimeoutError: ")
         result.aborted = (
-            f"producing to {topic}: Kafka at {opts.settings.bootstrap} stopped accepting "
-            f"records after {sent} sends ({reason})"
+            f"producing to {opts.topic}: Kafka at {opts.settings.bootstrap} stopped accepting "
+            f"records after {sent} sends ({exc})"
         )
     finally:
         result.elapsed_s = clock() - t0
         if progress is not None:
-            progress(result.sent, len(acks))
+            progress(result.sent, len(result.acks))
+
+
+def _finish(
+    producer: ProducerClient,
+    other: ProducerClient | None,
+    opts: ProduceOptions,
+    result: ProduceResult,
+    outcomes: _Outcomes,
+) -> None:
+    """Wait for the outcome of every record sent; note a broker that stopped answering."""
+    # Every record either completes or expires within delivery.timeout.ms of its send, so a
+    # flush that takes longer than that (plus a margin) means the client is stuck on a broker
+    # that went away; it then ends with a timeout instead of hanging.
+    timeout_ms = result.effective.get("delivery.timeout.ms", "")
+    wait_s = (int(timeout_ms) if timeout_ms.isdigit() else 120_000) / 1000.0 + 5.0
+    where = f"Kafka at {opts.settings.bootstrap}"
+    flushed = producer.flush(wait_s) and (other is None or other.flush(wait_s))
+    if not flushed:
+        result.aborted = (
+            f"producing to {opts.topic}: {where} stopped acknowledging; records sent were "
+            f"still unacknowledged {wait_s:g}s later (delivery.timeout.ms + 5s)"
+        )
+        return
+    gone = outcomes.gone()
+    if gone and not opts.faults:
+        # Records expired unacknowledged: the broker stopped answering during the run.
+        result.aborted = (
+            f"producing to {opts.topic}: {where} stopped acknowledging; "
+            f"{gone} event(s) timed out unacknowledged"
+        )
 
 
 def _grow_mid_run(
-    producer: KafkaProducer,
-    other: KafkaProducer | None,
+    producer: ProducerClient,
+    other: ProducerClient | None,
     opts: ProduceOptions,
     result: ProduceResult,
 ) -> None:
@@ -514,7 +430,7 @@ def _grow_mid_run(
     for client in (producer, other):
         if client is None:
             continue
-        while len(client.partitions_for(opts.topic) or ()) < opts.grow_to:
+        while client.partitions_for(opts.topic) < opts.grow_to:
             if time.monotonic() > deadline:
                 raise RidectlError(
                     "the producer did not see the new partitions within 30s",

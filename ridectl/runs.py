@@ -33,6 +33,11 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S-", time.localtime()) + secrets.token_hex(2)
 
 
+def is_newer(run_id: str, than: str) -> bool:
+    """Whether ``run_id`` started after ``than`` (run ids sort by the time they started)."""
+    return run_id > than
+
+
 def _runs_dir() -> Path:
     d = home() / "runs"
     d.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ridectl.errors import UsageError
 from ridectl.versions import DEFAULT_BOOTSTRAP
@@ -105,17 +104,21 @@ def _compression(key: str, raw: str) -> str | None:
 
 @dataclass(frozen=True)
 class Setting:
+    """One client setting: its Java name (ours), kafka-python's keyword, how to check a value,
+    which clients take it, and whether the run summary reports the value in force."""
+
     java: str
     python: str
-    parse: Callable[[str, str], Any]
+    parse: Callable[[str, str], object]
     roles: frozenset[Role]
+    reported: bool = False
 
 
 _TABLE: list[Setting] = [
     # ---- common
     Setting("client.id", "client_id", _str, ALL_ROLES),
     Setting("request.timeout.ms", "request_timeout_ms", _pos_int, ALL_ROLES),
-    Setting("retry.backoff.ms", "retry_backoff_ms", _nonneg_int, ALL_ROLES),
+    Setting("retry.backoff.ms", "retry_backoff_ms", _nonneg_int, ALL_ROLES, reported=True),
     Setting("reconnect.backoff.ms", "reconnect_backoff_ms", _nonneg_int, ALL_ROLES),
     Setting("reconnect.backoff.max.ms", "reconnect_backoff_max_ms", _nonneg_int, ALL_ROLES),
     Setting("connections.max.idle.ms", "connections_max_idle_ms", _pos_int, ALL_ROLES),
@@ -158,19 +161,20 @@ _TABLE: list[Setting] = [
         ALL_ROLES,
     ),
     # ---- producer
-    Setting("acks", "acks", _acks, PRODUCER),
-    Setting("retries", "retries", _nonneg_int, PRODUCER),
-    Setting("enable.idempotence", "enable_idempotence", _bool, PRODUCER),
+    Setting("acks", "acks", _acks, PRODUCER, reported=True),
+    Setting("retries", "retries", _nonneg_int, PRODUCER, reported=True),
+    Setting("enable.idempotence", "enable_idempotence", _bool, PRODUCER, reported=True),
     Setting(
         "max.in.flight.requests.per.connection",
         "max_in_flight_requests_per_connection",
         _pos_int,
         ALL_ROLES,
+        reported=True,
     ),
-    Setting("linger.ms", "linger_ms", _nonneg_int, PRODUCER),
-    Setting("batch.size", "batch_size", _nonneg_int, PRODUCER),
-    Setting("compression.type", "compression_type", _compression, PRODUCER),
-    Setting("delivery.timeout.ms", "delivery_timeout_ms", _pos_int, PRODUCER),
+    Setting("linger.ms", "linger_ms", _nonneg_int, PRODUCER, reported=True),
+    Setting("batch.size", "batch_size", _nonneg_int, PRODUCER, reported=True),
+    Setting("compression.type", "compression_type", _compression, PRODUCER, reported=True),
+    Setting("delivery.timeout.ms", "delivery_timeout_ms", _pos_int, PRODUCER, reported=True),
     Setting("max.block.ms", "max_block_ms", _nonneg_int, PRODUCER),
     Setting("max.request.size", "max_request_size", _pos_int, PRODUCER),
     Setting("transaction.timeout.ms", "transaction_timeout_ms", _pos_int, PRODUCER),
@@ -198,6 +202,8 @@ _TABLE: list[Setting] = [
     Setting("client.rack", "client_rack", _str, CONSUMER),
 ]
 SETTINGS: dict[str, Setting] = {s.java: s for s in _TABLE}
+#: The settings that decide order and speed, whose values in force a run reports.
+REPORTED: tuple[Setting, ...] = tuple(s for s in _TABLE if s.reported)
 
 #: Java settings that are understood but have no kafka-python equivalent worth passing on;
 #: accepted (so a shared client.properties file works) and reported as ignored.
@@ -276,9 +282,16 @@ class ClientSettings:
     def get(self, key: str) -> str | None:
         return self.values.get(key)
 
-    def kwargs(self, role: Role) -> dict[str, Any]:
+    def parsed(self, key: str) -> object | None:
+        """The typed value of a setting given by its Java name (None when not given)."""
+        raw = self.values.get(key)
+        if raw is None:
+            return None
+        return SETTINGS[key].parse(key, raw) if key in SETTINGS else raw
+
+    def kwargs(self, role: Role) -> dict[str, object]:
         """kafka-python keyword arguments for a producer, consumer or admin client."""
-        out: dict[str, Any] = {"bootstrap_servers": self.bootstrap.split(",")}
+        out: dict[str, object] = {"bootstrap_servers": self.bootstrap.split(",")}
         for key, raw in self.values.items():
             if key == "sasl.jaas.config":
                 out["sasl_plain_username"], out["sasl_plain_password"] = parse_jaas(raw)
@@ -295,9 +308,6 @@ class ClientSettings:
         for key, raw in self.values.items():
             shown[key] = MASK if is_secret(key) else raw
         return shown
-
-    def ignored(self) -> list[str]:
-        return [k for k in self.values if k in IGNORED]
 
 
 def parse_x_option(text: str) -> tuple[str, str]:
@@ -371,3 +381,67 @@ def validate_host_port(text: str, what: str) -> tuple[str, int]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"bad {what} address {text!r}: expected host:port, e.g. localhost:9092")
     return host.strip("[]"), int(port)
+
+
+def in_force(config: Mapping[str, object]) -> dict[str, str]:
+    """The reported settings read back from kafka-python's ``config`` dict, by Java name and
+    spelled as Java prints them (``acks=all``, ``compression.type=none``, ``true``)."""
+    out: dict[str, str] = {}
+    for setting in REPORTED:
+        value = config.get(setting.python)
+        if setting.java == "acks" and value == -1:
+            value = "all"
+        elif setting.java == "compression.type" and value is None:
+            value = "none"
+        out[setting.java] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+#: The command's own option for each Java setting, to name it in messages.
+_OPTION_NAMES = {
+    "enable.idempotence": "--idempotence",
+    "acks": "--acks",
+    "retries": "--retries",
+    "max.in.flight.requests.per.connection": "--max-in-flight",
+}
+#: An idempotent producer keeps at most this many requests in flight per connection.
+IDEMPOTENT_MAX_IN_FLIGHT = 5
+
+
+def _given_as(settings: ClientSettings, key: str) -> str:
+    origin = settings.origin.get(key, "")
+    if origin == "options":
+        return f"{key}={settings.values[key]} (from {_OPTION_NAMES.get(key, 'an option')})"
+    return f"{key}={settings.values[key]} (from {origin or 'the settings'})"
+
+
+def idempotence_conflicts(settings: ClientSettings) -> list[str]:
+    """The settings given alongside an explicit ``enable.idempotence=true`` that an idempotent
+    producer cannot work with (acks other than all, no retries, more than 5 in flight)."""
+    if settings.parsed("enable.idempotence") is not True:
+        return []
+    conflicts: list[str] = []
+    acks = settings.parsed("acks")
+    if acks is not None and acks != "all":
+        conflicts.append("acks")
+    if settings.parsed("retries") == 0:
+        conflicts.append("retries")
+    in_flight = settings.parsed("max.in.flight.requests.per.connection")
+    if isinstance(in_flight, int) and in_flight > IDEMPOTENT_MAX_IN_FLIGHT:
+        conflicts.append("max.in.flight.requests.per.connection")
+    return conflicts
+
+
+def check_idempotence(settings: ClientSettings) -> None:
+    """Refuse, before connecting, settings that :func:`idempotence_conflicts` rejects, naming
+    where each came from (a client would fail later with a bare configuration error)."""
+    conflicts = idempotence_conflicts(settings)
+    if conflicts:
+        raise UsageError(
+            f"{_given_as(settings, 'enable.idempotence')} conflicts with "
+            + " and ".join(_given_as(settings, key) for key in conflicts)
+            + ": idempotence needs acks=all, retries above 0 and at most "
+            f"{IDEMPOTENT_MAX_IN_FLIGHT} requests in flight",
+            hint="change the conflicting setting, or turn idempotence off "
+            "(--no-idempotence / -X enable.idempotence=false)",
+        )

@@ -32,7 +32,11 @@ def test_root_help_summaries_are_whole_sentences(cli: Cli) -> None:
     r = cli("--help")
     assert r.code == 0
     _register()
-    for info in app.registered_commands:
+    infos = list(app.registered_commands)
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        infos.extend(group.typer_instance.registered_commands)
+    for info in infos:
         assert info.callback is not None and info.callback.__doc__
         summary = info.callback.__doc__.strip().split("\n\n")[0]
         # Typer's rich help keeps line breaks of the first paragraph: it must be one line.

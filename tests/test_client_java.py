@@ -15,6 +15,7 @@ from silent_broker import silent_broker
 from ridectl.clients import java
 from ridectl.clients.admin import ensure_topic
 from ridectl.clients.base import ClientName, Delivery
+from ridectl.clients.factory import make_producer
 from ridectl.clients.java import JavaConsumer, JavaProducer, java_settings
 from ridectl.errors import RidectlError, UsageError
 from ridectl.faults.proxy import FaultProxy
@@ -183,6 +184,9 @@ def test_too_large_records_fail_alone_with_the_java_exception(
     assert by_index[1].error == "RecordTooLargeException"
     assert by_index[2].error == "RecordTooLargeException"
     assert "60" in by_index[2].message and "max.request.size" in by_index[2].message
+    line = str(java.describe_failure(by_index[1]))
+    assert line.startswith("java client (producer): record 1: RecordTooLargeException:")
+    assert "max.message.bytes" in line and "\n" not in line
 
 
 @pytest.fixture
@@ -200,6 +204,22 @@ def test_close_on_a_stuck_producer_ends_the_jvm(
     assert not producer.flush(0.5)
     producer.close(1.0)
     assert producer._proc.exited()
+
+
+def test_a_jvm_that_dies_is_one_line_naming_the_java_client(silent_server: str) -> None:
+    producer = JavaProducer(ClientSettings(silent_server, {}), "gone", Recorder())
+    try:
+        producer._proc._proc.kill()
+        producer._proc._proc.wait(30)
+        with pytest.raises(RidectlError) as err:
+            for i in range(100):  # the pipe may take a few lines before it reports the end
+                producer.send(i, b"k", b"v" * 1000, None)
+            producer.flush(5)
+        text = str(err.value)
+        assert text.startswith("java client (producer): the JVM exited with code -9"), text
+        assert "\n" not in text
+    finally:
+        producer.close(1.0)
 
 
 @pytest.mark.kafka
@@ -232,3 +252,11 @@ def test_retries_through_the_fault_proxy_are_counted_and_every_record_lands(
     assert all(d.ok for d in rec.deliveries)
     # partitioner="crc32": the Java client places keys as librdkafka would
     assert all(d.partition == partition_for("crc32", keys[d.index], 2) for d in rec.deliveries)
+
+
+def test_the_factory_serves_the_java_client(silent_server: str) -> None:
+    producer = make_producer(ClientName.JAVA, ClientSettings(silent_server, {}), "t", Recorder())
+    try:
+        assert isinstance(producer, JavaProducer)
+    finally:
+        producer.close(1.0)

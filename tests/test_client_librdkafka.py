@@ -14,7 +14,8 @@ from silent_broker import silent_broker
 
 from ridectl.clients.admin import ensure_topic
 from ridectl.clients.base import ClientName, Delivery
-from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer
+from ridectl.clients.factory import make_consumer, make_producer
+from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer, describe_failure
 from ridectl.clients.rdkafka_conf import settings_in_force, translate
 from ridectl.errors import RidectlError, UsageError
 from ridectl.faults.proxy import FaultProxy
@@ -154,6 +155,9 @@ def test_too_large_records_fail_alone_with_librdkafkas_error(
     assert by_index[2].error == "MSG_SIZE_TOO_LARGE"
     for d in (by_index[1], by_index[2]):
         assert d.partition == -1 and d.message and "\n" not in d.message
+    line = str(describe_failure(by_index[1]))
+    assert line.startswith("librdkafka producer: record 1: MSG_SIZE_TOO_LARGE:")
+    assert "max.message.bytes" in line and "\n" not in line
 
 
 @pytest.fixture
@@ -212,3 +216,14 @@ def test_placing_keys_like_another_client(
         assert {d.index: d.partition for d in rec.deliveries} == {
             i: partition_for(name, key, 5) for i, key in enumerate(keys)
         }
+
+
+def test_the_factory_serves_librdkafka(silent_server: str) -> None:
+    settings = ClientSettings(silent_server, {})
+    producer = make_producer(ClientName.LIBRDKAFKA, settings, "t", Recorder())
+    assert isinstance(producer, LibrdkafkaProducer)
+    producer.close(0)
+    consumer = make_consumer(ClientName.LIBRDKAFKA, settings, group="g", doing="testing")
+    assert isinstance(consumer, LibrdkafkaConsumer)
+    assert consumer.settings_in_force()["enable.auto.commit"] == "false"
+    consumer.close()

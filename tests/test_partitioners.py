@@ -10,12 +10,11 @@ import mmh3
 import pytest
 from kafka.partitioner import DefaultPartitioner, Partitioner
 
-from ridectl.clients.key_partitioner import KeyPartitioner
+from ridectl.clients.key_partitioner import KeyPartitioner, kafka_partitioner
 from ridectl.errors import UsageError
 from ridectl.partitioners import (
     PARTITIONERS,
     fnv1a_32,
-    kafka_partitioner,
     murmur2_hash,
     partition_for,
 )

@@ -108,3 +108,49 @@ def test_malformed_bootstrap_address(bad: str) -> None:
 
 def test_x_value_may_contain_equals() -> None:
     assert parse_x_option("sasl.jaas.config=a=b") == ("sasl.jaas.config", "a=b")
+
+
+def test_one_table_says_which_settings_are_reported_and_reads_them_back() -> None:
+    from ridectl.settings import REPORTED, SETTINGS, in_force
+
+    reported = {s.java for s in REPORTED}
+    assert "max.in.flight.requests.per.connection" in reported and "acks" in reported
+    assert all(SETTINGS[name].reported for name in reported)
+    config = {s.python: 7 for s in REPORTED}
+    config.update(acks=-1, enable_idempotence=True, compression_type=None)
+    shown = in_force(config)
+    assert set(shown) == reported
+    assert shown["acks"] == "all" and shown["enable.idempotence"] == "true"
+    assert shown["compression.type"] == "none" and shown["linger.ms"] == "7"
+
+
+@pytest.mark.parametrize(
+    ("given", "conflicts"),
+    [
+        (["enable.idempotence=true"], []),
+        (["enable.idempotence=false", "acks=1", "retries=0"], []),
+        (["acks=0", "max.in.flight.requests.per.connection=9"], []),  # idempotence not asked
+        (["enable.idempotence=true", "acks=1"], ["acks"]),
+        (["enable.idempotence=yes", "acks=-1", "retries=0"], ["retries"]),
+        (
+            ["enable.idempotence=true", "max.in.flight.requests.per.connection=6", "acks=0"],
+            ["acks", "max.in.flight.requests.per.connection"],
+        ),
+        (["enable.idempotence=true", "max.in.flight.requests.per.connection=5"], []),
+    ],
+)
+def test_idempotence_conflicts_are_decided_by_one_rule(
+    given: list[str], conflicts: list[str]
+) -> None:
+    from ridectl.settings import check_idempotence, idempotence_conflicts
+
+    settings = build_settings("h:1", None, given)
+    assert idempotence_conflicts(settings) == conflicts
+    if conflicts:
+        with pytest.raises(UsageError, match="idempotence needs acks=all") as info:
+            check_idempotence(settings)
+        assert all(
+            f"{key}=" in str(info.value) and "(from -X)" in str(info.value) for key in conflicts
+        )
+    else:
+        check_idempotence(settings)

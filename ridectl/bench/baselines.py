@@ -15,7 +15,7 @@ import contextlib
 import re
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,10 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ridectl.clients.admin import client_kwargs, partition_count
+from ridectl.clients.kafka_python import CONSUMER_DEFAULTS
 from ridectl.judge.lifecycle import EventEncoder, interleaved_schedule
-from ridectl.produce import settings_id
-from ridectl.settings import ClientSettings
+from ridectl.produce import percentile, ride_ids, settings_id
+from ridectl.settings import ClientSettings, in_force
 
 
 @dataclass
@@ -50,21 +51,11 @@ class ProduceSample:
         return self.value_bytes / self.elapsed_s / 2**20 if self.elapsed_s > 0 else 0.0
 
 
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The nearest-rank percentile ``q`` (0..100) of ``values``, or None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
 def build_payloads(
     rides: int, keyed: bool, seed: int, run_id: str, label: str, padding: int = 0
 ) -> list[tuple[bytes | None, bytes]]:
     """The (key, value) of every record a ridectl run with these arguments sends, in order."""
-    width = max(5, len(str(rides - 1)))
-    names = [f"ride-{i:0{width}d}" for i in range(rides)]
+    names = ride_ids(rides)
     keys = [n.encode() for n in names] if keyed else None
     encode = EventEncoder(run_id, label, padding).encode
     now_ms = time.time() * 1000.0
@@ -82,7 +73,9 @@ def bare_produce(
     try:
         # The same settings label ridectl puts in every event, so the values are byte for
         # byte the size of ridectl's.
-        payloads = build_payloads(rides, keyed, seed, run_id, settings_id(keyed, producer.config))
+        payloads = build_payloads(
+            rides, keyed, seed, run_id, settings_id(keyed, in_force(producer.config))
+        )
         latencies: list[float] = []
         note = latencies.append
         clock = time.perf_counter
@@ -213,11 +206,7 @@ def bare_consume(settings: ClientSettings, topic: str) -> ConsumeSample:
     """Read a topic from the beginning to its current end offsets and keep nothing."""
     t0 = time.perf_counter()
     partitions = partition_count(settings, topic)
-    kwargs = client_kwargs(settings, "consumer")
-    kwargs.setdefault("enable_auto_commit", False)
-    kwargs.setdefault("auto_offset_reset", "earliest")
-    kwargs.setdefault("max_poll_records", 5000)
-    kwargs.setdefault("fetch_max_wait_ms", 100)
+    kwargs = {**CONSUMER_DEFAULTS, **client_kwargs(settings, "consumer")}
     consumer = KafkaConsumer(**kwargs)
     count = 0
     try:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ridectl.judge.history import HISTORY_LINE, json_text
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
+from ridectl.produce import ride_ids
 
 #: The kinds of damage, in the order the rides are drawn for them.
 DAMAGE = ("swap", "producer_dup", "redelivery", "missing", "gap")
@@ -87,8 +88,7 @@ def generate_history(
             top = LIFECYCLE_LENGTH - 1 if DAMAGE[k] in ("swap", "gap") else LIFECYCLE_LENGTH
             target = LIFECYCLE_LENGTH if DAMAGE[k] == "missing" else rng.randint(1, top)
             damage[ride] = (k, target)
-    width = max(5, len(str(rides - 1)))
-    names = [json_text(f"ride-{i:0{width}d}") for i in range(rides)]
+    names = [json_text(name) for name in ride_ids(rides)]
     run_text = json_text(run_id)
     next_offset = [0] * partitions
     held: dict[int, int] = {}

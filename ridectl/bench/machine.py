@@ -44,20 +44,9 @@ def java_version(java: str | None) -> str | None:
     return f"{m.group(1)} ({first})" if m else first or None
 
 
-def crc32c_accelerated() -> bool:
-    """Whether kafka-python found the optional ``crc32c`` C extension (it computes the
-    checksum of every record batch it writes and, with check_crcs, of every batch it reads)."""
-    try:
-        from kafka.record import util
-    except ImportError:
-        return False
-    return getattr(util, "crc32c_c", None) is not None
-
-
 def describe_machine(java: str | None, kafka_version: str | None) -> dict[str, Any]:
-    import kafka
-
     from ridectl import __version__
+    from ridectl.clients.kafka_python import crc32c_accelerated, library_version
 
     memory = _memory_bytes()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
@@ -69,7 +58,7 @@ def describe_machine(java: str | None, kafka_version: str | None) -> dict[str, A
         "python": sys.version.split()[0],
         "java": java_version(java),
         "kafka_broker": kafka_version,
-        "kafka_python": getattr(kafka, "__version__", "?"),
+        "kafka_python": library_version(),
         "kafka_python_crc32c_c_extension": crc32c_accelerated(),
         "ridectl": __version__,
         "load_average_at_start": [round(x, 2) for x in load] if load else None,

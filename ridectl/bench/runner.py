@@ -398,11 +398,12 @@ class Bench:
         )
 
     def _ridectl_produce(self, strategy: Strategy, settings: Any, rides: int) -> ProduceSample:
-        from ridectl.produce import ProduceOptions, run_produce
+        from ridectl.experiment import produce
+        from ridectl.produce import ProduceOptions
 
         topic = _topic("ridectl")
         self.topics.append(topic)
-        result = run_produce(
+        result = produce(
             ProduceOptions(
                 topic=topic,
                 rides=rides,
@@ -453,7 +454,8 @@ class Bench:
 
     # ------------------------------------------------------------------ 4: consume + check
     def consume_check(self) -> dict[str, Any]:
-        from ridectl.consume import ConsumeOptions, consume
+        from ridectl.consume import ConsumeOptions
+        from ridectl.experiment import RunChoice, RunSource, read_back
         from ridectl.judge.checker import check
 
         topic = self.consume_topic
@@ -483,7 +485,10 @@ class Bench:
                     )
                     continue
                 t0 = time.perf_counter()
-                history, stats = consume(ConsumeOptions(topic=topic, settings=settings))
+                history, stats, _ = read_back(
+                    ConsumeOptions(topic=topic, settings=settings),
+                    RunChoice(None, RunSource.NEWEST_ON_TOPIC),
+                )
                 t1 = time.perf_counter()
                 report = check(history)
                 t2 = time.perf_counter()

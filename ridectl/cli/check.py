@@ -78,20 +78,17 @@ def _consume_history(
     work_ms: float | None,
     settings: Any,
 ) -> Any:
-    from ridectl import runs
-    from ridectl.consume import ConsumeOptions, consume
+    from ridectl.consume import ConsumeOptions
+    from ridectl.experiment import choose_run, read_back
 
     err = console.err()
-    if run_id is None:
-        last = runs.last_run(topic)
-        if last is not None:
-            run_id = str(last["run_id"])
-            err.print(f"Judging run {run_id}, the last one produced to {topic} from here.")
+    choice = choose_run(topic, run_id)
+    if (line := choice.announce(topic)) is not None:
+        err.print(line)
     bar = progress_bar("consuming")
     opts = ConsumeOptions(
         topic=topic,
         settings=settings,
-        run_id=run_id,
         group=group,
         workers=workers,
         work_ms=work_ms,
@@ -100,13 +97,11 @@ def _consume_history(
         with bar:
             task = bar.add_task("consuming", total=None, extra="")
             opts.progress = lambda done, total: bar.update(task, completed=done, total=total)
-            history, stats = consume(opts)
+            history, stats, found = read_back(opts, choice)
     else:
-        history, stats = consume(opts)
-    if opts.run_id is None and history.run_id is not None:
-        err.print(f"Judging run {history.run_id}, the newest found on {topic} (use --run-id).")
-    if history.run_id is not None:
-        history.acked = runs.load_acks(history.run_id)
+        history, stats, found = read_back(opts, choice)
+    if found is not choice and (line := found.announce(topic)) is not None:
+        err.print(line)
     return history, stats
 
 
@@ -218,7 +213,7 @@ def check(
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
     from ridectl.judge.checker import check as judge
-    from ridectl.judge.history import read_ndjson, read_ndjson_file
+    from ridectl.judge.stream import check_file, check_lines, check_reader
     from ridectl.output import report as render
 
     if (topic is None) == (from_file is None):
@@ -227,12 +222,16 @@ def check(
         raise UsageError(f"--limit must be 1 or more, not {limit}")
     export = Export(export_svg, export_html, title="ridectl check")
     export.require_table(fmt)
+    report = None
     if from_file is not None:
         if from_file == Path("-"):
-            history = read_ndjson(sys.stdin, run_id=run_id)
+            raw = getattr(sys.stdin, "buffer", None)  # a replaced stdin may be text only
+            history, report = (
+                check_reader(raw, run_id=run_id) if raw else check_lines(sys.stdin, run_id=run_id)
+            )
         else:
             try:
-                history = read_ndjson_file(from_file, run_id=run_id)
+                history, report = check_file(from_file, run_id=run_id)
             except FileNotFoundError:
                 raise UsageError(f"history file not found: {from_file}") from None
             except OSError as exc:
@@ -248,12 +247,13 @@ def check(
         history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
         if out_fh is not None:
             _write_history(history, out_fh, out)
-    if not history.observations:
-        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     # The history is built once and kept to the end of this command: keep the garbage
     # collector from rescanning it (a measurable share of a large check).
     gc.freeze()
-    report = judge(history)
+    if report is None:
+        report = judge(history)
+    if report.events == 0:
+        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     views = Views(
         table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
         json=lambda: render.render_json(report),

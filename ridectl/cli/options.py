@@ -1,4 +1,4 @@
-"""Options shared by every command that talks to Kafka."""
+"""Options shared by several commands: connection, topic, output format and exported files."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ridectl.settings import ClientSettings, build_settings
 
 
 def format_option(*offered: Format) -> Any:
-    """``--format/-f`` limited to the formats a command ``offered`` (the first is the default);
+    """``--format/-f`` limited to the formats a command ``offered``;
     any other choice is a usage error before the command runs."""
     names = ", ".join(offered)
 

@@ -181,8 +181,9 @@ def produce(
     """Produce interleaved ride lifecycles and report what the broker acknowledged."""
     from ridectl import runs
     from ridectl.clients.kafka_python_errors import client_errors
+    from ridectl.experiment import produce as run_produce
     from ridectl.output.run import produce_json, render_produce
-    from ridectl.produce import ProduceOptions, run_produce
+    from ridectl.produce import ProduceOptions
 
     if rides <= 0:
         raise UsageError(f"--rides must be 1 or more, not {rides}")

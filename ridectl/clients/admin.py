@@ -100,9 +100,8 @@ def _bootstrap_failure(settings: ClientSettings, watch: _ConnectionWatch) -> Rid
             hint="is this a TLS or SASL listener? set security.protocol (and its settings) "
             "with --config or -X",
         )
-    timeout = float(
-        settings.kwargs("admin").get("bootstrap_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)
-    )
+    given = settings.parsed("bootstrap.timeout.ms")
+    timeout = float(given if isinstance(given, int) else DEFAULT_CONNECT_TIMEOUT_MS)
     return unreachable(settings, timeout / 1000)
 
 

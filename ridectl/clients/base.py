@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class ClientName(StrEnum):
@@ -50,6 +50,23 @@ class Delivery:
 
 #: Called once per record, from the client's own thread.
 DeliveryCallback = Callable[[Delivery], None]
+
+#: ``Delivery.error`` names meaning "the broker stopped answering" (the record expired
+#: unacknowledged or its connection broke), per client; a run without faults that sees one
+#: stops sending and reports the broker gone.
+BROKER_GONE_ERRORS: frozenset[str] = frozenset(
+    {
+        # kafka-python
+        "KafkaTimeoutError",
+        "KafkaConnectionError",
+        # the Java client: the record expired unacknowledged (delivery.timeout.ms)
+        "TimeoutException",
+        # librdkafka: the record expired (message.timeout.ms), or no broker answers
+        "_MSG_TIMED_OUT",
+        "_TRANSPORT",
+        "_ALL_BROKERS_DOWN",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +126,14 @@ class ConsumerClient(Protocol):
     def settings_in_force(self) -> Mapping[str, str]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ProducerDiagnostics(Protocol):
+    """What a producer can tell beyond the seam, when its library lets it (optional)."""
+
+    def retried_batches(self) -> int:
+        """Batches (requests) the client retried since it started."""
+
+    def changed_by_client(self) -> list[str]:
+        """Settings the client chose differently from what was asked, each with its reason."""

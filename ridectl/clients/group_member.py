@@ -14,7 +14,8 @@ the machine shares, so journals of several members merge into one processing ord
 
 * ``{"ev":"rec","m":NAME,"p":P,"o":O,"ride":R,"seq":S,"run":RUN,"ts":T}`` (ride/seq/run null
   for a record that is not a ride event)
-* ``{"ev":"commit","m":NAME,"offsets":{"P":NEXT,...},"ts":T}`` (the next offset to read)
+* ``{"ev":"commit","m":NAME,"offsets":{"P":NEXT,...},"ts":T}`` (the next offset to read);
+  a manual commit is announced first by a ``committing`` line with the same offsets
 * ``{"ev":"assigned"|"revoked"|"lost","m":NAME,"partitions":[...],"ts":T}``
 * ``{"ev":"idle","m":NAME,"lag":{"P":N,...},"ts":T}``, ``{"ev":"start"|"stop",...}``
 
@@ -196,6 +197,9 @@ class Member:
             return
         topic = self.cfg.topic
         offsets = {TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()}
+        # Written before the commit: a kill while it is in flight leaves the intent in the
+        # journal, and the broker then holds either the previous commit or this one.
+        self.journal.write("committing", offsets=_offsets_doc(todo))
         try:
             self.consumer.commit(offsets=offsets)
         except _GROUP_CHANGING as exc:

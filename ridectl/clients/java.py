@@ -28,15 +28,12 @@ from importlib import resources
 from pathlib import Path
 
 from ridectl.broker.local import cache_dir_default, ensure_jars, find_java
-from ridectl.clients.base import ClientName, ConsumedRecord, DeliveryCallback
+from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
 from ridectl.clients.java_process import JavaProcess, client_error
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError, UsageError
 from ridectl.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
 from ridectl.versions import KAFKA_VERSION
-
-#: Errors that mean the broker stopped answering (the record expired unacknowledged).
-BROKER_GONE_ERRORS = frozenset({"TimeoutException"})
 
 MAIN_CLASS = "RideClient"
 START_TIMEOUT_S = 120.0
@@ -58,6 +55,16 @@ _REFUSED = {
     "ssl.key.location": "the Java client reads its key from ssl.keystore.*",
     "ssl.crl.location": "the Java client takes revocation lists from the JVM's settings",
 }
+
+
+_SIZE_HINT = "raise -X max.request.size and the topic's max.message.bytes, or send smaller records"
+
+
+def describe_failure(delivery: Delivery) -> RidectlError:
+    """One line naming the client for a record the Java client could not deliver."""
+    hint = _SIZE_HINT if delivery.error == "RecordTooLargeException" else None
+    text = f"{delivery.error}: {delivery.message}" if delivery.message else str(delivery.error)
+    return RidectlError(f"java client (producer): record {delivery.index}: {text}", hint=hint)
 
 
 def source_path() -> Path:

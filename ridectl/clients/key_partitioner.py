@@ -43,3 +43,9 @@ class KeyPartitioner(Partitioner):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"KeyPartitioner({self.name!r})"
+
+
+def kafka_partitioner(name: str) -> KeyPartitioner:
+    """A partitioner for ``KafkaProducer(partitioner=...)`` that routes keyed records like the
+    named client does (raises UsageError for an unknown name)."""
+    return KeyPartitioner(name)

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -44,9 +44,6 @@ from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryC
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError
 from ridectl.settings import ClientSettings
-
-#: Errors that mean the broker stopped answering (the record expired unacknowledged).
-BROKER_GONE_ERRORS = frozenset({"_MSG_TIMED_OUT", "_TRANSPORT", "_ALL_BROKERS_DOWN"})
 
 _LOG = logging.getLogger("ridectl.librdkafka")
 _POLL_S = 0.05
@@ -74,6 +71,19 @@ def client_error(what: str, exc: BaseException | KafkaError) -> RidectlError:
     if err is None:
         return RidectlError(f"librdkafka {what}: {_one_line(str(exc))}")
     return RidectlError(f"librdkafka {what}: {_one_line(err.str())} ({err.name()})")
+
+
+_SIZE_HINT = (
+    "raise -X max.request.size (librdkafka's message.max.bytes) and the topic's "
+    "max.message.bytes, or send smaller records"
+)
+
+
+def describe_failure(delivery: Delivery) -> RidectlError:
+    """One line naming the client for a record librdkafka could not deliver."""
+    hint = _SIZE_HINT if delivery.error == "MSG_SIZE_TOO_LARGE" else None
+    text = f"{delivery.error}: {delivery.message}" if delivery.message else str(delivery.error)
+    return RidectlError(f"librdkafka producer: record {delivery.index}: {text}", hint=hint)
 
 
 def _kafka_error(exc: BaseException) -> KafkaError | None:
@@ -128,6 +138,8 @@ class LibrdkafkaProducer:
             self._producer = Producer(config)
         except (KafkaException, ValueError, TypeError) as exc:
             raise client_error("refused the producer settings", exc) from None
+        self._produce = self._producer.produce
+        self._poll = self._producer.poll
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="librdkafka-poll")
         self._poller.daemon = True
@@ -136,25 +148,50 @@ class LibrdkafkaProducer:
     # ------------------------------------------------------------------ the seam
 
     def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
-        self._raise_fatal()
+        if self._fatal is not None:
+            self._raise_fatal()
         if partition is None and self._placement is not None:
             partition = self._placement.partition(key)
         report = functools.partial(self._report, index)
+        try:
+            if partition is None:
+                self._produce(self._topic, value, key, on_delivery=report)
+            else:
+                self._produce(self._topic, value, key, partition, on_delivery=report)
+        except BufferError:  # librdkafka's queue is full: let deliveries drain it, then retry
+            self._send_when_room(index, key, value, partition, report)
+        except KafkaException as exc:
+            self._refused(index, exc)
+        # Serve the outcomes that are ready now, in this thread: cheaper than leaving them
+        # all to the polling thread, which would compete for the interpreter lock.
+        self._poll(0)
+
+    def _send_when_room(
+        self,
+        index: int,
+        key: bytes | None,
+        value: bytes,
+        partition: int | None,
+        report: Callable[[KafkaError | None, Message], None],
+    ) -> None:
+        target = -1 if partition is None else partition
         while True:
+            self._poll(_FULL_WAIT_S)
             try:
-                if partition is None:
-                    self._producer.produce(self._topic, value, key, on_delivery=report)
-                else:
-                    self._producer.produce(self._topic, value, key, partition, on_delivery=report)
+                self._produce(self._topic, value, key, target, on_delivery=report)
                 return
-            except BufferError:  # librdkafka's queue is full: let deliveries drain it
-                self._producer.poll(_FULL_WAIT_S)
+            except BufferError:
+                continue
             except KafkaException as exc:
-                err = _kafka_error(exc)
-                name = err.name() if err is not None else type(exc).__name__
-                text = err.str() if err is not None else str(exc)
-                self._on_delivery(Delivery(index, -1, -1, name, _one_line(text)))
+                self._refused(index, exc)
                 return
+
+    def _refused(self, index: int, exc: KafkaException) -> None:
+        """A record librdkafka refused before queueing it (too large, unknown partition)."""
+        err = _kafka_error(exc)
+        name = err.name() if err is not None else type(exc).__name__
+        text = err.str() if err is not None else str(exc)
+        self._on_delivery(Delivery(index, -1, -1, name, _one_line(text)))
 
     def flush(self, timeout_s: float) -> bool:
         left = self._producer.flush(max(0.0, timeout_s))
@@ -215,7 +252,7 @@ class LibrdkafkaProducer:
 
     def _report(self, index: int, err: KafkaError | None, msg: Message) -> None:
         if err is None:
-            self._on_delivery(Delivery(index, msg.partition() or 0, msg.offset() or 0))
+            self._on_delivery(Delivery(index, msg.partition(), msg.offset()))  # type: ignore[arg-type]
         else:
             self._on_delivery(Delivery(index, -1, -1, err.name(), _one_line(err.str())))
 

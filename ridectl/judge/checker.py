@@ -78,7 +78,8 @@ __all__ = [
     "event_type",
 ]
 
-_KIND_RANK = {k: i for i, k in enumerate(ViolationKind)}
+_KINDS = tuple(ViolationKind)  # iterating the enum itself is slow
+_KIND_RANK = {k: i for i, k in enumerate(_KINDS)}
 
 _ride_of = attrgetter("ride_id")
 _seq_of = attrgetter("seq")
@@ -180,7 +181,7 @@ def judge_ride(
         overtook=tuple(sorted(overtook)),
         overtaken=tuple(overtaken),
         duplicates=tuple(i for i, o in enumerate(events) if first_index[o.seq] != i),
-        kinds=tuple(k for k in ViolationKind if k in present),
+        kinds=tuple(k for k in _KINDS if k in present),
         violations=tuple(violations),
     )
 

@@ -146,8 +146,10 @@ _run_of = attrgetter("run_id")
 _CHUNK_BYTES = 8 << 20
 
 
-def _decode_chunk(chunk: bytes | str, history: History, run_id: str | None) -> None:
-    """Decode whole lines into ``history``; a chunk holding a bad line goes line by line."""
+def decode_chunk(chunk: bytes | str, into: list[Observation], history: History) -> None:
+    """Decode whole lines into ``into``; malformed lines and lines of another run than
+    ``history.run_id`` (when set) are counted in ``history``. A chunk holding a bad line is
+    decoded again line by line, so only that line is lost."""
     try:
         decoded = _decode_lines(chunk)
     except (msgspec.DecodeError, UnicodeDecodeError):
@@ -160,6 +162,7 @@ def _decode_chunk(chunk: bytes | str, history: History, run_id: str | None) -> N
                 decoded.append(_decode_line(line))
             except msgspec.DecodeError:
                 history.malformed += 1
+    run_id = history.run_id
     if run_id is not None:
         kept = list(compress(decoded, map(run_id.__eq__, map(_run_of, decoded))))
         history.foreign += len(decoded) - len(kept)
@@ -167,33 +170,26 @@ def _decode_chunk(chunk: bytes | str, history: History, run_id: str | None) -> N
             history.other_runs.update(map(_run_of, decoded))
             history.other_runs.discard(run_id)
         decoded = kept
-    history.observations.extend(decoded)
+    into.extend(decoded)
 
 
-def read_ndjson(lines: Iterable[str], *, run_id: str | None = None) -> History:
-    """Parse a history file. Bad lines are counted in ``malformed``; lines of another run
-    (when ``run_id`` is given) in ``foreign``.
-
-    Lines are decoded by msgspec straight into ``Observation``, a chunk at a time, whatever
-    the JSON layout (spacing, key order, extra fields); a chunk with a bad line is decoded
-    again line by line so only that line is lost."""
-    history = History(run_id=run_id)
+def text_chunks(lines: Iterable[str]) -> Iterator[str]:
+    """Lines of text gathered into pieces of about ``_CHUNK_BYTES``, whole lines each."""
     batch: list[str] = []
     size = 0
     for line in lines:
         batch.append(line if line.endswith("\n") else line + "\n")
         size += len(line)
         if size >= _CHUNK_BYTES:
-            _decode_chunk("".join(batch), history, run_id)
+            yield "".join(batch)
             batch.clear()
             size = 0
     if batch:
-        _decode_chunk("".join(batch), history, run_id)
-    return history
+        yield "".join(batch)
 
 
-def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
-    """The file in pieces that end at a line end (the last one excepted)."""
+def file_chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    """A binary file in pieces that end at a line end (the last one excepted)."""
     rest = b""
     while block := fh.read(_CHUNK_BYTES):
         cut = block.rfind(b"\n") + 1
@@ -206,9 +202,21 @@ def _chunks(fh: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
+def read_ndjson(lines: Iterable[str], *, run_id: str | None = None) -> History:
+    """Parse a history file. Bad lines are counted in ``malformed``; lines of another run
+    (when ``run_id`` is given) in ``foreign``.
+
+    Lines are decoded by msgspec straight into ``Observation``, a chunk at a time, whatever
+    the JSON layout (spacing, key order, extra fields)."""
+    history = History(run_id=run_id)
+    for chunk in text_chunks(lines):
+        decode_chunk(chunk, history.observations, history)
+    return history
+
+
 def read_ndjson_file(path: Path, *, run_id: str | None = None) -> History:
     history = History(run_id=run_id)
     with path.open("rb") as fh:
-        for chunk in _chunks(fh):
-            _decode_chunk(chunk, history, run_id)
+        for chunk in file_chunks(fh):
+            decode_chunk(chunk, history.observations, history)
     return history

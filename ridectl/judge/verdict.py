@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 
 from ridectl.judge.kinds import DuplicateKind, OrderCause, ViolationKind, event_type
 
+#: The enums as tuples (iterating an enum class is slow).
+_KINDS = tuple(ViolationKind)
+_CAUSES = tuple(OrderCause)
+
 
 @dataclass(frozen=True, slots=True)
 class Violation:
@@ -91,7 +95,7 @@ class RideSummary:
     def causes(self) -> tuple[OrderCause, ...]:
         """Causes of the ride's out-of-order violations, each once, in enum order."""
         present = {v.cause for v in self.violations}
-        return tuple(c for c in OrderCause if c in present)
+        return tuple(c for c in _CAUSES if c in present)
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -107,13 +111,13 @@ class RideSummary:
 def count_by_kind(violations: Iterable[Violation]) -> dict[ViolationKind, int]:
     """Every kind, in enum order, with its count (0 when absent)."""
     counts = Counter(v.kind for v in violations)
-    return {k: counts[k] for k in ViolationKind}
+    return {k: counts[k] for k in _KINDS}
 
 
 def count_by_cause(violations: Iterable[Violation]) -> dict[OrderCause, int]:
     """Every cause, in enum order, with its count of out-of-order violations (0 when none)."""
     counts = Counter(v.cause for v in violations)
-    return {c: counts[c] for c in OrderCause}
+    return {c: counts[c] for c in _CAUSES}
 
 
 @dataclass(slots=True)

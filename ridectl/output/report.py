@@ -11,6 +11,7 @@ import csv
 import io
 import json
 
+import msgspec
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
@@ -231,8 +232,9 @@ def render_table(
 
 
 def render_json(report: Report) -> str:
-    """The whole report as one JSON document (``Report.to_dict``)."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    """The whole report as one JSON document (``Report.to_dict``), laid out as
+    ``json.dumps(indent=2, ensure_ascii=False)`` lays it out, by msgspec's faster encoder."""
+    return msgspec.json.format(msgspec.json.encode(report.to_dict()), indent=2).decode()
 
 
 def render_ndjson(report: Report) -> str:

@@ -21,15 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ridectl import experiment
 from ridectl.broker.local import LocalCluster
 from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
-from ridectl.consume import ConsumeOptions, consume
+from ridectl.consume import ConsumeOptions
 from ridectl.errors import RidectlError, UsageError
 from ridectl.judge.checker import Report
-from ridectl.judge.checker import check as judge
 from ridectl.judge.kinds import ViolationKind
-from ridectl.produce import ProduceOptions, ProduceResult, run_produce
-from ridectl.settings import ClientSettings
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
+from ridectl.produce import ProduceOptions, ProduceResult
+from ridectl.settings import ClientSettings, check_idempotence
 
 #: How long the cluster may take to have every replica back in sync after the restart.
 HEAL_TIMEOUT_S = 120.0
@@ -75,7 +76,7 @@ class FailoverResult:
 
     @property
     def events(self) -> int:
-        return self.produced.rides * 5
+        return self.produced.rides * LIFECYCLE_LENGTH
 
     def figures(self) -> dict[str, Any]:
         kinds = self.report.by_kind
@@ -185,6 +186,22 @@ def wait_in_sync(settings: ClientSettings, topic: str, timeout_s: float = HEAL_T
         time.sleep(0.25)
 
 
+def _failover_settings(opts: FailoverOptions) -> ClientSettings:
+    """The user's settings with the run's own: its acks, idempotence and in-flight, failed
+    sends retried until delivered (the run measures what retries do), and new leaders learnt
+    quickly after the kill."""
+    settings = dataclasses.replace(
+        opts.settings, values=dict(opts.settings.values), origin=dict(opts.settings.origin)
+    )
+    settings.set("acks", opts.acks, origin="options")
+    settings.set("enable.idempotence", str(opts.idempotence).lower(), origin="options")
+    settings.set("max.in.flight.requests.per.connection", str(opts.max_in_flight), origin="options")
+    for key, default in (("delivery.timeout.ms", "120000"), ("metadata.max.age.ms", "1000")):
+        if settings.get(key) is None:
+            settings.set(key, default, origin="failover")
+    return settings
+
+
 def run_failover(opts: FailoverOptions) -> FailoverResult:
     """Produce, kill the busiest leader mid-run, heal, then read back and judge."""
     if opts.rides <= 0:
@@ -193,33 +210,12 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
         raise UsageError(f"--max-in-flight must be 1 or more, not {opts.max_in_flight}")
     if opts.acks not in ("all", "1"):
         raise UsageError(f"--acks must be all or 1 for a failover run, not {opts.acks}")
-    if opts.idempotence and opts.acks != "all":
-        raise UsageError(
-            "idempotence needs acks=all",
-            hint="use --acks all, or --no-idempotence with --acks 1",
-        )
-    if opts.idempotence and opts.max_in_flight > 5:
-        raise UsageError(
-            f"idempotence allows at most 5 requests in flight, not {opts.max_in_flight}",
-            hint="use --max-in-flight 5 or less, or --no-idempotence",
-        )
+    settings = _failover_settings(opts)
+    check_idempotence(settings)
     bootstrap = require_three_nodes(opts.cluster)
     say = opts.step or (lambda _line: None)
-    values = dict(opts.settings.values)
-    values.update(
-        {
-            "acks": opts.acks,
-            "enable.idempotence": str(opts.idempotence).lower(),
-            "max.in.flight.requests.per.connection": str(opts.max_in_flight),
-            # Failed sends are retried until delivered: the run measures what retries do.
-            "delivery.timeout.ms": values.get("delivery.timeout.ms", "120000"),
-            # New leaders are learnt quickly after the kill.
-            "metadata.max.age.ms": values.get("metadata.max.age.ms", "1000"),
-        }
-    )
-    if not opts.use_cluster_address:
-        bootstrap = opts.settings.bootstrap
-    settings = dataclasses.replace(opts.settings, bootstrap=bootstrap, values=values)
+    if opts.use_cluster_address:
+        settings = dataclasses.replace(settings, bootstrap=bootstrap)
     topic = opts.topic or f"failover-{uuid.uuid4().hex[:8]}"
     timings: dict[str, float] = {}
     t0 = time.monotonic()
@@ -236,7 +232,7 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
     victim = counts.most_common(1)[0][0]
     led = sorted(p for p, n in by_partition.items() if n == victim)
 
-    total = opts.rides * 5
+    total = opts.rides * LIFECYCLE_LENGTH
     kill_at = max(1, min(total - 1, round(total * opts.kill_at)))
     reached = threading.Event()
     sent_now = [0]
@@ -257,7 +253,7 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
 
     def produce_in_background() -> None:
         try:
-            outcome["result"] = run_produce(produce_opts)
+            outcome["result"] = experiment.produce(produce_opts)
         except BaseException as exc:  # handed to the main thread, re-raised there
             outcome["error"] = exc
         finally:
@@ -293,9 +289,7 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
     heal_s = wait_in_sync(settings, topic)
     timings["in_sync"] = time.monotonic() - t0
     say(f"all replicas of {topic} back in sync {heal_s:.1f}s after the restart")
-    history, stats = consume(ConsumeOptions(topic=topic, settings=settings, run_id=produced.run_id))
-    history.acked = produced.acks
-    report = judge(history)
+    trial = experiment.judge_produced("failover", produced, ConsumeOptions(topic, settings))
     timings["judged"] = time.monotonic() - t0
     if not opts.keep_topic:
         with contextlib.suppress(RidectlError):  # a leftover topic is harmless
@@ -306,11 +300,11 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
         idempotence=opts.idempotence,
         max_in_flight=opts.max_in_flight,
         produced=produced,
-        report=report,
+        report=trial.report,
         killed_node=victim,
         led_partitions=led,
         sent_at_kill=sent_at_kill,
         heal_s=heal_s,
-        consumed=stats.records,
+        consumed=trial.consumed,
         timings=timings,
     )

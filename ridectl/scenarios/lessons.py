@@ -302,7 +302,3 @@ LESSONS: list[Lesson] = [
         "or hash the key to a fixed worker, never 'next free thread'.",
     ),
 ]
-
-
-def lesson_names() -> list[str]:
-    return [lesson.name for lesson in LESSONS]

@@ -12,7 +12,9 @@ from ridectl.errors import UsageError
 from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
+from ridectl.produce import round_or_none
 from ridectl.scenarios.lessons import GOTCHA
+from ridectl.settings import ClientSettings, idempotence_conflicts
 
 
 @dataclass(frozen=True)
@@ -51,15 +53,11 @@ class MatrixRow:
             "rides_split": rep.rides_split,
             "events_acked": run.acked,
             "events_per_s": round(run.throughput, 1),
-            "ack_p50_ms": _r(run.latency_pct(50)),
-            "ack_p99_ms": _r(run.latency_pct(99)),
+            "ack_p50_ms": round_or_none(run.latency_pct(50)),
+            "ack_p99_ms": round_or_none(run.latency_pct(99)),
             "batch_retries": run.batch_retries,
             "faults_injected": run.fault_stats.faults_injected_total if run.fault_stats else 0,
         }
-
-
-def _r(v: float | None) -> float | None:
-    return None if v is None else round(v, 2)
 
 
 def parse_grid(
@@ -89,12 +87,20 @@ def parse_grid(
     cells = [
         Cell(k, n, i, f)
         for k, n, i, f in itertools.product(keyed, in_flight, idem, fault_texts)
-        # The idempotent producer refuses more than 5 requests in flight.
-        if not (i and n > 5)
+        if _possible(n, i)
     ]
     if not cells:
         raise UsageError("the grid is empty")
     return cells
+
+
+def _possible(in_flight: int, idempotence: bool) -> bool:
+    """Whether a producer accepts these settings together (an idempotent one refuses more
+    than 5 requests in flight)."""
+    settings = ClientSettings(bootstrap="")
+    settings.set("enable.idempotence", str(idempotence).lower(), origin="matrix")
+    settings.set("max.in.flight.requests.per.connection", str(in_flight), origin="matrix")
+    return not idempotence_conflicts(settings)
 
 
 def run_matrix(

@@ -7,18 +7,18 @@ count; missing events are judged when the watch ends."""
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from kafka import KafkaConsumer, TopicPartition
-
-from ridectl.clients.admin import client_kwargs, kafka_errors, partition_count
+from ridectl.clients.admin import partition_count
+from ridectl.clients.base import ClientName, ConsumerClient
+from ridectl.clients.factory import make_consumer
+from ridectl.consume import Recorder
 from ridectl.errors import UsageError
 from ridectl.judge.checker import Report, check
-from ridectl.judge.history import History, Observation, parse_ride_event
+from ridectl.judge.history import History
 from ridectl.settings import ClientSettings
 
 
@@ -49,6 +49,7 @@ def watch(
     refresh_s: float = 0.5,
     wait_topic_s: float = 60.0,
     on_wait: Callable[[str], None] | None = None,
+    client: ClientName = ClientName.KAFKA_PYTHON,
 ) -> Iterator[WatchState]:
     """Yield the state after every refresh until the run goes quiet for ``idle_timeout_s``
     (after at least one event), ``max_seconds`` pass, or the caller stops iterating.
@@ -58,23 +59,17 @@ def watch(
     partitions, created_meanwhile = _wait_for_topic(settings, topic, wait_topic_s, on_wait)
     # A topic created while we waited holds only new events: read it all.
     from_beginning = from_beginning or created_meanwhile
-    kwargs = client_kwargs(settings, "consumer")
-    kwargs.setdefault("enable_auto_commit", False)
-    kwargs.setdefault("fetch_max_wait_ms", 100)
+    if not from_beginning and settings.get("auto.offset.reset") != "latest":
+        # No group, so no committed offsets: the reset policy alone says where reading
+        # starts, and "latest" is the end of each partition.
+        settings = replace(settings, values={**settings.values, "auto.offset.reset": "latest"})
     state = WatchState(topic, partitions, History(run_id=run_id))
-    with kafka_errors(settings, f"watching {topic}"):
-        consumer = KafkaConsumer(**kwargs)
-        try:
-            tps = [TopicPartition(topic, p) for p in range(partitions)]
-            consumer.assign(tps)
-            if from_beginning:
-                consumer.seek_to_beginning(*tps)
-            else:
-                consumer.seek_to_end(*tps)
-            yield from _loop(consumer, state, run_id, idle_timeout_s, max_seconds, refresh_s)
-        finally:
-            with contextlib.suppress(Exception):
-                consumer.close(autocommit=False)
+    consumer = make_consumer(client, settings, group=None, doing=f"watching {topic}")
+    try:
+        consumer.assign(topic, range(partitions), from_beginning=from_beginning)
+        yield from _loop(consumer, state, idle_timeout_s, max_seconds, refresh_s)
+    finally:
+        consumer.close()
 
 
 def _wait_for_topic(
@@ -103,46 +98,31 @@ def _wait_for_topic(
 
 
 def _loop(
-    consumer: KafkaConsumer,
+    consumer: ConsumerClient,
     state: WatchState,
-    run_id: str | None,
     idle_timeout_s: float,
     max_seconds: float | None,
     refresh_s: float,
 ) -> Iterator[WatchState]:
     history = state.history
-    position = 0
+    recorder = Recorder(history)
     next_refresh = time.monotonic()
     dirty = False
     while True:
-        batch = consumer.poll(timeout_ms=int(refresh_s * 1000))
+        records = consumer.poll(refresh_s)
         now = time.monotonic()
-        for records in batch.values():
-            for rec in records:
-                parsed = parse_ride_event(rec.value)
-                if parsed is None:
-                    history.foreign += 1
-                    continue
-                ride_id, seq, rid = parsed
-                if run_id is not None and rid != run_id:
-                    history.foreign += 1
-                    continue
-                if history.run_id is None or rid > history.run_id:
-                    # A newer run started: the view follows it.
-                    history.foreign += len(history.observations)
-                    history.observations = []
-                    history.run_id = rid
-                    state.records_per_partition.clear()
-                elif rid != history.run_id:
-                    history.foreign += 1
-                    continue
-                history.observations.append(
-                    Observation(position, ride_id, seq, rec.partition, rec.offset, rid)
-                )
-                state.records_per_partition[rec.partition] += 1
-                position += 1
-                state.last_record = now
-                dirty = True
+        for rec in records:
+            parsed = recorder.parse(rec.value)
+            if parsed is None:
+                continue
+            run_before = history.run_id
+            if not recorder.add(parsed, rec.partition, rec.offset):
+                continue
+            if history.run_id != run_before:
+                state.records_per_partition.clear()  # a newer run started: start over
+            state.records_per_partition[rec.partition] += 1
+            state.last_record = now
+            dirty = True
         if now >= next_refresh:
             if dirty:
                 state.report = check(history)

@@ -1,0 +1,65 @@
+"""Which implementation serves which client: the one place that turns a :class:`ClientName`
+into a producer or a consumer. The experiment asks here and never imports a client library."""
+
+from __future__ import annotations
+
+from ridectl.clients.base import ClientName, ConsumerClient, DeliveryCallback, ProducerClient
+from ridectl.errors import UsageError
+from ridectl.settings import ClientSettings
+
+
+def make_producer(
+    client: ClientName,
+    settings: ClientSettings,
+    topic: str,
+    on_delivery: DeliveryCallback,
+    *,
+    bootstrap: str | None = None,
+    partitioner: str | None = None,
+) -> ProducerClient:
+    """A producer of ``client`` sending to ``topic`` with ``settings`` (Java names).
+
+    ``bootstrap`` replaces the settings' servers (the fault proxy's address); ``partitioner``
+    places keyed records like the named client would (see :mod:`ridectl.partitioners`)."""
+    if client is ClientName.KAFKA_PYTHON:
+        from ridectl.clients.kafka_python import KafkaPythonProducer
+
+        return KafkaPythonProducer(
+            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
+        )
+    if client is ClientName.JAVA:
+        from ridectl.clients.java import JavaProducer
+
+        return JavaProducer(
+            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
+        )
+    if client is ClientName.LIBRDKAFKA:
+        from ridectl.clients.librdkafka import LibrdkafkaProducer
+
+        return LibrdkafkaProducer(
+            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
+        )
+    raise _unavailable(client)
+
+
+def make_consumer(
+    client: ClientName, settings: ClientSettings, *, group: str | None, doing: str
+) -> ConsumerClient:
+    """A consumer of ``client``; ``doing`` names the task in error messages."""
+    if client is ClientName.KAFKA_PYTHON:
+        from ridectl.clients.kafka_python import KafkaPythonConsumer
+
+        return KafkaPythonConsumer(settings, group=group, doing=doing)
+    if client is ClientName.JAVA:
+        from ridectl.clients.java import JavaConsumer
+
+        return JavaConsumer(settings, group=group, doing=doing)
+    if client is ClientName.LIBRDKAFKA:
+        from ridectl.clients.librdkafka import LibrdkafkaConsumer
+
+        return LibrdkafkaConsumer(settings, group=group, doing=doing)
+    raise _unavailable(client)
+
+
+def _unavailable(client: ClientName) -> UsageError:
+    return UsageError(f"the {client.value} client is not available in this version of ridectl")

@@ -1,0 +1,259 @@
+"""kafka-python behind the client seam: a producer and a consumer as :mod:`ridectl.clients.base`
+describes them.
+
+Settings arrive by their Java names and are mapped to kafka-python's keywords through the one
+settings table (:mod:`ridectl.settings`); what the client runs with is read back from its own
+``config`` and reported by Java name again. Errors while starting or talking to the broker come
+out as one-line ``RidectlError`` messages (:func:`ridectl.clients.admin.kafka_errors`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+
+import kafka
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import errors as kerrors
+
+from ridectl.clients.admin import client_kwargs, kafka_errors
+from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.kafka_python_errors import translate
+from ridectl.clients.key_partitioner import kafka_partitioner
+from ridectl.errors import RidectlError
+from ridectl.settings import ClientSettings, in_force
+
+
+class _RetryCounter(logging.Handler):
+    """Counts kafka-python's per-batch retry warnings (its metrics only keep a rate).
+
+    Attached to the sender's logger while the producer lives, it counts the warnings logged
+    by this producer's sender thread only; it also keeps those warnings off the user's
+    terminal, since the summary reports them."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.retries = 0
+        self.sender_thread: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.sender_thread and "retrying" in str(record.msg):
+            self.retries += 1
+
+
+_SENDER_LOGGER = "kafka.producer.sender"
+
+
+class KafkaPythonProducer:
+    """A ``KafkaProducer`` sending to one topic; every record's outcome goes to ``on_delivery``."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        topic: str,
+        on_delivery: DeliveryCallback,
+        *,
+        bootstrap: str | None = None,
+        partitioner: str | None = None,
+    ) -> None:
+        kwargs = client_kwargs(settings, "producer")
+        self._requested = settings.kwargs("producer")
+        if bootstrap is not None:
+            kwargs["bootstrap_servers"] = bootstrap.split(",")
+        if partitioner is not None:
+            kwargs["partitioner"] = kafka_partitioner(partitioner)
+        self._settings = settings
+        self._topic = topic
+        self._on_delivery = on_delivery
+        self._retries = _RetryCounter()
+        logging.getLogger(_SENDER_LOGGER).addHandler(self._retries)
+        try:
+            with kafka_errors(settings, "starting the producer"):
+                self._producer = KafkaProducer(**kwargs)
+        except BaseException:
+            logging.getLogger(_SENDER_LOGGER).removeHandler(self._retries)
+            raise
+        sender = getattr(self._producer, "_sender", None)
+        self._retries.sender_thread = getattr(sender, "ident", None)
+        self._config: Mapping[str, object] = self._producer.config
+
+    @property
+    def client(self) -> ClientName:
+        return ClientName.KAFKA_PYTHON
+
+    def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
+        deliver = self._on_delivery
+
+        def ok(meta: object) -> None:
+            deliver(Delivery(index, meta.partition, meta.offset))  # type: ignore[attr-defined]
+
+        def failed(exc: BaseException) -> None:
+            lines = str(exc).splitlines()
+            deliver(Delivery(index, -1, -1, type(exc).__name__, lines[0] if lines else ""))
+
+        try:
+            future = self._producer.send(self._topic, value=value, key=key, partition=partition)
+        except kerrors.KafkaTimeoutError as exc:
+            # send() blocks while the buffer is full; it gives up when the broker is gone.
+            raise RidectlError(str(exc).removeprefix("KafkaTimeoutError: ")) from None
+        except kerrors.KafkaError as exc:
+            # A record refused before it is queued (too large, for one): the run cannot go on
+            # as asked, and the user is told which setting to change.
+            raise translate(exc, f"producing to {self._topic}", self._settings) from None
+        future.add_callback(ok)
+        future.add_errback(failed)
+
+    def flush(self, timeout_s: float) -> bool:
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except kerrors.KafkaTimeoutError:
+            return False
+        return True
+
+    def partitions_for(self, topic: str) -> int:
+        return len(self._producer.partitions_for(topic) or ())
+
+    def settings_in_force(self) -> Mapping[str, str]:
+        return in_force(self._config)
+
+    def retried_batches(self) -> int:
+        """Batches kafka-python retried (one warning each) since the producer started."""
+        return self._retries.retries
+
+    def changed_by_client(self) -> list[str]:
+        """What kafka-python decided differently from what was asked or from its defaults."""
+        requested, cfg = self._requested, self._config
+        notes: list[str] = []
+        if "enable_idempotence" not in requested and not cfg.get("enable_idempotence"):
+            why = [
+                f"{k}={requested[k]!r}"
+                for k in ("acks", "retries", "max_in_flight_requests_per_connection")
+                if k in requested
+            ]
+            notes.append(
+                "kafka-python turned idempotence OFF by itself (its default is on) because of "
+                + (", ".join(why) if why else "a conflicting setting")
+                + "; set enable.idempotence explicitly to choose"
+            )
+        if (
+            "acks" not in requested
+            and cfg.get("enable_idempotence")
+            and cfg.get("acks") in (-1, "all")
+            and requested.get("enable_idempotence")
+        ):
+            notes.append("acks is all because idempotence requires it")
+        return notes
+
+    def close(self, timeout_s: float) -> None:
+        """Give queued records ``timeout_s`` to finish; never hang on a dead broker."""
+        logging.getLogger(_SENDER_LOGGER).removeHandler(self._retries)
+        producer = self._producer
+        try:
+            producer.close(timeout=timeout_s)
+        except Exception:
+            # kafka-python's close() raises at its flush when records are still pending, and
+            # leaves the client half open (its __del__ would then print a traceback): stop the
+            # sender thread here and mark the client closed.
+            sender = getattr(producer, "_sender", None)
+            with contextlib.suppress(Exception):
+                if sender is not None:
+                    sender.force_close()
+                    sender.join(2)
+            with contextlib.suppress(Exception):
+                producer._closed = True
+
+
+#: Read-side defaults of ridectl's consumers unless the user sets them: no auto-commit, from
+#: the beginning when there is no committed offset, large polls, short fetch waits.
+CONSUMER_DEFAULTS: dict[str, object] = {
+    "enable_auto_commit": False,
+    "auto_offset_reset": "earliest",
+    "max_poll_records": 5000,
+    "fetch_max_wait_ms": 100,
+}
+
+
+class KafkaPythonConsumer:
+    """A ``KafkaConsumer`` with manually assigned partitions (and a group only to commit)."""
+
+    def __init__(self, settings: ClientSettings, *, group: str | None, doing: str) -> None:
+        kwargs = client_kwargs(settings, "consumer")
+        for key, value in CONSUMER_DEFAULTS.items():
+            kwargs.setdefault(key, value)
+        if group is not None:
+            kwargs["group_id"] = group
+        self._settings = settings
+        self._doing = doing
+        with self._errors():
+            self._consumer = KafkaConsumer(**kwargs)
+        self._config: Mapping[str, object] = self._consumer.config
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        with kafka_errors(self._settings, self._doing):
+            yield
+
+    @property
+    def client(self) -> ClientName:
+        return ClientName.KAFKA_PYTHON
+
+    def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        with self._errors():
+            self._consumer.assign(tps)
+            if from_beginning:
+                self._consumer.seek_to_beginning(*tps)
+
+    def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        with self._errors():
+            end = self._consumer.end_offsets(tps)
+        return {tp.partition: int(off) for tp, off in end.items()}
+
+    def position(self, topic: str, partition: int) -> int | None:
+        # kafka-python answers None when it cannot learn the position (broker gone).
+        with self._errors():
+            pos = self._consumer.position(TopicPartition(topic, partition))
+        return None if pos is None else int(pos)
+
+    def poll(self, timeout_s: float) -> list[ConsumedRecord]:
+        with self._errors():
+            batch = self._consumer.poll(timeout_ms=int(timeout_s * 1000))
+        return [
+            ConsumedRecord(rec.partition, rec.offset, rec.key, rec.value)
+            for records in batch.values()
+            for rec in records
+        ]
+
+    def commit(self) -> None:
+        with self._errors():
+            self._consumer.commit()
+
+    def settings_in_force(self) -> Mapping[str, str]:
+        cfg = self._config
+        return {
+            "isolation.level": str(cfg.get("isolation_level")),
+            "enable.auto.commit": str(bool(cfg.get("enable_auto_commit"))).lower(),
+            "auto.offset.reset": str(cfg.get("auto_offset_reset")),
+            "max.poll.records": str(cfg.get("max_poll_records")),
+            "fetch.max.wait.ms": str(cfg.get("fetch_max_wait_ms")),
+        }
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._consumer.close(autocommit=False)
+
+
+def library_version() -> str:
+    return str(getattr(kafka, "__version__", "?"))
+
+
+def crc32c_accelerated() -> bool:
+    """Whether kafka-python found the optional ``crc32c`` C extension (it computes the
+    checksum of every record batch it writes and, with check_crcs, of every batch it reads)."""
+    try:
+        from kafka.record import util
+    except ImportError:
+        return False
+    return getattr(util, "crc32c_c", None) is not None

@@ -1,0 +1,99 @@
+"""Consuming a run into a history: the record -> observation path (pure), and bounded reads
+through the client seam on the real broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from ridectl.consume import ConsumeOptions, Recorder, consume
+from ridectl.judge.history import History
+from ridectl.judge.lifecycle import EventEncoder
+from ridectl.produce import ProduceOptions, run_produce
+from ridectl.settings import build_settings
+
+
+def _event(run_id: str, ride: str, seq: int) -> bytes:
+    return EventEncoder(run_id, "keyed").encode(ride, seq, 0.0)
+
+
+def _feed(recorder: Recorder, values: list[bytes | None]) -> None:
+    for offset, value in enumerate(values):
+        parsed = recorder.parse(value)
+        if parsed is not None:
+            recorder.add(parsed, 0, offset)
+
+
+def test_recorder_keeps_only_the_named_run() -> None:
+    history = History(run_id="run-b")
+    _feed(
+        Recorder(history),
+        [_event("run-a", "ride-1", 1), _event("run-b", "ride-1", 1), b"not ours", None],
+    )
+    assert [(o.ride_id, o.run_id, o.offset) for o in history.observations] == [
+        ("ride-1", "run-b", 1)
+    ]
+    assert history.foreign == 3
+
+
+def test_recorder_without_a_run_follows_the_newest_one() -> None:
+    history = History()
+    _feed(
+        Recorder(history),
+        [
+            _event("20260101-000000-aaaa", "ride-1", 1),
+            _event("20260101-000000-aaaa", "ride-1", 2),
+            _event("20260101-000005-bbbb", "ride-2", 1),  # newer: the view starts over
+            _event("20260101-000000-aaaa", "ride-1", 3),  # older again: foreign
+            _event("20260101-000005-bbbb", "ride-2", 2),
+        ],
+    )
+    assert history.run_id == "20260101-000005-bbbb"
+    assert [(o.position, o.ride_id, o.seq) for o in history.observations] == [
+        (2, "ride-2", 1),
+        (3, "ride-2", 2),
+    ]
+    assert history.foreign == 3
+
+
+@pytest.mark.kafka
+def test_consume_reads_the_newest_run_up_to_the_end_and_commits_for_a_group(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = new_topic("consume")
+    settings = build_settings(kafka_bootstrap, None, [])
+    runs = [
+        run_produce(ProduceOptions(topic=topic, rides=30, settings=settings, partitions=3, seed=s))
+        for s in (1, 2)
+    ]
+    assert runs[0].run_id < runs[1].run_id and all(r.acked == 150 for r in runs)
+
+    history, stats = consume(ConsumeOptions(topic=topic, settings=settings))
+    assert history.run_id == runs[1].run_id
+    assert len(history.observations) == 150 and history.foreign == 150
+    assert stats.records == 300
+    assert stats.end_offsets is not None and sum(stats.end_offsets.values()) == 300
+    # Every acknowledged event was read at the partition and offset the broker gave it.
+    read = {(o.ride_id, o.seq): (o.partition, o.offset) for o in history.observations}
+    assert read == {(a.ride_id, a.seq): (a.partition, a.offset) for a in runs[1].acks}
+
+    named, _ = consume(ConsumeOptions(topic=topic, settings=settings, run_id=runs[0].run_id))
+    assert named.run_id == runs[0].run_id and len(named.observations) == 150
+
+    group = new_topic("group")
+    first, _ = consume(ConsumeOptions(topic=topic, settings=settings, group=group))
+    again, stats = consume(ConsumeOptions(topic=topic, settings=settings, group=group))
+    assert len(first.observations) == 150
+    assert again.observations == [] and stats.records == 0  # committed: nothing left
+
+
+@pytest.mark.kafka
+def test_consume_of_a_missing_topic_is_one_clear_error(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    from ridectl.errors import UsageError
+
+    settings = build_settings(kafka_bootstrap, None, [])
+    with pytest.raises(UsageError, match="does not exist"):
+        consume(ConsumeOptions(topic=new_topic("missing"), settings=settings))
