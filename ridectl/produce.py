@@ -248,8 +248,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             _send_all(producer, other, opts, result, outcomes)
         finally:
             result.batch_retries = _retried_batches(producer, other)
-            if proxy is not None:
-                result.fault_stats = proxy.stats()
+    if proxy is not None:
+        # After the producers and the proxy closed: the final stats, with nothing in flight.
+        result.fault_stats = proxy.stats()
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)

@@ -15,6 +15,7 @@ from silent_broker import silent_broker
 from ridectl.clients import java
 from ridectl.clients.admin import ensure_topic
 from ridectl.clients.base import ClientName, Delivery
+from ridectl.clients.factory import make_producer
 from ridectl.clients.java import JavaConsumer, JavaProducer, java_settings
 from ridectl.errors import RidectlError, UsageError
 from ridectl.faults.proxy import FaultProxy
@@ -251,3 +252,11 @@ def test_retries_through_the_fault_proxy_are_counted_and_every_record_lands(
     assert all(d.ok for d in rec.deliveries)
     # partitioner="crc32": the Java client places keys as librdkafka would
     assert all(d.partition == partition_for("crc32", keys[d.index], 2) for d in rec.deliveries)
+
+
+def test_the_factory_serves_the_java_client(silent_server: str) -> None:
+    producer = make_producer(ClientName.JAVA, ClientSettings(silent_server, {}), "t", Recorder())
+    try:
+        assert isinstance(producer, JavaProducer)
+    finally:
+        producer.close(1.0)

@@ -14,6 +14,7 @@ from silent_broker import silent_broker
 
 from ridectl.clients.admin import ensure_topic
 from ridectl.clients.base import ClientName, Delivery
+from ridectl.clients.factory import make_consumer, make_producer
 from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer, describe_failure
 from ridectl.clients.rdkafka_conf import settings_in_force, translate
 from ridectl.errors import RidectlError, UsageError
@@ -215,3 +216,14 @@ def test_placing_keys_like_another_client(
         assert {d.index: d.partition for d in rec.deliveries} == {
             i: partition_for(name, key, 5) for i, key in enumerate(keys)
         }
+
+
+def test_the_factory_serves_librdkafka(silent_server: str) -> None:
+    settings = ClientSettings(silent_server, {})
+    producer = make_producer(ClientName.LIBRDKAFKA, settings, "t", Recorder())
+    assert isinstance(producer, LibrdkafkaProducer)
+    producer.close(0)
+    consumer = make_consumer(ClientName.LIBRDKAFKA, settings, group="g", doing="testing")
+    assert isinstance(consumer, LibrdkafkaConsumer)
+    assert consumer.settings_in_force()["enable.auto.commit"] == "false"
+    consumer.close()

@@ -161,6 +161,17 @@ def run_java_through_proxy(
     return JavaRun(acked, failed, errors, json.loads(out), err, output)
 
 
+def answers(proxy: dict[str, Any]) -> list[tuple[int, str, int, int | None]]:
+    """The proxy's record of every Produce answer, in the order it gave them: (request
+    number, who answered: ``broker`` or ``fault``, error code, base offset)."""
+    assert proxy["produce_answers_dropped"] == 0
+    return [
+        (int(a["request"]), str(a["source"]), int(p["error_code"]), p["base_offset"])
+        for a in proxy["produce_answers"]
+        for p in a["partitions"]
+    ]
+
+
 def read_back(bootstrap: str, topic: str, count: int) -> dict[int, str]:
     """offset -> value of the first ``count`` records of partition 0."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
@@ -203,7 +214,13 @@ def test_java_producer_through_ridectl_proxy(
     run = run_java_through_proxy(kafka_bootstrap, topic, fault, settings, tmp_path)
     assert run.failed == {}, run.output
     assert run.proxy["faults_injected"] == {"error": 2}, run.proxy
+    assert run.proxy["ledger"]["outstanding"] == 0, run.proxy["ledger"]
     assert "loopback only" in run.proxy_err
+    # The proxy failed two requests; the broker refused nothing but batches waiting behind a
+    # gap (OUT_OF_ORDER_SEQUENCE_NUMBER, retried in order), and wrote everything else.
+    codes = run.proxy["answer_codes"]
+    assert codes["fault:7"] == 2, codes
+    assert set(codes) <= {"fault:7", "broker:0", "broker:45"}, codes
     # The client saw the two injected errors (and nothing written out of sequence stuck).
     assert [name for _, name in run.produce_errors].count("REQUEST_TIMED_OUT") == 2, run.output
     # Retried by the Java client, idempotent: every value once, in order.
@@ -229,6 +246,7 @@ def test_new_idempotent_producer_loses_its_first_batch_when_a_later_one_lands_fi
         kafka_bootstrap, topic, "error:first=1,ms=2000", settings, tmp_path
     )
     assert run.proxy["faults_injected"] == {"error": 1}
+    assert run.proxy["ledger"]["outstanding"] == 0, run.proxy["ledger"]
     # The first batch (values 0..k-1) was never written: every retry was refused, and the
     # client gave up on it when delivery.timeout.ms ran out.
     lost = len(run.failed)
@@ -237,12 +255,24 @@ def test_new_idempotent_producer_loses_its_first_batch_when_a_later_one_lands_fi
     assert set(run.failed.values()) == {"TimeoutException"}, run.output
     # The batches behind it were written, in order, from offset 0: nothing else is missing.
     assert run.acked == {offset: str(lost + offset) for offset in range(RECORDS - lost)}
-    # What the client got back for that partition: the injected error once, then the broker's
-    # OUT_OF_ORDER_SEQUENCE_NUMBER (45) for each retry of the first batch, nothing else.
+    # What the proxy saw: request 1 answered by the fault (7); a later request written by the
+    # broker at offset 0; every other broker answer either a success or
+    # OUT_OF_ORDER_SEQUENCE_NUMBER (45), the broker's answer to each retry of the first batch.
+    seen = answers(run.proxy)
+    assert seen[0] == (1, "fault", 7, None), seen
+    written_first = next(a for a in seen if a[1] == "broker" and a[2] == 0)
+    assert written_first[0] > 1 and written_first[3] == 0, seen
+    assert {(source, code) for _, source, code, _ in seen[1:]} == {
+        ("broker", 0),
+        ("broker", 45),
+    }, seen
+    # The client's side of it: the injected error once, then 45 on every retry it logged
+    # (a retry answered after the batch expired is not logged as one).
     names = [name for _, name in run.produce_errors]
     assert names[0] == "REQUEST_TIMED_OUT", run.output
     assert names.count("REQUEST_TIMED_OUT") == 1, run.output
     assert names.count("OUT_OF_ORDER_SEQUENCE_NUMBER") >= 1, run.output
     assert set(names) == {"REQUEST_TIMED_OUT", "OUT_OF_ORDER_SEQUENCE_NUMBER"}, run.output
+    assert names.count("OUT_OF_ORDER_SEQUENCE_NUMBER") <= run.proxy["answer_codes"]["broker:45"]
     # The topic holds exactly what was acknowledged, at the acknowledged offsets.
     assert read_back(kafka_bootstrap, topic, len(run.acked)) == run.acked

@@ -213,7 +213,7 @@ def check(
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
     from ridectl.judge.checker import check as judge
-    from ridectl.judge.stream import check_file, check_reader
+    from ridectl.judge.stream import check_file, check_lines, check_reader
     from ridectl.output import report as render
 
     if (topic is None) == (from_file is None):
@@ -225,7 +225,10 @@ def check(
     report = None
     if from_file is not None:
         if from_file == Path("-"):
-            history, report = check_reader(sys.stdin.buffer, run_id=run_id)
+            raw = getattr(sys.stdin, "buffer", None)  # a replaced stdin may be text only
+            history, report = (
+                check_reader(raw, run_id=run_id) if raw else check_lines(sys.stdin, run_id=run_id)
+            )
         else:
             try:
                 history, report = check_file(from_file, run_id=run_id)

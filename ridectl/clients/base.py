@@ -53,8 +53,20 @@ DeliveryCallback = Callable[[Delivery], None]
 
 #: ``Delivery.error`` names meaning "the broker stopped answering" (the record expired
 #: unacknowledged or its connection broke), per client; a run without faults that sees one
-#: stops sending and reports the broker gone. kafka-python's names; other clients add theirs.
-BROKER_GONE_ERRORS: frozenset[str] = frozenset({"KafkaTimeoutError", "KafkaConnectionError"})
+#: stops sending and reports the broker gone.
+BROKER_GONE_ERRORS: frozenset[str] = frozenset(
+    {
+        # kafka-python
+        "KafkaTimeoutError",
+        "KafkaConnectionError",
+        # the Java client: the record expired unacknowledged (delivery.timeout.ms)
+        "TimeoutException",
+        # librdkafka: the record expired (message.timeout.ms), or no broker answers
+        "_MSG_TIMED_OUT",
+        "_TRANSPORT",
+        "_ALL_BROKERS_DOWN",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,18 @@ def make_producer(
         return KafkaPythonProducer(
             settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
         )
+    if client is ClientName.JAVA:
+        from ridectl.clients.java import JavaProducer
+
+        return JavaProducer(
+            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
+        )
+    if client is ClientName.LIBRDKAFKA:
+        from ridectl.clients.librdkafka import LibrdkafkaProducer
+
+        return LibrdkafkaProducer(
+            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
+        )
     raise _unavailable(client)
 
 
@@ -38,6 +50,14 @@ def make_consumer(
         from ridectl.clients.kafka_python import KafkaPythonConsumer
 
         return KafkaPythonConsumer(settings, group=group, doing=doing)
+    if client is ClientName.JAVA:
+        from ridectl.clients.java import JavaConsumer
+
+        return JavaConsumer(settings, group=group, doing=doing)
+    if client is ClientName.LIBRDKAFKA:
+        from ridectl.clients.librdkafka import LibrdkafkaConsumer
+
+        return LibrdkafkaConsumer(settings, group=group, doing=doing)
     raise _unavailable(client)
 
 

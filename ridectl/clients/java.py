@@ -35,9 +35,6 @@ from ridectl.errors import RidectlError, UsageError
 from ridectl.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
 from ridectl.versions import KAFKA_VERSION
 
-#: Errors that mean the broker stopped answering (the record expired unacknowledged).
-BROKER_GONE_ERRORS = frozenset({"TimeoutException"})
-
 MAIN_CLASS = "RideClient"
 START_TIMEOUT_S = 120.0
 #: How long a command may take beyond the client's own waits (a busy machine, a slow JVM).

@@ -45,9 +45,6 @@ from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError
 from ridectl.settings import ClientSettings
 
-#: Errors that mean the broker stopped answering (the record expired unacknowledged).
-BROKER_GONE_ERRORS = frozenset({"_MSG_TIMED_OUT", "_TRANSPORT", "_ALL_BROKERS_DOWN"})
-
 _LOG = logging.getLogger("ridectl.librdkafka")
 _POLL_S = 0.05
 #: ridectl partitioner names librdkafka has built in (its own names): same placement.

@@ -1,3 +1,7 @@
 """Judgement: the ride lifecycle, the history a run records, and the checker that judges it.
 
-Nothing here talks to Kafka: a history in, violations out."""
+Nothing here talks to Kafka: a history in, violations out. ``lifecycle`` (the five stages),
+``history`` (observations, history files, record values), ``kinds`` (the kinds, causes and
+their plain-words consequences), ``detectors`` (one rule each), ``checker`` (``check``: the
+fast path and the composition), ``verdict`` (Violation, RideSummary, Report), ``stream``
+(``check --from``: a large file judged without an object per event)."""

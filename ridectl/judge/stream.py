@@ -40,7 +40,10 @@ _seq = attrgetter("seq")
 class _Columns:
     """The events read so far, one packed entry per event, in file order."""
 
-    positions: array[int] = field(default_factory=lambda: array("q"))
+    #: Processing positions; None while they have run start, start + 1, ... (as in every
+    #: history ridectl writes), which needs no column.
+    positions: array[int] | None = None
+    start: int | None = None
     offsets: array[int] = field(default_factory=lambda: array("q"))
     rides: array[int] = field(default_factory=lambda: array("q"))
     #: ``partition * 8 + seq``
@@ -53,7 +56,7 @@ class _Columns:
     def add(self, events: list[Observation]) -> None:
         # array.fromlist of a list built by map is the fastest way in (extend from an
         # iterator converts item by item at Python speed)
-        self.positions.fromlist(list(map(_position, events)))
+        self._positions(list(map(_position, events)))
         self.offsets.fromlist(list(map(_offset, events)))
         rides = list(map(self.number.__getitem__, map(_ride, events)))
         self.rides.fromlist(rides)
@@ -62,6 +65,35 @@ class _Columns:
         self.stages.fromlist(stages)
         self.state.extend([0] * (len(self.number) - len(self.state)))
         self._fold(rides, stages)
+
+    def _positions(self, positions: list[int]) -> None:
+        if not positions:
+            return
+        if self.positions is None:
+            if self.start is None:
+                self.start = positions[0]
+            at = self.start + len(self.rides)
+            if positions == list(range(at, at + len(positions))):
+                return
+            self.positions = array("q", range(self.start, at))
+        self.positions.fromlist(positions)
+
+    def position(self, i: int) -> int:
+        if self.positions is not None:
+            return self.positions[i]
+        assert self.start is not None  # set by the first event
+        return self.start + i
+
+    def in_order(self) -> bool:
+        """Are the positions in file order?"""
+        p = self.positions
+        return p is None or all(map(le, p, islice(p, 1, None)))
+
+    def per_partition(self) -> dict[int, int]:
+        counts: Counter[int] = Counter()
+        for stage, n in Counter(self.stages).items():
+            counts[stage >> 3] += n
+        return dict(sorted(counts.items()))
 
     def _fold(self, rides: list[int], stages: list[int]) -> None:
         state = self.state
@@ -78,11 +110,11 @@ class _Columns:
 
     def observations(self, rides: set[int], run_id: str) -> list[Observation]:
         """The events of ``rides`` again as observations, in file order."""
-        names = {i: r for r, i in self.number.items() if i in rides}
+        names = list(self.number)  # keys in the order their numbers were handed out
         picked = compress(count(), map(rides.__contains__, self.rides))
         return [
             Observation(
-                self.positions[i],
+                self.position(i),
                 names[self.rides[i]],
                 self.stages[i] & 7,
                 self.stages[i] >> 3,
@@ -100,8 +132,7 @@ def _judge(chunks: Iterator[bytes | str], run_id: str | None) -> tuple[History, 
         decoded: list[Observation] = []
         decode_chunk(chunk, decoded, history)
         columns.add(decoded)
-    positions = columns.positions
-    if not all(map(le, positions, islice(positions, 1, None))):
+    if not columns.in_order():
         return history, _unsorted(columns, history)
     suspects = columns.suspects()
     sub = History(
@@ -113,8 +144,7 @@ def _judge(chunks: Iterator[bytes | str], run_id: str | None) -> tuple[History, 
     report = check(sub)
     report.rides = len(columns.number)
     report.events = len(columns.rides)
-    per_partition = Counter(map((8).__rfloordiv__, columns.stages))
-    report.records_per_partition = dict(sorted(per_partition.items()))
+    report.records_per_partition = columns.per_partition()
     return history, report
 
 
