@@ -78,13 +78,15 @@ def _consume_history(
     workers: int,
     work_ms: float | None,
     settings: Any,
+    *,
+    announce: bool = True,
 ) -> Any:
     from ridectl.consume import ConsumeOptions
     from ridectl.experiment import choose_run, read_back
 
     err = console.err()
     choice = choose_run(topic, run_id)
-    if (line := choice.announce(topic)) is not None:
+    if announce and (line := choice.announce(topic)) is not None:
         err.print(line)
     bar = progress_bar("consuming")
     opts = ConsumeOptions(
@@ -101,7 +103,7 @@ def _consume_history(
             history, stats, found = read_back(opts, choice)
     else:
         history, stats, found = read_back(opts, choice)
-    if found is not choice and (line := found.announce(topic)) is not None:
+    if announce and found is not choice and (line := found.announce(topic)) is not None:
         err.print(line)
     return history, stats
 

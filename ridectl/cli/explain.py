@@ -30,7 +30,8 @@ def explain(
     from ridectl.output.explain import render_story, story_json
 
     settings = settings_from(bootstrap_servers, config, x)
-    history, _stats = _consume_history(topic, run_id, None, 1, None, settings)
+    # The run judged is named in the story's title, so stderr stays for errors.
+    history, _stats = _consume_history(topic, run_id, None, 1, None, settings, announce=False)
     gc.freeze()
     report = judge(history)
     if report.events == 0:
