@@ -150,9 +150,9 @@ class ProduceResult:
         }
 
 
-def round_or_none(v: float | None) -> float | None:
-    """``v`` to two decimals (figures in summaries and JSON), None kept."""
-    return None if v is None else round(v, 2)
+def round_or_none(v: float | None, digits: int = 2) -> float | None:
+    """``v`` to ``digits`` decimals (figures in summaries and JSON), None kept."""
+    return None if v is None else round(v, digits)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
