@@ -51,7 +51,7 @@ def bench(
         ),
     ] = None,
 ) -> None:
-    """Measure ridectl beside a bare kafka-python loop and the Java client.
+    """Measure ridectl with each client beside a bare loop of the same client.
 
     Also times the checker, and writes a dated RESULTS.md and results.json."""
     from ridectl.bench import SIZES, BenchOptions, run_bench, write_results
