@@ -72,8 +72,10 @@ BROKER_GONE_ERRORS: frozenset[str] = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConsumedRecord:
+    """One record read (not frozen, like :class:`Delivery`: one is built per record)."""
+
     partition: int
     offset: int
     key: bytes | None

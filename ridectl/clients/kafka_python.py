@@ -179,7 +179,7 @@ class KafkaPythonProducer:
 CONSUMER_DEFAULTS: dict[str, object] = {
     "enable_auto_commit": False,
     "auto_offset_reset": "earliest",
-    "max_poll_records": 5000,
+    "max_poll_records": 10_000,
     "fetch_max_wait_ms": 100,
 }
 
