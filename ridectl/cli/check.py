@@ -16,12 +16,14 @@ from ridectl.cli.options import (
     ConfigFile,
     ExportHtml,
     ExportSvg,
+    ReadingClient,
     Topic,
     XOption,
     format_option,
     settings_from,
 )
 from ridectl.cli.paths import writable_option
+from ridectl.clients.base import ClientName
 from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
@@ -77,6 +79,7 @@ def _consume_history(
     workers: int,
     work_ms: float | None,
     settings: Any,
+    client: ClientName,
 ) -> Any:
     from ridectl.consume import ConsumeOptions
     from ridectl.experiment import choose_run, read_back
@@ -92,6 +95,7 @@ def _consume_history(
         group=group,
         workers=workers,
         work_ms=work_ms,
+        client=client,
     )
     if bar is not None:
         with bar:
@@ -117,6 +121,7 @@ def consume(
             "--out", "the history", "Save the history as NDJSON ('-' for stdout).", "-o"
         ),
     ] = None,
+    client: ReadingClient = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -124,9 +129,9 @@ def consume(
     """Read a run back, in the order the client delivers it, and record the history."""
     from ridectl.output.run import render_consume
 
-    settings = settings_from(bootstrap_servers, config, x)
+    settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     out_fh = _open_out(out)
-    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
     if out_fh is not None:
         _write_history(history, out_fh, out)
     with stdout_guard():
@@ -207,6 +212,7 @@ def check(
     ] = None,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,
+    client: ReadingClient = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -242,9 +248,9 @@ def check(
             )
     else:
         assert topic is not None
-        settings = settings_from(bootstrap_servers, config, x)
+        settings = settings_from(bootstrap_servers, config, x, clients=(client,))
         out_fh = _open_out(out)
-        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
         if out_fh is not None:
             _write_history(history, out_fh, out)
     # The history is built once and kept to the end of this command: keep the garbage
