@@ -106,6 +106,11 @@ def _consume_history(
         history, stats, found = read_back(opts, choice)
     if found is not choice and (line := found.announce(topic)) is not None:
         err.print(line)
+    if client is not ClientName.KAFKA_PYTHON:
+        from ridectl.clients.order_defaults import Side, callouts
+
+        for note in callouts(client, stats.effective, Side.CONSUMER):
+            err.print(f"read with {client.value}: {note}", highlight=False)
     return history, stats
 
 
