@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from ridectl import runs
 from ridectl.clients.admin import delete
@@ -168,8 +167,6 @@ class DemoContext:
     keep_topics: bool = False
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
     topics: list[str] = field(default_factory=list)
-    #: told (sent events, acknowledged) while a run produces; the CLI draws a progress bar
-    progress: Callable[[str, int, int], None] | None = None
 
     def topic(self, lesson: str, suffix: str = "") -> str:
         name = f"ridectl-demo-{lesson}{'-' + suffix if suffix else ''}-{self.tag}"
@@ -202,8 +199,13 @@ class DemoContext:
         producer: dict[str, str] | None = None,
         faults: Sequence[FaultSpec] = (),
         workers: int = 1,
-        **options: Any,
+        key_by: str = "ride",
+        hot_share: float = 0.5,
+        grow_to: int | None = None,
+        second_partitioner: str | None = None,
     ) -> Trial:
+        """One experiment of a lesson: the demo's connection plus ``producer`` settings (Java
+        names), on ``topic``, read back by ``workers`` threads and judged."""
         opts = ProduceOptions(
             topic=topic,
             rides=rides,
@@ -212,19 +214,26 @@ class DemoContext:
             partitions=partitions,
             seed=self.seed,
             faults=faults,
-            **options,
+            key_by=key_by,
+            hot_share=hot_share,
+            grow_to=grow_to,
+            second_partitioner=second_partitioner,
         )
-        if self.progress is not None:
-            report_progress = self.progress
-            opts.progress = lambda sent, acked: report_progress(label, sent, acked)
         return run(Experiment(opts, read_settings=self.settings, workers=workers, label=label))
 
 
 @contextlib.contextmanager
 def demo_context(
-    bootstrap: str | None, config: Path | None, x: list[str], sizes: Sizes, **kwargs: Any
+    bootstrap: str | None,
+    config: Path | None,
+    x: list[str],
+    sizes: Sizes,
+    *,
+    seed: int = 7,
+    keep_topics: bool = False,
 ) -> Iterator[DemoContext]:
-    ctx = DemoContext(build_settings(bootstrap, config, x), sizes, **kwargs)
+    """A demo context on the given connection; its topics are deleted when it closes."""
+    ctx = DemoContext(build_settings(bootstrap, config, x), sizes, seed, keep_topics)
     try:
         yield ctx
     finally:

@@ -148,9 +148,9 @@ class ProduceResult:
         }
 
 
-def round_or_none(v: float | None) -> float | None:
-    """``v`` to two decimals (figures in summaries and JSON), None kept."""
-    return None if v is None else round(v, 2)
+def round_or_none(v: float | None, digits: int = 2) -> float | None:
+    """``v`` to ``digits`` decimals (figures in summaries and JSON), None kept."""
+    return None if v is None else round(v, digits)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -251,8 +251,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             _send_all(producer, other, opts, result, outcomes)
         finally:
             result.batch_retries = _retried_batches(producer, other)
-            if proxy is not None:
-                result.fault_stats = proxy.stats()
+    if proxy is not None:
+        # After the producers and the proxy closed: the final stats, with nothing in flight.
+        result.fault_stats = proxy.stats()
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)

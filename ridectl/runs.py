@@ -13,9 +13,8 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from ridectl.judge.history import Ack
 
@@ -44,7 +43,7 @@ def _runs_dir() -> Path:
     return d
 
 
-def save_run(record: dict[str, Any], acks: Iterable[Ack]) -> Path:
+def save_run(record: Mapping[str, object], acks: Iterable[Ack]) -> Path:
     """Best effort: a run that cannot be remembered still happened, so failures to write
     here are reported by the caller as a warning, not an error."""
     run_id = str(record["run_id"])
@@ -59,7 +58,7 @@ def save_run(record: dict[str, Any], acks: Iterable[Ack]) -> Path:
     return path
 
 
-def last_run(topic: str | None = None) -> dict[str, Any] | None:
+def last_run(topic: str | None = None) -> dict[str, object] | None:
     """The last run (on ``topic`` when given), or None."""
     try:
         ref = json.loads((home() / "last-run.json").read_text())
@@ -70,7 +69,7 @@ def last_run(topic: str | None = None) -> dict[str, Any] | None:
     return load_run(str(ref.get("run_id")))
 
 
-def load_run(run_id: str) -> dict[str, Any] | None:
+def load_run(run_id: str) -> dict[str, object] | None:
     try:
         doc = json.loads((home() / "runs" / f"{run_id}.json").read_text())
     except (OSError, ValueError):

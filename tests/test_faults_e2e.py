@@ -35,7 +35,15 @@ def _run(
     assert res.code == 0, res
     run = json.loads(res.out)
     assert run["events_acked"] == rides * 5
-    assert sum(run["faults"]["faults_injected"].values()) > 0
+    faults = run["faults"]
+    assert sum(faults["faults_injected"].values()) > 0
+    # What the proxy recorded comes with the run: a balanced ledger, the code of every
+    # partition answer, and one request-log entry per produce request.
+    assert faults["ledger"]["outstanding"] == 0
+    assert faults["ledger"]["unbalanced_connections"] == 0
+    assert sum(faults["answer_codes"].values()) >= len(faults["produce_answers"]) > 0
+    assert len(faults["request_log"]) == faults["produce_requests"]
+    assert {r["fate"] for r in faults["request_log"]} >= {"written"}
     res = cli("check", "-b", bootstrap, "-t", topic, "--format", "json")
     assert res.code == 0, res
     return run, json.loads(res.out)
