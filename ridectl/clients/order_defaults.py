@@ -100,3 +100,21 @@ def callouts(client: ClientName, in_force: Mapping[str, str], side: Side) -> lis
 def _spelled(entry: OrderDefault, other: ClientName, name: str) -> str:
     own = entry.names[other]
     return entry.defaults[other] if own == name else f"{own}={entry.defaults[other]}"
+
+
+def one_record_per_request(client: ClientName) -> dict[str, str]:
+    """The retry recipe for ``client``, by the names it takes: each record travels in its own
+    request, five requests may be in flight per connection, retries go out at once and
+    nothing keeps them in order (idempotence off). kafka-python and the Java client size a
+    batch for one record with ``batch.size=1``; librdkafka counts records per batch
+    (``batch.num.messages=1``) and refuses a retry backoff under 1 ms."""
+    recipe = {
+        "enable.idempotence": "false",
+        "max.in.flight.requests.per.connection": "5",
+        "retries": "1000000",
+        "acks": "all",
+        "linger.ms": "0",
+    }
+    if client is ClientName.LIBRDKAFKA:
+        return {**recipe, "batch.num.messages": "1", "retry.backoff.ms": "1"}
+    return {**recipe, "batch.size": "1", "retry.backoff.ms": "0"}
