@@ -154,8 +154,8 @@ def java_settings(settings: Mapping[str, str], role: str) -> dict[str, str]:
         known = SETTINGS.get(key)
         if key in IGNORED or (known is not None and role not in known.roles):
             continue
-        if not knows_setting(key) and key not in own_names()[role]:
-            continue
+        if not knows_setting(key) and key not in own_names()[role] and knows(key):
+            continue  # the Java client's own name, for the other role
         if key in _REFUSED:
             raise UsageError(f"the Java client has no setting {key}: {_REFUSED[key]}")
         if key == "ssl.ca.location":
