@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ridectl import runs
 from ridectl.clients.admin import delete
@@ -26,6 +27,9 @@ from ridectl.judge.checker import Report, check
 from ridectl.judge.history import Ack, History
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
 from ridectl.settings import ClientSettings, build_settings
+
+if TYPE_CHECKING:
+    from ridectl.explain import RunEvidence
 
 
 class RunSource(StrEnum):
@@ -98,6 +102,45 @@ def attach_acks(history: History, choice: RunChoice) -> None:
         history.acked = list(choice.acks)
     elif history.run_id is not None:
         history.acked = runs.load_acks(history.run_id)
+
+
+def run_evidence(topic: str, history: History) -> RunEvidence:
+    """What the producer of the judged run recorded (where records went and why, the
+    acknowledgements, the fault proxy's request log), for ``ridectl explain``; each part is
+    None when the run left none (produced elsewhere, or without the proxy)."""
+    from ridectl.explain import RunEvidence
+    from ridectl.faults.requests import RequestRecord
+    from ridectl.placement import Placement
+
+    run_id = history.run_id
+    record = None if run_id is None else runs.load_run(run_id)
+    placement = None
+    saved_placement = None if record is None else record.get("placement")
+    if isinstance(saved_placement, dict):
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            placement = Placement.from_dict(saved_placement)
+    saved = None if run_id is None else runs.load_requests(run_id)
+    requests = None
+    if saved is not None:
+        requests = []
+        for doc in saved:
+            with contextlib.suppress(ValueError, KeyError, TypeError, IndexError):
+                requests.append(RequestRecord.from_dict(doc))
+    return RunEvidence(topic, run_id, placement, history.acked, requests)
+
+
+def trial_evidence(trial: Trial) -> RunEvidence:
+    """The same, for a run this process produced (nothing read back from disk)."""
+    from ridectl.explain import RunEvidence
+
+    stats = trial.run.fault_stats
+    return RunEvidence(
+        trial.run.topic.name,
+        trial.run.run_id,
+        trial.run.placement,
+        trial.run.acks,
+        None if stats is None else stats.request_log,
+    )
 
 
 @dataclass

@@ -32,6 +32,8 @@ from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
+from ridectl.partitioners import PartitionerName
+from ridectl.placement import KeyBy, Placement, client_hash
 from ridectl.settings import ClientSettings, check_idempotence
 
 
@@ -102,6 +104,8 @@ class ProduceResult:
     grown: tuple[int, int] | None = None
     #: the client library that produced
     client: ClientName = ClientName.KAFKA_PYTHON
+    #: what decided each record's partition (client, key, hash), for ``ridectl explain``
+    placement: Placement | None = None
 
     @property
     def unacknowledged(self) -> int:
@@ -145,6 +149,7 @@ class ProduceResult:
             "aborted": self.aborted,
             "grown": list(self.grown) if self.grown else None,
             "faults": None if self.fault_stats is None else self.fault_stats.to_dict(),
+            "placement": None if self.placement is None else self.placement.to_dict(),
         }
 
 
@@ -257,7 +262,22 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)
+    result.placement = _placement(opts, result)
     return result
+
+
+def _placement(opts: ProduceOptions, result: ProduceResult) -> Placement:
+    second = opts.second_partitioner
+    return Placement(
+        client=opts.client,
+        keyed=opts.keyed,
+        key_by=KeyBy(opts.key_by),
+        hash=client_hash(opts.client, opts.partitioner, result.effective),
+        partitions=result.topic.partitions,
+        second_hash=None if second is None else PartitionerName(second),
+        second_seqs=opts.second_seqs if second is not None else frozenset(),
+        grown=result.grown,
+    )
 
 
 def _retried_batches(*clients: ProducerClient | None) -> int:

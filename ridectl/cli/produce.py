@@ -242,6 +242,7 @@ def produce(
     record = result.to_dict()
     record["bootstrap"] = settings.bootstrap
     try:
+        _save_request_log(record, result)
         runs.save_run(record, result.acks)
     except OSError as exc:
         console.err().print(f"warning: could not remember the run under {runs.home()}: {exc}")
@@ -266,6 +267,19 @@ def _not_written(result: ProduceResult) -> RidectlError:
         hint="the summary above shows what was acknowledged",
         code=ExitCode.FOUND,
     )
+
+
+def _save_request_log(record: dict[str, Any], result: ProduceResult) -> None:
+    """Keep the requests ``explain`` needs beside the run, and only their summary in the run
+    record (the proxy's whole log can hold thousands)."""
+    from ridectl import runs
+    from ridectl.explain import keep_requests
+
+    if result.fault_stats is None or not isinstance(record.get("faults"), dict):
+        return
+    kept, summary = keep_requests(result.fault_stats.request_log)
+    runs.save_requests(result.run_id, (r.to_dict() for r in kept))
+    record["faults"] = {**record["faults"], "request_log": summary}
 
 
 def _s(value: int | None) -> str | None:
