@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ridectl import runs
 from ridectl.clients.admin import delete
+from ridectl.clients.base import ClientName
 from ridectl.consume import ConsumeOptions, ConsumeStats, consume
 from ridectl.errors import RidectlError
 from ridectl.faults.spec import FaultSpec
@@ -246,6 +247,7 @@ class DemoContext:
         hot_share: float = 0.5,
         grow_to: int | None = None,
         second_partitioner: str | None = None,
+        client: ClientName = ClientName.KAFKA_PYTHON,
     ) -> Trial:
         """One experiment of a lesson: the demo's connection plus ``producer`` settings (Java
         names), on ``topic``, read back by ``workers`` threads and judged."""
@@ -261,6 +263,7 @@ class DemoContext:
             hot_share=hot_share,
             grow_to=grow_to,
             second_partitioner=second_partitioner,
+            client=client,
         )
         return run(Experiment(opts, read_settings=self.settings, workers=workers, label=label))
 
