@@ -103,3 +103,20 @@ def test_matrix_compares_the_three_clients_in_one_table(
 def test_matrix_refuses_an_unknown_client(cli: Callable[..., Any]) -> None:
     res = cli("matrix", "--client", "sarama")
     assert res.code == 2 and "--client takes kafka-python, java, librdkafka or all" in res.err
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("client", ["java", "librdkafka"])
+def test_watch_and_check_read_with_the_chosen_client(
+    cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str], client: str
+) -> None:
+    topic = new_topic("read")
+    res = cli("produce", "-b", kafka_bootstrap, "-t", topic, "-n", "12", "-p", "2")
+    assert res.code == 0, res
+    res = cli("watch", "-b", kafka_bootstrap, "-t", topic, "--from-beginning", "--client",
+              client, "--idle-timeout", "2", "-f", "json")  # fmt: skip
+    assert res.code == 0, res
+    assert json.loads(res.out)["summary"]["events"] == 60
+    res = cli("check", "-b", kafka_bootstrap, "-t", topic, "--client", client, "-f", "json")
+    assert res.code == 0 and json.loads(res.out)["summary"]["events"] == 60, res
+    assert f"read with {client}: isolation.level=" in res.err

@@ -113,7 +113,8 @@ class FailoverResult:
         f = self.figures()
         return (
             f"failover ({f['client']}, acks={f['acks']}, "
-            f"idempotence={'on' if f['idempotence'] else 'off'}, in-flight={f['max_in_flight']}): node {f['killed_node']} killed after "
+            f"idempotence={'on' if f['idempotence'] else 'off'}, "
+            f"in-flight={f['max_in_flight']}): node {f['killed_node']} killed after "
             f"{f['sent_at_kill']} sends; rides {f['rides']}, events {f['events']}, "
             f"acked {f['acked']}, failed {f['failed']}, consumed {f['consumed']}, "
             f"lost {f['lost']}, duplicated {f['duplicated']}, out of order {f['out_of_order']}; "
