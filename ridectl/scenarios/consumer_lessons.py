@@ -20,14 +20,14 @@ from ridectl.clients.transactions import (
     TransactionalRun,
     produce_in_transactions,
 )
-from ridectl.experiment import DemoContext, Trial
+from ridectl.experiment import DemoContext, Trial, produce
 from ridectl.judge.checker import check
 from ridectl.judge.history import History
 from ridectl.judge.kinds import ViolationKind
-from ridectl.produce import ProduceOptions, ProduceResult, run_produce
+from ridectl.produce import ProduceOptions, ProduceResult
 from ridectl.runs import new_run_id
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
-from ridectl.scenarios.lessons import Lesson, LessonOutcome
+from ridectl.scenarios.lessons import LESSONS, Lesson, LessonOutcome
 
 #: Partitions of every consumer-lesson topic: two members get two each.
 PARTITIONS = 4
@@ -71,9 +71,7 @@ def _base(ctx: DemoContext, topic: str, **changes: object) -> MemberConfig:
 
 
 def _produce(ctx: DemoContext, topic: str, rides: int) -> ProduceResult:
-    run = run_produce(
-        ProduceOptions(topic=topic, rides=rides, settings=ctx.settings, seed=ctx.seed)
-    )
+    run = produce(ProduceOptions(topic=topic, rides=rides, settings=ctx.settings, seed=ctx.seed))
     if run.aborted:
         from ridectl.errors import RidectlError
 
@@ -423,3 +421,6 @@ CONSUMER_LESSONS: list[Lesson] = [
         "cost time of their own: compare the pauses measured above.",
     ),
 ]
+
+#: The demo's lessons followed by these, for the demo to register in one line.
+ALL_LESSONS: list[Lesson] = [*LESSONS, *CONSUMER_LESSONS]
