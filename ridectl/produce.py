@@ -66,6 +66,9 @@ class ProduceOptions:
     #: (e.g. the payment service runs another client library)
     second_partitioner: str | None = None
     second_seqs: frozenset[int] = frozenset({5})
+    #: the client library of that second producer (default: ``client``); it places keys its
+    #: own way unless ``second_partitioner`` says otherwise
+    second_client: ClientName | None = None
     #: the client library that produces
     client: ClientName = ClientName.KAFKA_PYTHON
 
@@ -225,9 +228,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             bootstrap = proxy.bootstrap
             result.proxy_address = bootstrap
 
-        def start(partitioner: str | None) -> ProducerClient:
+        def start(partitioner: str | None, name: ClientName = opts.client) -> ProducerClient:
             client = make_producer(
-                opts.client,
+                name,
                 settings,
                 opts.topic,
                 outcomes.on_delivery,
@@ -239,7 +242,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
 
         producer = start(opts.partitioner)
         # A second client (another service, another library) sends some of the events.
-        other = None if opts.second_partitioner is None else start(opts.second_partitioner)
+        other = None
+        if opts.second_partitioner is not None or opts.second_client is not None:
+            other = start(opts.second_partitioner, opts.second_client or opts.client)
         result.effective = dict(producer.settings_in_force())
         if isinstance(producer, ProducerDiagnostics):
             result.changed_by_client = producer.changed_by_client()
