@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 RIDECTL := $(BIN)/ridectl
 PORT    ?= 9092
 
-.PHONY: setup demo test lint typecheck unit bench broker-up broker-down broker-status clean
+.PHONY: setup demo test lint typecheck unit bench stress broker-up broker-down broker-status clean
 
 setup:
 	@scripts/setup.sh
@@ -35,6 +35,13 @@ unit: setup
 
 bench: setup
 	$(RIDECTL) bench --size full --out-dir bench
+
+## The fault proxy under load (not in CI, minutes): STRESS_RUNS producer runs through mixed
+## faults, each checked for a balanced request ledger, then the 10,000-frame fuzz; prints figures.
+STRESS_RUNS ?= 30
+stress: setup
+	RIDECTL_STRESS_RUNS=$(STRESS_RUNS) RIDECTL_STRESS_RECORDS=1000 \
+		$(BIN)/pytest -q -s tests/test_proxy_stress.py tests/test_proxy_fuzz.py
 
 broker-up: setup
 	$(RIDECTL) broker up --port $(PORT)

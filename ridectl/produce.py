@@ -32,6 +32,7 @@ from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
+from ridectl.placement import KeyBy, Placement, client_hash
 from ridectl.settings import ClientSettings, check_idempotence
 
 
@@ -103,6 +104,10 @@ class ProduceResult:
     aborted: str | None = None
     #: (partitions before, after) when the topic was grown mid-run
     grown: tuple[int, int] | None = None
+    #: the client library that produced
+    client: ClientName = ClientName.KAFKA_PYTHON
+    #: what decided each record's partition (client, key, hash), for ``ridectl explain``
+    placement: Placement | None = None
 
     @property
     def unacknowledged(self) -> int:
@@ -119,6 +124,7 @@ class ProduceResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "client": self.client.value,
             "topic": self.topic.name,
             "partitions": self.topic.partitions,
             "topic_created": self.topic.created,
@@ -145,12 +151,13 @@ class ProduceResult:
             "aborted": self.aborted,
             "grown": list(self.grown) if self.grown else None,
             "faults": None if self.fault_stats is None else self.fault_stats.to_dict(),
+            "placement": None if self.placement is None else self.placement.to_dict(),
         }
 
 
-def round_or_none(v: float | None) -> float | None:
-    """``v`` to two decimals (figures in summaries and JSON), None kept."""
-    return None if v is None else round(v, 2)
+def round_or_none(v: float | None, digits: int = 2) -> float | None:
+    """``v`` to ``digits`` decimals (figures in summaries and JSON), None kept."""
+    return None if v is None else round(v, digits)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -208,7 +215,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             f"--grow-to must be more than the topic's {topic.partitions} partitions, "
             f"not {opts.grow_to}"
         )
-    result = ProduceResult(run_id, topic, opts.keyed, opts.rides, opts.seed)
+    result = ProduceResult(run_id, topic, opts.keyed, opts.rides, opts.seed, client=opts.client)
     settings = opts.settings
     if opts.grow_to is not None and settings.get("metadata.max.age.ms") is None:
         # A producer learns of new partitions when its metadata expires (5 minutes by
@@ -253,12 +260,31 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             _send_all(producer, other, opts, result, outcomes)
         finally:
             result.batch_retries = _retried_batches(producer, other)
-            if proxy is not None:
-                result.fault_stats = proxy.stats()
+    if proxy is not None:
+        # After the producers and the proxy closed: the final stats, with nothing in flight.
+        result.fault_stats = proxy.stats()
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)
+    result.placement = _placement(opts, result)
     return result
+
+
+def _placement(opts: ProduceOptions, result: ProduceResult) -> Placement:
+    second = opts.second_partitioner is not None or opts.second_client is not None
+    second_client = opts.second_client or opts.client
+    return Placement(
+        client=opts.client,
+        keyed=opts.keyed,
+        key_by=KeyBy(opts.key_by),
+        hash=client_hash(opts.client, opts.partitioner, result.effective),
+        partitions=result.topic.partitions,
+        second_hash=client_hash(second_client, opts.second_partitioner, opts.settings.values)
+        if second
+        else None,
+        second_seqs=opts.second_seqs if second else frozenset(),
+        grown=result.grown,
+    )
 
 
 def _retried_batches(*clients: ProducerClient | None) -> int:

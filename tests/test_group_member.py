@@ -100,8 +100,10 @@ def test_journal_reader_waits_for_a_whole_line(tmp_path: Path) -> None:
     view.refresh(path)
     assert [c.offsets for c in view.commits] == [{0: 5}]
     journal.write("revoked", partitions=[1])
+    journal.write("idle", lag={"0": 0}, end={"0": 9})
     view.refresh(path)
     assert view.owned == {0}
+    assert (view.idle_lag, view.idle_end) == ({0: 0}, {0: 9})
     journal.close()
 
 
@@ -203,7 +205,11 @@ def test_read_committed_member_never_processes_an_aborted_ride(
             i: group.start(i.value, isolation=i, group=f"{topic}-{i.value}") for i in Isolation
         }
         for reader in readers.values():
-            group.wait(reader.name, lambda r=reader: group.drained(2, [r]), 60)  # type: ignore[misc]
+            group.wait(
+                reader.name,
+                lambda r=reader: group.drained(2, [r], txn.ends_with_markers()),  # type: ignore[misc]
+                60,
+            )
         group.stop_all()
         journal = group.journals()
     for isolation, reader in readers.items():
@@ -215,3 +221,15 @@ def test_read_committed_member_never_processes_an_aborted_ride(
             assert not events & aborted
         else:
             assert aborted <= events
+
+
+def test_consumer_lessons_register_after_the_demo_lessons() -> None:
+    from ridectl.scenarios.consumer_lessons import ALL_LESSONS, CONSUMER_LESSONS
+    from ridectl.scenarios.lessons import LESSONS
+
+    names = [lesson.name for lesson in ALL_LESSONS]
+    assert len(names) == len(set(names))
+    assert [*LESSONS, *CONSUMER_LESSONS] == ALL_LESSONS
+    assert {lesson.name for lesson in CONSUMER_LESSONS} == {
+        "crash-before-commit", "auto-commit", "transactions", "rebalance",
+    }  # fmt: skip

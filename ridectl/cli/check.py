@@ -16,12 +16,14 @@ from ridectl.cli.options import (
     ConfigFile,
     ExportHtml,
     ExportSvg,
+    ReadingClient,
     Topic,
     XOption,
     format_option,
     settings_from,
 )
 from ridectl.cli.paths import writable_option
+from ridectl.clients.base import ClientName
 from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
@@ -29,6 +31,7 @@ from ridectl.output.formats import Export, Format, Views, emit
 
 if TYPE_CHECKING:
     from ridectl.judge.history import History
+    from ridectl.judge.verdict import Report
 
 RunId = Annotated[
     str | None,
@@ -77,13 +80,16 @@ def _consume_history(
     workers: int,
     work_ms: float | None,
     settings: Any,
+    client: ClientName = ClientName.KAFKA_PYTHON,
+    *,
+    announce: bool = True,
 ) -> Any:
     from ridectl.consume import ConsumeOptions
     from ridectl.experiment import choose_run, read_back
 
     err = console.err()
     choice = choose_run(topic, run_id)
-    if (line := choice.announce(topic)) is not None:
+    if announce and (line := choice.announce(topic)) is not None:
         err.print(line)
     bar = progress_bar("consuming")
     opts = ConsumeOptions(
@@ -92,6 +98,7 @@ def _consume_history(
         group=group,
         workers=workers,
         work_ms=work_ms,
+        client=client,
     )
     if bar is not None:
         with bar:
@@ -100,8 +107,13 @@ def _consume_history(
             history, stats, found = read_back(opts, choice)
     else:
         history, stats, found = read_back(opts, choice)
-    if found is not choice and (line := found.announce(topic)) is not None:
+    if announce and found is not choice and (line := found.announce(topic)) is not None:
         err.print(line)
+    if client is not ClientName.KAFKA_PYTHON:
+        from ridectl.clients.order_defaults import Side, callouts
+
+        for note in callouts(client, stats.effective, Side.CONSUMER):
+            err.print(f"read with {client.value}: {note}", highlight=False)
     return history, stats
 
 
@@ -117,6 +129,7 @@ def consume(
             "--out", "the history", "Save the history as NDJSON ('-' for stdout).", "-o"
         ),
     ] = None,
+    client: ReadingClient = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -124,9 +137,9 @@ def consume(
     """Read a run back, in the order the client delivers it, and record the history."""
     from ridectl.output.run import render_consume
 
-    settings = settings_from(bootstrap_servers, config, x)
+    settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     out_fh = _open_out(out)
-    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
     if out_fh is not None:
         _write_history(history, out_fh, out)
     with stdout_guard():
@@ -197,6 +210,10 @@ def check(
         typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
     ] = False,
     show_all: Annotated[bool, typer.Option("--all", help="Show every violating ride.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Add each violating ride's story in one line."),
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown without --all.")] = 25,
     group: Group_ = None,
     workers: Workers = 1,
@@ -207,6 +224,7 @@ def check(
     ] = None,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,
+    client: ReadingClient = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -242,9 +260,9 @@ def check(
             )
     else:
         assert topic is not None
-        settings = settings_from(bootstrap_servers, config, x)
+        settings = settings_from(bootstrap_servers, config, x, clients=(client,))
         out_fh = _open_out(out)
-        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
         if out_fh is not None:
             _write_history(history, out_fh, out)
     # The history is built once and kept to the end of this command: keep the garbage
@@ -254,15 +272,27 @@ def check(
         report = judge(history)
     if report.events == 0:
         _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
+    stories = _stories(topic, history, report) if explain else None
     views = Views(
-        table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
-        json=lambda: render.render_json(report),
+        table=lambda con: render.render_table(
+            report, con, limit=None if show_all else limit, stories=stories
+        ),
+        json=lambda: render.render_json(report, stories),
         ndjson=lambda: render.render_ndjson(report),
         csv=lambda: render.render_csv(report),
     )
     emit(fmt, views, export)
     if exit_code and not report.clean:
         raise typer.Exit(ExitCode.FOUND)
+
+
+def _stories(topic: str | None, history: History, report: Report) -> dict[str, str]:
+    """The one-line story of each violating ride (``--explain``)."""
+    from ridectl.experiment import run_evidence
+    from ridectl.explain import StoryIndex
+
+    index = StoryIndex(run_evidence(topic or "", history), history, report)
+    return {ride.ride_id: index.line(ride.ride_id) for ride in report.per_ride}
 
 
 def register(app: typer.Typer) -> None:

@@ -4,23 +4,28 @@ ridectl.output.run."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ridectl.cli.options import (
     Bootstrap,
+    Client,
     ConfigFile,
     TableOrJson,
     Topic,
     XOption,
     settings_from,
 )
+from ridectl.clients.base import ClientName
 from ridectl.errors import ExitCode, RidectlError, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar
 from ridectl.output.formats import Format, Views, emit
 from ridectl.partitioners import PartitionerName
+
+if TYPE_CHECKING:
+    from ridectl.produce import ProduceResult
 
 
 class Acks(StrEnum):
@@ -174,6 +179,7 @@ def produce(
         ),
     ] = None,
     fmt: TableOrJson = Format.table,
+    client: Client = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -193,6 +199,7 @@ def produce(
         bootstrap_servers,
         config,
         x,
+        clients=(client,),
         max_in_flight_requests_per_connection=_s(max_in_flight),
         retries=_s(retries),
         enable_idempotence=None if idempotence is None else str(idempotence).lower(),
@@ -220,6 +227,7 @@ def produce(
         zones=zones,
         grow_to=grow_to,
         second_partitioner=payment_partitioner.value if payment_partitioner else None,
+        client=client,
     )
     with client_errors(settings, f"producing to {topic}"):
         if bar is not None:
@@ -234,6 +242,7 @@ def produce(
     record = result.to_dict()
     record["bootstrap"] = settings.bootstrap
     try:
+        _save_request_log(record, result)
         runs.save_run(record, result.acks)
     except OSError as exc:
         console.err().print(f"warning: could not remember the run under {runs.home()}: {exc}")
@@ -244,6 +253,33 @@ def produce(
         raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")
     if result.interrupted:
         raise typer.Exit(ExitCode.INTERRUPTED)
+    if result.failed:
+        raise _not_written(result)
+
+
+def _not_written(result: ProduceResult) -> RidectlError:
+    """Records that ended in an error: the run did not do what was asked (exit 1, like a
+    check that found violations), after the summary has been shown."""
+    names = ", ".join(f"{k} x{v}" for k, v in result.errors.most_common())
+    return RidectlError(
+        f"{result.client.value}: {result.failed} of {result.sent} events were not written "
+        f"({names})",
+        hint="the summary above shows what was acknowledged",
+        code=ExitCode.FOUND,
+    )
+
+
+def _save_request_log(record: dict[str, Any], result: ProduceResult) -> None:
+    """Keep the requests ``explain`` needs beside the run, and only their summary in the run
+    record (the proxy's whole log can hold thousands)."""
+    from ridectl import runs
+    from ridectl.explain import keep_requests
+
+    if result.fault_stats is None or not isinstance(record.get("faults"), dict):
+        return
+    kept, summary = keep_requests(result.fault_stats.request_log)
+    runs.save_requests(result.run_id, (r.to_dict() for r in kept))
+    record["faults"] = {**record["faults"], "request_log": summary}
 
 
 def _s(value: int | None) -> str | None:

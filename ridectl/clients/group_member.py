@@ -17,7 +17,8 @@ the machine shares, so journals of several members merge into one processing ord
 * ``{"ev":"commit","m":NAME,"offsets":{"P":NEXT,...},"ts":T}`` (the next offset to read);
   a manual commit is announced first by a ``committing`` line with the same offsets
 * ``{"ev":"assigned"|"revoked"|"lost","m":NAME,"partitions":[...],"ts":T}``
-* ``{"ev":"idle","m":NAME,"lag":{"P":N,...},"ts":T}``, ``{"ev":"start"|"stop",...}``
+* ``{"ev":"idle","m":NAME,"lag":{"P":N,...},"end":{"P":END,...},"ts":T}`` (``end``: the
+  partition's end as this member's isolation level sees it), ``{"ev":"start"|"stop",...}``
 
 Handing records to a processing thread (``--handoff``) is the classic way to lose records with
 auto-commit: kafka-python commits the positions it has *returned* at the next poll, which then
@@ -269,12 +270,14 @@ class Member:
             return
         ends = self.consumer.end_offsets(assigned)
         lag: dict[int, int] = {}
+        known: dict[int, int] = {}
         for tp in assigned:
             pos = self.consumer.position(tp)
             end = ends.get(tp)
             if pos is not None and end is not None:
                 lag[tp.partition] = max(0, int(end) - int(pos))
-        self.journal.write("idle", lag=_offsets_doc(lag))
+                known[tp.partition] = int(end)
+        self.journal.write("idle", lag=_offsets_doc(lag), end=_offsets_doc(known))
 
     def finish(self) -> None:
         """A graceful end (SIGTERM, lifetime): commit what was processed, then leave."""

@@ -10,6 +10,7 @@ Java client's default) hand them to the application like any other record.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -49,12 +50,21 @@ class TransactionalRun:
     aborted: frozenset[str] = frozenset()
     #: every event the broker acknowledged, committed or aborted alike
     acks: list[Ack] = field(default_factory=list)
+    elapsed_s: float = 0.0
 
     def aborted_acks(self) -> list[Ack]:
         return [a for a in self.acks if a.ride_id in self.aborted]
 
     def committed_acks(self) -> list[Ack]:
         return [a for a in self.acks if a.ride_id not in self.aborted]
+
+    def ends_with_markers(self) -> dict[int, int]:
+        """Each partition's end offset once the last transaction's marker is written: one
+        past the marker that follows the last acknowledged record."""
+        last: dict[int, int] = {}
+        for a in self.acks:
+            last[a.partition] = max(last.get(a.partition, -1), a.offset)
+        return {p: o + 2 for p, o in last.items()}
 
 
 def _aborted_rides(ride_ids: list[str], share: float, seed: int) -> frozenset[str]:
@@ -79,6 +89,7 @@ def produce_in_transactions(opts: TransactionalOptions) -> TransactionalRun:
     tid = opts.transactional_id or f"ridectl-{opts.run_id}"
     kwargs.update(transactional_id=tid, enable_idempotence=True, acks="all")
     encode = EventEncoder(opts.run_id, "transactional").encode
+    t0 = time.monotonic()
     with kafka_errors(opts.settings, "producing in transactions"):
         producer = KafkaProducer(**kwargs)
         try:
@@ -87,6 +98,7 @@ def produce_in_transactions(opts: TransactionalOptions) -> TransactionalRun:
                 result.acks.extend(_one_ride(producer, opts.topic, ride_id, encode, result))
         finally:
             producer.close(timeout=STEP_TIMEOUT_S)
+    result.elapsed_s = time.monotonic() - t0
     return result
 
 

@@ -42,18 +42,21 @@ from ridectl.faults.protocol import (
     parse_request_header,
     response_correlation_id,
 )
+from ridectl.faults.requests import RequestFate
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import AnswerSource, Fate, PartitionAnswer, ProduceAnswer
 
 if TYPE_CHECKING:
     from ridectl.faults.core import Address, ProxyCore
 
-__all__ = ["MAX_OWED", "Connection"]
+__all__ = ["MAX_OWED", "OFFENCES_LOGGED", "Connection"]
 
 log = logging.getLogger(__name__)
 
 #: A held error (``hold=N``) is answered anyway once the client sent nothing for this long.
 HOLD_IDLE_S = 0.03
+#: How many offending connections get a warning line; later ones are only counted.
+OFFENCES_LOGGED = 100
 #: A client with this many answers owed is not read from until it reads some (bounded memory).
 MAX_OWED = 1000
 
@@ -163,8 +166,7 @@ class Connection:
             end = self.end
             reason = None if end is None or end.cancelled() else end.exception()
             if reason is not None and not isinstance(reason, _ORDINARY_ENDS):
-                self.core.count_failed()
-                log.warning("client %s: closing its connection: %s", self.peer, reason)
+                self._offended(reason)
             elif reason is not None:
                 log.debug("client %s: closing (%s: %s)", self.peer, end, reason)
         finally:
@@ -173,9 +175,32 @@ class Connection:
             await asyncio.gather(*self.tasks, return_exceptions=True)
             await self._close_all()
 
+    def _offended(self, reason: BaseException) -> None:
+        """Count a connection closed for its input (or a proxy bug); one log line each, up to
+        OFFENCES_LOGGED, so a flood of bad clients cannot flood the log."""
+        self.core.count_failed()
+        self.core.offences += 1
+        if self.core.offences <= OFFENCES_LOGGED:
+            log.warning("client %s: closing its connection: %s", self.peer, reason)
+            if self.core.offences == OFFENCES_LOGGED:
+                log.warning("further connections closed for their input are counted, not logged")
+        else:
+            log.debug("client %s: closing its connection: %s", self.peer, reason)
+
+    def _log(
+        self, slot: Slot, fate: RequestFate, offsets: tuple[int, ...] = (), code: int = 0
+    ) -> None:
+        if slot.call is None:
+            return
+        fault = None if slot.fault is None else str(slot.fault)
+        self.core.requests.settle(
+            slot.number, fate, fault=fault, base_offsets=offsets, error_code=code
+        )
+
     async def _close_all(self) -> None:
         for slot in self.owed:
             slot.ready.cancel()
+            self._log(slot, RequestFate.CLOSED)
         self._settle(Fate.CLOSED, len(self.owed))
         self.owed.clear()
         with self.core.counters.lock:
@@ -256,9 +281,11 @@ class Connection:
             if verdict is Verdict.DROP_CONNECTION:
                 self.abort = True
                 self._settle(Fate.CLOSED)
+                self._log(slot, RequestFate.CLOSED)
                 raise ConnectionClosed("disconnect fault")
             if not expects:
                 self._settle(Fate.NO_ANSWER)
+                self._log(slot, RequestFate.NO_ANSWER)
             else:
                 self.owed.append(slot)
                 self.queue.put_nowait(slot)
@@ -281,17 +308,21 @@ class Connection:
     def _produce(self, slot: Slot, payload: bytes) -> tuple[Verdict, PendingAnswer | None]:
         info = slot.info
         produce = parse_produce_request(payload, info.api_version)
-        self.core.count_request(info.api_key)
-        self.received += 1
         number, fault = self.core.produce_fault(produce)
         self.produce_seen += 1
         slot.call = ProduceCall(produce, info.api_version, info.correlation_id)
         slot.number, slot.fault = number, fault
-        if fault is None:
-            return Verdict.FORWARD, None
-        behaviour = behaviour_of(fault)
-        slot.fate = behaviour.fate
-        return behaviour.on_request(fault, slot.call)
+        labels = tuple(f"{topic}:{index}" for topic, index in produce.partitions())
+        self.core.requests.open(number, self.number, labels, produce.batches)
+        decision: tuple[Verdict, PendingAnswer | None] = (Verdict.FORWARD, None)
+        if fault is not None:
+            behaviour = behaviour_of(fault)
+            slot.fate = behaviour.fate
+            decision = behaviour.on_request(fault, slot.call)
+        # Counted once nothing can fail before the request is settled or owed.
+        self.core.count_request(info.api_key)
+        self.received += 1
+        return decision
 
     def _answer_by_fault(self, slot: Slot, answer: PendingAnswer) -> None:
         assert slot.call is not None
@@ -302,6 +333,8 @@ class Connection:
         self.core.counters.answered(
             ProduceAnswer(slot.number, self.number, AnswerSource.FAULT, parts)
         )
+        offsets = tuple(-1 for _ in parts)
+        self._log(slot, RequestFate.FAILED_BY_FAULT, offsets, answer.error_code)
         if answer.after_requests:
             # Answered once the client has sent that many more requests: its pipeline is then
             # full behind the failing one, whatever the timing, which makes the reordering
@@ -392,6 +425,12 @@ class Connection:
         )
         source = AnswerSource.BROKER if code is None else AnswerSource.REPLACED
         self.core.counters.answered(ProduceAnswer(slot.number, self.number, source, parts))
+        errors = [p.broker_code for p in parts if p.broker_code]
+        fate = RequestFate.REFUSED if errors else RequestFate.WRITTEN
+        if code is not None and not errors:
+            fate = RequestFate.ACK_REPLACED
+        offsets = _offsets_in_request_order(slot.call, parts)
+        self._log(slot, fate, offsets, code if code is not None else next(iter(errors), 0) or 0)
         return (None if code is None else slot.call.error_answer(code)), delay_ms
 
     async def _rewrite_addresses(self, info: RequestInfo, head: bytes, payload: bytes) -> bytes:
@@ -419,3 +458,16 @@ class Connection:
             assert done is slot, "answers out of request order"
             self._settle(slot.fate)
             self.room.set()
+
+
+def _offsets_in_request_order(
+    call: ProduceCall, parts: tuple[PartitionAnswer, ...]
+) -> tuple[int, ...]:
+    """The answer's base offsets in the order the request listed its partitions (the request
+    log pairs them with that list; a broker may answer the partitions in another order)."""
+    by_label = {f"{p.topic}:{p.partition}": p.base_offset for p in parts}
+    labels = [f"{topic}:{index}" for topic, index in call.produce.partitions()]
+    if set(labels) != set(by_label):
+        return tuple(-1 if p.base_offset is None else p.base_offset for p in parts)
+    found = [by_label[name] for name in labels]
+    return tuple(-1 if offset is None else offset for offset in found)

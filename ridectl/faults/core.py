@@ -18,6 +18,7 @@ from ridectl.errors import BrokerError, UsageError
 from ridectl.faults.connection import Connection
 from ridectl.faults.kinds import behaviour_of
 from ridectl.faults.protocol import MAX_FRAME_BYTES, ProduceInfo, ProtocolError, api_name
+from ridectl.faults.requests import RequestLog
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import Counters, ProxyStats
 
@@ -97,8 +98,11 @@ class ProxyCore:
             "127.0.0.1" if listen_host in _WILDCARD_HOSTS else listen_host
         )
         self.counters = Counters(self.faults)
+        self.requests = RequestLog()
         self.produce_counter = 0
         self.connection_counter = 0
+        #: connections closed for their input so far (their log lines are bounded)
+        self.offences = 0
         #: per broker, the API versions its ApiVersions answer listed (empty until seen)
         self.api_ranges: dict[Address, dict[int, tuple[int, int]]] = {}
         self._listeners: dict[Address, asyncio.Future[Address]] = {}
@@ -260,6 +264,7 @@ class ProxyCore:
 
     def stats(self) -> ProxyStats:
         c = self.counters
+        log_records, log_dropped = self.requests.snapshot()
         with c.lock:
             return ProxyStats(
                 listen=tuple(fmt_address(a) for a in self._routes),
@@ -280,4 +285,6 @@ class ProxyCore:
                 produce_answers=tuple(c.answers),
                 produce_answers_dropped=c.answers_dropped,
                 answer_codes=dict(c.answer_codes),
+                request_log=log_records,
+                request_log_dropped=log_dropped,
             )

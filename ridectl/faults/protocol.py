@@ -89,6 +89,8 @@ class ProduceInfo:
 
     acks: int
     topics: tuple[tuple[str | None, Any, tuple[int, ...]], ...]
+    #: (topic, partition, record batch bytes) per partition, the topic as in ``partitions()``
+    batches: tuple[tuple[str, int, bytes], ...] = ()
 
     @property
     def expects_response(self) -> bool:
@@ -157,7 +159,16 @@ def parse_produce_request(payload: bytes, version: int) -> ProduceInfo:
         )
         for topic in request.topic_data
     )
-    return ProduceInfo(acks=int(request.acks), topics=topics)
+    batches = tuple(
+        (
+            str(topic.topic_id) if version >= 13 else str(topic.name),
+            int(part.index),
+            bytes(part.records or b""),
+        )
+        for topic in request.topic_data
+        for part in topic.partition_data
+    )
+    return ProduceInfo(acks=int(request.acks), topics=topics, batches=batches)
 
 
 def parse_produce_response(payload: bytes, version: int) -> list[tuple[str, int, int, int]]:

@@ -7,7 +7,9 @@ broker(s), points every broker address a response names at itself (so a client o
 proxy addresses), and applies fault specs to Produce requests. Roles: ``core.py`` (listeners,
 numbering, counters), ``connection.py`` (one client connection and its broker connection),
 ``kinds.py`` (what each fault kind does), ``runners.py`` (thread or child process), ``stats.py``
-(the typed snapshot and the request ledger), ``protocol.py`` (the wire format).
+(the typed snapshot and the request ledger), ``requests.py`` (the ride events each Produce
+request carried and what became of it), ``protocol.py`` (the wire format). A new fault kind
+is a class in ``kinds.py`` and its grammar in ``spec.py``.
 
 Faults
 ------

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+from ridectl.faults.requests import RequestRecord
 from ridectl.faults.spec import FaultSpec
 
 __all__ = [
@@ -195,6 +196,9 @@ class ProxyStats:
     """Produce answers not kept in ``produce_answers`` (over the bound)."""
     answer_codes: dict[str, int] = field(default_factory=dict)
     """Partition answers by ``source:code`` (e.g. ``broker:0``, ``fault:7``), all of them."""
+    request_log: tuple[RequestRecord, ...] = ()
+    """Per Produce request: the ride events it carried and what became of it (bounded)."""
+    request_log_dropped: int = 0
 
     @classmethod
     def from_dict(cls, value: object) -> ProxyStats:
@@ -224,6 +228,10 @@ class ProxyStats:
             produce_answers=tuple(_answer_from(a) for a in answers),
             produce_answers_dropped=int(str(data.get("produce_answers_dropped", 0))),
             answer_codes=_count_map(data.get("answer_codes", {})),
+            request_log=tuple(
+                RequestRecord.from_dict(_mapping(r)) for r in _seq(data.get("request_log", []))
+            ),
+            request_log_dropped=int(str(data.get("request_log_dropped", 0))),
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -233,6 +241,7 @@ class ProxyStats:
         data["hit_requests"] = list(self.hit_requests)
         data["hits_by_fault"] = {k: list(v) for k, v in self.hits_by_fault.items()}
         data["ledger"] = self.ledger.to_dict()
+        data["request_log"] = [r.to_dict() for r in self.request_log]
         return data
 
     @property

@@ -202,6 +202,7 @@ def _librdkafka_defaults(ctx: DemoContext) -> LessonOutcome:
         trials=[burst, plain, one, idem, lost, lost_idem],
         focus=one,
         compare=True,
+        explain=one,
     )
 
 
@@ -227,6 +228,7 @@ def _mixed(ctx: DemoContext) -> LessonOutcome:
         "log of one partition (the two producers raced).",
         trials=[t],
         focus=t,
+        explain=t,
     )
 
 

@@ -62,6 +62,7 @@ class MemberView:
     given_up: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
     #: the latest idle line: partition -> lag, and when
     idle_lag: dict[int, int] = field(default_factory=dict)
+    idle_end: dict[int, int] = field(default_factory=dict)
     idle_ts: int = 0
     last_rec_ts: int = 0
     started_ts: int = 0
@@ -115,6 +116,9 @@ class MemberView:
             lag = doc["lag"]
             assert isinstance(lag, dict)
             self.idle_lag = {int(p): int(n) for p, n in lag.items()}
+            end = doc.get("end", {})
+            assert isinstance(end, dict)
+            self.idle_end = {int(p): int(n) for p, n in end.items()}
             self.idle_ts = ts
         elif ev == "start":
             self.started_ts = ts
@@ -224,15 +228,28 @@ class GroupRun:
             owned |= m.view.owned
         return owned >= set(range(partitions)) and all(m.view.owned for m in chosen)
 
-    def drained(self, partitions: int, members: list[MemberProcess] | None = None) -> bool:
+    def drained(
+        self,
+        partitions: int,
+        members: list[MemberProcess] | None = None,
+        min_end: dict[int, int] | None = None,
+    ) -> bool:
         """The living members (of those given) own every partition and, since their last
-        record, have said that nothing is left to read in any of them."""
+        record, have said that nothing is left to read in any of them.
+
+        ``min_end``: a partition counts only once the member saw its end at least there (a
+        read_committed member sees the end move only when the transaction markers, which the
+        broker writes after the producer's commit returned, are in the log)."""
         caught_up: set[int] = set()
         for m in members or self.members:
             v = m.view
             if not m.alive or v.idle_ts < v.last_rec_ts:
                 continue
-            caught_up |= {p for p, lag in v.idle_lag.items() if lag == 0 and p in v.owned}
+            caught_up |= {
+                p
+                for p, lag in v.idle_lag.items()
+                if lag == 0 and p in v.owned and v.idle_end.get(p, 0) >= (min_end or {}).get(p, 0)
+            }
         return caught_up >= set(range(partitions))
 
     def stop_all(self) -> None:

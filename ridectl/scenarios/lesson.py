@@ -43,6 +43,8 @@ class LessonOutcome:
     compare: bool = False
     #: show per-partition load of each trial
     loads: bool = False
+    #: tell the story of one violating ride of this trial under the tables
+    explain: Trial | None = None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ def _retry(ctx: DemoContext) -> LessonOutcome:
         f"{t.run.batch_retries} batch retries.",
         trials=[t],
         focus=t,
+        explain=t,
     )
 
 
@@ -79,6 +80,7 @@ def _fixes(ctx: DemoContext) -> LessonOutcome:
         verdict=", ".join(f"{t.label}: {_violations(t)} violations" for t in [base, *fixed]) + ".",
         trials=[base, *fixed],
         compare=True,
+        explain=base,
     )
 
 

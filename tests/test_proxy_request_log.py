@@ -1,0 +1,123 @@
+"""The proxy's request log on the real broker: per Produce request, the ride events it carried
+and what became of it, checked against what the topic really holds."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from ridectl.faults import FaultProxy, ProxyStats, parse_fault_spec
+from ridectl.faults.requests import RequestFate, RequestRecord
+
+pytestmark = pytest.mark.kafka
+
+# One record per request, five in flight, retries on, idempotence off (see test_fault_proxy).
+HAZARD: dict[str, Any] = {
+    "enable_idempotence": False,
+    "acks": 1,
+    "retries": 1_000_000,
+    "max_in_flight_requests_per_connection": 5,
+    "batch_size": 1,
+    "linger_ms": 0,
+    "retry_backoff_ms": 10,
+}
+
+Event = tuple[str, int]
+
+
+def _topic(bootstrap: str) -> str:
+    topic = f"reqlog-{uuid.uuid4().hex[:10]}"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, 1, 1)])
+    finally:
+        admin.close()
+    return topic
+
+
+def _produce(bootstrap: str, fault: str, rides: int) -> tuple[str, ProxyStats]:
+    topic = _topic(bootstrap)
+    with FaultProxy(bootstrap, [parse_fault_spec(fault)]) as proxy:
+        producer = KafkaProducer(bootstrap_servers=proxy.bootstrap, **HAZARD)
+        try:
+            for ride in range(rides):
+                for seq in range(1, 6):
+                    value = {"ride_id": f"ride-{ride}", "seq": seq, "type": "x"}
+                    producer.send(topic, key=b"k", value=json.dumps(value).encode())
+            producer.flush(timeout=60)
+        finally:
+            producer.close(timeout=5)
+    return topic, proxy.stats()
+
+
+def _offsets(bootstrap: str, topic: str) -> dict[Event, list[int]]:
+    """Where each ride event is on partition 0 (every copy)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    tp = TopicPartition(topic, 0)
+    found: dict[Event, list[int]] = defaultdict(list)
+    try:
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        end = consumer.end_offsets([tp])[tp]
+        deadline = time.monotonic() + 30
+        while consumer.position(tp) < end and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=500).values():
+                for r in records:
+                    data = json.loads(r.value)
+                    found[(data["ride_id"], data["seq"])].append(r.offset)
+    finally:
+        consumer.close()
+    return found
+
+
+def _events(record: RequestRecord) -> set[Event]:
+    return {(e.ride_id, e.seq) for e in record.events}
+
+
+def test_failed_requests_are_traced_to_the_retries_that_wrote_them(kafka_bootstrap: str) -> None:
+    topic, stats = _produce(kafka_bootstrap, "error:every=3", rides=12)
+    log = {r.number: r for r in stats.request_log}
+    assert set(log) == set(range(1, stats.produce_requests + 1))
+    offsets = _offsets(kafka_bootstrap, topic)
+    assert len(offsets) == 60 and all(len(v) == 1 for v in offsets.values())
+    for record in log.values():
+        assert record.partitions == (f"{topic}:0",)
+        assert record.records == len(record.events) == 1
+        if record.number in stats.hit_requests:
+            assert record.fate is RequestFate.FAILED_BY_FAULT
+            assert (record.fault, record.error_code) == (stats.faults[0], 7)
+            # Its event went out again, in a later request that names it.
+            retries = [r for r in log.values() if record.number in r.retry_of]
+            assert retries and all(r.number > record.number for r in retries)
+            assert _events(record) <= set().union(*(_events(r) for r in retries))
+        else:
+            assert record.fate is RequestFate.WRITTEN and record.fault is None
+            (event,) = _events(record)
+            assert offsets[event] == [record.base_offsets[0]]
+            assert record.duplicate_of == ()
+
+
+def test_a_lost_ack_is_traced_to_the_retry_that_wrote_the_second_copy(
+    kafka_bootstrap: str,
+) -> None:
+    topic, stats = _produce(kafka_bootstrap, "lost-ack:first=2", rides=4)
+    log = {r.number: r for r in stats.request_log}
+    offsets = _offsets(kafka_bootstrap, topic)
+    for number in (1, 2):
+        replaced = log[number]
+        assert replaced.fate is RequestFate.ACK_REPLACED and replaced.error_code == 7
+        (event,) = _events(replaced)
+        (second,) = [r for r in log.values() if r.duplicate_of == (number,)]
+        assert second.fate is RequestFate.WRITTEN and number in second.retry_of
+        assert _events(second) == {event}
+        # Both copies are where the log says they were written.
+        assert offsets[event] == sorted([replaced.base_offsets[0], second.base_offsets[0]])
+    copies = [e for e, where in offsets.items() if len(where) > 1]
+    assert len(copies) == 2
