@@ -38,7 +38,7 @@ from ridectl.bench.plan import (
 from ridectl.bench.producers import ProducerSection
 from ridectl.bench.stats import median
 from ridectl.bench.targets import evaluate_targets
-from ridectl.broker.local import free_port_block
+from ridectl.broker.processes import free_port_block
 from ridectl.clients.base import ClientName
 from ridectl.errors import RidectlError
 from ridectl.versions import KAFKA_VERSION
@@ -122,7 +122,7 @@ class Bench:
         return results
 
     def _find_java(self) -> str | None:
-        from ridectl.broker.local import find_java
+        from ridectl.broker.jars import find_java
 
         try:
             return find_java()
@@ -156,7 +156,7 @@ class Bench:
         }
 
     def _jars(self) -> dict[str, Any]:
-        from ridectl.broker.local import ensure_jars, jar_dir, jar_set_size
+        from ridectl.broker.jars import ensure_jars, jar_dir, jar_set_size
 
         info: dict[str, Any] = {}
         libs = jar_dir()

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from ridectl.cli.paths import writable_option
+from ridectl.clients.base import ClientName
+from ridectl.errors import UsageError
 from ridectl.output.formats import Format
 from ridectl.settings import ClientSettings, build_settings
 
@@ -73,13 +75,64 @@ XOption = Annotated[
 ]
 
 
+def client_option(doing: str) -> Any:
+    """``--client`` (environment: ``RIDECTL_CLIENT``): the client library that ``doing``."""
+    return typer.Option(
+        "--client",
+        envvar="RIDECTL_CLIENT",
+        help=f"Client library that {doing}: kafka-python (default), java (the Kafka Java "
+        "client) or librdkafka (confluent-kafka).",
+        case_sensitive=False,
+    )
+
+
+Client = Annotated[ClientName, client_option("produces")]
+ReadingClient = Annotated[ClientName, client_option("reads the topic")]
+Clients = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--client",
+        envvar="RIDECTL_CLIENT",
+        help="Client libraries to compare (comma-separated or repeated): kafka-python, java, "
+        "librdkafka, or all (default: kafka-python).",
+        metavar="CLIENT",
+    ),
+]
+
+
+def parse_clients(values: list[str] | None) -> tuple[ClientName, ...]:
+    """The clients of a ``--client`` list; ``all`` stands for the three."""
+    names = [v.strip().lower() for raw in values or ["kafka-python"] for v in raw.split(",")]
+    out: list[ClientName] = []
+    for name in filter(None, names):
+        if name == "all":
+            chosen = list(ClientName)
+        elif name in {c.value for c in ClientName}:
+            chosen = [ClientName(name)]
+        else:
+            known = ", ".join(c.value for c in ClientName)
+            raise UsageError(f"--client takes {known} or all, not {name!r}")
+        out.extend(c for c in chosen if c not in out)
+    if not out:
+        raise UsageError("--client names no client")
+    return tuple(out)
+
+
 def settings_from(
     bootstrap: str | None,
     config: Path | None,
     x: list[str] | None,
+    *,
+    clients: tuple[ClientName, ...] = (ClientName.KAFKA_PYTHON,),
     **overrides: str | None,
 ) -> ClientSettings:
     """Merge the connection options. ``overrides`` use Java names with '_' for '.', e.g.
-    ``max_in_flight_requests_per_connection="1"``; None means "not given"."""
-    java = {k.replace("_", "."): v for k, v in overrides.items()}
-    return build_settings(bootstrap, config, x or [], java)
+    ``max_in_flight_requests_per_connection="1"``; None means "not given". A name outside
+    ridectl's table must be one every client of ``clients`` knows."""
+    from ridectl.clients.factory import check_settings
+
+    java = {k.replace("_", "."): v for k, v in overrides.items() if v is not None}
+    settings = build_settings(bootstrap, config, x or [], java)
+    for client in clients:
+        check_settings(client, settings)
+    return settings
