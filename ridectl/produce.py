@@ -35,6 +35,16 @@ from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_
 from ridectl.settings import ClientSettings, check_idempotence
 
 
+@dataclass(frozen=True, slots=True)
+class FailedEvent:
+    """One event whose delivery ended in an error (after the client's own retries)."""
+
+    ride_id: str
+    seq: int
+    #: the client's error name, as in ``Delivery.error``
+    error: str
+
+
 @dataclass
 class ProduceOptions:
     topic: str
@@ -68,6 +78,9 @@ class ProduceOptions:
     second_seqs: frozenset[int] = frozenset({5})
     #: the client library that produces
     client: ClientName = ClientName.KAFKA_PYTHON
+    #: send at most this many events per second (None: as fast as the client takes them),
+    #: like a service whose rides happen over time
+    events_per_s: float | None = None
 
 
 @dataclass
@@ -86,6 +99,8 @@ class ProduceResult:
     errors: Counter[str] = field(default_factory=Counter)
     per_partition: Counter[int] = field(default_factory=Counter)
     acks: list[Ack] = field(default_factory=list)
+    #: every event whose delivery failed, with the client's error
+    failures: list[FailedEvent] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     bytes_sent: int = 0
@@ -187,6 +202,8 @@ def _validate(opts: ProduceOptions) -> None:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
     if opts.zones < 1:
         raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
+    if opts.events_per_s is not None and opts.events_per_s <= 0:
+        raise UsageError(f"the send rate must be above 0, not {opts.events_per_s}")
     check_idempotence(opts.settings)
 
 
@@ -296,6 +313,7 @@ class _Outcomes:
             return
         with self.lock:
             self.result.errors[d.error] += 1
+            self.result.failures.append(FailedEvent(self.ride_of[i], self.seq_of[i], d.error))
         if self.watch_expiry and d.error in BROKER_GONE_ERRORS:
             self.broker_gone.set()
 
@@ -342,6 +360,7 @@ def _send_all(
     grow_at = (
         round(opts.rides * LIFECYCLE_LENGTH * opts.grow_at) if opts.grow_to is not None else -1
     )
+    pace = None if opts.events_per_s is None else 1.0 / opts.events_per_s
     sent = 0
     t0 = clock()
     try:
@@ -352,6 +371,8 @@ def _send_all(
                 _grow_mid_run(producer, other, opts, result)
             if outcomes.broker_gone.is_set():
                 break
+            if pace is not None:
+                _wait_turn(clock, t0, sent * pace)
             ride_id = names[ride]
             value = encode(ride_id, seq, now() * 1000.0)
             client = other if (other is not None and seq in second_seqs) else producer
@@ -381,6 +402,13 @@ def _send_all(
         result.elapsed_s = clock() - t0
         if progress is not None:
             progress(result.sent, len(result.acks))
+
+
+def _wait_turn(clock: Callable[[], float], t0: float, due_s: float) -> None:
+    """Sleep until ``due_s`` seconds after ``t0`` (a paced send loop)."""
+    ahead = t0 + due_s - clock()
+    if ahead > 0:
+        time.sleep(ahead)
 
 
 def _finish(
