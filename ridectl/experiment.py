@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ridectl import runs
 from ridectl.clients.admin import delete
@@ -27,6 +27,9 @@ from ridectl.judge.checker import Report, check
 from ridectl.judge.history import Ack, History
 from ridectl.produce import ProduceOptions, ProduceResult, run_produce
 from ridectl.settings import ClientSettings, build_settings
+
+if TYPE_CHECKING:
+    from ridectl.explain import RunEvidence
 
 
 class RunSource(StrEnum):
@@ -101,6 +104,45 @@ def attach_acks(history: History, choice: RunChoice) -> None:
         history.acked = runs.load_acks(history.run_id)
 
 
+def run_evidence(topic: str, history: History) -> RunEvidence:
+    """What the producer of the judged run recorded (where records went and why, the
+    acknowledgements, the fault proxy's request log), for ``ridectl explain``; each part is
+    None when the run left none (produced elsewhere, or without the proxy)."""
+    from ridectl.explain import RunEvidence
+    from ridectl.faults.requests import RequestRecord
+    from ridectl.placement import Placement
+
+    run_id = history.run_id
+    record = None if run_id is None else runs.load_run(run_id)
+    placement = None
+    saved_placement = None if record is None else record.get("placement")
+    if isinstance(saved_placement, dict):
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            placement = Placement.from_dict(saved_placement)
+    saved = None if run_id is None else runs.load_requests(run_id)
+    requests = None
+    if saved is not None:
+        requests = []
+        for doc in saved:
+            with contextlib.suppress(ValueError, KeyError, TypeError, IndexError):
+                requests.append(RequestRecord.from_dict(doc))
+    return RunEvidence(topic, run_id, placement, history.acked, requests)
+
+
+def trial_evidence(trial: Trial) -> RunEvidence:
+    """The same, for a run this process produced (nothing read back from disk)."""
+    from ridectl.explain import RunEvidence
+
+    stats = trial.run.fault_stats
+    return RunEvidence(
+        trial.run.topic.name,
+        trial.run.run_id,
+        trial.run.placement,
+        trial.run.acks,
+        None if stats is None else stats.request_log,
+    )
+
+
 @dataclass
 class Trial:
     """One produce run, read back and judged."""
@@ -168,8 +210,6 @@ class DemoContext:
     keep_topics: bool = False
     tag: str = field(default_factory=lambda: secrets.token_hex(3))
     topics: list[str] = field(default_factory=list)
-    #: told (sent events, acknowledged) while a run produces; the CLI draws a progress bar
-    progress: Callable[[str, int, int], None] | None = None
 
     def topic(self, lesson: str, suffix: str = "") -> str:
         name = f"ridectl-demo-{lesson}{'-' + suffix if suffix else ''}-{self.tag}"
@@ -202,8 +242,13 @@ class DemoContext:
         producer: dict[str, str] | None = None,
         faults: Sequence[FaultSpec] = (),
         workers: int = 1,
-        **options: Any,
+        key_by: str = "ride",
+        hot_share: float = 0.5,
+        grow_to: int | None = None,
+        second_partitioner: str | None = None,
     ) -> Trial:
+        """One experiment of a lesson: the demo's connection plus ``producer`` settings (Java
+        names), on ``topic``, read back by ``workers`` threads and judged."""
         opts = ProduceOptions(
             topic=topic,
             rides=rides,
@@ -212,19 +257,26 @@ class DemoContext:
             partitions=partitions,
             seed=self.seed,
             faults=faults,
-            **options,
+            key_by=key_by,
+            hot_share=hot_share,
+            grow_to=grow_to,
+            second_partitioner=second_partitioner,
         )
-        if self.progress is not None:
-            report_progress = self.progress
-            opts.progress = lambda sent, acked: report_progress(label, sent, acked)
         return run(Experiment(opts, read_settings=self.settings, workers=workers, label=label))
 
 
 @contextlib.contextmanager
 def demo_context(
-    bootstrap: str | None, config: Path | None, x: list[str], sizes: Sizes, **kwargs: Any
+    bootstrap: str | None,
+    config: Path | None,
+    x: list[str],
+    sizes: Sizes,
+    *,
+    seed: int = 7,
+    keep_topics: bool = False,
 ) -> Iterator[DemoContext]:
-    ctx = DemoContext(build_settings(bootstrap, config, x), sizes, **kwargs)
+    """A demo context on the given connection; its topics are deleted when it closes."""
+    ctx = DemoContext(build_settings(bootstrap, config, x), sizes, seed, keep_topics)
     try:
         yield ctx
     finally:

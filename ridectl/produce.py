@@ -32,6 +32,8 @@ from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
+from ridectl.partitioners import PartitionerName
+from ridectl.placement import KeyBy, Placement, client_hash
 from ridectl.settings import ClientSettings, check_idempotence
 
 
@@ -115,6 +117,8 @@ class ProduceResult:
     aborted: str | None = None
     #: (partitions before, after) when the topic was grown mid-run
     grown: tuple[int, int] | None = None
+    #: what decided each record's partition (client, key, hash), for ``ridectl explain``
+    placement: Placement | None = None
 
     @property
     def unacknowledged(self) -> int:
@@ -157,12 +161,13 @@ class ProduceResult:
             "aborted": self.aborted,
             "grown": list(self.grown) if self.grown else None,
             "faults": None if self.fault_stats is None else self.fault_stats.to_dict(),
+            "placement": None if self.placement is None else self.placement.to_dict(),
         }
 
 
-def round_or_none(v: float | None) -> float | None:
-    """``v`` to two decimals (figures in summaries and JSON), None kept."""
-    return None if v is None else round(v, 2)
+def round_or_none(v: float | None, digits: int = 2) -> float | None:
+    """``v`` to ``digits`` decimals (figures in summaries and JSON), None kept."""
+    return None if v is None else round(v, digits)
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -271,7 +276,22 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)
+    result.placement = _placement(opts, result)
     return result
+
+
+def _placement(opts: ProduceOptions, result: ProduceResult) -> Placement:
+    second = opts.second_partitioner
+    return Placement(
+        client=opts.client,
+        keyed=opts.keyed,
+        key_by=KeyBy(opts.key_by),
+        hash=client_hash(opts.client, opts.partitioner, result.effective),
+        partitions=result.topic.partitions,
+        second_hash=None if second is None else PartitionerName(second),
+        second_seqs=opts.second_seqs if second is not None else frozenset(),
+        grown=result.grown,
+    )
 
 
 def _retried_batches(*clients: ProducerClient | None) -> int:

@@ -4,6 +4,8 @@
 (every acknowledged event with its partition and offset), and points ``<home>/last-run.json``
 at it. ``consume``/``check`` without ``--run-id`` judge the last run on the same topic, and use
 its acknowledgements to tell events the broker lost from events that were never acknowledged.
+A run through the fault proxy also keeps ``<run_id>.requests.ndjson``: the Produce requests
+``ridectl explain`` needs (see :func:`ridectl.explain.keep_requests`).
 ``<home>`` is ``$RIDECTL_HOME`` or ``~/.local/state/ridectl``.
 """
 
@@ -13,9 +15,8 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from ridectl.judge.history import Ack
 
@@ -44,7 +45,7 @@ def _runs_dir() -> Path:
     return d
 
 
-def save_run(record: dict[str, Any], acks: Iterable[Ack]) -> Path:
+def save_run(record: Mapping[str, object], acks: Iterable[Ack]) -> Path:
     """Best effort: a run that cannot be remembered still happened, so failures to write
     here are reported by the caller as a warning, not an error."""
     run_id = str(record["run_id"])
@@ -59,7 +60,7 @@ def save_run(record: dict[str, Any], acks: Iterable[Ack]) -> Path:
     return path
 
 
-def last_run(topic: str | None = None) -> dict[str, Any] | None:
+def last_run(topic: str | None = None) -> dict[str, object] | None:
     """The last run (on ``topic`` when given), or None."""
     try:
         ref = json.loads((home() / "last-run.json").read_text())
@@ -70,12 +71,37 @@ def last_run(topic: str | None = None) -> dict[str, Any] | None:
     return load_run(str(ref.get("run_id")))
 
 
-def load_run(run_id: str) -> dict[str, Any] | None:
+def load_run(run_id: str) -> dict[str, object] | None:
     try:
         doc = json.loads((home() / "runs" / f"{run_id}.json").read_text())
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def save_requests(run_id: str, records: Iterable[Mapping[str, object]]) -> None:
+    """The fault proxy's request log kept with a run (``<run_id>.requests.ndjson``)."""
+    with (_runs_dir() / f"{run_id}.requests.ndjson").open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+
+def load_requests(run_id: str) -> list[Mapping[str, object]] | None:
+    """The request log saved with a run, or None when the run kept none (no fault proxy)."""
+    try:
+        fh = (home() / "runs" / f"{run_id}.requests.ndjson").open(encoding="utf-8")
+    except OSError:
+        return None
+    out: list[Mapping[str, object]] = []
+    with fh:
+        for line in fh:
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(doc, dict):
+                out.append(doc)
+    return out
 
 
 def load_acks(run_id: str) -> list[Ack] | None:

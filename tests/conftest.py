@@ -6,37 +6,15 @@ stops at the end. ``RIDECTL_TEST_BOOTSTRAP=host:port`` uses an already running b
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from ridectl.broker.local import LocalCluster
+from ridectl.broker.local import LocalCluster, free_port_block
 
-
-def free_port_block(count: int) -> int:
-    """A first port such that ``count`` consecutive loopback ports are free right now."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            first = s.getsockname()[1]
-        if first + count >= 65535:
-            continue
-        socks: list[socket.socket] = []
-        try:
-            for p in range(first, first + count):
-                t = socket.socket()
-                socks.append(t)
-                t.bind(("127.0.0.1", p))
-            return first
-        except OSError:
-            continue
-        finally:
-            for t in socks:
-                t.close()
-    raise RuntimeError("no block of free ports found")
+__all__ = ["CliResult", "free_port_block"]
 
 
 @pytest.fixture(scope="session")

@@ -116,3 +116,22 @@ def test_kafka_python_producer_reports_each_record_and_its_settings_by_java_name
         assert by_index[i].ok and by_index[i].partition == partition_for("crc32", key, 4)
         assert by_index[i].offset >= 0
     assert by_index[20].partition == 2
+
+
+def test_retries_are_counted_for_the_sender_thread_that_logged_them() -> None:
+    import logging
+
+    from ridectl.clients.kafka_python import _RetryCounter
+
+    counter = _RetryCounter()
+    counter.sender_thread = 1234
+
+    def record(thread: int, msg: str) -> logging.LogRecord:
+        rec = logging.LogRecord("kafka.producer.sender", logging.WARNING, "", 0, msg, (), None)
+        rec.thread = thread
+        return rec
+
+    counter.emit(record(1234, "%s: Got error produce response on %s, retrying (%s left)"))
+    counter.emit(record(9999, "%s: Got error produce response on %s, retrying (%s left)"))
+    counter.emit(record(1234, "%s: something else"))
+    assert counter.retries == 1

@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ridectl.bench.histories import generate_history
+from ridectl.bench.histories import LAYOUTS, generate_history
 from ridectl.judge import history as history_module
 from ridectl.judge.checker import check
+from ridectl.judge.columnar import check_columns
 from ridectl.judge.history import Observation, read_ndjson, read_ndjson_file
 from ridectl.judge.stream import check_file, check_lines
 
@@ -115,3 +117,117 @@ def test_check_from_stdin(
         assert res.code == 0, res
         assert json.loads(res.out) == json.loads(json.dumps(expected))
         assert "1 malformed line(s)" in res.err
+
+
+def _layout(o: Observation, style: int, rng: random.Random) -> str:
+    """One history line in one of several layouts: ours, spaced, keys shuffled with an extra
+    field, pretty separators with tabs."""
+    if style == 0:
+        return o.to_line()
+    doc: dict[str, object] = dict(o.to_dict())
+    if style == 1:
+        return json.dumps(doc) + "\n"
+    if style == 2:
+        doc["note"] = {"any": [1, "x", None]}
+        keys = list(doc)
+        rng.shuffle(keys)
+        return json.dumps({k: doc[k] for k in keys}, separators=(",", ":")) + "\n"
+    return json.dumps(doc, separators=(" ,\t", " :  ")) + "\r\n"
+
+
+#: Lines msgspec takes differently from a naive reader: each is malformed for msgspec, or
+#: decodes to something particular (two objects on one line, a huge position).
+_DAMAGED = [
+    "junk",
+    "[1]",
+    "5",
+    '{"pos": 1}',
+    '{"pos":0,"ride_id":"d","seq":1.0,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":"1","partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":true,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":7,"seq":1,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":1,"seq":2,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":6,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":0,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":1,"partition":-1,"offset":0,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":1,"partition":0,"offset":-3,"run_id":"a"}',
+    '{"pos":0,"ride_id":"d","seq":1,"partition":0,"offset":0,"run_id":null}',
+    '{"pos":0,"ride_id":"d","seq":1,"partition":0,"offset":0}',
+    '{"pos":0,"ride_id":"d","seq":1,"partition":0,"offset":0,"run_id":"a"} x',
+    '{"pos":0,"ride_id":"d","seq":1,"partition":0,"offset":0,"run_id":"a",}',
+    '{"pos":9,"ride_id":"d","seq":2,"partition":0,"offset":1,"run_id":"a"}'
+    '{"pos":10,"ride_id":"d","seq":3,"partition":0,"offset":2,"run_id":"a"}',
+    '{"pos":99999999999999999999,"ride_id":"d","seq":1,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":1e2,"ride_id":"d","seq":1,"partition":0,"offset":0,"run_id":"a"}',
+    '{"pos":NaN,"ride_id":"d","seq":1,"partition":0,"offset":0,"run_id":"a"}',
+    "   ",
+]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),
+            st.integers(1, 5),
+            st.integers(0, 3),
+            st.integers(0, 9),
+            st.sampled_from(["a", "b"]),
+        ),
+        max_size=60,
+    ),
+    st.randoms(use_true_random=False),
+    st.booleans(),
+    st.sampled_from([None, "a"]),
+    st.lists(st.sampled_from(_DAMAGED), max_size=2),
+)
+@settings(max_examples=300, deadline=None)
+def test_columns_match_the_plain_check(
+    rows: list[tuple[int, int, int, int, str]],
+    rng: random.Random,
+    in_order: bool,
+    run_id: str | None,
+    damaged: list[str],
+) -> None:
+    """The columnar path gives the verdict and counts of ``check`` on the file read whole, in
+    any layout, and takes every undamaged file whatever its layout."""
+    obs = [Observation(0, f"r{r}", s, p, o, run) for r, s, p, o, run in rows]
+    for k in range(3):
+        obs += [Observation(0, f"c{k}", s, k, 20 + s, "a") for s in range(1, 6)]
+    rng.shuffle(obs)
+    obs = [msgspec.structs.replace(o, position=i * 2) for i, o in enumerate(obs)]
+    if not in_order:
+        rng.shuffle(obs)
+    lines = [_layout(o, rng.randrange(4), rng) for o in obs]
+    for line in damaged:
+        lines.insert(rng.randrange(len(lines) + 1), line + "\n")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "h.ndjson"
+        path.write_text("".join(lines))
+        whole = read_ndjson_file(path, run_id=run_id)
+        expected = check(whole)
+        judged = check_columns(path, run_id=run_id)
+        if not damaged:
+            assert judged is not None  # any layout takes the columnar path
+        if judged is not None:
+            history, report = judged
+            assert report == expected
+            assert (history.malformed, history.foreign) == (whole.malformed, whole.foreign)
+            assert history.other_runs == whole.other_runs
+        history, report = check_file(path, run_id=run_id)
+        assert report == expected
+        assert (history.malformed, history.foreign) == (whole.malformed, whole.foreign)
+
+
+def test_columns_take_a_generated_history_in_both_layouts(tmp_path: Path) -> None:
+    for layout in LAYOUTS:
+        spec = generate_history(tmp_path / f"{layout}.ndjson", 20_000, layout=layout)
+        judged = check_columns(spec.path)
+        assert judged is not None
+        assert judged[1] == check(read_ndjson_file(spec.path))
+        assert judged[1].by_kind["duplicate"] == spec.expected()["duplicate"] > 0
+
+
+def test_columns_on_an_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "h.ndjson"
+    path.write_text("")
+    assert check_file(path)[1] == check(read_ndjson_file(path))

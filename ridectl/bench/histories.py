@@ -32,6 +32,14 @@ DAMAGE = ("swap", "producer_dup", "redelivery", "missing", "gap")
 #: Lines are written to the file in chunks of this many.
 _CHUNK = 20_000
 
+#: The layouts a history can be written in: ours (compact, as ``ridectl consume --out`` writes
+#: it) and a spaced one (a space after every separator, as Python's ``json.dumps`` or another
+#: tool writes it), which no byte-level shortcut of the reader may treat differently.
+LAYOUTS: dict[str, str] = {
+    "compact": HISTORY_LINE,
+    "spaced": HISTORY_LINE.replace(",", ", ").replace(":", ": "),
+}
+
 
 @dataclass
 class HistorySpec:
@@ -65,13 +73,17 @@ def generate_history(
     damaged_share: float = 0.005,
     seed: int = 42,
     run_id: str = "bench-run",
+    layout: str = "compact",
 ) -> HistorySpec:
     """Write an NDJSON history of about ``events`` events (``events // 5`` rides) to ``path``.
 
     ``damaged_share`` of the rides is damaged for *each* kind in ``DAMAGE`` (so four times
     that share of rides is damaged in all). The exact event count differs from ``events`` by
-    the events the damage added or removed.
+    the events the damage added or removed. ``layout`` is a key of ``LAYOUTS``.
     """
+    line = LAYOUTS.get(layout)
+    if line is None:
+        raise ValueError(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
     if events < LIFECYCLE_LENGTH:
         raise ValueError(f"a history needs at least {LIFECYCLE_LENGTH} events, not {events}")
     if not 0.0 <= damaged_share * len(DAMAGE) <= 1.0:
@@ -102,7 +114,7 @@ def generate_history(
             if offset is None:
                 offset = next_offset[p]
                 next_offset[p] += 1
-            lines.append(HISTORY_LINE % (position, names[ride], seq, p, offset, run_text))
+            lines.append(line % (position, names[ride], seq, p, offset, run_text))
             position += 1
 
         for ride, seq in interleaved_schedule(rides, seed=seed, concurrent=64):

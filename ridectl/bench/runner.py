@@ -15,27 +15,18 @@ Fairness rules kept here:
 from __future__ import annotations
 
 import contextlib
-import json
-import os
-import queue
-import re
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
-import sys
 import tempfile
-import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ridectl.bench import children
 from ridectl.bench.baselines import (
     JavaSample,
     ProduceSample,
@@ -43,91 +34,23 @@ from ridectl.bench.baselines import (
     bare_produce,
     java_produce,
 )
-from ridectl.bench.histories import generate_history
+from ridectl.bench.children import cli_env
 from ridectl.bench.machine import describe_machine
+from ridectl.bench.plan import (
+    PARTITIONS,
+    SEED,
+    SIZES,
+    STRATEGIES,
+    Size,
+    Strategy,
+)
+from ridectl.bench.stats import aggregate, median, rounded, sample_dict
+from ridectl.bench.targets import evaluate_targets
+from ridectl.broker.local import free_port_block
 from ridectl.errors import RidectlError
 from ridectl.versions import KAFKA_VERSION
 
-PARTITIONS = 6
-SEED = 7
-#: Settings every producer run shares, whatever the strategy (Java's linger.ms default is
-#: 5 since Kafka 4.0, kafka-python's is 0: both are told 0).
-COMMON_PRODUCER = {"acks": "all", "linger.ms": "0", "batch.size": "16384"}
-
-
-@dataclass(frozen=True)
-class Strategy:
-    """One way of producing that decides whether order holds."""
-
-    name: str
-    title: str
-    keyed: bool
-    settings: dict[str, str]
-
-    def producer_settings(self) -> dict[str, str]:
-        return {**COMMON_PRODUCER, **self.settings}
-
-
-STRATEGIES: tuple[Strategy, ...] = (
-    Strategy(
-        "unkeyed",
-        "unkeyed (idempotent, in-flight 5)",
-        False,
-        {"enable.idempotence": "true", "max.in.flight.requests.per.connection": "5"},
-    ),
-    Strategy(
-        "keyed-inflight5",
-        "keyed, in-flight 5, idempotence off",
-        True,
-        {"enable.idempotence": "false", "max.in.flight.requests.per.connection": "5"},
-    ),
-    Strategy(
-        "keyed-inflight1",
-        "keyed, in-flight 1",
-        True,
-        {"enable.idempotence": "false", "max.in.flight.requests.per.connection": "1"},
-    ),
-    Strategy(
-        "keyed-idempotent",
-        "keyed, idempotent",
-        True,
-        {"enable.idempotence": "true", "max.in.flight.requests.per.connection": "5"},
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Size:
-    name: str
-    #: records per producer run (a multiple of 5: whole ride lifecycles)
-    records: int
-    #: events of the generated histories the checker is timed on, ascending
-    history_events: tuple[int, ...]
-    repeat: int
-    #: also time the whole ``ridectl demo --fast`` (not only its first lesson)
-    whole_demo: bool
-
-
-SIZES: dict[str, Size] = {
-    "small": Size("small", 1_000, (5_000, 20_000, 60_000), 1, False),
-    "full": Size("full", 30_000, (100_000, 1_000_000, 3_000_000), 3, True),
-}
-
-#: The whole ``ridectl demo --fast`` is stopped after this long (its time is then "more than").
-DEMO_CAP_S = 120.0
-#: The heading of the demo's second lesson: the first lesson is over when it appears.
-_SECOND_LESSON = re.compile(r"Lesson 2/\d+")
-
-#: A checker run slower than this is not repeated (its size is then one run, said so).
-SLOW_RUN_S = 20.0
-
-TARGETS = {
-    "produce_ratio": 0.9,
-    "check_1m_s": 3.0,
-    "check_1m_rss_mb": 600.0,
-    "linear_tolerance": 1.25,
-    "consume_check_eps": 100_000.0,
-}
+__all__ = ["SIZES", "BenchOptions", "Size", "run_bench"]
 
 
 @dataclass
@@ -138,30 +61,8 @@ class BenchOptions:
     progress: Callable[[str], None] = field(default=lambda _msg: None)
 
 
-def _median(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
-
-
-def _r(value: float | None, digits: int = 2) -> float | None:
-    return None if value is None else round(value, digits)
-
-
 def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
-
-
-def free_port_block(count: int) -> int:
-    """A first port P such that P .. P+count-1 on the loopback answer to nobody right now."""
-    from ridectl.broker.local import HOST, port_in_use
-
-    for _ in range(100):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            first = int(s.getsockname()[1])
-        if first + count < 65535 and not any(port_in_use(first + i) for i in range(count)):
-            return first
-    raise RidectlError("no block of free ports found on the loopback")
 
 
 def _topic(kind: str) -> str:
@@ -221,7 +122,7 @@ class Bench:
                     self.say(f"{name}: failed: {_error_text(exc)}")
                     results[name] = {"error": _error_text(exc)}
             self._delete_topics()
-        results["targets"] = evaluate_targets(results, self.size)
+        results["targets"] = evaluate_targets(results)
         results["duration_s"] = round(time.monotonic() - t0, 1)
         return results
 
@@ -338,7 +239,7 @@ class Bench:
                         got[client] = bare_produce(
                             settings, topic, rides, strategy.keyed, SEED, _run_id()
                         )
-                    samples[strategy.name][client].append(_sample_dict(got[client]))
+                    samples[strategy.name][client].append(sample_dict(got[client]))
                     self.say(
                         f"producer {strategy.name} {client} run {rep + 1}: "
                         f"{got[client].records_per_s:,.0f} records/s"
@@ -363,14 +264,14 @@ class Bench:
                     "keyed": strategy.keyed,
                     "settings": strategy.producer_settings(),
                     "record_bytes": record_size.get(strategy.name),
-                    "ridectl": _aggregate(runs["ridectl"]),
-                    "bare": _aggregate(runs["bare"]),
-                    "java": _aggregate(runs["java"])
+                    "ridectl": aggregate(runs["ridectl"]),
+                    "bare": aggregate(runs["bare"]),
+                    "java": aggregate(runs["java"])
                     if java_note is None
                     else {"unavailable": java_note},
-                    "ridectl_vs_bare": _r(_median(ratios[strategy.name]), 3),
+                    "ridectl_vs_bare": rounded(median(ratios[strategy.name]), 3),
                     "ridectl_vs_bare_runs": [round(x, 3) for x in ratios[strategy.name]],
-                    "ridectl_vs_java": _r(_median(java_ratios[strategy.name]), 3),
+                    "ridectl_vs_java": rounded(median(java_ratios[strategy.name]), 3),
                 }
             )
         return {
@@ -510,11 +411,11 @@ class Bench:
             )
         return {
             "topic_events": self.size.records,
-            "events_per_s": _median([s["events_per_s"] for s in ours]),
-            "consume_s": _median([s["consume_s"] for s in ours]),
-            "check_s": _median([s["check_s"] for s in ours]),
-            "wall_s": _median([s["wall_s"] for s in ours]),
-            "bare_records_per_s": _median([s["events_per_s"] for s in bare]),
+            "events_per_s": median([s["events_per_s"] for s in ours]),
+            "consume_s": median([s["consume_s"] for s in ours]),
+            "check_s": median([s["check_s"] for s in ours]),
+            "wall_s": median([s["wall_s"] for s in ours]),
+            "bare_records_per_s": median([s["events_per_s"] for s in bare]),
             "violating_rides": ours[-1]["violating_rides"] if ours else None,
             "runs": ours,
             "bare_runs": bare,
@@ -522,164 +423,13 @@ class Bench:
 
     # ------------------------------------------------------------------ 3: the checker
     def checker(self) -> dict[str, Any]:
-        rows = []
-        for events in self.size.history_events:
-            path = self.tmp / f"history-{events}.ndjson"
-            self.say(f"checker: generating a history of {events:,} events (not timed)")
-            spec = generate_history(path, events, partitions=PARTITIONS)
-            expected = spec.expected()
-            runs = []
-            for rep in range(self.opts.repeat):
-                run = timed_check(path, self._cli_env())
-                run["found_all_injected"] = run.get("found") == expected
-                runs.append(run)
-                self.say(
-                    f"checker {events:,} events run {rep + 1}: {run['wall_s']:.2f} s, "
-                    f"peak RSS {run['peak_rss_mb']:.0f} MB"
-                )
-                if run["wall_s"] > SLOW_RUN_S:
-                    break  # too slow to repeat within the bench's time
-            file_mb = round(path.stat().st_size / 1e6, 1)
-            path.unlink(missing_ok=True)
-            wall = _median([r["wall_s"] for r in runs])
-            rows.append(
-                {
-                    "events": spec.events,
-                    "rides": spec.rides,
-                    "file_mb": file_mb,
-                    "injected": spec.injected,
-                    "expected": expected,
-                    "wall_s": _r(wall, 3),
-                    "cpu_s": _r(_median([r["cpu_s"] for r in runs]), 3),
-                    "peak_rss_mb": _r(max(r["peak_rss_mb"] for r in runs), 1),
-                    "s_per_million": _r(wall / spec.events * 1e6, 3) if wall else None,
-                    "found_all_injected": all(r["found_all_injected"] for r in runs),
-                    "run_count": len(runs),
-                    "exit_codes": sorted({r["exit_code"] for r in runs}),
-                    "runs": runs,
-                }
-            )
-        marginal_costs(rows)
-        return {
-            "command": "ridectl check --from FILE --format json",
-            "slow_run_s": SLOW_RUN_S,
-            "sizes": rows,
-        }
-
-    def _cli_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
-        env["RIDECTL_HOME"] = str(self.tmp / "home")
-        env["NO_COLOR"] = "1"
-        env.setdefault("COLUMNS", "120")
-        return env
+        return children.checker(self.tmp, self.size.history_events, self.opts.repeat, self.say)
 
     # ------------------------------------------------------------------ 5: first lesson
     def first_lesson(self) -> dict[str, Any]:
-        env = self._cli_env()
-        listing = subprocess.run(
-            [*_ridectl(), "demo", "--list"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
+        return children.first_lesson(
+            self.bootstrap, cli_env(self.tmp), self.opts.repeat, self.size.whole_demo, self.say
         )
-        m = re.search(r"^\s*1\.\s+(\S+?):", listing.stdout, re.MULTILINE)
-        if listing.returncode != 0 or m is None:
-            return {"available": False, "note": "not available yet (no `ridectl demo` command)"}
-        first = m.group(1)
-        out: dict[str, Any] = {"available": True, "first_lesson": first}
-        runs = []
-        for rep in range(self.opts.repeat):
-            runs.append(self._demo(["--fast", "--scenario", first], env))
-            self.say(f"first lesson ({first}) run {rep + 1}: {runs[-1]['wall_s']:.1f} s")
-        out["first_lesson_runs"] = runs
-        out["first_lesson_s"] = _median([r["wall_s"] for r in runs])
-        out["first_lesson_exit_codes"] = sorted({r["exit_code"] for r in runs})
-        whole = self._demo_stream(env, to_the_end=self.size.whole_demo)
-        self.say(
-            f"demo --fast: first lesson done after {_num_or(whole.get('first_lesson_s'))} s, "
-            f"stopped or ended after {whole['wall_s']:.1f} s"
-        )
-        out["whole_demo"] = whole
-        return out
-
-    def _demo_stream(self, env: dict[str, str], *, to_the_end: bool) -> dict[str, Any]:
-        """Run ``ridectl demo --fast`` once, reading its output as it comes: when the second
-        lesson's heading appears the first lesson is over. Stopped there unless ``to_the_end``;
-        never allowed more than DEMO_CAP_S."""
-        cmd = [*_ridectl(), "demo", "--fast", "-b", self.bootstrap]
-        lines: queue.Queue[tuple[float, str] | None] = queue.Queue()
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            env={**env, "PYTHONUNBUFFERED": "1"},
-            start_new_session=True,  # its own process group, so its helpers stop with it
-        )
-
-        def read() -> None:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                lines.put((time.perf_counter(), line))
-            lines.put(None)
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        deadline = t0 + DEMO_CAP_S
-        result: dict[str, Any] = {"first_lesson_s": None, "stopped": None}
-        last = ""
-        while True:
-            try:
-                item = lines.get(timeout=max(0.05, deadline - time.perf_counter()))
-            except queue.Empty:
-                result["stopped"] = f"still running after {DEMO_CAP_S:g} s"
-                break
-            if item is None:
-                break
-            stamp, line = item
-            if line.strip():
-                last = line.strip()
-            if result["first_lesson_s"] is None and _SECOND_LESSON.search(line):
-                result["first_lesson_s"] = round(stamp - t0, 2)
-                if not to_the_end:
-                    result["stopped"] = "after the first lesson (size small)"
-                    break
-        if result["stopped"] is not None:
-            _stop_group(proc)
-        code = proc.wait(timeout=60)
-        result["wall_s"] = round(time.perf_counter() - t0, 2)
-        result["exit_code"] = None if result["stopped"] else code
-        if result["stopped"] is None:
-            result["last_line"] = last[:200]
-        reader.join(timeout=5)
-        return result
-
-    def _demo(self, args: list[str], env: dict[str, str], timeout_s: float = 300) -> dict[str, Any]:
-        cmd = [*_ridectl(), "demo", *args, "-b", self.bootstrap]
-        t0 = time.perf_counter()
-        try:
-            proc = subprocess.run(
-                cmd, capture_output=True, text=True, env=env, timeout=timeout_s, check=False
-            )
-        except subprocess.TimeoutExpired:
-            return {
-                "wall_s": round(time.perf_counter() - t0, 2),
-                "exit_code": None,
-                "note": "timed out",
-            }
-        wall = time.perf_counter() - t0
-        result: dict[str, Any] = {"wall_s": round(wall, 2), "exit_code": proc.returncode}
-        if proc.returncode not in (0, 1):
-            lines = proc.stderr.strip().splitlines() or ["no output"]
-            result["note"] = lines[-1][:200]
-        elif proc.returncode == 1:
-            result["note"] = "a lesson did not show what it promised (exit 1)"
-        return result
 
     # ------------------------------------------------------------------ broker cold start
     def cold_start(self) -> dict[str, Any]:
@@ -704,212 +454,17 @@ class Bench:
             )
             self.say(f"broker cold start run {len(runs)}: {wall:.1f} s")
         return {
-            "wall_s": _median([r["wall_s"] for r in runs]),
-            "ready_after_s": _median([r["ready_after_s"] for r in runs]),
+            "wall_s": median([r["wall_s"] for r in runs]),
+            "ready_after_s": median([r["ready_after_s"] for r in runs]),
             "runs": runs,
             "note": "fresh state directory (storage formatted), jars already cached",
         }
-
-
-def _num_or(value: float | None) -> str:
-    return "?" if value is None else f"{value:.1f}"
-
-
-def _stop_group(proc: subprocess.Popen[str]) -> None:
-    """Stop a child started in its own session, with everything it started."""
-    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def _run_id() -> str:
     from ridectl.runs import new_run_id
 
     return new_run_id()
-
-
-def _ridectl() -> list[str]:
-    return [sys.executable, "-m", "ridectl"]
-
-
-def _sample_dict(sample: ProduceSample) -> dict[str, Any]:
-    return {
-        "records": sample.records,
-        "acked": sample.acked,
-        "elapsed_s": round(sample.elapsed_s, 3),
-        "records_per_s": round(sample.records_per_s, 1),
-        "mib_per_s": round(sample.mib_per_s, 3),
-        "p50_ms": _r(sample.p50_ms),
-        "p99_ms": _r(sample.p99_ms),
-        "error": sample.error,
-    }
-
-
-def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Medians of the figures of several runs (runs that failed are kept in ``runs``)."""
-    good = [r for r in runs if not r.get("error")]
-    out: dict[str, Any] = {
-        key: _r(_median([r.get(key) for r in good]), 3)
-        for key in ("records_per_s", "mib_per_s", "p50_ms", "p99_ms")
-    }
-    out["failed_runs"] = len(runs) - len(good)
-    out["runs"] = runs
-    return out
-
-
-def timed_check(path: Path, env: dict[str, str], timeout_s: float = 600) -> dict[str, Any]:
-    """Run ``ridectl check --from path --format json`` as a child process; wall time, CPU
-    time and peak RSS of the child (``wait4``), and the counts it found."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [*_ridectl(), "check", "--from", str(path), "--format", "json"],
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=env,
-        )
-        deadline = t0 + timeout_s
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                _pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.005)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        # ru_maxrss is in KiB on Linux, in bytes on macOS.
-        rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-        run: dict[str, Any] = {
-            "wall_s": round(wall, 3),
-            "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-            "peak_rss_mb": round(rss, 1),
-            "exit_code": proc.returncode,
-        }
-        out.seek(0)
-        try:
-            doc = json.loads(out.read())
-        except ValueError:
-            err.seek(0)
-            lines = err.read().decode(errors="replace").strip().splitlines() or ["no output"]
-            run["error"] = lines[-1][:200]
-            return run
-    run["found"] = found_counts(doc)
-    return run
-
-
-def found_counts(doc: dict[str, Any]) -> dict[str, int]:
-    """Violation counts of a ``check --format json`` document, in ``HistorySpec.expected``
-    terms (duplicates also split by sub-kind)."""
-    by_kind = dict(doc.get("summary", {}).get("by_kind", {}))
-    sub = Counter(
-        v.get("duplicate_kind") for v in doc.get("violations", []) if v.get("kind") == "duplicate"
-    )
-    return {
-        "out_of_order": int(by_kind.get("out_of_order", 0)),
-        "duplicate": int(by_kind.get("duplicate", 0)),
-        "duplicate_producer": sub.get("producer", 0),
-        "duplicate_redelivery": sub.get("redelivery", 0),
-        "missing": int(by_kind.get("missing", 0)),
-        "gap": int(by_kind.get("gap", 0)),
-        "lost": int(by_kind.get("lost", 0)),
-    }
-
-
-def evaluate_targets(results: dict[str, Any], size: Size) -> list[dict[str, Any]]:
-    """The issue's targets, each with its figure and whether it is met (None: not measured)."""
-    rows: list[dict[str, Any]] = []
-
-    def add(name: str, target: str, figure: str, met: bool | None) -> None:
-        rows.append({"name": name, "target": target, "figure": figure, "met": met})
-
-    floor = TARGETS["produce_ratio"]
-    for s in results.get("producer", {}).get("strategies", []):
-        ratio = s.get("ridectl_vs_bare")
-        each = s.get("ridectl_vs_bare_runs") or []
-        spread = f" (runs {min(each):.2f} to {max(each):.2f})" if len(each) > 1 else ""
-        add(
-            f"produce {s['name']}",
-            f"ridectl >= {floor}x bare kafka-python",
-            "not measured" if ratio is None else f"{ratio:.2f}x{spread}",
-            None if ratio is None else ratio >= floor,
-        )
-    add_checker_targets(results.get("checker", {}).get("sizes", []), add)
-    eps = results.get("consume_check", {}).get("events_per_s")
-    add(
-        "consume-and-check",
-        f">= {TARGETS['consume_check_eps']:,.0f} events/s",
-        "not measured" if eps is None else f"{eps:,.0f} events/s",
-        None if eps is None else eps >= TARGETS["consume_check_eps"],
-    )
-    return rows
-
-
-def add_checker_targets(
-    sizes: list[dict[str, Any]], add: Callable[[str, str, str, bool | None], None]
-) -> None:
-    """The checker's targets: time and memory at one million events (measured, or
-    extrapolated along the line through the two largest sizes), and linear growth."""
-    rows = sorted((r for r in sizes if r.get("wall_s") is not None), key=lambda r: r["events"])
-    limit_s, limit_mb = TARGETS["check_1m_s"], TARGETS["check_1m_rss_mb"]
-    exact = [r for r in rows if abs(r["events"] - 1_000_000) <= 10_000]
-    if exact:
-        secs, rss, how = exact[0]["wall_s"], exact[0]["peak_rss_mb"], ""
-    elif len(rows) >= 2:
-        a, b = rows[-2], rows[-1]
-        frac = (1_000_000 - a["events"]) / (b["events"] - a["events"])
-        secs = a["wall_s"] + (b["wall_s"] - a["wall_s"]) * frac
-        rss = a["peak_rss_mb"] + (b["peak_rss_mb"] - a["peak_rss_mb"]) * frac
-        how = f" (extrapolated from {a['events']:,} and {b['events']:,} events)"
-    else:
-        add("check 1M events", f"<= {limit_s:g} s end to end", "not measured", None)
-        add("check 1M events memory", f"peak RSS <= {limit_mb:g} MB", "not measured", None)
-        add("check grows linearly", "flat marginal time per million events", "not measured", None)
-        return
-    add("check 1M events", f"<= {limit_s:g} s end to end", f"{secs:.2f} s{how}", secs <= limit_s)
-    add(
-        "check 1M events memory",
-        f"peak RSS <= {limit_mb:g} MB",
-        f"{rss:.0f} MB{how}",
-        rss <= limit_mb,
-    )
-    # CPU time, not wall time: the growth of the work itself, less disturbed by other load.
-    marginal = [r.get("marginal_cpu_s_per_million") for r in rows[1:]]
-    if len(marginal) >= 2 and marginal[-2] and marginal[-1] is not None:
-        growth = marginal[-1] / marginal[-2]
-        tolerance = TARGETS["linear_tolerance"]
-        add(
-            "check grows linearly",
-            f"marginal CPU s per million events from {rows[-2]['events']:,} to "
-            f"{rows[-1]['events']:,} <= {tolerance}x that from {rows[-3]['events']:,}",
-            f"{marginal[-1]:.2f} vs {marginal[-2]:.2f} CPU s/M ({growth:.2f}x)",
-            growth <= tolerance,
-        )
-    else:
-        add("check grows linearly", "flat marginal time per million events", "not measured", None)
-
-
-def marginal_costs(rows: list[dict[str, Any]]) -> None:
-    """Set each size's marginal wall and CPU seconds per million events (from the size before
-    it): the start-up of the child process cancels out, what is left is the cost of more
-    events."""
-    previous: dict[str, Any] | None = None
-    for row in sorted(rows, key=lambda r: r["events"]):
-        for key in ("wall_s", "cpu_s"):
-            name = f"marginal_{key[:-2]}_s_per_million"
-            row[name] = None
-            if previous is not None and row.get(key) is not None and previous.get(key):
-                extra = row["events"] - previous["events"]
-                row[name] = round((row[key] - previous[key]) / extra * 1e6, 3)
-        previous = row
 
 
 def run_bench(opts: BenchOptions) -> dict[str, Any]:

@@ -326,6 +326,29 @@ def _add_secure_listeners(lines: dict[str, str], layout: Layout) -> None:
     lines["listener.security.protocol.map"] = ",".join(protocols)
 
 
+def free_port_block(count: int, host: str = HOST) -> int:
+    """A first port P such that P .. P+count-1 can all be bound on ``host`` right now."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            first = int(s.getsockname()[1])
+        if first + count >= 65535:
+            continue
+        held: list[socket.socket] = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                held.append(sock)
+                sock.bind((host, port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in held:
+                sock.close()
+    raise BrokerError(f"no block of {count} free ports found on {host}")
+
+
 def port_in_use(port: int, host: str = HOST) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)

@@ -68,6 +68,7 @@ def _register() -> None:
             bench,
             check,
             demo,
+            explain,
             failover,
             matrix,
             partition,
@@ -76,7 +77,7 @@ def _register() -> None:
             watch,
         )
 
-        modules = (produce, check, partition, demo, matrix, watch, proxy, failover, bench)
+        modules = (produce, check, explain, partition, demo, matrix, watch, proxy, failover, bench)
         for module in modules:
             module.register(app)
         _registered = True

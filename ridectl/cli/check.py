@@ -29,6 +29,7 @@ from ridectl.output.formats import Export, Format, Views, emit
 
 if TYPE_CHECKING:
     from ridectl.judge.history import History
+    from ridectl.judge.verdict import Report
 
 RunId = Annotated[
     str | None,
@@ -77,13 +78,15 @@ def _consume_history(
     workers: int,
     work_ms: float | None,
     settings: Any,
+    *,
+    announce: bool = True,
 ) -> Any:
     from ridectl.consume import ConsumeOptions
     from ridectl.experiment import choose_run, read_back
 
     err = console.err()
     choice = choose_run(topic, run_id)
-    if (line := choice.announce(topic)) is not None:
+    if announce and (line := choice.announce(topic)) is not None:
         err.print(line)
     bar = progress_bar("consuming")
     opts = ConsumeOptions(
@@ -100,7 +103,7 @@ def _consume_history(
             history, stats, found = read_back(opts, choice)
     else:
         history, stats, found = read_back(opts, choice)
-    if found is not choice and (line := found.announce(topic)) is not None:
+    if announce and found is not choice and (line := found.announce(topic)) is not None:
         err.print(line)
     return history, stats
 
@@ -197,6 +200,10 @@ def check(
         typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
     ] = False,
     show_all: Annotated[bool, typer.Option("--all", help="Show every violating ride.")] = False,
+    explain: Annotated[
+        bool,
+        typer.Option("--explain", help="Add each violating ride's story in one line."),
+    ] = False,
     limit: Annotated[int, typer.Option("--limit", help="Rows shown without --all.")] = 25,
     group: Group_ = None,
     workers: Workers = 1,
@@ -254,15 +261,27 @@ def check(
         report = judge(history)
     if report.events == 0:
         _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
+    stories = _stories(topic, history, report) if explain else None
     views = Views(
-        table=lambda con: render.render_table(report, con, limit=None if show_all else limit),
-        json=lambda: render.render_json(report),
+        table=lambda con: render.render_table(
+            report, con, limit=None if show_all else limit, stories=stories
+        ),
+        json=lambda: render.render_json(report, stories),
         ndjson=lambda: render.render_ndjson(report),
         csv=lambda: render.render_csv(report),
     )
     emit(fmt, views, export)
     if exit_code and not report.clean:
         raise typer.Exit(ExitCode.FOUND)
+
+
+def _stories(topic: str | None, history: History, report: Report) -> dict[str, str]:
+    """The one-line story of each violating ride (``--explain``)."""
+    from ridectl.experiment import run_evidence
+    from ridectl.explain import StoryIndex
+
+    index = StoryIndex(run_evidence(topic or "", history), history, report)
+    return {ride.ride_id: index.line(ride.ride_id) for ride in report.per_ride}
 
 
 def register(app: typer.Typer) -> None:

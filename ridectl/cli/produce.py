@@ -4,7 +4,7 @@ ridectl.output.run."""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,9 @@ from ridectl.output import console
 from ridectl.output.console import progress_bar
 from ridectl.output.formats import Format, Views, emit
 from ridectl.partitioners import PartitionerName
+
+if TYPE_CHECKING:
+    from ridectl.produce import ProduceResult
 
 
 class Acks(StrEnum):
@@ -234,6 +237,7 @@ def produce(
     record = result.to_dict()
     record["bootstrap"] = settings.bootstrap
     try:
+        _save_request_log(record, result)
         runs.save_run(record, result.acks)
     except OSError as exc:
         console.err().print(f"warning: could not remember the run under {runs.home()}: {exc}")
@@ -244,6 +248,19 @@ def produce(
         raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")
     if result.interrupted:
         raise typer.Exit(ExitCode.INTERRUPTED)
+
+
+def _save_request_log(record: dict[str, Any], result: ProduceResult) -> None:
+    """Keep the requests ``explain`` needs beside the run, and only their summary in the run
+    record (the proxy's whole log can hold thousands)."""
+    from ridectl import runs
+    from ridectl.explain import keep_requests
+
+    if result.fault_stats is None or not isinstance(record.get("faults"), dict):
+        return
+    kept, summary = keep_requests(result.fault_stats.request_log)
+    runs.save_requests(result.run_id, (r.to_dict() for r in kept))
+    record["faults"] = {**record["faults"], "request_log": summary}
 
 
 def _s(value: int | None) -> str | None:

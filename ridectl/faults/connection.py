@@ -429,7 +429,7 @@ class Connection:
         fate = RequestFate.REFUSED if errors else RequestFate.WRITTEN
         if code is not None and not errors:
             fate = RequestFate.ACK_REPLACED
-        offsets = tuple(-1 if p.base_offset is None else p.base_offset for p in parts)
+        offsets = _offsets_in_request_order(slot.call, parts)
         self._log(slot, fate, offsets, code if code is not None else next(iter(errors), 0) or 0)
         return (None if code is None else slot.call.error_answer(code)), delay_ms
 
@@ -458,3 +458,16 @@ class Connection:
             assert done is slot, "answers out of request order"
             self._settle(slot.fate)
             self.room.set()
+
+
+def _offsets_in_request_order(
+    call: ProduceCall, parts: tuple[PartitionAnswer, ...]
+) -> tuple[int, ...]:
+    """The answer's base offsets in the order the request listed its partitions (the request
+    log pairs them with that list; a broker may answer the partitions in another order)."""
+    by_label = {f"{p.topic}:{p.partition}": p.base_offset for p in parts}
+    labels = [f"{topic}:{index}" for topic, index in call.produce.partitions()]
+    if set(labels) != set(by_label):
+        return tuple(-1 if p.base_offset is None else p.base_offset for p in parts)
+    found = [by_label[name] for name in labels]
+    return tuple(-1 if offset is None else offset for offset in found)

@@ -19,7 +19,10 @@ import msgspec
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, SCHEMA
 
 _Seq = Annotated[int, msgspec.Meta(ge=1, le=LIFECYCLE_LENGTH)]
-_Place = Annotated[int, msgspec.Meta(ge=0)]
+#: Kafka's partitions and offsets are 64-bit at most; a larger number is not a place in a log
+#: (and would not fit the packed columns the checker of a large file keeps).
+_Place = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+_Position = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 
 class Observation(msgspec.Struct, frozen=True, gc=False, rename={"position": "pos"}):
@@ -31,7 +34,7 @@ class Observation(msgspec.Struct, frozen=True, gc=False, rename={"position": "po
     partition and offset hold for decoded lines.
     """
 
-    position: int
+    position: _Position
     ride_id: str
     seq: _Seq
     partition: _Place

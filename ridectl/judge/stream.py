@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO
 
 from ridectl.judge.checker import check
+from ridectl.judge.columnar import check_columns
 from ridectl.judge.history import History, Observation, decode_chunk, file_chunks, text_chunks
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.judge.verdict import Report
@@ -157,7 +158,13 @@ def _unsorted(columns: _Columns, history: History) -> Report:
 
 def check_file(path: Path, *, run_id: str | None = None) -> tuple[History, Report]:
     """Read and judge a history file; the History returned holds the counts of malformed and
-    foreign lines (not the observations)."""
+    foreign lines (not the observations).
+
+    A file every line of which the columnar reader takes as msgspec would is judged in
+    columns (``ridectl.judge.columnar``); any other is read here, chunk by chunk."""
+    judged = check_columns(path, run_id=run_id)
+    if judged is not None:
+        return judged
     with path.open("rb") as fh:
         return check_reader(fh, run_id=run_id)
 

@@ -57,10 +57,6 @@ def export(console: Console, svg: Path | None, html: Path | None, title: str) ->
     return written
 
 
-def interactive() -> bool:
-    return out().is_terminal and not os.environ.get("CI")
-
-
 @contextlib.contextmanager
 def stdout_guard() -> Iterator[None]:
     """Turn a failing stdout (a full disk, an I/O error) into one error line.

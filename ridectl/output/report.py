@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 
 import msgspec
 from rich.console import Console
@@ -113,6 +114,9 @@ _COLUMNS = [
     Column("consequence", kind=Kind.NOTE),
 ]
 
+#: ``check --explain``: the ride's story in one line
+_STORY = Column("story", "what happened to the ride, in one line", Kind.NOTE, ref_label="story")
+
 
 def _evidence_text(v: Violation) -> str:
     places = [at(p, o) for p, o in v.evidence]
@@ -204,7 +208,12 @@ def _legend_for(rows: list[list[Cell]]) -> str:
 
 
 def render_table(
-    report: Report, console: Console, *, limit: int | None = 50, title: str | None = None
+    report: Report,
+    console: Console,
+    *,
+    limit: int | None = 50,
+    title: str | None = None,
+    stories: Mapping[str, str] | None = None,
 ) -> None:
     """Print one row per violating ride (at most ``limit``; None for all), then a summary."""
     if report.clean:
@@ -221,20 +230,26 @@ def render_table(
             _cause_cell(ride),
             _evidence_cell(ride),
             _consequence_cell(ride),
+            *([] if stories is None else [stories.get(ride.ride_id, "")]),
         ]
         for ride in rides
     ]
-    console.print(FitTable(_COLUMNS, rows, title=title, notes=[_legend_for(rows)]))
+    columns = _COLUMNS if stories is None else [*_COLUMNS, _STORY]
+    console.print(FitTable(columns, rows, title=title, notes=[_legend_for(rows)]))
     hidden = len(report.per_ride) - len(rides)
     if hidden > 0:
         console.print(f"… and {hidden} more violating rides (use --all)")
     console.print(_summary_panel(report))
 
 
-def render_json(report: Report) -> str:
-    """The whole report as one JSON document (``Report.to_dict``), laid out as
-    ``json.dumps(indent=2, ensure_ascii=False)`` lays it out, by msgspec's faster encoder."""
-    return msgspec.json.format(msgspec.json.encode(report.to_dict()), indent=2).decode()
+def render_json(report: Report, stories: Mapping[str, str] | None = None) -> str:
+    """The whole report as one JSON document (``Report.to_dict``, plus ``stories``: ride id
+    -> its story in one line, when asked), laid out as ``json.dumps(indent=2,
+    ensure_ascii=False)`` lays it out, by msgspec's faster encoder."""
+    doc = report.to_dict()
+    if stories is not None:
+        doc["stories"] = dict(stories)
+    return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode()
 
 
 def render_ndjson(report: Report) -> str:

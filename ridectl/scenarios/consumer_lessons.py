@@ -20,11 +20,11 @@ from ridectl.clients.transactions import (
     TransactionalRun,
     produce_in_transactions,
 )
-from ridectl.experiment import DemoContext, Trial
+from ridectl.experiment import DemoContext, Trial, produce
 from ridectl.judge.checker import check
 from ridectl.judge.history import History
 from ridectl.judge.kinds import ViolationKind
-from ridectl.produce import ProduceOptions, ProduceResult, run_produce
+from ridectl.produce import ProduceOptions, ProduceResult
 from ridectl.runs import new_run_id
 from ridectl.scenarios.gap_lessons import GAP_LESSONS
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
@@ -72,9 +72,7 @@ def _base(ctx: DemoContext, topic: str, **changes: object) -> MemberConfig:
 
 
 def _produce(ctx: DemoContext, topic: str, rides: int) -> ProduceResult:
-    run = run_produce(
-        ProduceOptions(topic=topic, rides=rides, settings=ctx.settings, seed=ctx.seed)
-    )
+    run = produce(ProduceOptions(topic=topic, rides=rides, settings=ctx.settings, seed=ctx.seed))
     if run.aborted:
         from ridectl.errors import RidectlError
 

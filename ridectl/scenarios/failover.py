@@ -34,6 +34,8 @@ from ridectl.settings import ClientSettings, check_idempotence
 
 #: How long the cluster may take to have every replica back in sync after the restart.
 HEAL_TIMEOUT_S = 120.0
+#: How long a new topic may take to have a leader for every partition.
+LEADER_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -219,73 +221,13 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
     topic = opts.topic or f"failover-{uuid.uuid4().hex[:8]}"
     timings: dict[str, float] = {}
     t0 = time.monotonic()
-    info = ensure_topic(settings, topic, opts.partitions, 3, {"min.insync.replicas": "2"})
-    if info.replication != 3:
-        raise UsageError(
-            f"topic {topic} has replication factor {info.replication}, the failover needs 3",
-            hint="use another --topic",
-        )
-    by_partition = leaders(settings, topic)
-    counts = Counter(n for n in by_partition.values() if n >= 0)
-    if not counts:
-        raise RidectlError(f"topic {topic} has no partition leaders")
-    victim = counts.most_common(1)[0][0]
-    led = sorted(p for p, n in by_partition.items() if n == victim)
-
-    total = opts.rides * LIFECYCLE_LENGTH
-    kill_at = max(1, min(total - 1, round(total * opts.kill_at)))
-    reached = threading.Event()
-    sent_now = [0]
-
-    def progress(sent: int, _acked: int) -> None:
-        sent_now[0] = sent
-        if sent >= kill_at:
-            reached.set()
-
-    produce_opts = ProduceOptions(
-        topic=topic,
-        rides=opts.rides,
-        settings=settings,
-        seed=opts.seed,
-        progress=progress,
+    victim, led = _busiest_leader(settings, topic, opts.partitions)
+    kill = _Kill(opts, victim, led, say)
+    produced = kill.during(
+        ProduceOptions(topic=topic, rides=opts.rides, settings=settings, seed=opts.seed)
     )
-    outcome: dict[str, Any] = {}
-
-    def produce_in_background() -> None:
-        try:
-            outcome["result"] = experiment.produce(produce_opts)
-        except BaseException as exc:  # handed to the main thread, re-raised there
-            outcome["error"] = exc
-        finally:
-            reached.set()
-
-    worker = threading.Thread(target=produce_in_background, name="ridectl-failover-producer")
-    worker.start()
-    killed = False
-    try:
-        reached.wait()
-        if "error" not in outcome and "result" not in outcome:
-            say(f"killing node {victim} (leader of partitions {led}) after {sent_now[0]} sends")
-            opts.cluster.kill_node(victim, hard=True)
-            killed = True
-        sent_at_kill = sent_now[0]
-        timings["kill"] = time.monotonic() - t0
-        worker.join()
-        timings["produced"] = time.monotonic() - t0
-    finally:
-        if worker.is_alive():
-            worker.join()
-        if killed:
-            say(f"restarting node {victim}")
-            opts.cluster.start_node(victim)
-    if "error" in outcome:
-        raise outcome["error"]
-    produced: ProduceResult = outcome["result"]
-    if not killed:
-        raise RidectlError(
-            f"the run ended before {kill_at} events were sent, so no node was killed",
-            hint="use more --rides",
-        )
+    timings["kill"] = kill.at_s - t0
+    timings["produced"] = kill.done_s - t0
     heal_s = wait_in_sync(settings, topic)
     timings["in_sync"] = time.monotonic() - t0
     say(f"all replicas of {topic} back in sync {heal_s:.1f}s after the restart")
@@ -303,8 +245,102 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
         report=trial.report,
         killed_node=victim,
         led_partitions=led,
-        sent_at_kill=sent_at_kill,
+        sent_at_kill=kill.sent_at_kill,
         heal_s=heal_s,
         consumed=trial.consumed,
         timings=timings,
     )
+
+
+def _busiest_leader(settings: ClientSettings, topic: str, partitions: int) -> tuple[int, list[int]]:
+    """Create the run's topic (3 replicas, 2 in sync required); the node leading most of its
+    partitions, and those partitions."""
+    info = ensure_topic(settings, topic, partitions, 3, {"min.insync.replicas": "2"})
+    if info.replication != 3:
+        raise UsageError(
+            f"topic {topic} has replication factor {info.replication}, the failover needs 3",
+            hint="use another --topic",
+        )
+    # A new topic's leaders are elected a moment after it is created (longer while a node
+    # that was just restarted catches up): wait until every partition has one.
+    deadline = time.monotonic() + LEADER_TIMEOUT_S
+    by_partition = leaders(settings, topic)
+    while (not by_partition or min(by_partition.values()) < 0) and time.monotonic() < deadline:
+        time.sleep(0.25)
+        by_partition = leaders(settings, topic)
+    if not by_partition or min(by_partition.values()) < 0:
+        raise RidectlError(
+            f"topic {topic} had partitions without a leader {LEADER_TIMEOUT_S:g}s after "
+            "it was created",
+            hint="see ridectl broker logs",
+        )
+    victim = Counter(by_partition.values()).most_common(1)[0][0]
+    return victim, sorted(p for p, n in by_partition.items() if n == victim)
+
+
+class _Kill:
+    """Kills ``victim`` once the run has sent its ``kill_at`` share, restarts it after."""
+
+    def __init__(
+        self, opts: FailoverOptions, victim: int, led: list[int], say: Callable[[str], None]
+    ) -> None:
+        total = opts.rides * LIFECYCLE_LENGTH
+        self.kill_at = max(1, min(total - 1, round(total * opts.kill_at)))
+        self.cluster = opts.cluster
+        self.victim, self.led, self.say = victim, led, say
+        self.reached = threading.Event()
+        self.sent_now = 0
+        self.sent_at_kill = 0
+        self.at_s = 0.0
+        self.done_s = 0.0
+        self.result: ProduceResult | None = None
+        self.error: BaseException | None = None
+
+    def _progress(self, sent: int, _acked: int) -> None:
+        self.sent_now = sent
+        if sent >= self.kill_at:
+            self.reached.set()
+
+    def _produce(self, opts: ProduceOptions) -> None:
+        try:
+            self.result = experiment.produce(opts)
+        except BaseException as exc:  # handed to the main thread, re-raised there
+            self.error = exc
+        finally:
+            self.reached.set()
+
+    def during(self, opts: ProduceOptions) -> ProduceResult:
+        """Produce in the background, kill the node when the share is reached, wait for the
+        run to end, restart the node; the run's result."""
+        opts.progress = self._progress
+        worker = threading.Thread(
+            target=self._produce, args=(opts,), name="ridectl-failover-producer"
+        )
+        worker.start()
+        killed = False
+        try:
+            self.reached.wait()
+            if self.error is None and self.result is None:
+                self.say(
+                    f"killing node {self.victim} (leader of partitions {self.led}) "
+                    f"after {self.sent_now} sends"
+                )
+                self.cluster.kill_node(self.victim, hard=True)
+                killed = True
+            self.sent_at_kill = self.sent_now
+            self.at_s = time.monotonic()
+        finally:
+            worker.join()
+            self.done_s = time.monotonic()
+            if killed:
+                self.say(f"restarting node {self.victim}")
+                self.cluster.start_node(self.victim)
+        if self.error is not None:
+            raise self.error
+        assert self.result is not None
+        if not killed:
+            raise RidectlError(
+                f"the run ended before {self.kill_at} events were sent, so no node was killed",
+                hint="use more --rides",
+            )
+        return self.result

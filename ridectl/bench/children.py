@@ -1,0 +1,287 @@
+"""Measurements of ridectl as a child process, the way a user runs it: ``check --from`` with
+its wall time, CPU time and peak memory, and ``demo`` (one lesson, or streamed to find where
+the first lesson ends)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ridectl.bench.histories import generate_history
+from ridectl.bench.plan import PARTITIONS, SLOW_RUN_S
+from ridectl.bench.stats import median, rounded
+from ridectl.bench.targets import marginal_costs
+
+DEMO_CAP_S = 120.0
+
+_SECOND_LESSON = re.compile(r"Lesson 2/\d+")
+
+
+def cli_env(tmp: Path) -> dict[str, str]:
+    """The environment of ridectl child processes: their own state directory, no colour."""
+    env = dict(os.environ)
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    env["RIDECTL_HOME"] = str(tmp / "home")
+    env["NO_COLOR"] = "1"
+    env.setdefault("COLUMNS", "120")
+    return env
+
+
+def first_lesson(
+    bootstrap: str, env: dict[str, str], repeat: int, whole_demo: bool, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Time the demo's first lesson alone (``repeat`` times), then ``demo --fast`` as a
+    stream: until its second lesson starts, or (``whole_demo``) to the end."""
+    listing = subprocess.run(
+        [*ridectl_command(), "demo", "--list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    m = re.search(r"^\s*1\.\s+(\S+?):", listing.stdout, re.MULTILINE)
+    if listing.returncode != 0 or m is None:
+        return {"available": False, "note": "not available yet (no `ridectl demo` command)"}
+    first = m.group(1)
+    out: dict[str, Any] = {"available": True, "first_lesson": first}
+    runs = []
+    for rep in range(repeat):
+        runs.append(run_demo(["--fast", "--scenario", first], bootstrap, env))
+        say(f"first lesson ({first}) run {rep + 1}: {runs[-1]['wall_s']:.1f} s")
+    out["first_lesson_runs"] = runs
+    out["first_lesson_s"] = median([r["wall_s"] for r in runs])
+    out["first_lesson_exit_codes"] = sorted({r["exit_code"] for r in runs})
+    whole = demo_stream(bootstrap, env, to_the_end=whole_demo)
+    say(
+        f"demo --fast: first lesson done after {_num_or(whole.get('first_lesson_s'))} s, "
+        f"stopped or ended after {whole['wall_s']:.1f} s"
+    )
+    out["whole_demo"] = whole
+    return out
+
+
+def demo_stream(bootstrap: str, env: dict[str, str], *, to_the_end: bool) -> dict[str, Any]:
+    """Run ``ridectl demo --fast`` once, reading its output as it comes: when the second
+    lesson's heading appears the first lesson is over. Stopped there unless ``to_the_end``;
+    never allowed more than DEMO_CAP_S."""
+    cmd = [*ridectl_command(), "demo", "--fast", "-b", bootstrap]
+    lines: queue.Queue[tuple[float, str] | None] = queue.Queue()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        start_new_session=True,  # its own process group, so its helpers stop with it
+    )
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put((time.perf_counter(), line))
+        lines.put(None)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    deadline = t0 + DEMO_CAP_S
+    result: dict[str, Any] = {"first_lesson_s": None, "stopped": None}
+    last = ""
+    while True:
+        try:
+            item = lines.get(timeout=max(0.05, deadline - time.perf_counter()))
+        except queue.Empty:
+            result["stopped"] = f"still running after {DEMO_CAP_S:g} s"
+            break
+        if item is None:
+            break
+        stamp, line = item
+        if line.strip():
+            last = line.strip()
+        if result["first_lesson_s"] is None and _SECOND_LESSON.search(line):
+            result["first_lesson_s"] = round(stamp - t0, 2)
+            if not to_the_end:
+                result["stopped"] = "after the first lesson (size small)"
+                break
+    if result["stopped"] is not None:
+        stop_group(proc)
+    code = proc.wait(timeout=60)
+    result["wall_s"] = round(time.perf_counter() - t0, 2)
+    result["exit_code"] = None if result["stopped"] else code
+    if result["stopped"] is None:
+        result["last_line"] = last[:200]
+    reader.join(timeout=5)
+    return result
+
+
+def run_demo(
+    args: list[str], bootstrap: str, env: dict[str, str], timeout_s: float = 300
+) -> dict[str, Any]:
+    """Run ``ridectl demo ARGS`` once to its end; wall time and exit code."""
+    cmd = [*ridectl_command(), "demo", *args, "-b", bootstrap]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=env, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return {
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "exit_code": None,
+            "note": "timed out",
+        }
+    wall = time.perf_counter() - t0
+    result: dict[str, Any] = {"wall_s": round(wall, 2), "exit_code": proc.returncode}
+    if proc.returncode not in (0, 1):
+        lines = proc.stderr.strip().splitlines() or ["no output"]
+        result["note"] = lines[-1][:200]
+    elif proc.returncode == 1:
+        result["note"] = "a lesson did not show what it promised (exit 1)"
+    return result
+
+
+def _num_or(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}"
+
+
+def stop_group(proc: subprocess.Popen[str]) -> None:
+    """Stop a child started in its own session, with everything it started."""
+    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def ridectl_command() -> list[str]:
+    return [sys.executable, "-m", "ridectl"]
+
+
+def timed_check(path: Path, env: dict[str, str], timeout_s: float = 600) -> dict[str, Any]:
+    """Run ``ridectl check --from path --format json`` as a child process; wall time, CPU
+    time and peak RSS of the child (``wait4``), and the counts it found."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [*ridectl_command(), "check", "--from", str(path), "--format", "json"],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        deadline = t0 + timeout_s
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                _pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.005)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        # ru_maxrss is in KiB on Linux, in bytes on macOS.
+        rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+        run: dict[str, Any] = {
+            "wall_s": round(wall, 3),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+            "peak_rss_mb": round(rss, 1),
+            "exit_code": proc.returncode,
+        }
+        out.seek(0)
+        try:
+            doc = json.loads(out.read())
+        except ValueError:
+            err.seek(0)
+            lines = err.read().decode(errors="replace").strip().splitlines() or ["no output"]
+            run["error"] = lines[-1][:200]
+            return run
+    run["found"] = found_counts(doc)
+    return run
+
+
+def found_counts(doc: dict[str, Any]) -> dict[str, int]:
+    """Violation counts of a ``check --format json`` document, in ``HistorySpec.expected``
+    terms (duplicates also split by sub-kind)."""
+    by_kind = dict(doc.get("summary", {}).get("by_kind", {}))
+    sub = Counter(
+        v.get("duplicate_kind") for v in doc.get("violations", []) if v.get("kind") == "duplicate"
+    )
+    return {
+        "out_of_order": int(by_kind.get("out_of_order", 0)),
+        "duplicate": int(by_kind.get("duplicate", 0)),
+        "duplicate_producer": sub.get("producer", 0),
+        "duplicate_redelivery": sub.get("redelivery", 0),
+        "missing": int(by_kind.get("missing", 0)),
+        "gap": int(by_kind.get("gap", 0)),
+        "lost": int(by_kind.get("lost", 0)),
+    }
+
+
+def checker(
+    tmp: Path, sizes: tuple[int, ...], repeat: int, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Time ``check --from`` on generated histories of each size (``repeat`` times, fewer
+    when one run is slower than SLOW_RUN_S), with whether it found every injected fault."""
+    rows = []
+    for events in sizes:
+        path = tmp / f"history-{events}.ndjson"
+        say(f"checker: generating a history of {events:,} events (not timed)")
+        spec = generate_history(path, events, partitions=PARTITIONS)
+        expected = spec.expected()
+        runs = []
+        for rep in range(repeat):
+            run = timed_check(path, cli_env(tmp))
+            run["found_all_injected"] = run.get("found") == expected
+            runs.append(run)
+            say(
+                f"checker {events:,} events run {rep + 1}: {run['wall_s']:.2f} s, "
+                f"peak RSS {run['peak_rss_mb']:.0f} MB"
+            )
+            if run["wall_s"] > SLOW_RUN_S:
+                break  # too slow to repeat within the bench's time
+        file_mb = round(path.stat().st_size / 1e6, 1)
+        path.unlink(missing_ok=True)
+        wall = median([r["wall_s"] for r in runs])
+        rows.append(
+            {
+                "events": spec.events,
+                "rides": spec.rides,
+                "file_mb": file_mb,
+                "injected": spec.injected,
+                "expected": expected,
+                "wall_s": rounded(wall, 3),
+                "cpu_s": rounded(median([r["cpu_s"] for r in runs]), 3),
+                "peak_rss_mb": rounded(max(r["peak_rss_mb"] for r in runs), 1),
+                "s_per_million": rounded(wall / spec.events * 1e6, 3) if wall else None,
+                "found_all_injected": all(r["found_all_injected"] for r in runs),
+                "run_count": len(runs),
+                "exit_codes": sorted({r["exit_code"] for r in runs}),
+                "runs": runs,
+            }
+        )
+    marginal_costs(rows)
+    return {
+        "command": "ridectl check --from FILE --format json",
+        "slow_run_s": SLOW_RUN_S,
+        "sizes": rows,
+    }
