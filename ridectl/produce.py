@@ -82,7 +82,7 @@ class ProduceOptions:
     client: ClientName = ClientName.KAFKA_PYTHON
     #: send at most this many events per second (None: as fast as the client takes them),
     #: like a service whose rides happen over time
-    events_per_s: float | None = None
+    pace_events_per_s: float | None = None
 
 
 @dataclass
@@ -207,8 +207,8 @@ def _validate(opts: ProduceOptions) -> None:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
     if opts.zones < 1:
         raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
-    if opts.events_per_s is not None and opts.events_per_s <= 0:
-        raise UsageError(f"the send rate must be above 0, not {opts.events_per_s}")
+    if opts.pace_events_per_s is not None and opts.pace_events_per_s <= 0:
+        raise UsageError(f"the send rate must be above 0, not {opts.pace_events_per_s}")
     check_idempotence(opts.settings)
 
 
@@ -380,7 +380,7 @@ def _send_all(
     grow_at = (
         round(opts.rides * LIFECYCLE_LENGTH * opts.grow_at) if opts.grow_to is not None else -1
     )
-    pace = None if opts.events_per_s is None else 1.0 / opts.events_per_s
+    pace = None if opts.pace_events_per_s is None else 1.0 / opts.pace_events_per_s
     sent = 0
     t0 = clock()
     try:

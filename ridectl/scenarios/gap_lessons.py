@@ -32,10 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ridectl.clients.base import ClientName
-from ridectl.experiment import DemoContext, Trial
+from ridectl.experiment import DemoContext, Experiment, Trial, run
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.kinds import ViolationKind
+from ridectl.produce import ProduceOptions
 from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 #: The producer: idempotent, acks=all, and a delivery timeout of one second so the lesson takes
@@ -139,16 +140,18 @@ def gap_figures(trial: Trial) -> GapFigures:
 
 
 def _timeout_gaps(ctx: DemoContext) -> LessonOutcome:
-    trial = ctx.trial(
-        "librdkafka, idempotent, delivery timeout 1 s, one answer held 4 s",
-        ctx.topic("timeout-gaps"),
+    opts = ProduceOptions(
+        topic=ctx.topic("timeout-gaps"),
         rides=TIMEOUT_RIDES,
+        settings=ctx.with_settings(**TIMEOUT_SETTINGS),
         partitions=TIMEOUT_PARTITIONS,
-        producer=TIMEOUT_SETTINGS,
+        seed=ctx.seed,
         faults=[parse_fault_spec(TIMEOUT_FAULT)],
         client=ClientName.LIBRDKAFKA,
-        events_per_s=EVENTS_PER_S,
+        pace_events_per_s=EVENTS_PER_S,
     )
+    label = "librdkafka, idempotent, delivery timeout 1 s, one answer held 4 s"
+    trial = run(Experiment(opts, read_settings=ctx.settings, label=label))
     fig = gap_figures(trial)
     by_kind = trial.report.by_kind
     holes = [
