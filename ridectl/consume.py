@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ridectl.clients.admin import partition_count
 from ridectl.clients.base import ClientName, ConsumerClient
@@ -58,6 +58,8 @@ class ConsumeStats:
     records: int = 0
     elapsed_s: float = 0.0
     end_offsets: dict[int, int] | None = None
+    #: the reading client's settings in force, in its own names
+    effective: dict[str, str] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -88,7 +90,7 @@ def _read(
     parts = list(range(partitions))
     consumer.assign(topic, parts, from_beginning=opts.group is None)
     end = consumer.end_offsets(topic, parts)
-    stats = ConsumeStats(end_offsets=dict(end))
+    stats = ConsumeStats(end_offsets=dict(end), effective=dict(consumer.settings_in_force()))
     history = History(run_id=opts.run_id)
     process = _Processor(Recorder(history), opts)
 

@@ -307,6 +307,8 @@ class StoryIndex:
             ack = trails[seq].ack
             if ack is not None:
                 text = f"{label(seq)} sent; acknowledged at {at(ack.partition, ack.offset)}"
+                if self.kind is Evidence.REQUESTS and not requests:
+                    text += " (no fault or retry touched this ride: its requests were counted only)"
                 yield Step(StepKind.ACKED, (seq,), text, partition=ack.partition, offset=ack.offset)
             elif self.kind is not Evidence.NONE:
                 yield Step(StepKind.UNACKED, (seq,), f"{label(seq)}: no acknowledgement recorded")

@@ -117,6 +117,8 @@ class ProduceResult:
     aborted: str | None = None
     #: (partitions before, after) when the topic was grown mid-run
     grown: tuple[int, int] | None = None
+    #: the client library that produced
+    client: ClientName = ClientName.KAFKA_PYTHON
     #: what decided each record's partition (client, key, hash), for ``ridectl explain``
     placement: Placement | None = None
 
@@ -135,6 +137,7 @@ class ProduceResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "client": self.client.value,
             "topic": self.topic.name,
             "partitions": self.topic.partitions,
             "topic_created": self.topic.created,
@@ -227,7 +230,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             f"--grow-to must be more than the topic's {topic.partitions} partitions, "
             f"not {opts.grow_to}"
         )
-    result = ProduceResult(run_id, topic, opts.keyed, opts.rides, opts.seed)
+    result = ProduceResult(run_id, topic, opts.keyed, opts.rides, opts.seed, client=opts.client)
     settings = opts.settings
     if opts.grow_to is not None and settings.get("metadata.max.age.ms") is None:
         # A producer learns of new partitions when its metadata expires (5 minutes by

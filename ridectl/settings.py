@@ -4,7 +4,10 @@ mapped to kafka-python's keyword arguments.
 Users know Kafka's settings by their Java names (``max.in.flight.requests.per.connection``,
 ``enable.idempotence``, ``security.protocol``); kafka-python spells them with underscores and
 accepts a slightly different set. This module is the one place that translates, checks the
-values' types, and refuses names it does not know (naming the key, and the nearest known one).
+values' types, and holds ridectl's names. A name outside its table may be a client library's
+own (librdkafka's ``batch.num.messages``, a Java-only setting): it is kept, and refused per
+client by :func:`refuse_unknown`, asking the client (``ridectl.clients.factory``) whether it
+knows the name.
 """
 
 from __future__ import annotations
@@ -242,6 +245,41 @@ def parse_jaas(raw: str) -> tuple[str, str]:
     return fields["username"], fields["password"]
 
 
+#: How a setting name looks in every client: dotted lower-case words.
+_NAME = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*")
+
+
+def knows(key: str) -> bool:
+    """Whether ``key`` is one of ridectl's own (Java) setting names."""
+    return key in SETTINGS or key in IGNORED or key == "sasl.jaas.config"
+
+
+def _nearest(key: str, extra: Iterable[str] = ()) -> str:
+    known = [*SETTINGS, "sasl.jaas.config", *extra]
+    near = [k for k in known if k.startswith(key + ".")] or difflib.get_close_matches(
+        key, known, n=1
+    )
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
+def refuse_unknown(
+    settings: ClientSettings,
+    client: str,
+    accepts: Callable[[str], bool],
+    own_names: Callable[[], Iterable[str]] = tuple,
+) -> None:
+    """Refuse the first setting outside this module's table that ``client`` does not accept
+    either, as one line naming the client and the nearest name it knows (``own_names``: the
+    client's own names, asked of it only when there is something to refuse)."""
+    for key in settings.foreign():
+        if not accepts(key):
+            origin = settings.origin.get(key, "the settings")
+            raise UsageError(
+                f"unknown client setting '{key}' in {origin}: {client} has no such setting"
+                + _nearest(key, own_names())
+            )
+
+
 def is_secret(key: str) -> bool:
     return bool(SECRET_PATTERN.search(key))
 
@@ -261,13 +299,8 @@ class ClientSettings:
         if key == "bootstrap.servers":
             self.bootstrap = raw.strip()
             return
-        if key not in SETTINGS and key not in IGNORED and key != "sasl.jaas.config":
-            known = [*SETTINGS, "sasl.jaas.config"]
-            near = [k for k in known if k.startswith(key + ".")] or difflib.get_close_matches(
-                key, known, n=1
-            )
-            hint = f" (did you mean {near[0]}?)" if near else ""
-            raise UsageError(f"unknown client setting '{key}' in {origin}{hint}")
+        if not _NAME.fullmatch(key):
+            raise UsageError(f"'{key}' in {origin} is not a client setting name{_nearest(key)}")
         if key in SETTINGS:
             SETTINGS[key].parse(key, raw)  # type-check now, where the user can see the origin
         elif key == "sasl.jaas.config":
@@ -278,6 +311,11 @@ class ClientSettings:
     def update(self, pairs: Iterable[tuple[str, str]], origin: str) -> None:
         for k, v in pairs:
             self.set(k, v, origin)
+
+    def foreign(self) -> dict[str, str]:
+        """The settings this module has no entry for: a client library's own names (e.g.
+        librdkafka's ``batch.num.messages``), checked per client by :func:`refuse_unknown`."""
+        return {k: v for k, v in self.values.items() if not knows(k)}
 
     def get(self, key: str) -> str | None:
         return self.values.get(key)

@@ -222,10 +222,14 @@ def _duplicate(v: Violation, trail: Trail) -> Told:
             "the producer sent it again"
         )
         return text, (), None
+    if one.fate is RequestFate.ACK_REPLACED:
+        by = f"the fault {one.fault}" if one.fault else "the proxy"
+        what = f"but {by} told the client {_code(one)}"
+    else:
+        what = f"and {fate_phrase(one)}"
     text = (
-        f"request #{one.number} carried {label(v.seq)}: {fate_phrase(one)}, at "
-        f"{at(*first_at)}; the client sent it again in request #{two.number}, "
-        f"which wrote a second copy at {at(*second_at)}"
+        f"request #{one.number} wrote {label(v.seq)} at {at(*first_at)}, {what}; the client "
+        f"sent it again in request #{two.number}, which wrote a second copy at {at(*second_at)}"
     )
     role = Role.ACK_REPLACED if one.fate is RequestFate.ACK_REPLACED else Role.FAILED
     return text, ((role, one.number), (Role.SECOND_COPY, two.number)), one.fault

@@ -181,3 +181,13 @@ def test_bad_input_is_one_line_and_exit_2(
         assert "Traceback" not in res.err and res.out == ""
     table = cli("explain", "ride-00000", "-t", topic, "-b", kafka_bootstrap)
     assert table.code == 0 and "ride-00000" in table.out and "Story of ride-00000" in table.out
+
+
+def test_the_retry_lesson_tells_one_violating_ride_under_its_table(
+    cli: Cli, kafka_bootstrap: str
+) -> None:
+    res = cli("demo", "-b", kafka_bootstrap, "--fast", "-s", "retry")
+    assert res.code == 0, res
+    story = " ".join(res.out[res.out.index("Story of ride-") :].split())
+    for part in ("request #", "REQUEST_TIMED_OUT", "the retry, request #"):
+        assert part in story, story

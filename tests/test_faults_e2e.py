@@ -1,5 +1,8 @@
-"""The retry gotcha and its fixes, through the fault proxy, judged by ``ridectl check`` on
-the real broker. (Kafka's own Java producer through the proxy: test_java_through_proxy.py.)"""
+"""The retry gotcha through the fault proxy, judged by ``ridectl check`` on the real broker:
+the same seed reorders the same rides, and disconnects break order too. Its fixes (one request
+in flight, idempotence) and lost acknowledgements, for each of the three clients:
+test_clients_ordering.py. (Kafka's own Java producer through the proxy:
+test_java_through_proxy.py.)"""
 
 from __future__ import annotations
 
@@ -62,31 +65,6 @@ def test_retry_gotcha_reorders_single_partitions_and_repeats_with_the_same_seed(
         assert report["summary"]["rides_split"] == 0
         violating.append({v["ride_id"] for v in report["violations"]})
     assert violating[0] == violating[1]
-
-
-@pytest.mark.parametrize(
-    "fix", [["--no-idempotence", "--max-in-flight", "1"], ["--idempotence"]], ids=str
-)
-def test_one_in_flight_or_idempotence_keeps_order_under_the_same_faults(
-    cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str], fix: list[str]
-) -> None:
-    run, report = _run(cli, kafka_bootstrap, new_topic("fix"), "error:every=7,hold=4", *fix)
-    assert run["batch_retries"] > 0
-    assert report["violations"] == []
-
-
-def test_lost_acks_duplicate_without_idempotence_only(
-    cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str]
-) -> None:
-    _, off = _run(
-        cli, kafka_bootstrap, new_topic("lostack"), "lost-ack:every=7,ms=20", "--no-idempotence"
-    )
-    dups = [v for v in off["violations"] if v["kind"] == "duplicate"]
-    assert dups and all(v["duplicate_kind"] == "producer" for v in dups)
-    _, on = _run(
-        cli, kafka_bootstrap, new_topic("lostack"), "lost-ack:every=7,ms=20", "--idempotence"
-    )
-    assert on["violations"] == []
 
 
 def test_disconnects_with_requests_in_flight_break_ordering_without_idempotence(

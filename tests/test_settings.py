@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ridectl.clients.base import ClientName
+from ridectl.clients.factory import check_settings
+from ridectl.clients.rdkafka_conf import translate
 from ridectl.errors import UsageError
 from ridectl.settings import MASK, build_settings, parse_x_option, read_properties
 
@@ -41,10 +44,31 @@ def test_acks_all_and_minus_one_are_the_same() -> None:
 
 
 def test_unknown_key_is_named_with_a_suggestion() -> None:
+    settings = build_settings("h:1", None, ["max.in.flight=1"])  # may be a client's own name
     with pytest.raises(
-        UsageError, match=r"unknown client setting 'max\.in\.flight' .*did you mean"
+        UsageError,
+        match=r"unknown client setting 'max\.in\.flight' in -X: kafka-python has no such "
+        r"setting \(did you mean max\.in\.flight\.requests\.per\.connection\?\)",
     ):
-        build_settings("h:1", None, ["max.in.flight=1"])
+        check_settings(ClientName.KAFKA_PYTHON, settings)
+    with pytest.raises(UsageError, match=r"'Linger\.MS' in -X is not a client setting name"):
+        build_settings("h:1", None, ["Linger.MS=1"])
+
+
+def test_names_are_checked_against_the_chosen_client() -> None:
+    own = build_settings("h:1", None, ["batch.num.messages=1", "sticky.partitioning.linger.ms=0"])
+    check_settings(ClientName.LIBRDKAFKA, own)  # librdkafka's own names pass through
+    assert translate(own.values, "producer") == {
+        "batch.num.messages": "1",
+        "sticky.partitioning.linger.ms": "0",
+    }
+    with pytest.raises(UsageError, match=r"^unknown client setting 'batch\.num\.messages'.*kafka"):
+        check_settings(ClientName.KAFKA_PYTHON, own)
+    typo = build_settings("h:1", None, ["batch.num.mesages=1"])
+    with pytest.raises(
+        UsageError, match=r"librdkafka has no such setting \(did you mean batch\.num\.messages"
+    ):
+        check_settings(ClientName.LIBRDKAFKA, typo)
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,22 @@ hand, judged by the real checker, told by ridectl.explain."""
 
 from __future__ import annotations
 
+import io
+import re
+from collections.abc import Callable
+
+import pytest
+from rich.console import Console
+from rich.text import Text
+
 from ridectl.clients.base import ClientName
 from ridectl.explain import Evidence, RunEvidence, StepKind, StoryIndex, keep_requests
 from ridectl.faults.requests import EventRef, RequestFate, RequestRecord
 from ridectl.judge.checker import check
 from ridectl.judge.history import Ack, History, Observation
 from ridectl.judge.kinds import OrderCause, ViolationKind
+from ridectl.output.explain import render_story
+from ridectl.output.report import render_table
 from ridectl.partitioners import PartitionerName, partition_for
 from ridectl.placement import KeyBy, Placement
 from ridectl.story_text import Role
@@ -169,3 +179,35 @@ def test_placement_round_trips_through_its_dict() -> None:
         second_hash=PartitionerName.murmur2, second_seqs=frozenset({5}), grown=(3, 6),
     )  # fmt: skip
     assert Placement.from_dict(placement.to_dict()) == placement
+
+
+def _render(draw: Callable[[Console], None], width: int) -> str:
+    console = Console(width=width, record=True, file=io.StringIO(), no_color=True, soft_wrap=False)
+    draw(console)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_the_story_and_check_explain_tables_fit(width: int) -> None:
+    requests = [
+        _request(1, 1, RequestFate.WRITTEN, 0),
+        _request(2, 2, RequestFate.FAILED_BY_FAULT, fault=FAULT),
+        _request(3, 3, RequestFate.WRITTEN, 1),
+        _request(4, 2, RequestFate.WRITTEN, 2),
+    ]
+    history = _history((1, 0, 0), (3, 0, 1), (2, 0, 2))
+    index = _index(history, requests, _keyed())
+    story = index.story(RIDE)
+    lines = {
+        "story": _render(lambda c: render_story(story, c), width),
+        "check": _render(
+            lambda c: render_table(index.report, c, stories={RIDE: story.summary}), width
+        ),
+    }
+    for name, text in lines.items():
+        assert not re.search(r"\S…", text), (name, text)
+        assert all(Text(line).cell_len <= width for line in text.splitlines()), (name, text)
+    for figure in ("#2", "#3", "#4", "pos 2", "p0@1", "p0@2", RIDE):
+        assert any(figure in line for line in lines["story"].splitlines()), figure
+    flat = " ".join(lines["check"].split())
+    assert story.summary in flat, flat

@@ -16,12 +16,14 @@ from ridectl.cli.options import (
     ConfigFile,
     ExportHtml,
     ExportSvg,
+    ReadingClient,
     Topic,
     XOption,
     format_option,
     settings_from,
 )
 from ridectl.cli.paths import writable_option
+from ridectl.clients.base import ClientName
 from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
@@ -78,6 +80,7 @@ def _consume_history(
     workers: int,
     work_ms: float | None,
     settings: Any,
+    client: ClientName = ClientName.KAFKA_PYTHON,
     *,
     announce: bool = True,
 ) -> Any:
@@ -95,6 +98,7 @@ def _consume_history(
         group=group,
         workers=workers,
         work_ms=work_ms,
+        client=client,
     )
     if bar is not None:
         with bar:
@@ -105,6 +109,11 @@ def _consume_history(
         history, stats, found = read_back(opts, choice)
     if announce and found is not choice and (line := found.announce(topic)) is not None:
         err.print(line)
+    if client is not ClientName.KAFKA_PYTHON:
+        from ridectl.clients.order_defaults import Side, callouts
+
+        for note in callouts(client, stats.effective, Side.CONSUMER):
+            err.print(f"read with {client.value}: {note}", highlight=False)
     return history, stats
 
 
@@ -120,6 +129,7 @@ def consume(
             "--out", "the history", "Save the history as NDJSON ('-' for stdout).", "-o"
         ),
     ] = None,
+    client: ReadingClient = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -127,9 +137,9 @@ def consume(
     """Read a run back, in the order the client delivers it, and record the history."""
     from ridectl.output.run import render_consume
 
-    settings = settings_from(bootstrap_servers, config, x)
+    settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     out_fh = _open_out(out)
-    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
     if out_fh is not None:
         _write_history(history, out_fh, out)
     with stdout_guard():
@@ -214,6 +224,7 @@ def check(
     ] = None,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,
+    client: ReadingClient = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -249,9 +260,9 @@ def check(
             )
     else:
         assert topic is not None
-        settings = settings_from(bootstrap_servers, config, x)
+        settings = settings_from(bootstrap_servers, config, x, clients=(client,))
         out_fh = _open_out(out)
-        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings)
+        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
         if out_fh is not None:
             _write_history(history, out_fh, out)
     # The history is built once and kept to the end of this command: keep the garbage

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ridectl.cli.paths import writable_option
+from ridectl.clients.base import ClientName
 from ridectl.output.formats import Format
 from ridectl.settings import ClientSettings, build_settings
 
@@ -73,13 +74,36 @@ XOption = Annotated[
 ]
 
 
+def client_option(doing: str) -> Any:
+    """``--client`` (environment: ``RIDECTL_CLIENT``): the client library that ``doing``."""
+    return typer.Option(
+        "--client",
+        envvar="RIDECTL_CLIENT",
+        help=f"Client library that {doing}: kafka-python (default), java (the Kafka Java "
+        "client) or librdkafka (confluent-kafka).",
+        case_sensitive=False,
+    )
+
+
+Client = Annotated[ClientName, client_option("produces")]
+ReadingClient = Annotated[ClientName, client_option("reads the topic")]
+
+
 def settings_from(
     bootstrap: str | None,
     config: Path | None,
     x: list[str] | None,
+    *,
+    clients: tuple[ClientName, ...] = (ClientName.KAFKA_PYTHON,),
     **overrides: str | None,
 ) -> ClientSettings:
     """Merge the connection options. ``overrides`` use Java names with '_' for '.', e.g.
-    ``max_in_flight_requests_per_connection="1"``; None means "not given"."""
-    java = {k.replace("_", "."): v for k, v in overrides.items()}
-    return build_settings(bootstrap, config, x or [], java)
+    ``max_in_flight_requests_per_connection="1"``; None means "not given". A name outside
+    ridectl's table must be one every client of ``clients`` knows."""
+    from ridectl.clients.factory import check_settings
+
+    java = {k.replace("_", "."): v for k, v in overrides.items() if v is not None}
+    settings = build_settings(bootstrap, config, x or [], java)
+    for client in clients:
+        check_settings(client, settings)
+    return settings

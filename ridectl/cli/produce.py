@@ -10,12 +10,14 @@ import typer
 
 from ridectl.cli.options import (
     Bootstrap,
+    Client,
     ConfigFile,
     TableOrJson,
     Topic,
     XOption,
     settings_from,
 )
+from ridectl.clients.base import ClientName
 from ridectl.errors import ExitCode, RidectlError, UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar
@@ -177,6 +179,7 @@ def produce(
         ),
     ] = None,
     fmt: TableOrJson = Format.table,
+    client: Client = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -196,6 +199,7 @@ def produce(
         bootstrap_servers,
         config,
         x,
+        clients=(client,),
         max_in_flight_requests_per_connection=_s(max_in_flight),
         retries=_s(retries),
         enable_idempotence=None if idempotence is None else str(idempotence).lower(),
@@ -223,6 +227,7 @@ def produce(
         zones=zones,
         grow_to=grow_to,
         second_partitioner=payment_partitioner.value if payment_partitioner else None,
+        client=client,
     )
     with client_errors(settings, f"producing to {topic}"):
         if bar is not None:
@@ -248,6 +253,20 @@ def produce(
         raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")
     if result.interrupted:
         raise typer.Exit(ExitCode.INTERRUPTED)
+    if result.failed:
+        raise _not_written(result)
+
+
+def _not_written(result: ProduceResult) -> RidectlError:
+    """Records that ended in an error: the run did not do what was asked (exit 1, like a
+    check that found violations), after the summary has been shown."""
+    names = ", ".join(f"{k} x{v}" for k, v in result.errors.most_common())
+    return RidectlError(
+        f"{result.client.value}: {result.failed} of {result.sent} events were not written "
+        f"({names})",
+        hint="the summary above shows what was acknowledged",
+        code=ExitCode.FOUND,
+    )
 
 
 def _save_request_log(record: dict[str, Any], result: ProduceResult) -> None:

@@ -5,7 +5,25 @@ from __future__ import annotations
 
 from ridectl.clients.base import ClientName, ConsumerClient, DeliveryCallback, ProducerClient
 from ridectl.errors import UsageError
-from ridectl.settings import ClientSettings
+from ridectl.settings import ClientSettings, refuse_unknown
+
+
+def check_settings(client: ClientName, settings: ClientSettings) -> None:
+    """Refuse a setting name that neither ridectl's table (:mod:`ridectl.settings`) nor
+    ``client`` knows, as one line naming the client and the nearest name; a name the client
+    knows passes through to it. The client libraries are asked, not copied."""
+    if not settings.foreign():
+        return
+    if client is ClientName.KAFKA_PYTHON:
+        refuse_unknown(settings, client.value, lambda _name: False)
+    elif client is ClientName.JAVA:
+        from ridectl.clients import java
+
+        refuse_unknown(settings, "the Java client", java.knows, java.all_own_names)
+    elif client is ClientName.LIBRDKAFKA:
+        from ridectl.clients import rdkafka_conf
+
+        refuse_unknown(settings, client.value, rdkafka_conf.knows, rdkafka_conf.own_names)
 
 
 def make_producer(
@@ -21,6 +39,7 @@ def make_producer(
 
     ``bootstrap`` replaces the settings' servers (the fault proxy's address); ``partitioner``
     places keyed records like the named client would (see :mod:`ridectl.partitioners`)."""
+    check_settings(client, settings)
     if client is ClientName.KAFKA_PYTHON:
         from ridectl.clients.kafka_python import KafkaPythonProducer
 

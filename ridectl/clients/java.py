@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from ridectl.clients.java_process import JavaProcess, client_error
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError, UsageError
 from ridectl.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
+from ridectl.settings import knows as knows_setting
 from ridectl.versions import KAFKA_VERSION
 
 MAIN_CLASS = "RideClient"
@@ -104,15 +106,56 @@ def compiled_dir(java: str, libs: Path, cache: Path | None = None) -> Path:
     return target
 
 
+@cache
+def own_names() -> dict[str, frozenset[str]]:
+    """Every setting name the Java client has, per role ("producer", "consumer"), as its
+    ``ProducerConfig``/``ConsumerConfig`` list them: asked of the program once and kept beside
+    its compiled class."""
+    java = find_java()
+    libs = ensure_jars()
+    classes = compiled_dir(java, libs)
+    listed = classes / "names.txt"
+    if not listed.exists():
+        cmd = [java, "-cp", f"{classes}{os.pathsep}{libs}/*", MAIN_CLASS, "names"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise RidectlError(f"java client: could not list its settings: {exc}") from None
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RidectlError(f"java client: could not list its settings: {tail[:300]}")
+        staging = listed.with_suffix(f".{os.getpid()}.tmp")
+        staging.write_text(proc.stdout)
+        staging.replace(listed)
+    lines = listed.read_text().splitlines()
+    return {
+        "producer": frozenset(line[2:] for line in lines if line.startswith("P ")),
+        "consumer": frozenset(line[2:] for line in lines if line.startswith("C ")),
+    }
+
+
+def knows(name: str) -> bool:
+    """Whether the Java producer or consumer has a setting called ``name``."""
+    names = own_names()
+    return name in names["producer"] or name in names["consumer"]
+
+
+def all_own_names() -> frozenset[str]:
+    names = own_names()
+    return names["producer"] | names["consumer"]
+
+
 def java_settings(settings: Mapping[str, str], role: str) -> dict[str, str]:
     """The Java client's properties for ``role`` from ridectl's settings: the other role's
-    settings are left out, the few names only other clients know are translated or refused
-    (one line naming the client)."""
+    settings are left out (the Java client's own names too, by its own lists), the few names
+    only other clients know are translated or refused (one line naming the client)."""
     out: dict[str, str] = {}
     for key, raw in settings.items():
         known = SETTINGS.get(key)
         if key in IGNORED or (known is not None and role not in known.roles):
             continue
+        if not knows_setting(key) and key not in own_names()[role] and knows(key):
+            continue  # the Java client's own name, for the other role
         if key in _REFUSED:
             raise UsageError(f"the Java client has no setting {key}: {_REFUSED[key]}")
         if key == "ssl.ca.location":

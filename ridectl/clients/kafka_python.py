@@ -115,7 +115,8 @@ class KafkaPythonProducer:
         return len(self._producer.partitions_for(topic) or ())
 
     def settings_in_force(self) -> Mapping[str, str]:
-        return in_force(self._config)
+        partitioner = self._config.get("partitioner")
+        return {**in_force(self._config), "partitioner": type(partitioner).__name__}
 
     def retried_batches(self) -> int:
         """Batches kafka-python retried (one warning each) since the producer started."""

@@ -186,6 +186,40 @@ def _twin_dump(lib: ctypes.CDLL, conf: Mapping[str, str], kind: int) -> dict[str
         lib.rd_kafka_destroy(rk)
 
 
+_CONF_UNKNOWN = -2
+
+
+def knows(name: str) -> bool:
+    """Whether librdkafka has a setting (or an alias) called ``name``: asked of the bundled
+    library (``rd_kafka_conf_set`` answers "unknown" apart from "bad value"). True when the
+    library cannot be found (librdkafka itself then refuses a bad name when the client starts)."""
+    lib = _library()
+    if lib is None:
+        return True
+    err = ctypes.create_string_buffer(_ERRSTR)
+    handle = lib.rd_kafka_conf_new()
+    try:
+        answer = int(lib.rd_kafka_conf_set(handle, name.encode(), b"", err, _ERRSTR))
+    finally:
+        lib.rd_kafka_conf_destroy(handle)
+    return answer != _CONF_UNKNOWN
+
+
+@cache
+def own_names() -> tuple[str, ...]:
+    """librdkafka's setting names (global and topic level), listed by the library itself."""
+    lib = _library()
+    if lib is None:
+        return ()
+    handle = lib.rd_kafka_conf_new()
+    names = set(_dump(lib, "rd_kafka_conf_dump", handle))
+    lib.rd_kafka_conf_destroy(handle)
+    topic = lib.rd_kafka_topic_conf_new()
+    names |= set(_dump(lib, "rd_kafka_topic_conf_dump", topic))
+    lib.rd_kafka_topic_conf_destroy(topic)
+    return tuple(sorted(names))
+
+
 def settings_in_force(conf: Mapping[str, str], role: str) -> dict[str, str]:
     """The settings that decide order, as librdkafka computes them for ``conf`` (read from a
     twin instance without brokers; see the module docstring). Names are librdkafka's.

@@ -33,6 +33,8 @@ def render_outcome(console: Console, lesson: Lesson, outcome: LessonOutcome) -> 
         console.print(compare_table(outcome.trials))
     if outcome.loads:
         console.print(load_table(outcome.trials))
+    if outcome.explain is not None:
+        render_one_story(console, outcome.explain)
     mark = (
         Text("✓ as promised: ", style="bold green")
         if outcome.promised
@@ -40,6 +42,18 @@ def render_outcome(console: Console, lesson: Lesson, outcome: LessonOutcome) -> 
     )
     console.print(Text.assemble(mark, outcome.verdict))
     console.print(Panel(Text(lesson.takeaway), title="takeaway", title_align="left"))
+
+
+def render_one_story(console: Console, trial: Trial) -> None:
+    """The story of the trial's first violating ride, in one line (nothing when clean)."""
+    from ridectl.experiment import trial_evidence
+    from ridectl.explain import StoryIndex
+    from ridectl.output.explain import story_line
+
+    if not trial.report.per_ride:
+        return
+    index = StoryIndex(trial_evidence(trial), trial.history, trial.report)
+    console.print(story_line(index.story(trial.report.per_ride[0].ride_id)))
 
 
 _COMPARE = [

@@ -10,6 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ridectl.clients.order_defaults import Side, callouts
 from ridectl.consume import ConsumeStats
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import History
@@ -50,7 +51,7 @@ def render_produce(console: Console, result: ProduceResult) -> None:
     if result.errors:
         grid.add_row("errors", ", ".join(f"{k} x{v}" for k, v in result.errors.most_common()))
     grid.add_row(
-        "per partition",
+        f"per partition ({result.client.value})",
         _partition_counts(
             dict(result.per_partition),
             result.grown[1] if result.grown else result.topic.partitions,
@@ -66,8 +67,11 @@ def render_produce(console: Console, result: ProduceResult) -> None:
         p50, p99 = ms(result.latency_pct(50)), ms(result.latency_pct(99))
         grid.add_row("ack latency", f"p50 {p50} ms, p99 {p99} ms")
     grid.add_row(
-        "settings", "  ".join(f"{k}={v}" for k, v in result.effective.items() if v != "None")
+        f"settings ({result.client.value})",
+        "  ".join(f"{k}={v}" for k, v in result.effective.items() if v != "None"),
     )
+    for n, line in enumerate(callouts(result.client, result.effective, Side.PRODUCER)):
+        grid.add_row("" if n else "client defaults", line)
     if result.fault_stats is not None:
         grid.add_row("faults", _fault_line(result.fault_stats, result.proxy_address))
     parts: list[Any] = [grid]

@@ -44,6 +44,8 @@ class LessonOutcome:
     compare: bool = False
     #: show per-partition load of each trial
     loads: bool = False
+    #: tell the story of one violating ride of this trial under the tables
+    explain: Trial | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ def _retry(ctx: DemoContext) -> LessonOutcome:
         f"{t.run.batch_retries} batch retries.",
         trials=[t],
         focus=t,
+        explain=t,
     )
 
 
@@ -131,6 +134,7 @@ def _fixes(ctx: DemoContext) -> LessonOutcome:
         verdict=", ".join(f"{t.label}: {_violations(t)} violations" for t in [base, *fixed]) + ".",
         trials=[base, *fixed],
         compare=True,
+        explain=base,
     )
 
 

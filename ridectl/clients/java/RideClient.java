@@ -3,6 +3,8 @@
 //
 //   java -cp <this dir>:<kafka libs>/* RideClient produce <topic>
 //   java -cp <this dir>:<kafka libs>/* RideClient consume
+//   java -cp <this dir>:<kafka libs>/* RideClient names    (prints "P <name>" / "C <name>" for
+//                                                            every producer / consumer setting)
 //
 // Every line is words separated by single spaces. Keys and values travel base64-encoded;
 // "~" stands for a null key. Messages (exception texts) are the last word and may hold spaces.
@@ -70,6 +72,15 @@ public final class RideClient {
     static final LinkedBlockingQueue<String> OUT = new LinkedBlockingQueue<>();
 
     public static void main(String[] args) throws Exception {
+        if (args.length == 1 && args[0].equals("names")) {
+            for (String name : ProducerConfig.configNames()) {
+                System.out.println("P " + name);
+            }
+            for (String name : ConsumerConfig.configNames()) {
+                System.out.println("C " + name);
+            }
+            return;
+        }
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
         System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true)); // logs
         Thread writer = new Thread(() -> writeLines(stdout), "ridectl-out");

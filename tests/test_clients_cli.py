@@ -1,0 +1,84 @@
+"""``--client`` on the command line: settings checked against the chosen client, the table of
+defaults that differ between clients checked against what each client reads back, and a
+produce run whose records the broker refused ending non-zero (real broker)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ridectl.clients.base import ClientName
+from ridectl.clients.factory import check_settings, make_consumer, make_producer
+from ridectl.clients.java import java_settings
+from ridectl.clients.order_defaults import ORDER_DEFAULTS, Side, callouts
+from ridectl.errors import UsageError
+from ridectl.settings import ClientSettings, build_settings
+
+CLIENTS = [c.value for c in ClientName]
+
+
+def test_the_java_clients_own_names_pass_to_the_role_that_has_them() -> None:
+    settings = build_settings("h:1", None, ["partitioner.ignore.keys=true"])
+    check_settings(ClientName.JAVA, settings)
+    assert java_settings(settings.values, "producer")["partitioner.ignore.keys"] == "true"
+    assert "partitioner.ignore.keys" not in java_settings(settings.values, "consumer")
+    typo = build_settings("h:1", None, ["partitioner.ignore.key=true"])
+    with pytest.raises(UsageError) as err:
+        check_settings(ClientName.JAVA, typo)
+    assert str(err.value) == (
+        "unknown client setting 'partitioner.ignore.key' in -X: the Java client has no such "
+        "setting (did you mean partitioner.ignore.keys?)"
+    )
+
+
+def test_callouts_name_the_value_in_force_and_the_others_defaults() -> None:
+    lines = callouts(ClientName.LIBRDKAFKA, {"enable.idempotence": "true"}, Side.PRODUCER)
+    assert lines[0] == "enable.idempotence=true (default elsewhere: kafka-python, java true)"
+    read = callouts(ClientName.JAVA, {"isolation.level": "read_uncommitted"}, Side.CONSUMER)
+    assert read == [
+        "isolation.level=read_uncommitted (default elsewhere: kafka-python read_uncommitted; "
+        "librdkafka read_committed)"
+    ]
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("client", list(ClientName), ids=str)
+def test_the_defaults_table_is_what_each_client_reads_back(
+    kafka_bootstrap: str, new_topic: Callable[[str], str], client: ClientName
+) -> None:
+    settings = ClientSettings(kafka_bootstrap)
+    producer = make_producer(client, settings, new_topic("defaults"), lambda _d: None)
+    try:
+        produced = dict(producer.settings_in_force())
+    finally:
+        producer.close(5.0)
+    consumer = make_consumer(client, settings, group=None, doing="reading defaults")
+    try:
+        read = dict(consumer.settings_in_force())
+    finally:
+        consumer.close()
+    for entry in ORDER_DEFAULTS:
+        held = produced if entry.side is Side.PRODUCER else read
+        assert held[entry.names[client]] == entry.defaults[client], entry
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("client", CLIENTS)
+def test_produce_fails_after_its_summary_when_the_broker_refuses_every_record(
+    cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str], client: str
+) -> None:
+    # The client lets 3 MB records through; the broker's 1 MB limit refuses each of them.
+    res = cli(
+        "produce", "-b", kafka_bootstrap, "-t", new_topic("refused"), "--client", client,
+        "-n", "1", "--record-size", "3000000", "-X", "max.request.size=4000000",
+        "--format", "json",
+    )  # fmt: skip
+    assert res.code == 1, res
+    run = json.loads(res.out)
+    assert run["events_sent"] == 5 and run["events_failed"] == 5 and run["events_acked"] == 0
+    errors = [line for line in res.err.splitlines() if line.strip()]
+    assert errors[0].startswith(f"error: {client}: 5 of 5 events were not written"), res.err
+    assert "Traceback" not in res.err
