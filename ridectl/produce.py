@@ -326,10 +326,13 @@ class _Outcomes:
         # Set when a record expires unacknowledged (the broker stopped answering): sending
         # more would only queue records that expire in turn, so the loop stops and reports.
         self.broker_gone = threading.Event()
+        self.first_outcome = threading.Event()  # a paced run starts its clock then
         self.watch_expiry = watch_expiry
 
     def on_delivery(self, d: Delivery) -> None:
         i = d.index
+        if not self.first_outcome.is_set():
+            self.first_outcome.set()
         if d.error is None:
             self.result.latencies_ms.append((self.clock() - self.sent_at[i]) * 1000.0)
             self.result.acks.append(Ack(self.ride_of[i], self.seq_of[i], d.partition, d.offset))
@@ -385,7 +388,7 @@ def _send_all(
     )
     pace = None if opts.pace_events_per_s is None else 1.0 / opts.pace_events_per_s
     sent = 0
-    t0 = clock()
+    t0 = paced_from = clock()
     try:
         for ride, seq in interleaved_schedule(
             opts.rides, seed=opts.seed, concurrent=opts.concurrent
@@ -395,7 +398,7 @@ def _send_all(
             if outcomes.broker_gone.is_set():
                 break
             if pace is not None:
-                _wait_turn(clock, t0, sent * pace)
+                paced_from = _wait_turn(outcomes, paced_from, sent, pace)
             ride_id = names[ride]
             value = encode(ride_id, seq, now() * 1000.0)
             client = other if (other is not None and seq in second_seqs) else producer
@@ -427,11 +430,15 @@ def _send_all(
             progress(result.sent, len(result.acks))
 
 
-def _wait_turn(clock: Callable[[], float], t0: float, due_s: float) -> None:
-    """Sleep until ``due_s`` seconds after ``t0`` (a paced send loop)."""
-    ahead = t0 + due_s - clock()
-    if ahead > 0:
-        time.sleep(ahead)
+def _wait_turn(outcomes: _Outcomes, paced_from: float, sent: int, pace: float) -> float:
+    """Sleep until send number ``sent`` is due, one every ``pace`` s; returns the clock's start.
+    The clock starts at the first record's outcome: until then the client is still connecting
+    (librdkafka also fetches its producer id), and records sent would only age in its queue."""
+    if sent == 1:
+        outcomes.first_outcome.wait(30.0)
+        paced_from = outcomes.clock() - pace
+    time.sleep(max(0.0, paced_from + sent * pace - outcomes.clock()))
+    return paced_from
 
 
 def _finish(
