@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from ridectl import runs
 from ridectl.clients.admin import delete
+from ridectl.clients.base import ClientName
 from ridectl.consume import ConsumeOptions, ConsumeStats, consume
 from ridectl.errors import RidectlError
 from ridectl.faults.spec import FaultSpec
@@ -246,9 +247,12 @@ class DemoContext:
         hot_share: float = 0.5,
         grow_to: int | None = None,
         second_partitioner: str | None = None,
+        client: ClientName = ClientName.KAFKA_PYTHON,
+        second_client: ClientName | None = None,
     ) -> Trial:
         """One experiment of a lesson: the demo's connection plus ``producer`` settings (Java
-        names), on ``topic``, read back by ``workers`` threads and judged."""
+        names), on ``topic``, produced by ``client`` (the events of a second service by
+        ``second_client``), read back by ``workers`` threads and judged."""
         opts = ProduceOptions(
             topic=topic,
             rides=rides,
@@ -261,6 +265,8 @@ class DemoContext:
             hot_share=hot_share,
             grow_to=grow_to,
             second_partitioner=second_partitioner,
+            client=client,
+            second_client=second_client,
         )
         return run(Experiment(opts, read_settings=self.settings, workers=workers, label=label))
 

@@ -82,3 +82,41 @@ def test_produce_fails_after_its_summary_when_the_broker_refuses_every_record(
     errors = [line for line in res.err.splitlines() if line.strip()]
     assert errors[0].startswith(f"error: {client}: 5 of 5 events were not written"), res.err
     assert "Traceback" not in res.err
+
+
+@pytest.mark.kafka
+def test_matrix_compares_the_three_clients_in_one_table(
+    cli: Callable[..., Any], kafka_bootstrap: str
+) -> None:
+    grid = ["-b", kafka_bootstrap, "--keying", "keyed", "--in-flight", "5", "--idempotence", "on",
+            "--fault", "none", "--rides", "20", "--client", "all"]  # fmt: skip
+    res = cli("matrix", *grid, "--format", "json")
+    assert res.code == 0, res
+    rows = json.loads(res.out)["rows"]
+    assert [r["client"] for r in rows] == CLIENTS
+    assert all(r["events_acked"] == 100 and r["violating_rides"] == 0 for r in rows)
+    res = cli("matrix", *grid[:-1], "java,librdkafka", "--format", "table")
+    assert res.code == 0, res
+    assert "java" in res.out and "librdkafka" in res.out and "kafka-python" not in res.out
+
+
+def test_matrix_refuses_an_unknown_client(cli: Callable[..., Any]) -> None:
+    res = cli("matrix", "--client", "sarama")
+    assert res.code == 2 and "--client takes kafka-python, java, librdkafka or all" in res.err
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("client", ["java", "librdkafka"])
+def test_watch_and_check_read_with_the_chosen_client(
+    cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str], client: str
+) -> None:
+    topic = new_topic("read")
+    res = cli("produce", "-b", kafka_bootstrap, "-t", topic, "-n", "12", "-p", "2")
+    assert res.code == 0, res
+    res = cli("watch", "-b", kafka_bootstrap, "-t", topic, "--from-beginning", "--client",
+              client, "--idle-timeout", "2", "-f", "json")  # fmt: skip
+    assert res.code == 0, res
+    assert json.loads(res.out)["summary"]["events"] == 60
+    res = cli("check", "-b", kafka_bootstrap, "-t", topic, "--client", client, "-f", "json")
+    assert res.code == 0 and json.loads(res.out)["summary"]["events"] == 60, res
+    assert f"read with {client}: isolation.level=" in res.err

@@ -14,7 +14,7 @@ def test_the_grid_is_the_product_of_its_axes_in_order() -> None:
     assert cells[0] == Cell(True, 1, False, "none")
     assert cells[1] == Cell(True, 1, False, "error:every=7")
     assert cells[-1] == Cell(False, 5, False, "error:every=7")
-    assert cells[0].label == "keyed, in-flight 1, idempotence off, fault none"
+    assert cells[0].label == "kafka-python, keyed, in-flight 1, idempotence off, fault none"
 
 
 def test_cells_an_idempotent_producer_refuses_are_left_out() -> None:

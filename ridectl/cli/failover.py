@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from ridectl.cli.broker import StateDir
-from ridectl.cli.options import Bootstrap, ConfigFile, TableOrJson, XOption, settings_from
+from ridectl.cli.options import (
+    Bootstrap,
+    Client,
+    ConfigFile,
+    TableOrJson,
+    XOption,
+    settings_from,
+)
+from ridectl.clients.base import ClientName
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
 
@@ -45,6 +53,7 @@ def failover(
         bool, typer.Option("--keep-topic", help="Leave the scenario's topic for inspection.")
     ] = False,
     fmt: TableOrJson = Format.table,
+    client: Client = ClientName.KAFKA_PYTHON,
     state_dir: StateDir = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
@@ -68,7 +77,7 @@ def failover(
         raise UsageError(f"--kill-at must be between 0 and 1, not {kill_at}")
     if partitions <= 0:
         raise UsageError(f"--partitions must be 1 or more, not {partitions}")
-    settings = settings_from(bootstrap_servers, config, x)
+    settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     err = console.err()
     result = run_failover(
         FailoverOptions(
@@ -83,6 +92,7 @@ def failover(
             seed=seed,
             keep_topic=keep_topic,
             use_cluster_address=bootstrap_servers is None,
+            client=client,
             step=lambda line: err.print(line, markup=False, highlight=False),
         )
     )

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, ExportHtml, ExportSvg, XOption, format_option
+from ridectl.cli.options import (
+    Bootstrap,
+    Clients,
+    ConfigFile,
+    ExportHtml,
+    ExportSvg,
+    XOption,
+    format_option,
+    parse_clients,
+    settings_from,
+)
 from ridectl.errors import UsageError
 from ridectl.output import console
 from ridectl.output.formats import Export, Format, Views, emit
@@ -44,6 +54,7 @@ def matrix(
     fmt: Annotated[Format, format_option(Format.table, Format.json, Format.csv)] = Format.table,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,
+    client: Clients = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -51,7 +62,8 @@ def matrix(
     """Run the same rides under every combination of the given settings and compare them.
 
     Defaults: keyed and unkeyed, in-flight 1 and 5, idempotence on and off, no fault and
-    error:every=7,hold=4 (16 runs). Each run has its own topic, deleted afterwards."""
+    error:every=7,hold=4 (16 runs), for each client given. Each run has its own topic,
+    deleted afterwards."""
     from ridectl.experiment import Sizes, demo_context
     from ridectl.output.matrix import matrix_csv, matrix_json, matrix_table
     from ridectl.scenarios.matrix import parse_grid, run_matrix
@@ -62,6 +74,8 @@ def matrix(
         raise UsageError(f"--rides must be 1 or more, not {rides}")
     if partitions <= 0:
         raise UsageError(f"--partitions must be 1 or more, not {partitions}")
+    clients = parse_clients(client)
+    settings_from(bootstrap_servers, config, x, clients=clients)  # refuse bad names first
     try:
         flights = [int(v) for v in _split(in_flight, ["1", "5"])]
     except ValueError:
@@ -71,6 +85,7 @@ def matrix(
         flights,
         _split(idempotence, ["on", "off"]),
         fault or ["none", "error:every=7,hold=4"],
+        clients,
     )
     err = console.err()
     with (

@@ -9,6 +9,7 @@ import typer
 
 from ridectl.cli.paths import writable_option
 from ridectl.clients.base import ClientName
+from ridectl.errors import UsageError
 from ridectl.output.formats import Format
 from ridectl.settings import ClientSettings, build_settings
 
@@ -87,6 +88,34 @@ def client_option(doing: str) -> Any:
 
 Client = Annotated[ClientName, client_option("produces")]
 ReadingClient = Annotated[ClientName, client_option("reads the topic")]
+Clients = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--client",
+        envvar="RIDECTL_CLIENT",
+        help="Client libraries to compare (comma-separated or repeated): kafka-python, java, "
+        "librdkafka, or all (default: kafka-python).",
+        metavar="CLIENT",
+    ),
+]
+
+
+def parse_clients(values: list[str] | None) -> tuple[ClientName, ...]:
+    """The clients of a ``--client`` list; ``all`` stands for the three."""
+    names = [v.strip().lower() for raw in values or ["kafka-python"] for v in raw.split(",")]
+    out: list[ClientName] = []
+    for name in filter(None, names):
+        if name == "all":
+            chosen = list(ClientName)
+        elif name in {c.value for c in ClientName}:
+            chosen = [ClientName(name)]
+        else:
+            known = ", ".join(c.value for c in ClientName)
+            raise UsageError(f"--client takes {known} or all, not {name!r}")
+        out.extend(c for c in chosen if c not in out)
+    if not out:
+        raise UsageError("--client names no client")
+    return tuple(out)
 
 
 def settings_from(

@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from ridectl.cli.options import Bootstrap, ConfigFile, TableOrJson, XOption, settings_from
+from ridectl.cli.options import (
+    Bootstrap,
+    ConfigFile,
+    ReadingClient,
+    TableOrJson,
+    XOption,
+    settings_from,
+)
+from ridectl.clients.base import ClientName
 from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
@@ -37,6 +45,7 @@ def watch(
         ),
     ] = None,
     fmt: TableOrJson = Format.table,
+    client: ReadingClient = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -54,7 +63,7 @@ def watch(
 
     if wait_topic is not None and wait_topic < 0:
         raise UsageError(f"--wait-topic must be 0 or more, not {wait_topic}")
-    settings = settings_from(bootstrap_servers, config, x)
+    settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     state: WatchState | None = None
     live_console = console.out() if fmt is Format.table else console.err()
     stream = run_watch(
@@ -66,6 +75,7 @@ def watch(
         max_seconds=max_seconds,
         wait_topic_s=idle_timeout if wait_topic is None else wait_topic,
         on_wait=lambda line: console.err().print(line, markup=False, highlight=False),
+        client=client,
     )
     interrupted = False
     try:

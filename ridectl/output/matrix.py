@@ -15,6 +15,7 @@ from ridectl.output.tables import Cell, Column, FitTable, Kind, figure_pair, ms
 from ridectl.scenarios.matrix import MatrixRow
 
 _SETTINGS = [
+    Column("client", "client library", Kind.FIGURE, "left", fold=lambda v: v),
     Column("key", "", Kind.FIGURE, "left", fold=lambda v: v),
     Column("infl", "max.in.flight.requests.per.connection", fold=lambda v: f"in-flight {v}"),
     Column("idem", "enable.idempotence", Kind.FIGURE, "left", fold=lambda v: f"idempotence {v}"),
@@ -34,8 +35,8 @@ _RESULTS = [
 
 #: Count columns left out when zero in every run, and how the note under the table says so.
 _ZERO_NOTES = {
-    6: "missing events (never processed)",
-    7: "lost events (acknowledged, never processed)",
+    7: "missing events (never processed)",
+    8: "lost events (acknowledged, never processed)",
 }
 
 
@@ -43,6 +44,7 @@ def _cells(row: MatrixRow) -> list[Cell]:
     cell, run, rep = row.cell, row.trial.run, row.trial.report
     bad = rep.violating_rides
     return [
+        cell.client.value,
         "keyed" if cell.keyed else "unkeyed",
         str(cell.in_flight),
         "on" if cell.idempotence else "off",

@@ -24,6 +24,7 @@ from typing import Any
 from ridectl import experiment
 from ridectl.broker.local import LocalCluster
 from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
+from ridectl.clients.base import ClientName
 from ridectl.consume import ConsumeOptions
 from ridectl.errors import RidectlError, UsageError
 from ridectl.judge.checker import Report
@@ -57,6 +58,8 @@ class FailoverOptions:
     use_cluster_address: bool = True
     #: called with a short line at each step (killed node, restart, in sync, ...)
     step: Callable[[str], None] | None = None
+    #: the client library that produces (the run is read back with kafka-python)
+    client: ClientName = ClientName.KAFKA_PYTHON
 
 
 @dataclass
@@ -84,6 +87,7 @@ class FailoverResult:
         kinds = self.report.by_kind
         return {
             "topic": self.topic,
+            "client": self.produced.client.value,
             "acks": self.acks,
             "idempotence": self.idempotence,
             "max_in_flight": self.max_in_flight,
@@ -108,7 +112,8 @@ class FailoverResult:
     def figures_line(self) -> str:
         f = self.figures()
         return (
-            f"failover (acks={f['acks']}, idempotence={'on' if f['idempotence'] else 'off'}, "
+            f"failover ({f['client']}, acks={f['acks']}, "
+            f"idempotence={'on' if f['idempotence'] else 'off'}, "
             f"in-flight={f['max_in_flight']}): node {f['killed_node']} killed after "
             f"{f['sent_at_kill']} sends; rides {f['rides']}, events {f['events']}, "
             f"acked {f['acked']}, failed {f['failed']}, consumed {f['consumed']}, "
@@ -224,7 +229,9 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
     victim, led = _busiest_leader(settings, topic, opts.partitions)
     kill = _Kill(opts, victim, led, say)
     produced = kill.during(
-        ProduceOptions(topic=topic, rides=opts.rides, settings=settings, seed=opts.seed)
+        ProduceOptions(
+            topic=topic, rides=opts.rides, settings=settings, seed=opts.seed, client=opts.client
+        )
     )
     timings["kill"] = kill.at_s - t0
     timings["produced"] = kill.done_s - t0

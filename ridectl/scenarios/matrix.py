@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ridectl.clients.base import ClientName
+from ridectl.clients.order_defaults import one_record_per_request
 from ridectl.errors import UsageError
 from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
 from ridectl.produce import round_or_none
-from ridectl.scenarios.lessons import GOTCHA
 from ridectl.settings import ClientSettings, idempotence_conflicts
 
 
@@ -23,11 +24,13 @@ class Cell:
     in_flight: int
     idempotence: bool
     fault: str  # canonical spec text, or "none"
+    client: ClientName = ClientName.KAFKA_PYTHON
 
     @property
     def label(self) -> str:
         return (
-            f"{'keyed' if self.keyed else 'unkeyed'}, in-flight {self.in_flight}, "
+            f"{self.client.value}, {'keyed' if self.keyed else 'unkeyed'}, "
+            f"in-flight {self.in_flight}, "
             f"idempotence {'on' if self.idempotence else 'off'}, fault {self.fault}"
         )
 
@@ -40,6 +43,7 @@ class MatrixRow:
     def to_dict(self) -> dict[str, Any]:
         run, rep = self.trial.run, self.trial.report
         return {
+            "client": self.cell.client.value,
             "keyed": self.cell.keyed,
             "max_in_flight": self.cell.in_flight,
             "idempotence": self.cell.idempotence,
@@ -65,8 +69,10 @@ def parse_grid(
     in_flight: Sequence[int],
     idempotence: Sequence[str],
     faults: Sequence[str],
+    clients: Sequence[ClientName] = (ClientName.KAFKA_PYTHON,),
 ) -> list[Cell]:
-    """The cells of the grid, validated; ``faults`` holds spec texts or "none"."""
+    """The cells of the grid, validated; ``faults`` holds spec texts or "none". The client is
+    the outermost axis: each client's rows come together."""
     keyed: list[bool] = []
     for k in keying:
         if k not in ("keyed", "unkeyed"):
@@ -85,8 +91,8 @@ def parse_grid(
             parse_fault_spec(f)  # refuse a bad spec before any run starts
     fault_texts = list(faults)
     cells = [
-        Cell(k, n, i, f)
-        for k, n, i, f in itertools.product(keyed, in_flight, idem, fault_texts)
+        Cell(k, n, i, f, c)
+        for c, k, n, i, f in itertools.product(clients, keyed, in_flight, idem, fault_texts)
         if _possible(n, i)
     ]
     if not cells:
@@ -112,8 +118,9 @@ def run_matrix(
 ) -> list[MatrixRow]:
     rows: list[MatrixRow] = []
     for n, cell in enumerate(cells, 1):
-        # The demo's reorder-prone base (one record per request), unless the user set a key.
-        base = {k: v for k, v in GOTCHA.items() if ctx.settings.get(k) is None}
+        # The client's one-record-per-request recipe, unless the user set a key.
+        recipe = one_record_per_request(cell.client)
+        base = {k: v for k, v in recipe.items() if ctx.settings.get(k) is None}
         producer = {
             **base,
             "max.in.flight.requests.per.connection": str(cell.in_flight),
@@ -128,6 +135,7 @@ def run_matrix(
             partitions=partitions,
             producer=producer,
             faults=faults,
+            client=cell.client,
         )
         row = MatrixRow(cell, trial)
         rows.append(row)
