@@ -32,7 +32,6 @@ from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
-from ridectl.partitioners import PartitionerName
 from ridectl.placement import KeyBy, Placement, client_hash
 from ridectl.settings import ClientSettings, check_idempotence
 
@@ -68,6 +67,9 @@ class ProduceOptions:
     #: (e.g. the payment service runs another client library)
     second_partitioner: str | None = None
     second_seqs: frozenset[int] = frozenset({5})
+    #: the client library of that second producer (default: ``client``); it places keys its
+    #: own way unless ``second_partitioner`` says otherwise
+    second_client: ClientName | None = None
     #: the client library that produces
     client: ClientName = ClientName.KAFKA_PYTHON
 
@@ -233,9 +235,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             bootstrap = proxy.bootstrap
             result.proxy_address = bootstrap
 
-        def start(partitioner: str | None) -> ProducerClient:
+        def start(partitioner: str | None, name: ClientName = opts.client) -> ProducerClient:
             client = make_producer(
-                opts.client,
+                name,
                 settings,
                 opts.topic,
                 outcomes.on_delivery,
@@ -247,7 +249,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
 
         producer = start(opts.partitioner)
         # A second client (another service, another library) sends some of the events.
-        other = None if opts.second_partitioner is None else start(opts.second_partitioner)
+        other = None
+        if opts.second_partitioner is not None or opts.second_client is not None:
+            other = start(opts.second_partitioner, opts.second_client or opts.client)
         result.effective = dict(producer.settings_in_force())
         if isinstance(producer, ProducerDiagnostics):
             result.changed_by_client = producer.changed_by_client()
@@ -267,15 +271,18 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
 
 
 def _placement(opts: ProduceOptions, result: ProduceResult) -> Placement:
-    second = opts.second_partitioner
+    second = opts.second_partitioner is not None or opts.second_client is not None
+    second_client = opts.second_client or opts.client
     return Placement(
         client=opts.client,
         keyed=opts.keyed,
         key_by=KeyBy(opts.key_by),
         hash=client_hash(opts.client, opts.partitioner, result.effective),
         partitions=result.topic.partitions,
-        second_hash=None if second is None else PartitionerName(second),
-        second_seqs=opts.second_seqs if second is not None else frozenset(),
+        second_hash=client_hash(second_client, opts.second_partitioner, opts.settings.values)
+        if second
+        else None,
+        second_seqs=opts.second_seqs if second else frozenset(),
         grown=result.grown,
     )
 

@@ -46,7 +46,7 @@ from ridectl.bench.plan import (
 )
 from ridectl.bench.stats import aggregate, median, rounded, sample_dict
 from ridectl.bench.targets import evaluate_targets
-from ridectl.broker.local import free_port_block
+from ridectl.broker.processes import free_port_block
 from ridectl.clients.base import ClientName
 from ridectl.errors import RidectlError
 from ridectl.versions import KAFKA_VERSION
@@ -131,7 +131,7 @@ class Bench:
         return results
 
     def _find_java(self) -> str | None:
-        from ridectl.broker.local import find_java
+        from ridectl.broker.jars import find_java
 
         try:
             return find_java()
@@ -165,7 +165,7 @@ class Bench:
         }
 
     def _jars(self) -> dict[str, Any]:
-        from ridectl.broker.local import ensure_jars, jar_dir, jar_set_size
+        from ridectl.broker.jars import ensure_jars, jar_dir, jar_set_size
 
         info: dict[str, Any] = {}
         libs = jar_dir()
