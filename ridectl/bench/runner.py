@@ -47,6 +47,7 @@ from ridectl.bench.plan import (
 from ridectl.bench.stats import aggregate, median, rounded, sample_dict
 from ridectl.bench.targets import evaluate_targets
 from ridectl.broker.processes import free_port_block
+from ridectl.clients.base import ClientName
 from ridectl.errors import RidectlError
 from ridectl.versions import KAFKA_VERSION
 
@@ -59,6 +60,8 @@ class BenchOptions:
     repeat: int
     bootstrap: str | None = None
     progress: Callable[[str], None] = field(default=lambda _msg: None)
+    #: the client library behind ridectl's own produce and consume-and-check runs
+    client: ClientName = ClientName.KAFKA_PYTHON
 
 
 def _error_text(exc: BaseException) -> str:
@@ -104,6 +107,7 @@ class Bench:
                 "date": started.isoformat(timespec="seconds"),
                 "size": self.size.name,
                 "repeat": self.opts.repeat,
+                "client": self.opts.client.value,
                 "machine": machine,
                 "broker": broker,
                 "jars": jars,
@@ -312,6 +316,7 @@ class Bench:
                 keyed=strategy.keyed,
                 partitions=PARTITIONS,
                 seed=SEED,
+                client=self.opts.client,
             )
         )
         if strategy.name == "keyed-idempotent" and result.acked == result.sent:
@@ -387,7 +392,7 @@ class Bench:
                     continue
                 t0 = time.perf_counter()
                 history, stats, _ = read_back(
-                    ConsumeOptions(topic=topic, settings=settings),
+                    ConsumeOptions(topic=topic, settings=settings, client=self.opts.client),
                     RunChoice(None, RunSource.NEWEST_ON_TOPIC),
                 )
                 t1 = time.perf_counter()

@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from ridectl.cli.options import Client
 from ridectl.cli.paths import writable_dir_option
+from ridectl.clients.base import ClientName
 from ridectl.errors import UsageError
 from ridectl.output import console
 
@@ -50,6 +52,7 @@ def bench(
             show_default=False,
         ),
     ] = None,
+    client: Client = ClientName.KAFKA_PYTHON,
 ) -> None:
     """Measure ridectl beside a bare kafka-python loop and the Java client.
 
@@ -74,6 +77,7 @@ def bench(
             repeat=repeat or chosen.repeat,
             bootstrap=bootstrap_servers,
             progress=progress,
+            client=client,
         )
     )
     md, js = write_results(results, out_dir)
