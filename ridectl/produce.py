@@ -36,6 +36,16 @@ from ridectl.placement import KeyBy, Placement, client_hash
 from ridectl.settings import ClientSettings, check_idempotence
 
 
+@dataclass(frozen=True, slots=True)
+class FailedEvent:
+    """One event whose delivery ended in an error (after the client's own retries)."""
+
+    ride_id: str
+    seq: int
+    #: the client's error name, as in ``Delivery.error``
+    error: str
+
+
 @dataclass
 class ProduceOptions:
     topic: str
@@ -72,6 +82,9 @@ class ProduceOptions:
     second_client: ClientName | None = None
     #: the client library that produces
     client: ClientName = ClientName.KAFKA_PYTHON
+    #: send at most this many events per second (None: as fast as the client takes them),
+    #: like a service whose rides happen over time
+    pace_events_per_s: float | None = None
 
 
 @dataclass
@@ -90,6 +103,8 @@ class ProduceResult:
     errors: Counter[str] = field(default_factory=Counter)
     per_partition: Counter[int] = field(default_factory=Counter)
     acks: list[Ack] = field(default_factory=list)
+    #: every event whose delivery failed, with the client's error
+    failures: list[FailedEvent] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     bytes_sent: int = 0
@@ -197,6 +212,8 @@ def _validate(opts: ProduceOptions) -> None:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
     if opts.zones < 1:
         raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
+    if opts.pace_events_per_s is not None and opts.pace_events_per_s <= 0:
+        raise UsageError(f"the send rate must be above 0, not {opts.pace_events_per_s}")
     check_idempotence(opts.settings)
 
 
@@ -307,8 +324,8 @@ class _Outcomes:
     """What became of each record sent: the send loop notes every record (its schedule entry
     and send time, by its index, the send order) before handing it to the client; a delivery,
     from the client's thread, is only appended with its arrival time. The acknowledgements,
-    latencies and error counts are built from those once the run is over (``settle``), so
-    the per-record work on the client's thread stays one append."""
+    latencies, error counts and failed events are built from those once the run is over
+    (``settle``), so the per-record work on the client's thread stays one append."""
 
     def __init__(self, result: ProduceResult, names: list[str], *, watch_expiry: bool) -> None:
         self.result = result
@@ -321,11 +338,16 @@ class _Outcomes:
         # Set when a record expires unacknowledged (the broker stopped answering): sending
         # more would only queue records that expire in turn, so the loop stops and reports.
         self.broker_gone = threading.Event()
+        self.first_outcome = threading.Event()  # a paced run starts its clock then
+        self.awaiting_first = True
         self.watch_expiry = watch_expiry
         self._settled = 0
 
     def on_delivery(self, d: Delivery) -> None:
         self.done.append((d, self.clock()))
+        if self.awaiting_first:
+            self.awaiting_first = False
+            self.first_outcome.set()
         if d.error is not None and self.watch_expiry and d.error in BROKER_GONE_ERRORS:
             self.broker_gone.set()
 
@@ -334,6 +356,7 @@ class _Outcomes:
         latency) and counted errors."""
         result, names, sent, sent_at = self.result, self.names, self.sent, self.sent_at
         acks, latencies, errors = result.acks, result.latencies_ms, result.errors
+        failures = result.failures
         done = self.done[self._settled :]
         self._settled += len(done)
         for d, at in done:
@@ -343,7 +366,9 @@ class _Outcomes:
                 latencies.append((at - sent_at[i]) * 1000.0)
                 acks.append(Ack(names[ride], seq, d.partition, d.offset))
             else:
+                ride, seq = sent[i]
                 errors[d.error] += 1
+                failures.append(FailedEvent(names[ride], seq, d.error))
 
     def acked(self) -> int:
         """Deliveries noted so far (acknowledged or failed): for progress only."""
@@ -386,8 +411,9 @@ def _send_all(
     second_seqs = opts.second_seqs if other is not None else frozenset()
     checkpoints = _Checkpoints(opts)
     check_at = checkpoints.next(0)
+    pace = None if opts.pace_events_per_s is None else 1.0 / opts.pace_events_per_s
     sent = size = 0
-    t0 = clock()
+    t0 = paced_from = clock()
     try:
         for item in interleaved_schedule(opts.rides, seed=opts.seed, concurrent=opts.concurrent):
             if sent == check_at:
@@ -397,6 +423,8 @@ def _send_all(
                 check_at = checkpoints.next(sent + 1)
             if outcomes.broker_gone.is_set():
                 break
+            if pace is not None:
+                paced_from = _wait_turn(outcomes, paced_from, sent, pace)
             ride, seq = item
             value = encode(names[ride], seq, now() * 1000.0)
             client = other if (other is not None and seq in second_seqs) else producer
@@ -451,6 +479,17 @@ def _report(opts: ProduceOptions, outcomes: _Outcomes, sent: int) -> None:
     if opts.progress is not None:
         outcomes.settle()
         opts.progress(sent, len(outcomes.result.acks))
+
+
+def _wait_turn(outcomes: _Outcomes, paced_from: float, sent: int, pace: float) -> float:
+    """Sleep until send number ``sent`` is due, one every ``pace`` s; returns the clock's start.
+    The clock starts at the first record's outcome: until then the client is still connecting
+    (librdkafka also fetches its producer id), and records sent would only age in its queue."""
+    if sent == 1:
+        outcomes.first_outcome.wait(30.0)
+        paced_from = outcomes.clock() - pace
+    time.sleep(max(0.0, paced_from + sent * pace - outcomes.clock()))
+    return paced_from
 
 
 def _finish(

@@ -63,6 +63,12 @@ def test_settled_deliveries_become_acks_of_the_right_events_and_counted_errors()
             i // 3,
         )
     assert all(lat >= 0 for lat in result.latencies_ms)
+    # Each failed event is named with its ride, step and the client's error.
+    assert [(f.ride_id, f.seq, f.error) for f in result.failures] == [
+        (names[outcomes.sent[i][0]], outcomes.sent[i][1], "RecordTooLargeException")
+        for i in range(200)
+        if i % 7 == 6
+    ]
     # A second settle adds nothing twice; progress saw the final count.
     outcomes.settle()
     assert len(result.acks) == 200 - failed

@@ -48,8 +48,9 @@ def render_markdown(results: dict[str, Any]) -> str:
     out += [
         f"Measured {results.get('date', '?')} with `ridectl bench --size {results.get('size')}` "
         f"(figures are medians of {results.get('repeat')} run(s); the whole benchmark took "
-        f"{_num(results.get('duration_s'))} s). Written by the command: re-run it rather than "
-        "edit this file.",
+        f"{_num(results.get('duration_s'))} s; clients: "
+        f"{', '.join(results.get('clients') or ['kafka-python'])}). Written by the command: "
+        "re-run it rather than edit this file.",
         "",
     ]
     out += _machine(results)

@@ -99,6 +99,7 @@ class Bench:
                 "date": started.isoformat(timespec="seconds"),
                 "size": self.size.name,
                 "repeat": self.opts.repeat,
+                "clients": [c.value for c in self.opts.clients],
                 "machine": machine,
                 "broker": broker,
                 "jars": jars,
