@@ -120,13 +120,13 @@ def busiest(t: Trial) -> float:
 
 def _idempotence_five(ctx: DemoContext) -> LessonOutcome:
     runs: list[tuple[ClientName, str, dict[str, str]]] = [
-        (JAVA, "idempotent, 5 in flight", {"enable.idempotence": "true"}),
+        (JAVA, "idempotent", {"enable.idempotence": "true"}),
         (JAVA, "1 in flight", {_INFLIGHT: "1"}),
-        (RDKAFKA, "idempotent, 5 in flight", {"enable.idempotence": "true"}),
-        (PYTHON, "idempotent, 5 in flight", {"enable.idempotence": "true"}),
+        (RDKAFKA, "idempotent", {"enable.idempotence": "true"}),
+        (PYTHON, "idempotent", {"enable.idempotence": "true"}),
         (PYTHON, "1 in flight", {_INFLIGHT: "1"}),
     ]
-    rides = max(30, ctx.sizes.fault_rides // 4)
+    rides = max(25, ctx.sizes.fault_rides // 8)
     trials = [
         _faulty(
             ctx,
@@ -166,7 +166,7 @@ def _idempotence_five(ctx: DemoContext) -> LessonOutcome:
 
 
 def _librdkafka_defaults(ctx: DemoContext) -> LessonOutcome:
-    small = max(30, ctx.sizes.fault_rides // 4)
+    small = max(25, ctx.sizes.fault_rides // 8)
 
     def run(label: str, suffix: str, fault: str, rides: int, **changes: str) -> Trial:
         settings = {k.replace("_", "."): v for k, v in changes.items()}
