@@ -42,7 +42,7 @@ from ridectl.faults.protocol import (
     parse_request_header,
     response_correlation_id,
 )
-from ridectl.faults.requests import RequestFate
+from ridectl.faults.requests import HoldRelease, RequestFate
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import AnswerSource, Fate, PartitionAnswer, ProduceAnswer
 
@@ -72,6 +72,17 @@ class Slot:
     fault: FaultSpec | None = None
     number: int = 0
     """The proxy-wide Produce request number (0 for other APIs)."""
+
+
+@dataclass(frozen=True)
+class Held:
+    """An error answer held back until ``due`` Produce requests were seen on the connection."""
+
+    due: int
+    since: int
+    """Produce requests seen on the connection when it was held."""
+    slot: Slot
+    data: bytes
 
 
 class ConnectionClosed(Exception):
@@ -119,8 +130,8 @@ class Connection:
         self.awaiting: deque[Slot] = deque()
         self.queue: asyncio.Queue[Slot] = asyncio.Queue()
         self.room = asyncio.Event()
-        #: error answers waiting for more requests (``hold=N``): (due count, slot, answer)
-        self.held: list[tuple[int, Slot, bytes]] = []
+        #: error answers waiting for more requests (``hold=N``)
+        self.held: list[Held] = []
         self.produce_seen = 0
         self.produce_in_flight = 0
         self.hold_timer: asyncio.TimerHandle | None = None
@@ -339,7 +350,8 @@ class Connection:
             # Answered once the client has sent that many more requests: its pipeline is then
             # full behind the failing one, whatever the timing, which makes the reordering
             # repeatable. A client that sends nothing more is answered when it falls quiet.
-            self.held.append((self.produce_seen + answer.after_requests, slot, answer.data))
+            seen = self.produce_seen
+            self.held.append(Held(seen + answer.after_requests, seen, slot, answer.data))
         elif answer.delay_ms:
             asyncio.get_running_loop().call_later(
                 answer.delay_ms / 1000, self._fulfil, slot, answer.data
@@ -350,11 +362,11 @@ class Connection:
     def _release_held(self) -> None:
         """Answer held errors whose number of following requests has now arrived; answer
         the rest if no request comes for HOLD_IDLE_S."""
-        due = [h for h in self.held if h[0] <= self.produce_seen]
+        due = [h for h in self.held if h.due <= self.produce_seen]
         if due:
-            self.held = [h for h in self.held if h[0] > self.produce_seen]
-            for _, slot, data in due:
-                self._fulfil(slot, data)
+            self.held = [h for h in self.held if h.due > self.produce_seen]
+            for held in due:
+                self._let_go(held, HoldRelease.COUNT)
         if self.hold_timer is not None:
             self.hold_timer.cancel()
             self.hold_timer = None
@@ -364,8 +376,13 @@ class Connection:
 
     def _release_all_held(self) -> None:
         held, self.held, self.hold_timer = self.held, [], None
-        for _, slot, data in held:
-            self._fulfil(slot, data)
+        for one in held:
+            self._let_go(one, HoldRelease.IDLE)
+
+    def _let_go(self, held: Held, how: HoldRelease) -> None:
+        sent = self.produce_seen - held.since
+        self.core.requests.released(held.slot.number, how, sent)
+        self._fulfil(held.slot, held.data)
 
     @staticmethod
     def _fulfil(slot: Slot, data: bytes) -> None:
