@@ -65,8 +65,10 @@ class HoldRelease(StrEnum):
 
     COUNT = "count"
     """The N further Produce requests arrived on its connection."""
+    ALONE = "alone"
+    """The client never had more than one request in flight: nothing could overtake it."""
     IDLE = "idle"
-    """The client could send nothing more (or the run was over) before N arrived."""
+    """The client pipelines but sent nothing more for a long while (the end of its run)."""
 
 
 @dataclass(frozen=True)
