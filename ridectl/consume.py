@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ridectl.clients.admin import partition_count
-from ridectl.clients.base import ClientName, ConsumerClient
+from ridectl.clients.base import ClientName, ConsumedRecord, ConsumerClient
 from ridectl.clients.factory import make_consumer
 from ridectl.errors import ExitCode, RidectlError, UsageError
 from ridectl.judge.history import History, Observation, parse_ride_event
@@ -118,10 +118,7 @@ def _read(
                     )
                 continue
             last_progress = now
-            for rec in records:
-                if rec.offset < end[rec.partition]:
-                    process(rec.partition, rec.offset, rec.value)
-                    stats.records += 1
+            stats.records += process.batch(records, end)
             pending = {p for p in pending if left(p) > 0}
             if opts.progress is not None:
                 opts.progress(stats.records, total)
@@ -213,6 +210,27 @@ class _Processor:
         if self.workers > 1:
             self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="ridectl-worker")
             self.rng = random.Random(opts.seed)
+
+    def batch(self, records: list[ConsumedRecord], end: dict[int, int]) -> int:
+        """Handle the records of one poll that lie before the end offsets; how many did."""
+        if self.pool is not None:
+            n = 0
+            for rec in records:
+                if rec.offset < end[rec.partition]:
+                    self(rec.partition, rec.offset, rec.value)
+                    n += 1
+            return n
+        # One worker: the same steps as __call__, without a call per layer per record.
+        parse, add = self.recorder.parse, self.recorder.add
+        n = 0
+        for rec in records:
+            offset, partition = rec.offset, rec.partition
+            if offset < end[partition]:
+                n += 1
+                parsed = parse(rec.value)
+                if parsed is not None:
+                    add(parsed, partition, offset)
+        return n
 
     def __call__(self, partition: int, offset: int, value: bytes | None) -> None:
         parsed = self.recorder.parse(value)

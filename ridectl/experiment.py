@@ -248,9 +248,11 @@ class DemoContext:
         grow_to: int | None = None,
         second_partitioner: str | None = None,
         client: ClientName = ClientName.KAFKA_PYTHON,
+        second_client: ClientName | None = None,
     ) -> Trial:
         """One experiment of a lesson: the demo's connection plus ``producer`` settings (Java
-        names), on ``topic``, read back by ``workers`` threads and judged."""
+        names), on ``topic``, produced by ``client`` (the events of a second service by
+        ``second_client``), read back by ``workers`` threads and judged."""
         opts = ProduceOptions(
             topic=topic,
             rides=rides,
@@ -264,6 +266,7 @@ class DemoContext:
             grow_to=grow_to,
             second_partitioner=second_partitioner,
             client=client,
+            second_client=second_client,
         )
         return run(Experiment(opts, read_settings=self.settings, workers=workers, label=label))
 

@@ -32,9 +32,18 @@ from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
-from ridectl.partitioners import PartitionerName
 from ridectl.placement import KeyBy, Placement, client_hash
 from ridectl.settings import ClientSettings, check_idempotence
+
+
+@dataclass(frozen=True, slots=True)
+class FailedEvent:
+    """One event whose delivery ended in an error (after the client's own retries)."""
+
+    ride_id: str
+    seq: int
+    #: the client's error name, as in ``Delivery.error``
+    error: str
 
 
 @dataclass
@@ -68,8 +77,14 @@ class ProduceOptions:
     #: (e.g. the payment service runs another client library)
     second_partitioner: str | None = None
     second_seqs: frozenset[int] = frozenset({5})
+    #: the client library of that second producer (default: ``client``); it places keys its
+    #: own way unless ``second_partitioner`` says otherwise
+    second_client: ClientName | None = None
     #: the client library that produces
     client: ClientName = ClientName.KAFKA_PYTHON
+    #: send at most this many events per second (None: as fast as the client takes them),
+    #: like a service whose rides happen over time
+    pace_events_per_s: float | None = None
 
 
 @dataclass
@@ -88,6 +103,8 @@ class ProduceResult:
     errors: Counter[str] = field(default_factory=Counter)
     per_partition: Counter[int] = field(default_factory=Counter)
     acks: list[Ack] = field(default_factory=list)
+    #: every event whose delivery failed, with the client's error
+    failures: list[FailedEvent] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     bytes_sent: int = 0
@@ -195,6 +212,8 @@ def _validate(opts: ProduceOptions) -> None:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
     if opts.zones < 1:
         raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
+    if opts.pace_events_per_s is not None and opts.pace_events_per_s <= 0:
+        raise UsageError(f"the send rate must be above 0, not {opts.pace_events_per_s}")
     check_idempotence(opts.settings)
 
 
@@ -221,7 +240,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         settings = dataclasses.replace(
             settings, values={**settings.values, "metadata.max.age.ms": "1000"}
         )
-    outcomes = _Outcomes(result, watch_expiry=not opts.faults)
+    outcomes = _Outcomes(result, ride_ids(opts.rides), watch_expiry=not opts.faults)
 
     with contextlib.ExitStack() as stack:
         bootstrap: str | None = None
@@ -233,9 +252,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
             bootstrap = proxy.bootstrap
             result.proxy_address = bootstrap
 
-        def start(partitioner: str | None) -> ProducerClient:
+        def start(partitioner: str | None, name: ClientName = opts.client) -> ProducerClient:
             client = make_producer(
-                opts.client,
+                name,
                 settings,
                 opts.topic,
                 outcomes.on_delivery,
@@ -247,7 +266,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
 
         producer = start(opts.partitioner)
         # A second client (another service, another library) sends some of the events.
-        other = None if opts.second_partitioner is None else start(opts.second_partitioner)
+        other = None
+        if opts.second_partitioner is not None or opts.second_client is not None:
+            other = start(opts.second_partitioner, opts.second_client or opts.client)
         result.effective = dict(producer.settings_in_force())
         if isinstance(producer, ProducerDiagnostics):
             result.changed_by_client = producer.changed_by_client()
@@ -259,6 +280,8 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
     if proxy is not None:
         # After the producers and the proxy closed: the final stats, with nothing in flight.
         result.fault_stats = proxy.stats()
+    # After the producers closed: no delivery can arrive any more.
+    outcomes.settle()
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
     result.per_partition.update(a.partition for a in result.acks)
@@ -267,15 +290,18 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
 
 
 def _placement(opts: ProduceOptions, result: ProduceResult) -> Placement:
-    second = opts.second_partitioner
+    second = opts.second_partitioner is not None or opts.second_client is not None
+    second_client = opts.second_client or opts.client
     return Placement(
         client=opts.client,
         keyed=opts.keyed,
         key_by=KeyBy(opts.key_by),
         hash=client_hash(opts.client, opts.partitioner, result.effective),
         partitions=result.topic.partitions,
-        second_hash=None if second is None else PartitionerName(second),
-        second_seqs=opts.second_seqs if second is not None else frozenset(),
+        second_hash=client_hash(second_client, opts.second_partitioner, opts.settings.values)
+        if second
+        else None,
+        second_seqs=opts.second_seqs if second else frozenset(),
         grown=result.grown,
     )
 
@@ -295,36 +321,62 @@ def _close(producer: ProducerClient, result: ProduceResult) -> None:
 
 
 class _Outcomes:
-    """What became of each record sent: the send loop notes every record (by its index, the
-    send order) before handing it to the client; deliveries, from the client's thread, turn
-    into acknowledgements with their latency, or counted errors."""
+    """What became of each record sent: the send loop notes every record (its schedule entry
+    and send time, by its index, the send order) before handing it to the client; a delivery,
+    from the client's thread, is only appended with its arrival time. The acknowledgements,
+    latencies, error counts and failed events are built from those once the run is over
+    (``settle``), so the per-record work on the client's thread stays one append."""
 
-    def __init__(self, result: ProduceResult, *, watch_expiry: bool) -> None:
+    def __init__(self, result: ProduceResult, names: list[str], *, watch_expiry: bool) -> None:
         self.result = result
-        self.ride_of: list[str] = []
-        self.seq_of: list[int] = []
+        self.names = names
+        #: (ride index, seq) of each record sent, by index
+        self.sent: list[tuple[int, int]] = []
         self.sent_at: list[float] = []
-        self.lock = threading.Lock()
+        self.done: list[tuple[Delivery, float]] = []
         self.clock = time.perf_counter
         # Set when a record expires unacknowledged (the broker stopped answering): sending
         # more would only queue records that expire in turn, so the loop stops and reports.
         self.broker_gone = threading.Event()
+        self.first_outcome = threading.Event()  # a paced run starts its clock then
+        self.awaiting_first = True
         self.watch_expiry = watch_expiry
+        self._settled = 0
 
     def on_delivery(self, d: Delivery) -> None:
-        i = d.index
-        if d.error is None:
-            self.result.latencies_ms.append((self.clock() - self.sent_at[i]) * 1000.0)
-            self.result.acks.append(Ack(self.ride_of[i], self.seq_of[i], d.partition, d.offset))
-            return
-        with self.lock:
-            self.result.errors[d.error] += 1
-        if self.watch_expiry and d.error in BROKER_GONE_ERRORS:
+        self.done.append((d, self.clock()))
+        if self.awaiting_first:
+            self.awaiting_first = False
+            self.first_outcome.set()
+        if d.error is not None and self.watch_expiry and d.error in BROKER_GONE_ERRORS:
             self.broker_gone.set()
+
+    def settle(self) -> None:
+        """Turn the deliveries noted since the last call into acknowledgements (with their
+        latency) and counted errors."""
+        result, names, sent, sent_at = self.result, self.names, self.sent, self.sent_at
+        acks, latencies, errors = result.acks, result.latencies_ms, result.errors
+        failures = result.failures
+        done = self.done[self._settled :]
+        self._settled += len(done)
+        for d, at in done:
+            i = d.index
+            if d.error is None:
+                ride, seq = sent[i]
+                latencies.append((at - sent_at[i]) * 1000.0)
+                acks.append(Ack(names[ride], seq, d.partition, d.offset))
+            else:
+                ride, seq = sent[i]
+                errors[d.error] += 1
+                failures.append(FailedEvent(names[ride], seq, d.error))
+
+    def acked(self) -> int:
+        """Deliveries noted so far (acknowledged or failed): for progress only."""
+        return len(self.done)
 
     def gone(self) -> int:
         """Records that failed because the broker stopped answering."""
-        return sum(self.result.errors.get(name, 0) for name in BROKER_GONE_ERRORS)
+        return sum(1 for d, _ in self.done if d.error in BROKER_GONE_ERRORS)
 
 
 def _ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:
@@ -350,42 +402,37 @@ def _send_all(
     result: ProduceResult,
     outcomes: _Outcomes,
 ) -> None:
-    names = ride_ids(opts.rides)
+    names = outcomes.names
     keys = _ride_keys(opts, names)
     encode = EventEncoder(result.run_id, result.settings_id, opts.padding).encode
     now = time.time
     clock = outcomes.clock
-    note_ride, note_seq, note_time = (
-        outcomes.ride_of.append,
-        outcomes.seq_of.append,
-        outcomes.sent_at.append,
-    )
-    progress = opts.progress
+    note_sent, note_time = outcomes.sent.append, outcomes.sent_at.append
     second_seqs = opts.second_seqs if other is not None else frozenset()
-    grow_at = (
-        round(opts.rides * LIFECYCLE_LENGTH * opts.grow_at) if opts.grow_to is not None else -1
-    )
-    sent = 0
-    t0 = clock()
+    checkpoints = _Checkpoints(opts)
+    check_at = checkpoints.next(0)
+    pace = None if opts.pace_events_per_s is None else 1.0 / opts.pace_events_per_s
+    sent = size = 0
+    t0 = paced_from = clock()
     try:
-        for ride, seq in interleaved_schedule(
-            opts.rides, seed=opts.seed, concurrent=opts.concurrent
-        ):
-            if sent == grow_at:
-                _grow_mid_run(producer, other, opts, result)
+        for item in interleaved_schedule(opts.rides, seed=opts.seed, concurrent=opts.concurrent):
+            if sent == check_at:
+                if sent == checkpoints.grow_at:
+                    _grow_mid_run(producer, other, opts, result)
+                _report(opts, outcomes, sent)
+                check_at = checkpoints.next(sent + 1)
             if outcomes.broker_gone.is_set():
                 break
-            ride_id = names[ride]
-            value = encode(ride_id, seq, now() * 1000.0)
+            if pace is not None:
+                paced_from = _wait_turn(outcomes, paced_from, sent, pace)
+            ride, seq = item
+            value = encode(names[ride], seq, now() * 1000.0)
             client = other if (other is not None and seq in second_seqs) else producer
-            note_ride(ride_id)
-            note_seq(seq)
+            note_sent(item)
             note_time(clock())
             client.send(sent, keys[ride] if keys else None, value, None)
             sent += 1
-            result.bytes_sent += len(value)
-            if progress is not None and sent % 500 == 0:
-                progress(sent, len(result.acks))
+            size += len(value)
         result.sent = sent
         _finish(producer, other, opts, result, outcomes)
     except KeyboardInterrupt:
@@ -402,8 +449,47 @@ def _send_all(
         )
     finally:
         result.elapsed_s = clock() - t0
-        if progress is not None:
-            progress(result.sent, len(result.acks))
+        result.bytes_sent = size
+        _report(opts, outcomes, result.sent)
+
+
+#: Sends between two progress reports.
+PROGRESS_EVERY = 500
+
+
+class _Checkpoints:
+    """The send counts at which the loop stops to do something besides sending: report
+    progress (every PROGRESS_EVERY sends, when asked), grow the topic (once). One comparison
+    per record tells the loop whether it is at one."""
+
+    def __init__(self, opts: ProduceOptions) -> None:
+        total = opts.rides * LIFECYCLE_LENGTH
+        self.every = PROGRESS_EVERY if opts.progress is not None else None
+        self.grow_at = round(total * opts.grow_at) if opts.grow_to is not None else -1
+
+    def next(self, start: int) -> int:
+        """The first checkpoint at ``start`` sends or later (-1: none left)."""
+        candidates = [self.grow_at] if self.grow_at >= start else []
+        if self.every is not None:
+            candidates.append(max(self.every, -(-start // self.every) * self.every))
+        return min(candidates, default=-1)
+
+
+def _report(opts: ProduceOptions, outcomes: _Outcomes, sent: int) -> None:
+    if opts.progress is not None:
+        outcomes.settle()
+        opts.progress(sent, len(outcomes.result.acks))
+
+
+def _wait_turn(outcomes: _Outcomes, paced_from: float, sent: int, pace: float) -> float:
+    """Sleep until send number ``sent`` is due, one every ``pace`` s; returns the clock's start.
+    The clock starts at the first record's outcome: until then the client is still connecting
+    (librdkafka also fetches its producer id), and records sent would only age in its queue."""
+    if sent == 1:
+        outcomes.first_outcome.wait(30.0)
+        paced_from = outcomes.clock() - pace
+    time.sleep(max(0.0, paced_from + sent * pace - outcomes.clock()))
+    return paced_from
 
 
 def _finish(

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ridectl.broker.local import LocalCluster, free_port_block
+from ridectl.broker.local import LocalCluster
+from ridectl.broker.processes import free_port_block
 
 __all__ = ["CliResult", "free_port_block"]
 

@@ -24,6 +24,7 @@ SECTIONS = (
     "## 4. Time to first lesson",
 )
 STRATEGIES = ["unkeyed", "keyed-inflight5", "keyed-inflight1", "keyed-idempotent"]
+CLIENTS = ["kafka-python", "java", "librdkafka"]
 
 
 def _bench_app() -> typer.Typer:
@@ -60,8 +61,12 @@ def test_both_files_are_written_with_every_section(small_bench: Path) -> None:
     assert data["size"] == "small"
     for key in ("cores", "memory_gib", "python", "kafka_python"):
         assert data["machine"][key], key
-    # Every target row has a figure with a number in it and a verdict (or "not measured").
-    assert len(data["targets"]) == len(STRATEGIES) + 4
+    # Every target row has a figure with a number in it and a verdict (or "not measured"):
+    # per client and strategy; per layout 1M and 10M time and memory, linear growth; per
+    # client consume-and-check, and librdkafka's speed.
+    java = data["producer"]["clients"][1]
+    clients = len(CLIENTS) - (1 if "unavailable" in java else 0)
+    assert len(data["targets"]) == clients * len(STRATEGIES) + 2 * 5 + clients + 1
     for row in data["targets"]:
         assert re.search(r"\d", row["figure"]), row
         assert row["met"] in (True, False, None)
@@ -69,32 +74,43 @@ def test_both_files_are_written_with_every_section(small_bench: Path) -> None:
 
 def test_producer_section_has_figures_for_every_strategy_and_client(small_bench: Path) -> None:
     data = json.loads((small_bench / "results.json").read_text(encoding="utf-8"))
-    strategies = data["producer"]["strategies"]
-    assert [s["name"] for s in strategies] == STRATEGIES
-    for s in strategies:
-        for client in ("ridectl", "bare"):
-            agg = s[client]
-            assert agg["failed_runs"] == 0, (s["name"], client, agg["runs"])
-            for key in ("records_per_s", "mib_per_s", "p50_ms", "p99_ms"):
-                assert _positive(agg[key]), (s["name"], client, key)
-        assert _positive(s["ridectl_vs_bare"])
-        java = s["java"]
-        # The Java baseline either ran or says why not (no Java, jars not downloadable).
-        assert "unavailable" in java or _positive(java["records_per_s"]), java
+    clients = data["producer"]["clients"]
+    assert [c["client"] for c in clients] == CLIENTS
+    for client in clients:
+        if "unavailable" in client:
+            # Only the Java client may be missing, and it says why (no Java, no jars).
+            assert client["client"] == "java", client
+            continue
+        strategies = client["strategies"]
+        assert [s["name"] for s in strategies] == STRATEGIES
+        for s in strategies:
+            for who in ("ridectl", "bare"):
+                agg = s[who]
+                assert agg["failed_runs"] == 0, (client["client"], s["name"], who, agg["runs"])
+                for key in ("records_per_s", "p50_ms", "p99_ms", "cpu_s"):
+                    assert _positive(agg[key]), (client["client"], s["name"], who, key)
+            assert _positive(s["ridectl_vs_bare"])
 
 
 def test_checker_consume_and_lesson_sections_have_figures(small_bench: Path) -> None:
     data = json.loads((small_bench / "results.json").read_text(encoding="utf-8"))
     sizes = data["checker"]["sizes"]
-    assert len(sizes) == 3
+    assert [(r["events"], r["layout"]) for r in sizes] == [
+        (n, layout) for n in (5_000, 20_000, 60_000) for layout in ("compact", "spaced")
+    ]
     for row in sizes:
         assert _positive(row["wall_s"]) and _positive(row["peak_rss_mb"]), row
+        assert _positive(row["floor"]["wall_s"]) and _positive(row["vs_floor"]), row
         assert row["exit_codes"] == [0], row
         # The generated violations are all found (a cross-check of generator and checker).
         assert row["found_all_injected"], row["runs"]
     consume = data["consume_check"]
-    assert _positive(consume["events_per_s"]) and _positive(consume["bare_records_per_s"])
-    assert consume["runs"][0]["events"] == consume["topic_events"]
+    for client in consume["clients"]:
+        if "unavailable" in client:
+            continue
+        assert _positive(client["events_per_s"]), client
+        assert _positive(client["bare_records_per_s"]), client
+        assert client["runs"][0]["events"] == consume["topic_events"], client
     lesson = data["first_lesson"]
     assert "error" not in lesson, lesson
     assert not lesson["available"] or _positive(lesson["first_lesson_s"])

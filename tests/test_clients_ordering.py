@@ -26,6 +26,7 @@ CLIENTS = [c.value for c in ClientName]
 #: the keyed hash of each client's default partitioner, as ``ridectl partition`` names it
 HASH = {"kafka-python": "murmur2", "java": "murmur2", "librdkafka": "crc32"}
 GOTCHA_FAULT = "error:every=7,hold=4"
+UNKEYED_RIDES = {"kafka-python": 400, "java": 400, "librdkafka": 2000}
 
 
 def recipe(client: str, **changed: str) -> list[str]:
@@ -102,10 +103,14 @@ def test_keyed_runs_are_clean_and_land_where_ridectl_partition_predicts(
 def test_unkeyed_runs_break_rides_apart(
     cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str], client: str
 ) -> None:
-    # 400 rides of 5 events, 64 at a time: the Java client's sticky partitioner moves on once
-    # a 16 KB batch is full (about 80 of these records), librdkafka's every 10 ms.
+    # Rides of 5 events, 64 at a time. kafka-python picks a partition per record; the Java
+    # client's sticky partitioner moves on once a 16 KB batch is full (about 80 of these
+    # records); librdkafka's after sticky.partitioning.linger.ms (10 ms), so a run sent
+    # faster than that stays on one partition: 400 rides (0.17 s) once did. 2000 rides take
+    # long enough to move several times.
     topic = new_topic(f"unkeyed-{client}")
-    run = produce(cli, kafka_bootstrap, topic, client, "-p", "6", "--unkeyed", rides=400)
+    rides = UNKEYED_RIDES[client]
+    run = produce(cli, kafka_bootstrap, topic, client, "-p", "6", "--unkeyed", rides=rides)
     assert len([n for n in run["per_partition"].values() if n > 0]) > 1
     report = check(cli, kafka_bootstrap, topic)
     assert report["summary"]["rides_split"] > 0

@@ -231,5 +231,5 @@ def test_consumer_lessons_register_after_the_demo_lessons() -> None:
     assert len(names) == len(set(names))
     assert [*LESSONS, *CONSUMER_LESSONS] == ALL_LESSONS
     assert {lesson.name for lesson in CONSUMER_LESSONS} == {
-        "crash-before-commit", "auto-commit", "transactions", "rebalance",
+        "crash-before-commit", "auto-commit", "transactions", "rebalance", "timeout-gaps",
     }  # fmt: skip

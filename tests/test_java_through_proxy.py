@@ -36,7 +36,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from ridectl.broker.local import ensure_jars, find_java
+from ridectl.broker.jars import ensure_jars, find_java
 
 pytestmark = pytest.mark.kafka
 

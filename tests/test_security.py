@@ -18,7 +18,8 @@ import pytest
 from certs import CertFiles, make_certs
 from conftest import CliResult, free_port_block
 
-from ridectl.broker.local import ClusterState, LocalCluster, SecurityOptions
+from ridectl.broker.config import ClusterState, SecurityOptions
+from ridectl.broker.local import LocalCluster
 from ridectl.errors import BrokerError
 
 # scripts/setup.sh installs openssl where it is missing: these tests never skip.

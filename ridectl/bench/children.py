@@ -20,7 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ridectl.bench.histories import generate_history
+from ridectl.bench.floor import floor
+from ridectl.bench.histories import LAYOUTS, generate_history
 from ridectl.bench.plan import PARTITIONS, SLOW_RUN_S
 from ridectl.bench.stats import median, rounded
 from ridectl.bench.targets import marginal_costs
@@ -240,48 +241,63 @@ def found_counts(doc: dict[str, Any]) -> dict[str, int]:
 def checker(
     tmp: Path, sizes: tuple[int, ...], repeat: int, say: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Time ``check --from`` on generated histories of each size (``repeat`` times, fewer
-    when one run is slower than SLOW_RUN_S), with whether it found every injected fault."""
+    """Time ``check --from`` on generated histories of each size in each layout (``repeat``
+    times, fewer when one run is slower than SLOW_RUN_S), with whether it found every injected
+    fault, beside the floor: reading and parsing the same file with the fastest parser."""
     rows = []
     for events in sizes:
-        path = tmp / f"history-{events}.ndjson"
-        say(f"checker: generating a history of {events:,} events (not timed)")
-        spec = generate_history(path, events, partitions=PARTITIONS)
-        expected = spec.expected()
-        runs = []
-        for rep in range(repeat):
-            run = timed_check(path, cli_env(tmp))
-            run["found_all_injected"] = run.get("found") == expected
-            runs.append(run)
-            say(
-                f"checker {events:,} events run {rep + 1}: {run['wall_s']:.2f} s, "
-                f"peak RSS {run['peak_rss_mb']:.0f} MB"
-            )
-            if run["wall_s"] > SLOW_RUN_S:
-                break  # too slow to repeat within the bench's time
-        file_mb = round(path.stat().st_size / 1e6, 1)
-        path.unlink(missing_ok=True)
-        wall = median([r["wall_s"] for r in runs])
-        rows.append(
-            {
-                "events": spec.events,
-                "rides": spec.rides,
-                "file_mb": file_mb,
-                "injected": spec.injected,
-                "expected": expected,
-                "wall_s": rounded(wall, 3),
-                "cpu_s": rounded(median([r["cpu_s"] for r in runs]), 3),
-                "peak_rss_mb": rounded(max(r["peak_rss_mb"] for r in runs), 1),
-                "s_per_million": rounded(wall / spec.events * 1e6, 3) if wall else None,
-                "found_all_injected": all(r["found_all_injected"] for r in runs),
-                "run_count": len(runs),
-                "exit_codes": sorted({r["exit_code"] for r in runs}),
-                "runs": runs,
-            }
-        )
-    marginal_costs(rows)
+        for layout in LAYOUTS:
+            rows.append(_checker_size(tmp, events, layout, repeat, say))
+    for layout in LAYOUTS:
+        marginal_costs([r for r in rows if r["layout"] == layout])
     return {
         "command": "ridectl check --from FILE --format json",
         "slow_run_s": SLOW_RUN_S,
+        "layouts": list(LAYOUTS),
         "sizes": rows,
+    }
+
+
+def _checker_size(
+    tmp: Path, events: int, layout: str, repeat: int, say: Callable[[str], None]
+) -> dict[str, Any]:
+    path = tmp / f"history-{events}-{layout}.ndjson"
+    say(f"checker: generating a {layout} history of {events:,} events (not timed)")
+    spec = generate_history(path, events, partitions=PARTITIONS, layout=layout)
+    expected = spec.expected()
+    runs = []
+    for rep in range(repeat):
+        run = timed_check(path, cli_env(tmp))
+        run["found_all_injected"] = run.get("found") == expected
+        runs.append(run)
+        say(
+            f"checker {events:,} events ({layout}) run {rep + 1}: {run['wall_s']:.2f} s, "
+            f"{run['cpu_s']:.2f} CPU s, peak RSS {run['peak_rss_mb']:.0f} MB"
+        )
+        if run["wall_s"] > SLOW_RUN_S:
+            break  # too slow to repeat within the bench's time
+    base = floor(path)
+    say(f"checker {events:,} events ({layout}): floor {base['wall_s']} s ({base['best']})")
+    file_mb = round(path.stat().st_size / 1e6, 1)
+    path.unlink(missing_ok=True)
+    wall = median([r["wall_s"] for r in runs])
+    cpu = median([r["cpu_s"] for r in runs])
+    return {
+        "events": spec.events,
+        "layout": layout,
+        "rides": spec.rides,
+        "file_mb": file_mb,
+        "injected": spec.injected,
+        "expected": expected,
+        "wall_s": rounded(wall, 3),
+        "cpu_s": rounded(cpu, 3),
+        "peak_rss_mb": rounded(max(r["peak_rss_mb"] for r in runs), 1),
+        "s_per_million": rounded(wall / spec.events * 1e6, 3) if wall else None,
+        "floor": base,
+        "vs_floor": rounded(wall / base["wall_s"], 2) if wall and base["wall_s"] else None,
+        "cpu_vs_floor": rounded(cpu / base["cpu_s"], 2) if cpu and base["cpu_s"] else None,
+        "found_all_injected": all(r["found_all_injected"] for r in runs),
+        "run_count": len(runs),
+        "exit_codes": sorted({r["exit_code"] for r in runs}),
+        "runs": runs,
     }

@@ -68,7 +68,9 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "small": Size("small", 1_000, (5_000, 20_000, 60_000), 1, False),
-    "full": Size("full", 30_000, (100_000, 1_000_000, 3_000_000), 3, True),
+    # 10M events: one run per layout (a run slower than SLOW_RUN_S is not repeated), about two
+    # minutes of the full bench with the generation of its files.
+    "full": Size("full", 30_000, (100_000, 1_000_000, 3_000_000, 10_000_000), 3, True),
 }
 
 

@@ -11,12 +11,6 @@ from typing import Any
 RESULTS_MD = "RESULTS.md"
 RESULTS_JSON = "results.json"
 
-_CLIENTS = (
-    ("ridectl", "ridectl"),
-    ("bare", "bare kafka-python loop"),
-    ("java", "Java client (ProducerPerformance)"),
-)
-
 
 def write_results(results: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     """Write both files into ``out_dir`` (created if needed); returns their paths."""
@@ -54,8 +48,9 @@ def render_markdown(results: dict[str, Any]) -> str:
     out += [
         f"Measured {results.get('date', '?')} with `ridectl bench --size {results.get('size')}` "
         f"(figures are medians of {results.get('repeat')} run(s); the whole benchmark took "
-        f"{_num(results.get('duration_s'))} s). Written by the command: re-run it rather than "
-        "edit this file.",
+        f"{_num(results.get('duration_s'))} s; clients: "
+        f"{', '.join(results.get('clients') or ['kafka-python'])}). Written by the command: "
+        "re-run it rather than edit this file.",
         "",
     ]
     out += _machine(results)
@@ -124,39 +119,42 @@ def _producer(section: Any) -> list[str]:
     failed = _failed(section)
     if failed:
         return [*out, failed, ""]
-    strategies = section.get("strategies", [])
-    size = next((s.get("record_bytes") for s in strategies if s.get("record_bytes")), None)
     out += [
-        f"{section['records']:,} records of about {_num(size)} bytes per run "
-        f"({section['records'] // 5:,} rides), {section['partitions']} partitions, a fresh topic "
-        "per run; acks=all, linger.ms=0, batch.size=16384 for every client. "
-        "\"ridectl ÷\" is ridectl's records/s over that client's, taken per repetition "
-        "(side by side) and then the median.",
+        f"{section['records']:,} records per run ({section['records'] // 5:,} rides), "
+        f"{section['partitions']} partitions, a fresh topic per run; acks=all, linger.ms=0, "
+        "batch.size=16384 for every client. Each client's ridectl run is beside a bare loop "
+        "of the same client; \"ridectl ÷ bare\" is ridectl's records/s over the bare loop's, "
+        "taken per repetition (side by side) and then the median. CPU s is the whole run's "
+        "CPU time (this process, or the Java child), a figure other load disturbs less.",
         "",
     ]
-    rows = []
-    for s in strategies:
-        for key, label in _CLIENTS:
-            agg = s.get(key) or {}
-            first = s["title"] if key == "ridectl" else ""
-            if "unavailable" in agg:
-                rows.append([first, label, f"unavailable: {agg['unavailable']}", "", "", "", ""])
-                continue
-            ratio = {"bare": s.get("ridectl_vs_bare"), "java": s.get("ridectl_vs_java")}.get(key)
-            failed_runs = agg.get("failed_runs") or 0
+    header = ["strategy", "run", "records/s", "MiB/s", "p50 ack ms", "p99 ack ms", "CPU s"]
+    for client in section.get("clients", []):
+        out += [f"### {client['client']}", ""]
+        if "unavailable" in client:
+            out += [f"unavailable: {client['unavailable']}", ""]
+            continue
+        rows = []
+        for s in client.get("strategies", []):
+            for key, label in (("ridectl", "ridectl"), ("bare", client["bare"])):
+                agg = s.get(key) or {}
+                failed_runs = agg.get("failed_runs") or 0
+                rows.append(
+                    [
+                        s["title"] if key == "ridectl" else "",
+                        label + (f" ({failed_runs} run(s) failed)" if failed_runs else ""),
+                        _num(agg.get("records_per_s")),
+                        _num(agg.get("mib_per_s"), 2),
+                        _num(agg.get("p50_ms"), 1),
+                        _num(agg.get("p99_ms"), 1),
+                        _num(agg.get("cpu_s"), 2),
+                    ]
+                )
             rows.append(
-                [
-                    first,
-                    label + (f" ({failed_runs} run(s) failed)" if failed_runs else ""),
-                    _num(agg.get("records_per_s")),
-                    _num(agg.get("mib_per_s"), 2),
-                    _num(agg.get("p50_ms"), 1),
-                    _num(agg.get("p99_ms"), 1),
-                    "" if key == "ridectl" else _num(ratio, 2),
-                ]
+                ["", "**ridectl ÷ bare**", _num(s.get("ridectl_vs_bare"), 2), "", "", "", ""]
             )
-    header = ["strategy", "client", "records/s", "MiB/s", "p50 ack ms", "p99 ack ms", "ridectl ÷"]
-    return [*out, *_table(header, rows), ""]
+        out += [*_table(header, rows), ""]
+    return out
 
 
 def _checker(section: Any) -> list[str]:
@@ -165,42 +163,44 @@ def _checker(section: Any) -> list[str]:
     if failed:
         return [*out, failed, ""]
     out += [
-        f"`{section.get('command')}` run as a child process on generated histories (keyed "
-        "rides on 6 partitions, interleaved; 0.5% of the rides per kind damaged: swapped "
-        "events, producer duplicates, redeliveries, missing events). Generating the file is "
-        "not timed. Peak RSS is the child's (`wait4`), the largest of the runs. The marginal "
-        "cost (seconds per extra million events since the size before) leaves the child's "
-        "start-up out; a flat marginal cost is linear growth (judged on CPU time, which other "
-        "load on the machine disturbs less). A size whose first run takes "
-        f"more than {section.get('slow_run_s', 20):g} s is run once.",
+        f"`{section.get('command')}` run as a child process (process start to verdict) on "
+        "generated histories (keyed rides on 6 partitions, interleaved; 0.5% of the rides per "
+        "kind damaged: swapped events, producer duplicates, redeliveries, missing events), in "
+        "two layouts: ours (compact, as `consume --out` writes) and spaced (a space after "
+        "every separator, as `json.dumps` or `jq` writes). Generating the file is not timed. "
+        "The floor is merely reading and parsing the same file in-process with the faster of "
+        'msgspec (typed lines, chunked) and pyarrow (typed columns); "x floor" is the '
+        "checker's wall time over it. Peak RSS is the child's (`wait4`), the largest of the "
+        "runs. The marginal CPU cost per extra million events leaves the child's start-up out. "
+        f"A size whose first run takes more than {section.get('slow_run_s', 20):g} s is run once.",
         "",
     ]
     rows = []
     for r in section.get("sizes", []):
-        found = "yes" if r.get("found_all_injected") else "**no**"
+        base = r.get("floor") or {}
         rows.append(
             [
                 _num(r["events"]),
-                _num(r["rides"]),
+                str(r.get("layout", "")),
                 _num(r.get("file_mb"), 1),
                 _num(r.get("wall_s"), 2),
                 _num(r.get("cpu_s"), 2),
-                _num(r.get("s_per_million"), 2),
-                _num(r.get("marginal_wall_s_per_million"), 2),
+                f"{_num(base.get('wall_s'), 2)} ({base.get('best') or '-'})",
+                _num(r.get("vs_floor"), 2),
                 _num(r.get("marginal_cpu_s_per_million"), 2),
                 _num(r.get("peak_rss_mb")),
-                found,
+                "yes" if r.get("found_all_injected") else "**no**",
                 _num(r.get("run_count")),
             ]
         )
     header = [
         "events",
-        "rides",
+        "layout",
         "file MB",
         "wall s",
         "CPU s",
-        "s per million events",
-        "marginal wall s per million",
+        "floor s (parser)",
+        "x floor",
         "marginal CPU s per million",
         "peak RSS MB",
         "found exactly what was injected",
@@ -216,28 +216,38 @@ def _consume(section: Any) -> list[str]:
         return [*out, failed, ""]
     out += [
         f"The {section.get('topic_events'):,} events of a keyed idempotent run, read back from "
-        "the beginning in-process (`consume()` then `check()`, what `ridectl check --topic` "
-        "does), from client creation to verdict. The bare kafka-python read of the same "
-        "range, keeping nothing, is the ceiling the client library sets.",
+        "the beginning in-process with each client (`consume()` then `check()`, what "
+        "`ridectl check --topic` does), from client creation to verdict, beside a bare read of "
+        "the same records by the same client that keeps nothing (the ceiling the client sets).",
         "",
     ]
-    rows = [
-        [
-            "ridectl consume() + check()",
-            _num(section.get("events_per_s")),
-            _num(section.get("wall_s"), 2),
-            _num(section.get("consume_s"), 2),
-            _num(section.get("check_s"), 3),
-        ],
-        [
-            "bare kafka-python read (no processing)",
-            _num(section.get("bare_records_per_s")),
-            "",
-            "",
-            "",
-        ],
+    rows = []
+    for c in section.get("clients", []):
+        if "unavailable" in c:
+            rows.append([c["client"], f"unavailable: {c['unavailable']}", "", "", "", "", "", ""])
+            continue
+        rows.append(
+            [
+                c["client"],
+                _num(c.get("events_per_s")),
+                _num(c.get("wall_s"), 2),
+                _num(c.get("consume_s"), 2),
+                _num(c.get("check_s"), 3),
+                _num(c.get("cpu_s"), 2),
+                f"{_num(c.get('bare_records_per_s'))} ({c.get('bare')})",
+                _num(c.get("ridectl_vs_bare"), 2),
+            ]
+        )
+    header = [
+        "client",
+        "ridectl events/s",
+        "wall s",
+        "of which consume s",
+        "of which check s",
+        "CPU s",
+        "bare read records/s",
+        "ridectl ÷ bare",
     ]
-    header = ["", "events/s", "wall s", "of which consume s", "of which check s"]
     return [*out, *_table(header, rows), ""]
 
 
@@ -319,14 +329,15 @@ def _method(results: dict[str, Any]) -> list[str]:
         "",
         "- One broker for everything, never shared with another measurement at the same time; "
         "every producer run writes to a fresh topic.",
-        "- ridectl: `run_produce()` as `ridectl produce` runs it; its clock covers the sends "
-        "and the final flush (the topic is created before). The bare loop gets the same "
-        "records (built before its clock starts), sends them with one latency callback each "
-        "and flushes; the clock covers the same span.",
-        "- Java: `org.apache.kafka.tools.ProducerPerformance --record-size <ridectl's mean "
-        "value size> --throughput -1`, round-robin partitioner (null keys), numbers from its "
-        "final summary line; its clock starts at its first send and includes JIT warm-up. "
-        "It sends no keys.",
+        "- ridectl: `run_produce()` as `ridectl produce` runs it, with the client named; its "
+        "clock covers the sends and the final flush (the topic is created before). The bare "
+        "kafka-python and librdkafka loops get the same records (built before their clock "
+        "starts), send them with one latency callback and flush; the clock covers the same span.",
+        "- Java: the bare loop is `org.apache.kafka.tools.ProducerPerformance --record-size "
+        "<ridectl's mean value size> --throughput -1`, round-robin partitioner (null keys), "
+        "numbers from its final summary line; its clock starts at its first send and includes "
+        "JIT warm-up. It sends no keys. Its consumer counterpart is `ConsumerPerformance`, "
+        "its rate taken over its fetch time.",
         "- ridectl and the bare loop alternate which goes first in each repetition.",
         "- Ack latency: from `send()` to the acknowledgement callback, so it includes the time "
         "a record waits in the client's buffer when the producer is saturated.",

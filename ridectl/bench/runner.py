@@ -1,52 +1,45 @@
 """Runs every measurement of ``ridectl bench`` in one go, on one broker, and collects the
-figures into one JSON-ready dict (``report.py`` turns it into markdown).
+figures into one JSON-ready dict (``report.py`` turns it into markdown). The sections live in
+their own modules (``producers``, ``consuming``, ``children``).
 
-Fairness rules kept here:
+Fairness rules kept throughout:
 
-* every producer run (ridectl, the bare kafka-python loop, the Java client) sends the same
+* every producer run (ridectl with a client, the bare loop of that client) sends the same
   number of records of the same size to a fresh topic with the same partition count, with the
   same acks / idempotence / in-flight / linger / batch settings;
 * ridectl and its bare baseline run back to back inside each repetition, in alternating order,
   and their ratio is taken per repetition before the median, so slow drift of a shared machine
   cancels out;
-* figures are medians over the repetitions.
+* figures are medians over the repetitions, with CPU time beside wall time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ridectl.bench import children
-from ridectl.bench.baselines import (
-    JavaSample,
-    ProduceSample,
-    bare_consume,
-    bare_produce,
-    java_produce,
-)
 from ridectl.bench.children import cli_env
+from ridectl.bench.consuming import ConsumeSection
 from ridectl.bench.machine import describe_machine
 from ridectl.bench.plan import (
     PARTITIONS,
-    SEED,
     SIZES,
-    STRATEGIES,
     Size,
-    Strategy,
 )
-from ridectl.bench.stats import aggregate, median, rounded, sample_dict
+from ridectl.bench.producers import ProducerSection
+from ridectl.bench.stats import median
 from ridectl.bench.targets import evaluate_targets
-from ridectl.broker.local import free_port_block
+from ridectl.broker.processes import free_port_block
+from ridectl.clients.base import ClientName
 from ridectl.errors import RidectlError
 from ridectl.versions import KAFKA_VERSION
 
@@ -59,6 +52,8 @@ class BenchOptions:
     repeat: int
     bootstrap: str | None = None
     progress: Callable[[str], None] = field(default=lambda _msg: None)
+    #: the clients whose producer and consumer are measured, each beside its bare loop
+    clients: tuple[ClientName, ...] = tuple(ClientName)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -104,6 +99,7 @@ class Bench:
                 "date": started.isoformat(timespec="seconds"),
                 "size": self.size.name,
                 "repeat": self.opts.repeat,
+                "clients": [c.value for c in self.opts.clients],
                 "machine": machine,
                 "broker": broker,
                 "jars": jars,
@@ -127,7 +123,7 @@ class Bench:
         return results
 
     def _find_java(self) -> str | None:
-        from ridectl.broker.local import find_java
+        from ridectl.broker.jars import find_java
 
         try:
             return find_java()
@@ -161,7 +157,7 @@ class Bench:
         }
 
     def _jars(self) -> dict[str, Any]:
-        from ridectl.broker.local import ensure_jars, jar_dir, jar_set_size
+        from ridectl.broker.jars import ensure_jars, jar_dir, jar_set_size
 
         info: dict[str, Any] = {}
         libs = jar_dir()
@@ -187,16 +183,16 @@ class Bench:
             info["tools"] = {"status": "unavailable", "reason": str(exc)[:300]}
         return info
 
-    def _settings(self, values: dict[str, str] | None = None) -> Any:
+    def settings(self, values: dict[str, str] | None = None) -> Any:
         from ridectl.settings import build_settings
 
         return build_settings(self.bootstrap, None, [], values or {})
 
-    def _new_topic(self, kind: str) -> str:
+    def new_topic(self, kind: str) -> str:
         from ridectl.clients.admin import ensure_topic
 
         name = _topic(kind)
-        ensure_topic(self._settings(), name, PARTITIONS)
+        ensure_topic(self.settings(), name, PARTITIONS)
         self.topics.append(name)
         return name
 
@@ -207,219 +203,15 @@ class Bench:
 
         with contextlib.suppress(Exception):
             for name in self.topics:
-                delete(self._settings(), name)
+                delete(self.settings(), name)
 
-    # ------------------------------------------------------------------ 1+2: producers
+    # ------------------------------------------------------------------ 1: producers
     def producer(self) -> dict[str, Any]:
-        records = self.size.records
-        rides = records // 5
-        record_size: dict[str, int] = {}
-        samples: dict[str, dict[str, list[dict[str, Any]]]] = {
-            s.name: {"ridectl": [], "bare": [], "java": []} for s in STRATEGIES
-        }
-        ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
-        java_ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
-        java_note = self._java_unavailable()
-        self._warm_up()
-        for rep in range(self.opts.repeat):
-            for strategy in STRATEGIES:
-                settings = self._settings(strategy.producer_settings())
-                order = ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl")
-                got: dict[str, ProduceSample] = {}
-                for client in order:
-                    if client == "ridectl":
-                        got[client] = self._ridectl_produce(strategy, settings, rides)
-                        sample = got[client]
-                        if sample.acked:
-                            record_size.setdefault(
-                                strategy.name, round(sample.value_bytes / sample.acked)
-                            )
-                    else:
-                        topic = self._new_topic("bare")
-                        got[client] = bare_produce(
-                            settings, topic, rides, strategy.keyed, SEED, _run_id()
-                        )
-                    samples[strategy.name][client].append(sample_dict(got[client]))
-                    self.say(
-                        f"producer {strategy.name} {client} run {rep + 1}: "
-                        f"{got[client].records_per_s:,.0f} records/s"
-                    )
-                bare_rps = got["bare"].records_per_s
-                if bare_rps > 0:
-                    ratios[strategy.name].append(got["ridectl"].records_per_s / bare_rps)
-                if java_note is None:
-                    java = self._java_run(strategy, records, record_size.get(strategy.name, 230))
-                    samples[strategy.name]["java"].append(java)
-                    if java.get("records_per_s"):
-                        java_ratios[strategy.name].append(
-                            got["ridectl"].records_per_s / java["records_per_s"]
-                        )
-        rows = []
-        for strategy in STRATEGIES:
-            runs = samples[strategy.name]
-            rows.append(
-                {
-                    "name": strategy.name,
-                    "title": strategy.title,
-                    "keyed": strategy.keyed,
-                    "settings": strategy.producer_settings(),
-                    "record_bytes": record_size.get(strategy.name),
-                    "ridectl": aggregate(runs["ridectl"]),
-                    "bare": aggregate(runs["bare"]),
-                    "java": aggregate(runs["java"])
-                    if java_note is None
-                    else {"unavailable": java_note},
-                    "ridectl_vs_bare": rounded(median(ratios[strategy.name]), 3),
-                    "ridectl_vs_bare_runs": [round(x, 3) for x in ratios[strategy.name]],
-                    "ridectl_vs_java": rounded(median(java_ratios[strategy.name]), 3),
-                }
-            )
-        return {
-            "records": records,
-            "partitions": PARTITIONS,
-            "seed": SEED,
-            "strategies": rows,
-        }
-
-    def _java_unavailable(self) -> str | None:
-        if self.java is None:
-            return "no Java 17+ found"
-        if self.tools is None:
-            return self.tools_note or "kafka-tools jars unavailable"
-        return None
-
-    def _warm_up(self) -> None:
-        """One small unmeasured run: imports, the broker's first topic creation and JIT."""
-        strategy = STRATEGIES[-1]
-        self.say("producer warm-up run")
-        self._ridectl_produce(
-            strategy,
-            self._settings(strategy.producer_settings()),
-            max(200, self.size.records // 25),
-        )
-
-    def _ridectl_produce(self, strategy: Strategy, settings: Any, rides: int) -> ProduceSample:
-        from ridectl.experiment import produce
-        from ridectl.produce import ProduceOptions
-
-        topic = _topic("ridectl")
-        self.topics.append(topic)
-        result = produce(
-            ProduceOptions(
-                topic=topic,
-                rides=rides,
-                settings=settings,
-                keyed=strategy.keyed,
-                partitions=PARTITIONS,
-                seed=SEED,
-            )
-        )
-        if strategy.name == "keyed-idempotent" and result.acked == result.sent:
-            self.consume_topic = topic
-        problem = result.aborted or (
-            f"{result.failed} sends failed: {dict(result.errors)}" if result.failed else None
-        )
-        return ProduceSample(
-            records=result.sent,
-            acked=result.acked,
-            elapsed_s=result.elapsed_s,
-            value_bytes=round(result.bytes_sent * result.acked / result.sent) if result.sent else 0,
-            p50_ms=result.latency_pct(50),
-            p99_ms=result.latency_pct(99),
-            error=problem,
-        )
-
-    def _java_run(self, strategy: Strategy, records: int, record_size: int) -> dict[str, Any]:
-        assert self.java is not None and self.tools is not None
-        topic = self._new_topic("java")
-        props = {
-            **strategy.producer_settings(),
-            # The Java client's null-key default is "sticky" (fill one partition's batch, then
-            # move on); kafka-python places each unkeyed record on a random partition and keyed
-            # ride ids spread evenly. Round-robin keeps the Java batches spread the same way.
-            "partitioner.class": "org.apache.kafka.clients.producer.RoundRobinPartitioner",
-            # Fail instead of waiting for ever when something is wrong with the topic.
-            "max.block.ms": "30000",
-        }
-        try:
-            sample: JavaSample = java_produce(
-                self.java, self.tools, self.bootstrap, topic, records, record_size, props
-            )
-        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-            self.say(f"producer {strategy.name} java: {_error_text(exc)}")
-            return {"error": _error_text(exc)}
-        self.say(f"producer {strategy.name} java: {sample.records_per_s:,.0f} records/s")
-        out = asdict(sample)
-        out["record_bytes"] = record_size
-        return out
+        return ProducerSection(self).run()
 
     # ------------------------------------------------------------------ 4: consume + check
     def consume_check(self) -> dict[str, Any]:
-        from ridectl.consume import ConsumeOptions
-        from ridectl.experiment import RunChoice, RunSource, read_back
-        from ridectl.judge.checker import check
-
-        topic = self.consume_topic
-        if topic is None:
-            self.say("consume-and-check: producing its run")
-            strategy = STRATEGIES[-1]
-            self._ridectl_produce(
-                strategy, self._settings(strategy.producer_settings()), self.size.records // 5
-            )
-            topic = self.consume_topic
-        if topic is None:
-            raise RidectlError("no complete keyed idempotent run to read back")
-        settings = self._settings()
-        ours: list[dict[str, Any]] = []
-        bare: list[dict[str, Any]] = []
-        for rep in range(self.opts.repeat):
-            for who in ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl"):
-                if who == "bare":
-                    b = bare_consume(settings, topic)
-                    bare.append(
-                        {
-                            "records": b.records,
-                            "wall_s": round(b.wall_s, 3),
-                            "loop_s": round(b.loop_s, 3),
-                            "events_per_s": round(b.records / b.wall_s) if b.wall_s else None,
-                        }
-                    )
-                    continue
-                t0 = time.perf_counter()
-                history, stats, _ = read_back(
-                    ConsumeOptions(topic=topic, settings=settings),
-                    RunChoice(None, RunSource.NEWEST_ON_TOPIC),
-                )
-                t1 = time.perf_counter()
-                report = check(history)
-                t2 = time.perf_counter()
-                events = len(history.observations)
-                ours.append(
-                    {
-                        "events": events,
-                        "wall_s": round(t2 - t0, 3),
-                        "consume_s": round(t1 - t0, 3),
-                        "read_loop_s": round(stats.elapsed_s, 3),
-                        "check_s": round(t2 - t1, 3),
-                        "events_per_s": round(events / (t2 - t0)) if t2 > t0 else None,
-                        "violating_rides": report.violating_rides,
-                    }
-                )
-            self.say(
-                f"consume-and-check run {rep + 1}: {ours[-1]['events_per_s']:,} events/s "
-                f"(bare kafka-python read: {bare[-1]['events_per_s']:,} records/s)"
-            )
-        return {
-            "topic_events": self.size.records,
-            "events_per_s": median([s["events_per_s"] for s in ours]),
-            "consume_s": median([s["consume_s"] for s in ours]),
-            "check_s": median([s["check_s"] for s in ours]),
-            "wall_s": median([s["wall_s"] for s in ours]),
-            "bare_records_per_s": median([s["events_per_s"] for s in bare]),
-            "violating_rides": ours[-1]["violating_rides"] if ours else None,
-            "runs": ours,
-            "bare_runs": bare,
-        }
+        return ConsumeSection(self).run()
 
     # ------------------------------------------------------------------ 3: the checker
     def checker(self) -> dict[str, Any]:
@@ -459,12 +251,6 @@ class Bench:
             "runs": runs,
             "note": "fresh state directory (storage formatted), jars already cached",
         }
-
-
-def _run_id() -> str:
-    from ridectl.runs import new_run_id
-
-    return new_run_id()
 
 
 def run_bench(opts: BenchOptions) -> dict[str, Any]:

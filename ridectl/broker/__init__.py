@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
-from ridectl.broker.local import ClusterState, LocalCluster, ensure_jars, find_java
+from ridectl.broker.config import ClusterState
+from ridectl.broker.jars import ensure_jars, find_java
+from ridectl.broker.local import LocalCluster
 
 __all__ = ["ClusterState", "LocalCluster", "ensure_jars", "find_java"]

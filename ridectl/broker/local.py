@@ -19,30 +19,33 @@ with SSL on P+3.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
+from ridectl.broker.config import (
+    HOST,
+    ClusterState,
+    Layout,
+    SecurityOptions,
+    new_cluster_id,
+    server_properties,
+)
+from ridectl.broker.jars import cache_dir_default, ensure_jars, find_java
+from ridectl.broker.processes import is_our_java, pid_alive, port_in_use
 from ridectl.errors import BrokerError
 from ridectl.versions import DEFAULT_PORT, KAFKA_VERSION
 
-HOST = "127.0.0.1"
 READY_LINE = "Kafka Server started"
-JAVA_MIN = 17
 START_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
 
@@ -53,329 +56,6 @@ def state_dir_default() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "ridectl" / "broker"
-
-
-def cache_dir_default() -> Path:
-    env = os.environ.get("RIDECTL_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ridectl"
-
-
-# --------------------------------------------------------------------------- prerequisites
-
-
-def find_java() -> str:
-    """Path of a ``java`` of version 17 or newer, or a BrokerError saying what to install."""
-    java_home = os.environ.get("JAVA_HOME")
-    candidates = [str(Path(java_home) / "bin" / "java")] if java_home else []
-    found = shutil.which("java")
-    if found:
-        candidates.append(found)
-    for java in candidates:
-        if not Path(java).exists():
-            continue
-        try:
-            out = subprocess.run(
-                [java, "-version"], capture_output=True, text=True, timeout=30, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
-        if m:
-            major = int(m.group(1))
-            if major == 1 and m.group(2):  # "1.8.0" style
-                major = int(m.group(2))
-            if major >= JAVA_MIN:
-                return java
-            raise BrokerError(
-                f"Java {major} found at {java}, but Kafka {KAFKA_VERSION} needs Java {JAVA_MIN}+",
-                hint="install a JDK 17 or newer (e.g. apt-get install openjdk-17-jre-headless) "
-                "or set JAVA_HOME",
-            )
-    raise BrokerError(
-        "Java not found",
-        hint=f"install Java {JAVA_MIN}+ (e.g. apt-get install openjdk-17-jre-headless), "
-        "or use Docker: docker compose up -d",
-    )
-
-
-def pom_path() -> Path:
-    return Path(str(resources.files("ridectl.broker").joinpath("pom.xml")))
-
-
-def jar_dir(cache: Path | None = None, set_name: str = "libs") -> Path:
-    return (cache or cache_dir_default()) / f"kafka-{KAFKA_VERSION}" / set_name
-
-
-def ensure_jars(cache: Path | None = None, *, tools: bool = False, quiet: bool = True) -> Path:
-    """Download the broker's runtime jars once (Maven ``dependency:copy-dependencies``).
-
-    With ``tools=True`` the set also holds ``kafka-tools`` (ProducerPerformance, console
-    producer). Returns the directory to put on the classpath. A complete set is marked by a
-    ``.complete`` file written last, so an interrupted download is redone, not half-used.
-    """
-    target = jar_dir(cache, "tools" if tools else "libs")
-    if (target / ".complete").exists():
-        return target
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise BrokerError(
-            "Maven (mvn) not found: it fetches the Kafka jars from Maven Central once",
-            hint="install it (e.g. apt-get install maven), or use Docker: docker compose up -d",
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".download-", dir=target.parent))
-    cmd = [
-        mvn,
-        "-B",
-        "-f",
-        str(pom_path()),
-        "dependency:copy-dependencies",
-        f"-DoutputDirectory={staging}",
-        "-DincludeScope=runtime",
-    ]
-    if quiet:
-        cmd.insert(1, "-q")
-    if tools:
-        cmd.append("-Ptools")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=1800)
-    except subprocess.TimeoutExpired as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BrokerError(
-            "downloading the Kafka jars with Maven timed out after 30 minutes",
-            hint="check the network access to Maven Central and retry",
-        ) from exc
-    if proc.returncode != 0 or not any(staging.glob("kafka_2.13-*.jar")):
-        shutil.rmtree(staging, ignore_errors=True)
-        lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
-        last = lines[0].strip() if lines else f"mvn exited with code {proc.returncode}"
-        raise BrokerError(
-            f"could not download the Kafka {KAFKA_VERSION} jars from Maven Central: {last[:300]}",
-            hint="check network access to Maven Central (or a mirror in ~/.m2/settings.xml)",
-        )
-    (staging / ".complete").write_text(KAFKA_VERSION + "\n")
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
-    return target
-
-
-def jar_set_size(path: Path) -> tuple[int, int]:
-    """(number of jars, total bytes) of a jar directory."""
-    jars = list(path.glob("*.jar"))
-    return len(jars), sum(j.stat().st_size for j in jars)
-
-
-# --------------------------------------------------------------------------- layout
-
-
-@dataclass(frozen=True)
-class SecurityOptions:
-    """Extra listeners for a single node, for trying secured connections locally.
-
-    ``scram_users`` (name -> password) adds a SASL_PLAINTEXT listener that accepts
-    SCRAM-SHA-512; the credentials are written into the metadata when storage is formatted.
-    ``tls`` is (certificate chain PEM file, unencrypted PKCS#8 key PEM file) and adds an SSL
-    listener (server authentication only). The plaintext listener stays, for admin work.
-    """
-
-    scram_users: Mapping[str, str] = field(default_factory=dict)
-    tls: tuple[Path, Path] | None = None
-
-    def fingerprint(self) -> str:
-        """What must match for formatted storage to be reused (names, not passwords)."""
-        users = ",".join(sorted(self.scram_users))
-        return f"scram={users};tls={'yes' if self.tls else 'no'}"
-
-
-@dataclass(frozen=True)
-class Layout:
-    nodes: int
-    port: int
-    security: SecurityOptions | None = None
-
-    def sasl_port(self) -> int | None:
-        if self.security is None or not self.security.scram_users:
-            return None
-        return self.port + 2 * self.nodes
-
-    def ssl_port(self) -> int | None:
-        if self.security is None or self.security.tls is None:
-            return None
-        return self.port + 2 * self.nodes + 1
-
-    def client_port(self, node_id: int) -> int:
-        return self.port + node_id - 1
-
-    def controller_port(self, node_id: int) -> int:
-        return self.port + self.nodes + node_id - 1
-
-    @property
-    def node_ids(self) -> list[int]:
-        return list(range(1, self.nodes + 1))
-
-    @property
-    def bootstrap(self) -> str:
-        return ",".join(f"{HOST}:{self.client_port(n)}" for n in self.node_ids)
-
-    def all_ports(self) -> list[int]:
-        extra = [p for p in (self.sasl_port(), self.ssl_port()) if p is not None]
-        return (
-            [self.client_port(n) for n in self.node_ids]
-            + [self.controller_port(n) for n in self.node_ids]
-            + extra
-        )
-
-
-@dataclass
-class ClusterState:
-    """What ``cluster.json`` records about a running cluster."""
-
-    version: str
-    nodes: int
-    port: int
-    bootstrap: str
-    pids: dict[str, int]
-    started_at: float
-    state_dir: str
-    cluster_id: str
-    ready_after_s: float = 0.0
-    #: extra listeners by name ("sasl_plaintext", "ssl") -> host:port, when secured
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-def _server_properties(layout: Layout, node_id: int, data_dir: Path) -> str:
-    rf = min(3, layout.nodes)
-    voters = ",".join(f"{n}@{HOST}:{layout.controller_port(n)}" for n in layout.node_ids)
-    lines = {
-        "process.roles": "broker,controller",
-        "node.id": str(node_id),
-        "listeners": (
-            f"PLAINTEXT://{HOST}:{layout.client_port(node_id)},"
-            f"CONTROLLER://{HOST}:{layout.controller_port(node_id)}"
-        ),
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{layout.client_port(node_id)}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "log.dirs": str(data_dir),
-        "num.partitions": "1",
-        "default.replication.factor": "1",
-        "offsets.topic.replication.factor": str(rf),
-        "offsets.topic.num.partitions": "1",
-        "transaction.state.log.replication.factor": str(rf),
-        "transaction.state.log.min.isr": "1",
-        "transaction.state.log.num.partitions": "1",
-        "share.coordinator.state.topic.replication.factor": str(rf),
-        "share.coordinator.state.topic.min.isr": "1",
-        "share.coordinator.state.topic.num.partitions": "1",
-        # A single node starts serving groups at once instead of waiting for more members.
-        "group.initial.rebalance.delay.ms": "0",
-        "auto.create.topics.enable": "false",
-        "log.segment.bytes": str(64 * 1024 * 1024),
-        "log.retention.check.interval.ms": "60000",
-    }
-    if layout.nodes == 1:
-        lines["controller.quorum.bootstrap.servers"] = f"{HOST}:{layout.controller_port(1)}"
-    else:
-        lines["controller.quorum.voters"] = voters
-        # A killed node is fenced (and its partitions get new leaders) after 3 s instead of 9.
-        lines["broker.session.timeout.ms"] = "3000"
-        lines["broker.heartbeat.interval.ms"] = "500"
-    _add_secure_listeners(lines, layout)
-    header = f"# Written by ridectl for node {node_id} of a {layout.nodes}-node local cluster.\n"
-    return header + "".join(f"{k}={v}\n" for k, v in lines.items())
-
-
-def _pem_property(path: Path) -> str:
-    """A PEM file as one properties value (line breaks escaped, as Java reads them)."""
-    text = path.read_text(encoding="ascii").strip()
-    return "\\n".join(text.splitlines())
-
-
-def _add_secure_listeners(lines: dict[str, str], layout: Layout) -> None:
-    sasl, ssl = layout.sasl_port(), layout.ssl_port()
-    if sasl is None and ssl is None:
-        return
-    listeners = [lines["listeners"]]
-    advertised = [lines["advertised.listeners"]]
-    protocols = [lines["listener.security.protocol.map"]]
-    if sasl is not None:
-        listeners.append(f"SASL_PLAINTEXT://{HOST}:{sasl}")
-        advertised.append(f"SASL_PLAINTEXT://{HOST}:{sasl}")
-        protocols.append("SASL_PLAINTEXT:SASL_PLAINTEXT")
-        lines["sasl.enabled.mechanisms"] = "SCRAM-SHA-512"
-        lines["listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config"] = (
-            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-        )
-    if ssl is not None:
-        assert layout.security is not None and layout.security.tls is not None
-        chain, key = layout.security.tls
-        listeners.append(f"SSL://{HOST}:{ssl}")
-        advertised.append(f"SSL://{HOST}:{ssl}")
-        protocols.append("SSL:SSL")
-        lines["listener.name.ssl.ssl.keystore.type"] = "PEM"
-        lines["listener.name.ssl.ssl.keystore.certificate.chain"] = _pem_property(chain)
-        lines["listener.name.ssl.ssl.keystore.key"] = _pem_property(key)
-        lines["listener.name.ssl.ssl.client.auth"] = "none"
-    lines["listeners"] = ",".join(listeners)
-    lines["advertised.listeners"] = ",".join(advertised)
-    lines["listener.security.protocol.map"] = ",".join(protocols)
-
-
-def free_port_block(count: int, host: str = HOST) -> int:
-    """A first port P such that P .. P+count-1 can all be bound on ``host`` right now."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((host, 0))
-            first = int(s.getsockname()[1])
-        if first + count >= 65535:
-            continue
-        held: list[socket.socket] = []
-        try:
-            for port in range(first, first + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                held.append(sock)
-                sock.bind((host, port))
-            return first
-        except OSError:
-            continue
-        finally:
-            for sock in held:
-                sock.close()
-    raise BrokerError(f"no block of {count} free ports found on {host}")
-
-
-def port_in_use(port: int, host: str = HOST) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child of ours counts as dead.
-    try:
-        status = Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][:1]
-    except OSError:
-        return True
-    return status != "Z"
-
-
-def _is_our_java(pid: int, state_dir: Path) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return pid_alive(pid)  # no /proc: trust the pid file
-    return "kafka.Kafka" in cmdline and str(state_dir) in cmdline
 
 
 class LocalCluster:
@@ -424,7 +104,7 @@ class LocalCluster:
         return None
 
     def alive(self, pid: int) -> bool:
-        return pid_alive(pid) and _is_our_java(pid, self.state_dir)
+        return pid_alive(pid) and is_our_java(pid, self.state_dir)
 
     # ---- start
     def up(
@@ -529,7 +209,7 @@ class LocalCluster:
         # New, or formatted for another layout: start from empty storage.
         for old in self.state_dir.glob("node-*"):
             shutil.rmtree(old, ignore_errors=True)
-        cluster_id = _new_cluster_id()
+        cluster_id = new_cluster_id()
         jobs = []
         for n in layout.node_ids:
             props = self._write_config(layout, n)
@@ -550,7 +230,7 @@ class LocalCluster:
         node = self.node_dir(node_id)
         (node / "data").mkdir(parents=True, exist_ok=True)
         props = node / "server.properties"
-        props.write_text(_server_properties(layout, node_id, node / "data"))
+        props.write_text(server_properties(layout, node_id, node / "data"))
         return props
 
     def _java_tool(self, java: str, libs: Path, args: list[str]) -> str:
@@ -575,7 +255,7 @@ class LocalCluster:
             "-XX:+UseG1GC",
             "-Djava.awt.headless=true",
             *_log4j_props(),
-            # Makes the process findable as ours (see _is_our_java).
+            # Makes the process findable as ours (see is_our_java).
             f"-Dridectl.state={self.state_dir}",
             "-cp",
             f"{libs}/*",
@@ -716,15 +396,6 @@ def _reap(pids: list[int]) -> None:
 def _log4j_props() -> list[str]:
     conf = Path(str(resources.files("ridectl.broker").joinpath("log4j2.yaml")))
     return [f"-Dlog4j2.configurationFile={conf}"]
-
-
-def _new_cluster_id() -> str:
-    """A KRaft cluster id as Kafka's ``Uuid.randomUuid().toString()`` makes them: 16 random
-    bytes in URL-safe base64 without padding, never starting with '-'."""
-    while True:
-        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-        if not text.startswith("-"):
-            return text
 
 
 def _last_error(text: str) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ridectl.cli.options import parse_clients
 from ridectl.cli.paths import writable_dir_option
 from ridectl.errors import UsageError
 from ridectl.output import console
@@ -50,8 +51,17 @@ def bench(
             show_default=False,
         ),
     ] = None,
+    client: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--client",
+            help="Clients to measure, each beside a bare loop of its own (comma-separated or "
+            "repeated): kafka-python, java, librdkafka, or all (default: all).",
+            metavar="CLIENT",
+        ),
+    ] = None,
 ) -> None:
-    """Measure ridectl beside a bare kafka-python loop and the Java client.
+    """Measure ridectl with each client beside a bare loop of the same client.
 
     Also times the checker, and writes a dated RESULTS.md and results.json."""
     from ridectl.bench import SIZES, BenchOptions, run_bench, write_results
@@ -74,6 +84,7 @@ def bench(
             repeat=repeat or chosen.repeat,
             bootstrap=bootstrap_servers,
             progress=progress,
+            clients=parse_clients(client or ["all"]),
         )
     )
     md, js = write_results(results, out_dir)

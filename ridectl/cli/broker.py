@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ridectl.broker.local import LocalCluster, jar_dir, jar_set_size
+from ridectl.broker.jars import jar_dir, jar_set_size
+from ridectl.broker.local import LocalCluster
 from ridectl.cli.options import TableOrJson
 from ridectl.errors import ExitCode
 from ridectl.output import console

@@ -28,7 +28,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from ridectl.broker.local import cache_dir_default, ensure_jars, find_java
+from ridectl.broker.jars import cache_dir_default, ensure_jars, find_java
 from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
 from ridectl.clients.java_process import JavaProcess, client_error
 from ridectl.clients.placement import KeyPlacement

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import kafka
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kerrors
+from kafka.future import Future as KafkaFuture
 
 from ridectl.clients.admin import client_kwargs, kafka_errors
 from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
@@ -43,6 +44,10 @@ class _RetryCounter(logging.Handler):
 
 
 _SENDER_LOGGER = "kafka.producer.sender"
+
+#: kafka-python (3.x) registers a future's callback and errback under one lock with this
+#: private method; older versions lack it and get the two public calls.
+_PAIRED = hasattr(KafkaFuture, "_add_cb_eb")
 
 
 class KafkaPythonProducer:
@@ -77,6 +82,7 @@ class KafkaPythonProducer:
         sender = getattr(self._producer, "_sender", None)
         self._retries.sender_thread = getattr(sender, "ident", None)
         self._config: Mapping[str, object] = self._producer.config
+        self._send = self._producer.send
 
     @property
     def client(self) -> ClientName:
@@ -93,7 +99,7 @@ class KafkaPythonProducer:
             deliver(Delivery(index, -1, -1, type(exc).__name__, lines[0] if lines else ""))
 
         try:
-            future = self._producer.send(self._topic, value=value, key=key, partition=partition)
+            future = self._send(self._topic, value, key, None, partition)
         except kerrors.KafkaTimeoutError as exc:
             # send() blocks while the buffer is full; it gives up when the broker is gone.
             raise RidectlError(str(exc).removeprefix("KafkaTimeoutError: ")) from None
@@ -101,8 +107,12 @@ class KafkaPythonProducer:
             # A record refused before it is queued (too large, for one): the run cannot go on
             # as asked, and the user is told which setting to change.
             raise translate(exc, f"producing to {self._topic}", self._settings) from None
-        future.add_callback(ok)
-        future.add_errback(failed)
+        if _PAIRED:
+            # Both callbacks under one lock (kafka-python's own fast path for its futures).
+            future._add_cb_eb(ok, failed)
+        else:
+            future.add_callback(ok)
+            future.add_errback(failed)
 
     def flush(self, timeout_s: float) -> bool:
         try:
@@ -170,7 +180,7 @@ class KafkaPythonProducer:
 CONSUMER_DEFAULTS: dict[str, object] = {
     "enable_auto_commit": False,
     "auto_offset_reset": "earliest",
-    "max_poll_records": 5000,
+    "max_poll_records": 10_000,
     "fetch_max_wait_ms": 100,
 }
 

@@ -58,7 +58,8 @@ CONSUMER_DEFAULTS = {
 _FULL_WAIT_S = 0.01
 #: How often librdkafka reports its statistics (the retry count is read from them).
 _STATS_MS = 500
-_CONSUME_BATCH = 1000
+#: Records asked of librdkafka per ``consume`` call: large batches, few calls.
+_CONSUME_BATCH = 10_000
 
 
 def _one_line(text: str) -> str:
@@ -335,22 +336,22 @@ class LibrdkafkaConsumer:
         except KafkaException as exc:
             raise client_error(f"read failed ({self._doing})", exc) from None
         out: list[ConsumedRecord] = []
+        append = out.append
         for m in messages:
-            err = m.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF or err.retriable():
-                    continue
-                raise client_error(f"read failed ({self._doing})", err)
-            key, value = m.key(), m.value()
-            out.append(
-                ConsumedRecord(
-                    m.partition() or 0,
-                    m.offset() or 0,
-                    key if isinstance(key, bytes) or key is None else bytes(key),
-                    value if isinstance(value, bytes) or value is None else bytes(value),
-                )
-            )
+            if m.error() is not None:
+                self._read_error(m)
+                continue
+            # confluent-kafka hands key and value as bytes (no deserializer is configured).
+            append(ConsumedRecord(m.partition() or 0, m.offset() or 0, m.key(), m.value()))
         return out
+
+    def _read_error(self, m: Message) -> None:
+        """An error event among the messages: the end of a partition or a retriable error is
+        skipped, anything else ends the read."""
+        err = m.error()
+        if err is None or err.code() == KafkaError._PARTITION_EOF or err.retriable():
+            return
+        raise client_error(f"read failed ({self._doing})", err)
 
     def commit(self) -> None:
         try:

@@ -8,7 +8,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from ridectl.broker.local import ClusterState
+from ridectl.broker.config import ClusterState
 
 
 def status_dict(

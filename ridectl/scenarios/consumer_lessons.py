@@ -26,6 +26,7 @@ from ridectl.judge.history import History
 from ridectl.judge.kinds import ViolationKind
 from ridectl.produce import ProduceOptions, ProduceResult
 from ridectl.runs import new_run_id
+from ridectl.scenarios.gap_lessons import GAP_LESSONS
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
 from ridectl.scenarios.lessons import LESSONS, Lesson, LessonOutcome
 
@@ -420,6 +421,7 @@ CONSUMER_LESSONS: list[Lesson] = [
         "Cooperative rebalancing takes away only what moves, but it needs two rounds, which "
         "cost time of their own: compare the pauses measured above.",
     ),
+    *GAP_LESSONS,
 ]
 
 #: The demo's lessons followed by these, for the demo to register in one line.

@@ -4,76 +4,22 @@ reports a lesson whose outcome did not hold instead of pretending it did."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
+from ridectl.scenarios.client_lessons import (
+    IDEMPOTENCE_FIVE,
+    LIBRDKAFKA_DEFAULTS,
+    MIXED_CLIENTS,
+    UNKEYED,
+)
+from ridectl.scenarios.lesson import GOTCHA, GOTCHA_FAULT, Lesson, LessonOutcome
 
-#: Producer settings under which a retried request can land after a later one: several
-#: requests in flight, retries on, idempotence off, and one record per batch so that each
-#: record travels in a request of its own (kafka-python drains one batch per partition into
-#: a request). acks=all keeps the broker's acknowledgements meaningful.
-GOTCHA = {
-    "enable.idempotence": "false",
-    "max.in.flight.requests.per.connection": "5",
-    "retries": "1000000",
-    "acks": "all",
-    "batch.size": "1",
-    "linger.ms": "0",
-    "retry.backoff.ms": "0",
-}
-#: Every 7th produce request fails with a retriable error before reaching the broker. The
-#: error is answered only once 4 more requests have arrived (the client's pipeline is then
-#: full behind it), and 7 > 5 in flight keeps a single failure outstanding at a time: the
-#: same seed gives the same request stream, the same retries and the same reordered rides.
-GOTCHA_FAULT = "error:every=7,hold=4"
-
-
-@dataclass
-class LessonOutcome:
-    #: Did the run show what the lesson's title promises?
-    promised: bool
-    #: One line: what was measured, in figures.
-    verdict: str
-    trials: list[Trial] = field(default_factory=list)
-    #: the trial whose table and timeline are shown
-    focus: Trial | None = None
-    #: a comparison of the trials (throughput, latency, violations), when it matters
-    compare: bool = False
-    #: show per-partition load of each trial
-    loads: bool = False
-    #: tell the story of one violating ride of this trial under the tables
-    explain: Trial | None = None
-
-
-@dataclass(frozen=True)
-class Lesson:
-    name: str
-    title: str
-    #: what is about to happen, and why
-    setup: str
-    run: Callable[[DemoContext], LessonOutcome]
-    #: one plain paragraph to remember
-    takeaway: str
+__all__ = ["GOTCHA", "GOTCHA_FAULT", "LESSONS", "Lesson", "LessonOutcome"]
 
 
 def _violations(t: Trial) -> int:
     return len(t.report.violations)
-
-
-def _unkeyed(ctx: DemoContext) -> LessonOutcome:
-    t = ctx.trial("unkeyed", ctx.topic("unkeyed"), rides=ctx.sizes.rides, keyed=False)
-    ooo = t.report.by_kind[ViolationKind.OUT_OF_ORDER]
-    return LessonOutcome(
-        promised=ooo > 0,
-        verdict=f"{t.report.violating_rides} of {t.report.rides} rides broke order "
-        f"({ooo} events out of order); {t.report.rides_split} rides were split across "
-        "partitions.",
-        trials=[t],
-        focus=t,
-    )
 
 
 def _keyed(ctx: DemoContext) -> LessonOutcome:
@@ -182,23 +128,6 @@ def _grow(ctx: DemoContext) -> LessonOutcome:
     )
 
 
-def _mixed(ctx: DemoContext) -> LessonOutcome:
-    t = ctx.trial(
-        "rides via murmur2, payments via crc32",
-        ctx.topic("mixed"),
-        rides=ctx.sizes.rides,
-        second_partitioner="crc32",
-    )
-    return LessonOutcome(
-        promised=t.report.rides_split > 0,
-        verdict=f"{t.report.rides_split} of {t.report.rides} rides had their payment on "
-        f"another partition; {t.report.by_kind[ViolationKind.OUT_OF_ORDER]} payments were read out "
-        "of order.",
-        trials=[t],
-        focus=t,
-    )
-
-
 def _threads(ctx: DemoContext) -> LessonOutcome:
     t = ctx.trial(
         "keyed, 4 consumer threads",
@@ -217,18 +146,7 @@ def _threads(ctx: DemoContext) -> LessonOutcome:
 
 
 LESSONS: list[Lesson] = [
-    Lesson(
-        "unkeyed",
-        "Without a key, a ride's events scatter",
-        "We send every ride's five events with no key to a topic of 6 partitions. The client "
-        "spreads keyless records over the partitions, and the consumer drains the partitions "
-        "in turns. Each partition is read in order, but nothing orders one partition against "
-        "another.",
-        _unkeyed,
-        "Kafka orders records within one partition, never across partitions. Events that "
-        "must be handled in order have to share a partition, and the way to get that is to "
-        "give them the same key.",
-    ),
+    UNKEYED,
     Lesson(
         "keyed",
         "Keyed by ride_id, each ride keeps its order",
@@ -263,6 +181,8 @@ LESSONS: list[Lesson] = [
         "further and keeps one batch per partition in flight). Idempotence also removes the "
         "duplicates a lost acknowledgement would cause, so it is the better default.",
     ),
+    IDEMPOTENCE_FIVE,
+    LIBRDKAFKA_DEFAULTS,
     Lesson(
         "hot-keys",
         "Order is not free: hot keys pile onto one partition",
@@ -284,17 +204,7 @@ LESSONS: list[Lesson] = [
         "key-to-partition mapping for rides in flight; drain or pause producers first, or "
         "create a new topic and migrate.",
     ),
-    Lesson(
-        "mixed-clients",
-        "Two clients, two hash functions, one ride split",
-        "The ride service uses the Java-compatible murmur2 partitioner; the payment service "
-        "uses a librdkafka-based client whose default is CRC32. Both key by ride_id, yet "
-        "PaymentProcessed usually lands on a different partition than the rest of its ride.",
-        _mixed,
-        "Every producer of a key must use the same partitioner. With librdkafka clients set "
-        "partitioner=murmur2_random to match Java; check with `ridectl partition KEY "
-        "--partitioner all`.",
-    ),
+    MIXED_CLIENTS,
     Lesson(
         "consumer-threads",
         "A thread pool in the consumer breaks order again",

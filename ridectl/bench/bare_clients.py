@@ -1,0 +1,151 @@
+"""Bare loops of the other clients, the ceilings ridectl's runs with them are compared with.
+
+* ``rdkafka_produce``: a confluent-kafka (librdkafka) producer sends the records of a ridectl
+  run, built before the clock starts, with one shared delivery callback that notes the
+  latency librdkafka measured, serving callbacks with ``poll(0)`` after each record (the
+  library's documented loop); then ``flush()``.
+* ``rdkafka_consume``: a librdkafka consumer reads the same bounded range ridectl's
+  ``consume`` reads, in batches (``consume(num_messages)``), and keeps nothing.
+* ``java_consume``: Apache Kafka's own ``ConsumerPerformance`` tool (the Java client) reads
+  the topic's records once; its summary line is parsed. (The Java producer's ceiling is
+  ``ProducerPerformance``, in ``baselines``.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    Message,
+    Producer,
+    TopicPartition,
+)
+
+from ridectl.bench.baselines import ConsumeSample, ProduceSample, build_payloads
+from ridectl.clients import rdkafka_conf
+from ridectl.clients.admin import partition_count
+from ridectl.clients.librdkafka import CONSUMER_DEFAULTS
+from ridectl.produce import percentile, settings_id
+from ridectl.settings import ClientSettings
+
+_BATCH = 10_000
+_DEADLINE_S = 120.0
+
+
+def _conf(settings: ClientSettings, role: str) -> dict[str, str]:
+    conf = rdkafka_conf.translate(settings.values, role)
+    conf["bootstrap.servers"] = settings.bootstrap
+    return conf
+
+
+def rdkafka_produce(
+    settings: ClientSettings, topic: str, rides: int, keyed: bool, seed: int, run_id: str
+) -> ProduceSample:
+    """Send a ridectl run's records with a plain librdkafka loop (see module doc)."""
+    conf = _conf(settings, "producer")
+    producer = Producer(conf)
+    label = settings_id(keyed, rdkafka_conf.settings_in_force(conf, "producer"))
+    payloads = build_payloads(rides, keyed, seed, run_id, label)
+    latencies: list[float] = []
+    note = latencies.append
+
+    def on_ack(err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            note((msg.latency() or 0.0) * 1000.0)
+
+    produce, poll = producer.produce, producer.poll
+    clock = time.perf_counter
+    t0 = clock()
+    for key, value in payloads:
+        while True:
+            try:
+                produce(topic, value, key, on_delivery=on_ack)
+                break
+            except BufferError:
+                poll(0.01)
+        poll(0)
+    producer.flush(60)
+    elapsed = clock() - t0
+    size = sum(len(v) for _, v in payloads)
+    return ProduceSample(
+        records=len(payloads),
+        acked=len(latencies),
+        elapsed_s=elapsed,
+        value_bytes=round(size * len(latencies) / len(payloads)) if payloads else 0,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        error=None if len(latencies) == len(payloads) else "not every record was acknowledged",
+    )
+
+
+def rdkafka_consume(settings: ClientSettings, topic: str) -> ConsumeSample:
+    """Read a topic from the beginning to its current end offsets and keep nothing."""
+    t0 = time.perf_counter()
+    partitions = partition_count(settings, topic)
+    conf = {**CONSUMER_DEFAULTS, **_conf(settings, "consumer")}
+    conf.setdefault("group.id", f"ridectl-bench-{uuid.uuid4().hex[:8]}")
+    consumer = Consumer(conf)
+    count = 0
+    try:
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+        end = {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(partitions)
+        }
+        t1 = time.perf_counter()
+        pending = {p for p, high in end.items() if high > 0}
+        while pending:
+            for m in consumer.consume(_BATCH, 0.5):
+                if m.error() is not None:
+                    continue
+                count += 1
+                p = m.partition()
+                if p in pending and (m.offset() or 0) + 1 >= end[p]:
+                    pending.discard(p)
+            if time.perf_counter() - t1 > _DEADLINE_S:
+                raise RuntimeError(f"reading {topic} took more than {_DEADLINE_S:g} s")
+        loop = time.perf_counter() - t1
+    finally:
+        consumer.close()
+    return ConsumeSample(count, time.perf_counter() - t0, loop)
+
+
+def java_consume(java: str, tools: Path, bootstrap: str, topic: str, records: int) -> ConsumeSample:
+    """Run ConsumerPerformance once over ``records`` records; raises RuntimeError with its
+    last words if it fails. ``loop_s`` is the tool's own fetch time."""
+    cmd = [
+        java,
+        "-cp",
+        f"{tools}/*",
+        "org.apache.kafka.tools.ConsumerPerformance",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic",
+        topic,
+        "--messages",
+        str(records),
+        "--group",
+        f"ridectl-bench-{uuid.uuid4().hex[:8]}",
+        "--hide-header",
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    wall = time.perf_counter() - t0
+    fields = _last_csv(proc.stdout)
+    if proc.returncode != 0 or fields is None:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"ConsumerPerformance exited {proc.returncode}: {tail[0][:200]}")
+    # start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.ms, fetch.ms, ...
+    count, fetch_ms = int(float(fields[4])), float(fields[7])
+    return ConsumeSample(count, wall, fetch_ms / 1000.0)
+
+
+def _last_csv(text: str) -> list[str] | None:
+    rows = [line.split(",") for line in text.splitlines() if line.count(",") >= 8]
+    return [f.strip() for f in rows[-1]] if rows else None

@@ -1,0 +1,215 @@
+"""The producer section of ``ridectl bench``: for each client, ridectl's run beside a bare loop
+of the same client, per strategy.
+
+The bare loop of kafka-python and of librdkafka sends the very records of a ridectl run, built
+before its clock starts; the Java client's is Apache Kafka's ``ProducerPerformance`` (records
+of the same size). Inside each repetition ridectl and the bare loop run back to back, in
+alternating order, and their ratio is taken per repetition before the median, so the slow
+drift of a shared machine cancels out. Every run also notes its CPU time (this process's, or
+the Java child's), which other load on the machine disturbs less than wall time.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from ridectl.bench.baselines import ProduceSample, bare_produce, java_produce
+from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES, Strategy
+from ridectl.bench.stats import aggregate, median, rounded, sample_dict
+from ridectl.clients.base import ClientName
+
+if TYPE_CHECKING:
+    from ridectl.bench.runner import Bench
+
+#: What each client's ridectl run is compared with.
+BARE_LABEL = {
+    ClientName.KAFKA_PYTHON: "bare kafka-python loop",
+    ClientName.LIBRDKAFKA: "bare librdkafka loop",
+    ClientName.JAVA: "Java ProducerPerformance",
+}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that ended (the Java programs)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _timed(
+    run: Callable[[ClientName, Strategy], dict[str, Any]], client: ClientName, strategy: Strategy
+) -> dict[str, Any]:
+    c0 = _cpu()
+    out = run(client, strategy)
+    out["cpu_s"] = round(_cpu() - c0, 3)
+    return out
+
+
+def _run_id() -> str:
+    from ridectl.runs import new_run_id
+
+    return new_run_id()
+
+
+class ProducerSection:
+    """Measures every client given, every strategy, ``repeat`` times."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.b = bench
+        self.records = bench.size.records
+        self.record_size: dict[str, int] = {}
+
+    def run(self) -> dict[str, Any]:
+        clients = []
+        for client in self.b.opts.clients:
+            unavailable = self._unavailable(client)
+            if unavailable is not None:
+                clients.append({"client": client.value, "unavailable": unavailable})
+                continue
+            clients.append(self._client(client))
+        return {
+            "records": self.records,
+            "partitions": PARTITIONS,
+            "seed": SEED,
+            "clients": clients,
+        }
+
+    def _unavailable(self, client: ClientName) -> str | None:
+        if client is not ClientName.JAVA:
+            return None
+        if self.b.java is None:
+            return "no Java 17+ found"
+        if self.b.tools is None:
+            return self.b.tools_note or "kafka-tools jars unavailable"
+        return None
+
+    def _client(self, client: ClientName) -> dict[str, Any]:
+        self.b.say(f"producer {client.value}: warm-up run")
+        self.ridectl(client, STRATEGIES[-1], max(200, self.records // 25))
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+            s.name: {"ridectl": [], "bare": []} for s in STRATEGIES
+        }
+        ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
+        for rep in range(self.b.opts.repeat):
+            for strategy in STRATEGIES:
+                order = ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl")
+                got: dict[str, dict[str, Any]] = {}
+                for who in order:
+                    if who == "ridectl":
+                        got[who] = _timed(self._ridectl_dict, client, strategy)
+                    else:
+                        got[who] = _timed(self._bare, client, strategy)
+                    runs[strategy.name][who].append(got[who])
+                    self.b.say(
+                        f"producer {client.value} {strategy.name} {who} run {rep + 1}: "
+                        f"{got[who].get('records_per_s') or 0:,.0f} records/s, "
+                        f"{got[who]['cpu_s']:.2f} CPU s"
+                    )
+                ours, bare = got["ridectl"].get("records_per_s"), got["bare"].get("records_per_s")
+                if ours and bare:
+                    ratios[strategy.name].append(ours / bare)
+        rows = [self._row(s, runs[s.name], ratios[s.name]) for s in STRATEGIES]
+        return {"client": client.value, "bare": BARE_LABEL[client], "strategies": rows}
+
+    def _row(
+        self, strategy: Strategy, runs: dict[str, list[dict[str, Any]]], ratios: list[float]
+    ) -> dict[str, Any]:
+        ours, bare = aggregate(runs["ridectl"]), aggregate(runs["bare"])
+        for agg, raw in ((ours, runs["ridectl"]), (bare, runs["bare"])):
+            agg["cpu_s"] = rounded(median([r.get("cpu_s") for r in raw]), 3)
+        return {
+            "name": strategy.name,
+            "title": strategy.title,
+            "keyed": strategy.keyed,
+            "settings": strategy.producer_settings(),
+            "record_bytes": self.record_size.get(strategy.name),
+            "ridectl": ours,
+            "bare": bare,
+            "ridectl_vs_bare": rounded(median(ratios), 3),
+            "ridectl_vs_bare_runs": [round(x, 3) for x in ratios],
+        }
+
+    # ------------------------------------------------------------------ one run each
+    def _ridectl_dict(self, client: ClientName, strategy: Strategy) -> dict[str, Any]:
+        sample = self.ridectl(client, strategy, self.records // 5)
+        if sample.acked:
+            self.record_size.setdefault(strategy.name, round(sample.value_bytes / sample.acked))
+        return sample_dict(sample)
+
+    def ridectl(self, client: ClientName, strategy: Strategy, rides: int) -> ProduceSample:
+        """One ridectl run (through the experiment, as ``ridectl produce`` runs it)."""
+        from ridectl.experiment import produce
+        from ridectl.produce import ProduceOptions
+
+        topic = f"bench-ridectl-{uuid.uuid4().hex[:8]}"
+        self.b.topics.append(topic)
+        result = produce(
+            ProduceOptions(
+                topic=topic,
+                rides=rides,
+                settings=self.b.settings(strategy.producer_settings()),
+                keyed=strategy.keyed,
+                partitions=PARTITIONS,
+                seed=SEED,
+                client=client,
+            )
+        )
+        if strategy.name == "keyed-idempotent" and result.acked == result.sent:
+            self.b.consume_topic = topic
+        problem = result.aborted or (
+            f"{result.failed} sends failed: {dict(result.errors)}" if result.failed else None
+        )
+        return ProduceSample(
+            records=result.sent,
+            acked=result.acked,
+            elapsed_s=result.elapsed_s,
+            value_bytes=round(result.bytes_sent * result.acked / result.sent) if result.sent else 0,
+            p50_ms=result.latency_pct(50),
+            p99_ms=result.latency_pct(99),
+            error=problem,
+        )
+
+    def _bare(self, client: ClientName, strategy: Strategy) -> dict[str, Any]:
+        settings = self.b.settings(strategy.producer_settings())
+        topic = self.b.new_topic("bare")
+        rides = self.records // 5
+        if client is ClientName.KAFKA_PYTHON:
+            return sample_dict(
+                bare_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
+            )
+        if client is ClientName.LIBRDKAFKA:
+            from ridectl.bench.bare_clients import rdkafka_produce
+
+            sample = rdkafka_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
+            return sample_dict(sample)
+        return self._java(strategy, topic)
+
+    def _java(self, strategy: Strategy, topic: str) -> dict[str, Any]:
+        assert self.b.java is not None and self.b.tools is not None
+        size = self.record_size.get(strategy.name, 230)
+        props = {
+            **strategy.producer_settings(),
+            # The tool sends keyless records, which the Java default ("sticky") puts on one
+            # partition until its batch is full; round-robin spreads them as ridectl's keyed
+            # ride ids and unkeyed records are spread.
+            "partitioner.class": "org.apache.kafka.clients.producer.RoundRobinPartitioner",
+            # Fail instead of waiting for ever when something is wrong with the topic.
+            "max.block.ms": "30000",
+        }
+        t0 = time.perf_counter()
+        try:
+            sample = java_produce(
+                self.b.java, self.b.tools, self.b.bootstrap, topic, self.records, size, props
+            )
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+            return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]}
+        out = asdict(sample)
+        out["record_bytes"] = size
+        out["elapsed_s"] = round(time.perf_counter() - t0, 3)
+        return out

@@ -1,0 +1,302 @@
+"""Lessons told through several client libraries at once: kafka-python, the Java client and
+librdkafka drive the same rides on the real broker, and each lesson judges its own figures.
+
+- ``unkeyed``: each client's strategy for records without a key, partition by partition.
+- ``idempotence-five``: idempotent producers under the same retriable errors; the fault proxy
+  counts how many produce requests each one keeps in flight on a connection.
+- ``librdkafka-defaults``: librdkafka as it ships (idempotence off, no in-flight limit to speak
+  of) under retries and lost acknowledgements, then with idempotence on.
+- ``mixed-clients``: the ride service writes with the Java client, the payment service with
+  librdkafka; both key by ride id, with different hash functions.
+
+Lessons have the shape of :mod:`ridectl.scenarios.lesson`.
+"""
+
+from __future__ import annotations
+
+from ridectl.clients.base import ClientName
+from ridectl.experiment import DemoContext, Trial
+from ridectl.faults.spec import parse_fault_spec
+from ridectl.judge.kinds import OrderCause, ViolationKind
+from ridectl.scenarios.lesson import GOTCHA, GOTCHA_FAULT, Lesson, LessonOutcome
+
+JAVA, RDKAFKA, PYTHON = ClientName.JAVA, ClientName.LIBRDKAFKA, ClientName.KAFKA_PYTHON
+#: Every 7th produce request is written but its success is replaced with a retriable error,
+#: 20 ms late: the producer sends the records again although the broker has them.
+LOST_ACK_FAULT = "lost-ack:every=7,ms=20"
+#: Records of their own request (what steady traffic with a short linger looks like): the only
+#: settings changed from librdkafka's defaults in ``librdkafka-defaults``.
+ONE_BY_ONE = {"batch.size": "1", "linger.ms": "0"}
+_INFLIGHT = "max.in.flight.requests.per.connection"
+_IDEM = {"enable.idempotence": "true"}
+
+
+def recipe(client: ClientName, **changes: str) -> dict[str, str]:
+    """The retry recipe (one record per request, 5 in flight, idempotence off) with
+    ``changes``, in values ``client`` accepts (librdkafka's shortest retry backoff is 1 ms)."""
+    settings = {**GOTCHA, **{k.replace("_", "."): v for k, v in changes.items()}}
+    if client is RDKAFKA and settings.get("retry.backoff.ms") == "0":
+        settings["retry.backoff.ms"] = "1"
+    return settings
+
+
+def ooo(t: Trial) -> int:
+    return t.report.by_kind[ViolationKind.OUT_OF_ORDER]
+
+
+def in_flight(t: Trial) -> int:
+    """The most produce requests the proxy saw at the broker at once on one connection."""
+    return t.run.fault_stats.max_in_flight if t.run.fault_stats is not None else 0
+
+
+def injected(t: Trial) -> int:
+    return t.run.fault_stats.faults_injected_total if t.run.fault_stats is not None else 0
+
+
+def only_cause(t: Trial, cause: OrderCause) -> bool:
+    """Some events were out of order, every one of them for ``cause``."""
+    return ooo(t) > 0 and t.report.by_cause[cause] == ooo(t)
+
+
+def _faulty(
+    ctx: DemoContext,
+    label: str,
+    topic: str,
+    client: ClientName,
+    producer: dict[str, str],
+    fault: str,
+    rides: int,
+    partitions: int = 3,
+) -> Trial:
+    return ctx.trial(
+        label,
+        topic,
+        rides=rides,
+        partitions=partitions,
+        producer=producer,
+        faults=[parse_fault_spec(fault)],
+        client=client,
+    )
+
+
+# --------------------------------------------------------------------------- unkeyed
+
+
+def _unkeyed(ctx: DemoContext) -> LessonOutcome:
+    trials = [
+        ctx.trial(
+            f"{client.value}, no key",
+            ctx.topic("unkeyed", client.value),
+            rides=ctx.sizes.rides,
+            keyed=False,
+            client=client,
+        )
+        for client in (PYTHON, JAVA, RDKAFKA)
+    ]
+    return LessonOutcome(
+        promised=all(t.report.rides_split > 0 and only_cause(t, OrderCause.KEYING) for t in trials),
+        verdict="; ".join(
+            f"{t.label}: {t.report.rides_split} of {t.report.rides} rides split, "
+            f"{len(t.run.per_partition)} partitions used (busiest {busiest(t):.0%}), "
+            f"{ooo(t)} events out of order"
+            for t in trials
+        )
+        + "; every one for the keying cause.",
+        trials=trials,
+        focus=trials[0],
+        compare=True,
+        loads=True,
+    )
+
+
+def busiest(t: Trial) -> float:
+    """The share of the run's events on its busiest partition."""
+    counts = t.run.per_partition
+    return max(counts.values(), default=0) / max(1, sum(counts.values()))
+
+
+# --------------------------------------------------------------------------- idempotence-five
+
+
+def _idempotence_five(ctx: DemoContext) -> LessonOutcome:
+    runs: list[tuple[ClientName, str, dict[str, str]]] = [
+        (JAVA, "idempotent", {"enable.idempotence": "true"}),
+        (JAVA, "1 in flight", {_INFLIGHT: "1"}),
+        (RDKAFKA, "idempotent", {"enable.idempotence": "true"}),
+        (PYTHON, "idempotent", {"enable.idempotence": "true"}),
+        (PYTHON, "1 in flight", {_INFLIGHT: "1"}),
+    ]
+    rides = max(25, ctx.sizes.fault_rides // 8)
+    trials = [
+        _faulty(
+            ctx,
+            f"{client.value} {what}",
+            ctx.topic("idem5", f"{client.value}-{'idem' if 'idem' in what else 'one'}"),
+            client,
+            recipe(client, **changes),
+            GOTCHA_FAULT,
+            rides,
+            partitions=1,
+        )
+        for client, what, changes in runs
+    ]
+    java_idem, java_one, rd_idem, py_idem, py_one = trials
+    promised = (
+        all(t.report.clean and injected(t) > 0 for t in trials)
+        and in_flight(java_idem) > 1
+        and in_flight(rd_idem) > 1
+        and in_flight(py_idem) == 1
+        and in_flight(java_one) == 1
+        and in_flight(py_one) == 1
+    )
+    return LessonOutcome(
+        promised=promised,
+        verdict="; ".join(
+            f"{t.label}: {len(t.report.violations)} violations, up to {in_flight(t)} "
+            f"request(s) in flight, {t.run.throughput:,.0f} ev/s"
+            for t in trials
+        )
+        + ".",
+        trials=trials,
+        compare=True,
+    )
+
+
+# --------------------------------------------------------------------------- librdkafka-defaults
+
+
+def _librdkafka_defaults(ctx: DemoContext) -> LessonOutcome:
+    small = max(25, ctx.sizes.fault_rides // 8)
+
+    def run(label: str, suffix: str, fault: str, rides: int, **changes: str) -> Trial:
+        settings = {k.replace("_", "."): v for k, v in changes.items()}
+        return _faulty(ctx, label, ctx.topic("rdk", suffix), RDKAFKA, settings, fault, rides)
+
+    big = ctx.sizes.fault_rides
+    burst = run("out of the box, one burst", "burst", GOTCHA_FAULT, big)
+    plain = run("out of the box, one by one", "plain", GOTCHA_FAULT, small, **ONE_BY_ONE)
+    one = run("1 in flight, one by one", "one", GOTCHA_FAULT, big, **ONE_BY_ONE, **{_INFLIGHT: "1"})
+    idem = run("idempotent, one by one", "idem", GOTCHA_FAULT, small, **ONE_BY_ONE, **_IDEM)
+    lost = run("out of the box, lost acks", "lost", LOST_ACK_FAULT, small, **ONE_BY_ONE)
+    lost_idem = run(
+        "idempotent, lost acks", "lostidem", LOST_ACK_FAULT, small, **ONE_BY_ONE, **_IDEM
+    )
+    dups = lost.report.by_kind[ViolationKind.DUPLICATE]
+    promised = (
+        only_cause(plain, OrderCause.LOG)
+        and only_cause(one, OrderCause.LOG)
+        and in_flight(one) == 1
+        and idem.report.clean
+        and dups > 0
+        and lost_idem.report.clean
+        and all(injected(t) > 0 for t in (plain, one, idem, lost, lost_idem))
+    )
+    requests = burst.run.fault_stats.produce_requests if burst.run.fault_stats else 0
+    return LessonOutcome(
+        promised=promised,
+        verdict=f"one burst: {burst.run.acked} events in {requests} produce requests, "
+        f"{injected(burst)} failed, {ooo(burst)} out of order; one by one: {ooo(plain)} out of "
+        f"order with up to {in_flight(plain)} requests in flight, {ooo(one)} with 1 in flight, "
+        f"{ooo(idem)} idempotent (up to {in_flight(idem)} in flight); lost acks: {dups} "
+        f"duplicates, {lost_idem.report.by_kind[ViolationKind.DUPLICATE]} idempotent.",
+        trials=[burst, plain, one, idem, lost, lost_idem],
+        focus=one,
+        compare=True,
+        explain=one,
+    )
+
+
+# --------------------------------------------------------------------------- mixed-clients
+
+
+def _mixed(ctx: DemoContext) -> LessonOutcome:
+    t = ctx.trial(
+        "rides via the Java client, payments via librdkafka",
+        ctx.topic("mixed"),
+        rides=ctx.sizes.rides,
+        client=JAVA,
+        second_client=RDKAFKA,
+    )
+    causes = t.report.by_cause
+    return LessonOutcome(
+        promised=t.report.rides_split > 0
+        and causes[OrderCause.KEYING] > 0
+        and causes[OrderCause.PROCESSING] == 0,
+        verdict=f"{t.report.rides_split} of {t.report.rides} rides had their payment on "
+        f"another partition; {ooo(t)} events were read out of order: "
+        f"{causes[OrderCause.KEYING]} for the keying cause, {causes[OrderCause.LOG]} in the "
+        "log of one partition (the two producers raced).",
+        trials=[t],
+        focus=t,
+        explain=t,
+    )
+
+
+UNKEYED = Lesson(
+    "unkeyed",
+    "Without a key, a ride's events scatter (each client its own way)",
+    "Every ride's five events go out with no key to a topic of 6 partitions, once per client. "
+    "kafka-python picks a random partition for every record. The Java client sticks to one "
+    "partition until about a batch (batch.size) has gone there, then moves on. librdkafka "
+    "sticks to one for sticky.partitioning.linger.ms, but the records it is handed before it "
+    "knows the topic's partitions wait unplaced, and are then given a random partition each. "
+    "The consumer drains the partitions in turns; nothing orders one partition against "
+    "another. Expected cause of every violation: keying.",
+    _unkeyed,
+    "Kafka orders records within one partition, never across partitions. A sticky "
+    "partitioner only changes how often a ride is cut: any ride that straddles a switch is "
+    "split. Events that must stay in order need the same key.",
+)
+
+IDEMPOTENCE_FIVE = Lesson(
+    "idempotence-five",
+    "Idempotence keeps order with five requests in flight (Java, librdkafka)",
+    "The retry gotcha's failures (every 7th produce request refused, one record per request) "
+    "on a topic of one partition (so the proxy's count per connection is a count per "
+    "partition), for each client idempotent with up to 5 requests in flight; for the Java "
+    "client and kafka-python also not idempotent with 1 in flight. The Java client and "
+    "librdkafka number "
+    "each partition's batches: the broker refuses a batch that arrives after a gap, and the "
+    "client sends it again once the gap is filled, so several requests can stay in flight. "
+    "kafka-python's idempotent producer sends one batch per partition at a time. The proxy "
+    "counts the requests each connection has at the broker at once.",
+    _idempotence_five,
+    "Sequence numbers let the Java client and librdkafka keep their pipeline and their order. "
+    "The pipeline pays when failures are rare; with a failure every 7 requests, everything "
+    "sent behind each failure is refused and sent again, so compare the measured ev/s rather "
+    "than expect a winner. kafka-python's idempotence is one batch per partition at a time.",
+)
+
+LIBRDKAFKA_DEFAULTS = Lesson(
+    "librdkafka-defaults",
+    "librdkafka out of the box reorders and duplicates on retries; idempotence fixes both",
+    "librdkafka ships with enable.idempotence=false and up to 1,000,000 requests in flight "
+    "per connection. First the run in one burst with nothing changed: librdkafka packs it "
+    "into one batch per partition. Then each record in a request of its own (batch.size=1, "
+    "linger.ms=0), as when records trickle in: every 7th request fails, librdkafka puts the "
+    "records back in their place in its queue, but requests already sent behind them are "
+    "written first. Then with max.in.flight=1, with idempotence, and with lost "
+    "acknowledgements. Expected cause: log.",
+    _librdkafka_defaults,
+    "librdkafka's retries restore the order of its own queue, not of the log. One request in "
+    "flight is not enough either: librdkafka builds the next request while one is in flight, "
+    "and after a failure that request goes out before the retry. Turn enable.idempotence on: "
+    "it keeps order, removes the duplicates of lost acknowledgements, and caps in-flight at 5.",
+)
+
+MIXED_CLIENTS = Lesson(
+    "mixed-clients",
+    "Two clients, two hash functions, one ride split",
+    "The ride service writes with the Java client (murmur2 of the key); the payment service "
+    "writes PaymentProcessed with librdkafka's default partitioner, consistent_random (CRC32 "
+    "of the key). Both key by ride_id, yet most payments land on another partition than the "
+    "rest of their ride. Expected cause: keying; where both hashes agree, the two producers "
+    "still race, so a payment can be written ahead of its ride's earlier events (log).",
+    _mixed,
+    "Every producer of a key must use the same partitioner, and even then two producers are "
+    "not ordered against each other. With librdkafka set partitioner=murmur2_random to match "
+    "Java; check with `ridectl partition KEY --partitioner all`.",
+)
+
+#: In the order the demo tells them (see ``ridectl.scenarios.lessons.LESSONS``).
+CLIENT_LESSONS = (UNKEYED, IDEMPOTENCE_FIVE, LIBRDKAFKA_DEFAULTS, MIXED_CLIENTS)

@@ -1,0 +1,87 @@
+"""The producer's per-record bookkeeping, alone (no broker): deliveries noted as they come are
+turned into acknowledgements, latencies and error counts; the loop stops at its checkpoints."""
+
+from __future__ import annotations
+
+from ridectl.clients.admin import TopicInfo
+from ridectl.clients.base import Delivery
+from ridectl.produce import (
+    PROGRESS_EVERY,
+    ProduceOptions,
+    ProduceResult,
+    _Checkpoints,
+    _Outcomes,
+    _send_all,
+    ride_ids,
+)
+from ridectl.settings import build_settings
+
+
+class _InstantProducer:
+    """Acknowledges every record at once, on the caller's thread; fails every seventh."""
+
+    def __init__(self) -> None:
+        self.on_delivery = print
+
+    def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
+        if index % 7 == 6:
+            self.on_delivery(Delivery(index, -1, -1, "RecordTooLargeException", "too big"))
+        else:
+            self.on_delivery(Delivery(index, index % 3, index // 3))
+
+    def flush(self, timeout_s: float) -> bool:
+        return True
+
+
+def _options(rides: int, **extra: object) -> ProduceOptions:
+    settings = build_settings("127.0.0.1:1", None, [], {})
+    return ProduceOptions(topic="t", rides=rides, settings=settings, seed=3, **extra)  # type: ignore[arg-type]
+
+
+def test_settled_deliveries_become_acks_of_the_right_events_and_counted_errors() -> None:
+    seen: list[tuple[int, int]] = []
+    opts = _options(40, progress=lambda sent, acked: seen.append((sent, acked)))
+    result = ProduceResult("run-1", TopicInfo("t", 3, False, 1), True, 40, 3)
+    outcomes = _Outcomes(result, ride_ids(40), watch_expiry=False)
+    producer = _InstantProducer()
+    producer.on_delivery = outcomes.on_delivery
+    _send_all(producer, None, opts, result, outcomes)  # type: ignore[arg-type]
+    outcomes.settle()
+    assert result.sent == 200
+    failed = sum(1 for i in range(200) if i % 7 == 6)
+    assert result.errors == {"RecordTooLargeException": failed}
+    assert len(result.acks) == len(result.latencies_ms) == 200 - failed
+    # Each ack names the ride and step that was sent under its index.
+    names = ride_ids(40)
+    acked = [i for i in range(200) if i % 7 != 6]
+    for ack, i in zip(result.acks, acked, strict=True):
+        ride, seq = outcomes.sent[i]
+        assert (ack.ride_id, ack.seq, ack.partition, ack.offset) == (
+            names[ride],
+            seq,
+            i % 3,
+            i // 3,
+        )
+    assert all(lat >= 0 for lat in result.latencies_ms)
+    # Each failed event is named with its ride, step and the client's error.
+    assert [(f.ride_id, f.seq, f.error) for f in result.failures] == [
+        (names[outcomes.sent[i][0]], outcomes.sent[i][1], "RecordTooLargeException")
+        for i in range(200)
+        if i % 7 == 6
+    ]
+    # A second settle adds nothing twice; progress saw the final count.
+    outcomes.settle()
+    assert len(result.acks) == 200 - failed
+    assert seen[-1] == (200, 200 - failed)
+
+
+def test_checkpoints_cover_progress_and_the_growth_point() -> None:
+    every = PROGRESS_EVERY
+    none = _Checkpoints(_options(1000))
+    assert none.next(0) == -1
+    grow = _Checkpoints(_options(1000, grow_to=9, grow_at=0.5))
+    assert grow.next(0) == 2500 and grow.next(2501) == -1
+    both = _Checkpoints(_options(1000, grow_to=9, grow_at=0.0, progress=lambda s, a: None))
+    assert both.next(0) == 0
+    assert both.next(1) == every
+    assert both.next(every + 1) == 2 * every
