@@ -3,8 +3,11 @@ turned into acknowledgements, latencies and error counts; the loop stops at its 
 
 from __future__ import annotations
 
+import random
+
 from ridectl.clients.admin import TopicInfo
 from ridectl.clients.base import Delivery
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
 from ridectl.produce import (
     PROGRESS_EVERY,
     ProduceOptions,
@@ -85,3 +88,32 @@ def test_checkpoints_cover_progress_and_the_growth_point() -> None:
     assert both.next(0) == 0
     assert both.next(1) == every
     assert both.next(every + 1) == 2 * every
+
+
+def _reference_schedule(rides: int, seed: int, concurrent: int) -> list[tuple[int, int]]:
+    """The schedule as first written, with ``random.randrange``."""
+    rng = random.Random(seed)
+    out: list[tuple[int, int]] = []
+    open_rides: list[int] = []
+    progress: dict[int, int] = {}
+    next_ride = 0
+    while open_rides or next_ride < rides:
+        while len(open_rides) < concurrent and next_ride < rides:
+            open_rides.append(next_ride)
+            progress[next_ride] = 0
+            next_ride += 1
+        slot = rng.randrange(len(open_rides))
+        ride = open_rides[slot]
+        progress[ride] += 1
+        out.append((ride, progress[ride]))
+        if progress[ride] == LIFECYCLE_LENGTH:
+            open_rides[slot] = open_rides[-1]
+            open_rides.pop()
+            del progress[ride]
+    return out
+
+
+def test_the_schedule_of_a_seed_is_the_one_randrange_draws() -> None:
+    for seed, rides, concurrent in ((7, 500, 64), (1, 300, 1), (42, 1000, 100), (3, 70, 3)):
+        got = list(interleaved_schedule(rides, seed=seed, concurrent=concurrent))
+        assert got == _reference_schedule(rides, seed, concurrent), (seed, rides, concurrent)
