@@ -224,12 +224,13 @@ def test_read_committed_member_never_processes_an_aborted_ride(
 
 
 def test_consumer_lessons_register_after_the_demo_lessons() -> None:
-    from ridectl.scenarios.consumer_lessons import ALL_LESSONS, CONSUMER_LESSONS
+    from ridectl.scenarios.catalogue import LESSONS as ALL
+    from ridectl.scenarios.consumer_lessons import CONSUMER_LESSONS
     from ridectl.scenarios.lessons import LESSONS
 
-    names = [lesson.name for lesson in ALL_LESSONS]
+    names = [lesson.name for lesson in ALL]
     assert len(names) == len(set(names))
-    assert [*LESSONS, *CONSUMER_LESSONS] == ALL_LESSONS
+    assert [*LESSONS, *CONSUMER_LESSONS] == ALL
     assert {lesson.name for lesson in CONSUMER_LESSONS} == {
         "crash-before-commit", "auto-commit", "transactions", "rebalance", "timeout-gaps",
     }  # fmt: skip

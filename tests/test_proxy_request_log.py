@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from ridectl.faults import FaultProxy, ProxyStats, parse_fault_spec
-from ridectl.faults.requests import RequestFate, RequestRecord
+from ridectl.faults.requests import HoldRelease, RequestFate, RequestRecord
 
 pytestmark = pytest.mark.kafka
 
@@ -42,10 +42,10 @@ def _topic(bootstrap: str) -> str:
     return topic
 
 
-def _produce(bootstrap: str, fault: str, rides: int) -> tuple[str, ProxyStats]:
+def _produce(bootstrap: str, fault: str, rides: int, **overrides: Any) -> tuple[str, ProxyStats]:
     topic = _topic(bootstrap)
     with FaultProxy(bootstrap, [parse_fault_spec(fault)]) as proxy:
-        producer = KafkaProducer(bootstrap_servers=proxy.bootstrap, **HAZARD)
+        producer = KafkaProducer(bootstrap_servers=proxy.bootstrap, **{**HAZARD, **overrides})
         try:
             for ride in range(rides):
                 for seq in range(1, 6):
@@ -121,3 +121,30 @@ def test_a_lost_ack_is_traced_to_the_retry_that_wrote_the_second_copy(
         assert offsets[event] == sorted([replaced.base_offsets[0], second.base_offsets[0]])
     copies = [e for e, where in offsets.items() if len(where) > 1]
     assert len(copies) == 2
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "released_by", "overtakers"),
+    [(5, HoldRelease.COUNT, 4), (1, HoldRelease.ALONE, 0)],
+)
+def test_a_held_error_is_overtaken_by_exactly_hold_requests_or_by_none(
+    kafka_bootstrap: str, in_flight: int, released_by: HoldRelease, overtakers: int
+) -> None:
+    """hold=4 with no retry backoff: a client with five in flight sends four more requests
+    before it hears of the error and retries in the very next one; a client with one in
+    flight is answered at once and retries next. The log says which rule let each go."""
+    config = {"retry_backoff_ms": 0, "max_in_flight_requests_per_connection": in_flight}
+    _, stats = _produce(kafka_bootstrap, "error:every=7,hold=4", rides=30, **config)
+    log = {r.number: r for r in stats.request_log}
+    held = [log[n] for n in stats.hit_requests]
+    assert held and all(r.fate is RequestFate.FAILED_BY_FAULT for r in held)
+    last = max(log)
+    for record in held:
+        retry = next(r for r in log.values() if record.number in r.retry_of)
+        if record.number + overtakers < last - 1:  # not at the end of the run
+            assert (record.released_by, record.sent_while_held) == (released_by, overtakers)
+            assert retry.number == record.number + overtakers + 1
+        else:
+            assert record.released_by in (released_by, HoldRelease.IDLE)
+    unheld = [r for r in log.values() if r.number not in stats.hit_requests]
+    assert all(r.released_by is None and r.sent_while_held == 0 for r in unheld)

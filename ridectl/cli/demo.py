@@ -47,7 +47,7 @@ def demo(
     any lesson did not."""
     from ridectl.experiment import Sizes, demo_context
     from ridectl.output.demo import render_intro, render_outcome
-    from ridectl.scenarios.lessons import LESSONS
+    from ridectl.scenarios.catalogue import LESSONS
 
     out = console.out(record=bool(export_svg or export_html))
     if list_:

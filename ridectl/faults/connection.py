@@ -25,6 +25,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ridectl.faults.hold import HeldAnswers
 from ridectl.faults.kinds import PendingAnswer, ProduceCall, Verdict, behaviour_of
 from ridectl.faults.protocol import (
     API_VERSIONS,
@@ -53,8 +54,6 @@ __all__ = ["MAX_OWED", "OFFENCES_LOGGED", "Connection"]
 
 log = logging.getLogger(__name__)
 
-#: A held error (``hold=N``) is answered anyway once the client sent nothing for this long.
-HOLD_IDLE_S = 0.03
 #: How many offending connections get a warning line; later ones are only counted.
 OFFENCES_LOGGED = 100
 #: A client with this many answers owed is not read from until it reads some (bounded memory).
@@ -119,11 +118,9 @@ class Connection:
         self.awaiting: deque[Slot] = deque()
         self.queue: asyncio.Queue[Slot] = asyncio.Queue()
         self.room = asyncio.Event()
-        #: error answers waiting for more requests (``hold=N``): (due count, slot, answer)
-        self.held: list[tuple[int, Slot, bytes]] = []
-        self.produce_seen = 0
+        #: error answers waiting for more requests (``hold=N``)
+        self.held = HeldAnswers(core.requests)
         self.produce_in_flight = 0
-        self.hold_timer: asyncio.TimerHandle | None = None
         self.up_reader: asyncio.StreamReader | None = None
         self.up_writer: asyncio.StreamWriter | None = None
         self.abort = False
@@ -198,6 +195,7 @@ class Connection:
         )
 
     async def _close_all(self) -> None:
+        self.held.close()
         for slot in self.owed:
             slot.ready.cancel()
             self._log(slot, RequestFate.CLOSED)
@@ -292,7 +290,7 @@ class Connection:
             if verdict is Verdict.KEEP:
                 if answer is not None:
                     self._answer_by_fault(slot, answer)
-                self._release_held()
+                self.held.after_request()
                 continue
             if expects:
                 self.awaiting.append(slot)
@@ -303,13 +301,13 @@ class Connection:
             writer.write(head)
             writer.write(payload)
             await writer.drain()
-            self._release_held()
+            self.held.after_request()
 
     def _produce(self, slot: Slot, payload: bytes) -> tuple[Verdict, PendingAnswer | None]:
         info = slot.info
         produce = parse_produce_request(payload, info.api_version)
         number, fault = self.core.produce_fault(produce)
-        self.produce_seen += 1
+        self.held.arrived(produce.expects_response)
         slot.call = ProduceCall(produce, info.api_version, info.correlation_id)
         slot.number, slot.fault = number, fault
         labels = tuple(f"{topic}:{index}" for topic, index in produce.partitions())
@@ -336,36 +334,14 @@ class Connection:
         offsets = tuple(-1 for _ in parts)
         self._log(slot, RequestFate.FAILED_BY_FAULT, offsets, answer.error_code)
         if answer.after_requests:
-            # Answered once the client has sent that many more requests: its pipeline is then
-            # full behind the failing one, whatever the timing, which makes the reordering
-            # repeatable. A client that sends nothing more is answered when it falls quiet.
-            self.held.append((self.produce_seen + answer.after_requests, slot, answer.data))
+            # Answered once the client has sent that many more requests (ridectl.faults.hold).
+            self.held.hold(slot.number, slot.ready, answer.data, answer.after_requests)
         elif answer.delay_ms:
             asyncio.get_running_loop().call_later(
                 answer.delay_ms / 1000, self._fulfil, slot, answer.data
             )
         else:
             self._fulfil(slot, answer.data)
-
-    def _release_held(self) -> None:
-        """Answer held errors whose number of following requests has now arrived; answer
-        the rest if no request comes for HOLD_IDLE_S."""
-        due = [h for h in self.held if h[0] <= self.produce_seen]
-        if due:
-            self.held = [h for h in self.held if h[0] > self.produce_seen]
-            for _, slot, data in due:
-                self._fulfil(slot, data)
-        if self.hold_timer is not None:
-            self.hold_timer.cancel()
-            self.hold_timer = None
-        if self.held:
-            loop = asyncio.get_running_loop()
-            self.hold_timer = loop.call_later(HOLD_IDLE_S, self._release_all_held)
-
-    def _release_all_held(self) -> None:
-        held, self.held, self.hold_timer = self.held, [], None
-        for _, slot, data in held:
-            self._fulfil(slot, data)
 
     @staticmethod
     def _fulfil(slot: Slot, data: bytes) -> None:
@@ -451,7 +427,10 @@ class Connection:
     async def _deliver(self) -> None:
         while True:
             slot = await self.queue.get()
+            self.held.writer_waits_on(slot.ready)
             data = await slot.ready
+            if slot.call is not None and slot.call.produce.expects_response:
+                self.held.answer_written()
             self.client_writer.write(data)
             await self.client_writer.drain()
             done = self.owed.popleft()

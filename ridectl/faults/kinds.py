@@ -94,7 +94,8 @@ class _Forward:
 class ErrorFault(_Forward):
     """Answer the request itself with the error for each of its partitions; never forwarded.
     ``hold=N`` answers once N more requests arrived (the client's pipeline is then full behind
-    the failing one whatever the timing); ``ms`` answers after a time."""
+    the failing one whatever the timing; see ridectl.faults.hold for a client that cannot send
+    that many); ``ms`` answers after a time."""
 
     kind = FaultKind.ERROR
     acts_without_answer = True

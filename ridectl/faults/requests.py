@@ -27,6 +27,7 @@ __all__ = [
     "MAX_EVENTS_PER_REQUEST",
     "MAX_REQUESTS_LOGGED",
     "EventRef",
+    "HoldRelease",
     "RequestFate",
     "RequestLog",
     "RequestRecord",
@@ -57,6 +58,17 @@ class RequestFate(StrEnum):
     """acks=0: forwarded without an answer owed (or swallowed by an ``error`` fault)."""
     CLOSED = "closed"
     """Its connection closed before the broker answered (or a ``disconnect`` fault)."""
+
+
+class HoldRelease(StrEnum):
+    """Why a held error answer (``hold=N``) was given to the client when it was."""
+
+    COUNT = "count"
+    """The N further Produce requests arrived on its connection."""
+    ALONE = "alone"
+    """The client never had more than one request in flight: nothing could overtake it."""
+    IDLE = "idle"
+    """The client pipelines but sent nothing more for a long while (the end of its run)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,10 @@ class RequestRecord:
     """Earlier requests that carried some of the same events."""
     duplicate_of: tuple[int, ...] = ()
     """Earlier requests that had already written some of the same events."""
+    released_by: HoldRelease | None = None
+    """For an error answer held back (``hold=N``): what let it go (None: not held)."""
+    sent_while_held: int = 0
+    """Produce requests the client sent on the connection while that held answer waited."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -104,6 +120,8 @@ class RequestRecord:
             "error_code": self.error_code,
             "retry_of": list(self.retry_of),
             "duplicate_of": list(self.duplicate_of),
+            "released_by": None if self.released_by is None else str(self.released_by),
+            "sent_while_held": self.sent_while_held,
         }
 
     @classmethod
@@ -114,6 +132,7 @@ class RequestRecord:
 
         events = data.get("events", [])
         fault = data.get("fault")
+        released = data.get("released_by")
         return cls(
             number=int(str(data["number"])),
             connection=int(str(data["connection"])),
@@ -129,6 +148,8 @@ class RequestRecord:
             error_code=int(str(data.get("error_code", 0))),
             retry_of=ints("retry_of"),
             duplicate_of=ints("duplicate_of"),
+            released_by=None if released is None else HoldRelease(str(released)),
+            sent_while_held=int(str(data.get("sent_while_held", 0))),
         )
 
 
@@ -240,6 +261,15 @@ class RequestLog:
                 error_code=error_code,
                 duplicate_of=duplicate_of,
             )
+
+    def released(self, number: int, how: HoldRelease, sent_while_held: int) -> None:
+        """Record that request ``number``'s held error answer went to the client, and why."""
+        with self.lock:
+            record = self._records.get(number)
+            if record is not None:
+                self._records[number] = replace(
+                    record, released_by=how, sent_while_held=sent_while_held
+                )
 
     def snapshot(self) -> tuple[tuple[RequestRecord, ...], int]:
         with self.lock:

@@ -93,8 +93,14 @@ def _unkeyed(ctx: DemoContext) -> LessonOutcome:
         )
         for client in (PYTHON, JAVA, RDKAFKA)
     ]
+    python, java, _ = trials
     return LessonOutcome(
-        promised=all(t.report.rides_split > 0 and only_cause(t, OrderCause.KEYING) for t in trials),
+        # librdkafka's burst is not promised anything: from a new producer it went either to
+        # one partition or all over them, depending on timing (both were seen).
+        promised=all(t.report.rides_split > 0 for t in (python, java))
+        and all(t.report.by_cause[OrderCause.KEYING] == ooo(t) for t in trials)
+        and ooo(python) > 0
+        and ooo(java) > 0,
         verdict="; ".join(
             f"{t.label}: {t.report.rides_split} of {t.report.rides} rides split, "
             f"{len(t.run.per_partition)} partitions used (busiest {busiest(t):.0%}), "
@@ -238,8 +244,9 @@ UNKEYED = Lesson(
     "Every ride's five events go out with no key to a topic of 6 partitions, once per client. "
     "kafka-python picks a random partition for every record. The Java client sticks to one "
     "partition until about a batch (batch.size) has gone there, then moves on. librdkafka "
-    "sticks to one for sticky.partitioning.linger.ms, but the records it is handed before it "
-    "knows the topic's partitions wait unplaced, and are then given a random partition each. "
+    "sticks to one for sticky.partitioning.linger.ms (10 ms), but the records it is handed "
+    "before it knows the topic's partitions wait unplaced: a new producer's burst then went "
+    "either all to one partition or all over them, depending on timing. "
     "The consumer drains the partitions in turns; nothing orders one partition against "
     "another. Expected cause of every violation: keying.",
     _unkeyed,

@@ -28,7 +28,7 @@ from ridectl.produce import ProduceOptions, ProduceResult
 from ridectl.runs import new_run_id
 from ridectl.scenarios.gap_lessons import GAP_LESSONS
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
-from ridectl.scenarios.lessons import LESSONS, Lesson, LessonOutcome
+from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 #: Partitions of every consumer-lesson topic: two members get two each.
 PARTITIONS = 4
@@ -423,6 +423,3 @@ CONSUMER_LESSONS: list[Lesson] = [
     ),
     *GAP_LESSONS,
 ]
-
-#: The demo's lessons followed by these, for the demo to register in one line.
-ALL_LESSONS: list[Lesson] = [*LESSONS, *CONSUMER_LESSONS]
