@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,9 +30,28 @@ def home() -> Path:
     return Path(base) / "ridectl"
 
 
+_last_run_id = ""
+_run_id_lock = threading.Lock()
+
+
 def new_run_id() -> str:
-    """Short, sortable by time, unique enough: ``20261127-0612-3fa9``."""
-    return time.strftime("%Y%m%d-%H%M%S-", time.localtime()) + secrets.token_hex(2)
+    """Short, sortable by time, unique enough: ``20261127-061203-3fa9``.
+
+    The last four hex digits are the millisecond (three digits) and one random digit, so two
+    runs started within the same second still sort in the order they started; inside one
+    process each id also sorts after the one before (the newest run on a topic wins)."""
+    global _last_run_id
+    with _run_id_lock:
+        now = time.time()
+        stamp = time.strftime("%Y%m%d-%H%M%S-", time.localtime(now))
+        millis = min(999, int((now % 1) * 1000))
+        run_id = f"{stamp}{millis:03x}{secrets.randbelow(16):x}"
+        if run_id <= _last_run_id:
+            # Same millisecond (or the clock stepped back): one past the last id.
+            head, tail = _last_run_id.rsplit("-", 1)
+            run_id = f"{head}-{int(tail, 16) + 1:04x}"
+        _last_run_id = run_id
+        return run_id
 
 
 def is_newer(run_id: str, than: str) -> bool:

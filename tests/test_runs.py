@@ -61,3 +61,11 @@ def test_home_follows_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     assert runs.home() == tmp_path / "state" / "ridectl"
     monkeypatch.setenv("RIDECTL_HOME", str(tmp_path / "mine"))
     assert runs.home() == tmp_path / "mine"
+
+
+def test_run_ids_made_one_after_another_sort_in_that_order() -> None:
+    made = [runs.new_run_id() for _ in range(2000)]
+    assert made == sorted(made) and len(set(made)) == len(made)
+    for run_id in made[:5]:
+        date, clock, tail = run_id.split("-")
+        assert len(date) == 8 and len(clock) == 6 and len(tail) == 4, run_id

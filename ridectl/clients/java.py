@@ -18,6 +18,7 @@ the exception's class name and message.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import shutil
@@ -312,18 +313,18 @@ class JavaConsumer:
         return int(word) if word.lstrip("-").isdigit() and int(word) >= 0 else None
 
     def poll(self, timeout_s: float) -> list[ConsumedRecord]:
-        lines = self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
+        self._proc.take_records()  # late lines of an earlier poll that gave up waiting
+        self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
         out: list[ConsumedRecord] = []
-        for line in lines:
-            if not line.startswith("R "):
-                continue  # a late answer to an earlier command
-            _r, p, offset, key, value = line.split(" ")
-            out.append(
+        append, decode = out.append, binascii.a2b_base64
+        for line in self._proc.take_records():
+            _r, p, offset, key, value = line.split()
+            append(
                 ConsumedRecord(
                     int(p),
                     int(offset),
-                    None if key == "~" else base64.b64decode(key),
-                    None if value == "~" else base64.b64decode(value),
+                    None if key == b"~" else decode(key),
+                    None if value == b"~" else decode(value),
                 )
             )
         return out

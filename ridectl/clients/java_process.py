@@ -45,6 +45,8 @@ class JavaProcess:
         self.on_delivery: DeliveryCallback | None = None
         #: the settings the client reported holding, by Java name
         self.settings: dict[str, str] = {}
+        #: record lines ("R ...") read since the consumer last took them (``take_records``)
+        self.records: list[bytes] = []
         self._replies: queue.Queue[str | None] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=40)
         self._write_lock = threading.Lock()
@@ -107,6 +109,10 @@ class JavaProcess:
                 if raw.startswith(b"A "):
                     _a, index, partition, offset = raw.split()
                     self._deliver(Delivery(int(index), int(partition), int(offset)))
+                elif raw.startswith(b"R "):
+                    # A record read: kept as the raw line for the consumer's poll, which
+                    # takes them all at once when the poll's "LD" arrives (after them).
+                    self.records.append(raw)
                 elif raw.startswith(b"E "):
                     words = raw.rstrip(b"\n").split(b" ", 3)
                     text = words[3].decode(errors="replace") if len(words) > 3 else ""
@@ -169,6 +175,11 @@ class JavaProcess:
                 collected.append(reply)
                 if reply.split(" ", 1)[0] == kind:
                     return collected
+
+    def take_records(self) -> list[bytes]:
+        """The record lines read so far, handed over once (the reader starts a new list)."""
+        taken, self.records = self.records, []
+        return taken
 
     def exited(self) -> bool:
         return self._proc.poll() is not None
