@@ -27,7 +27,7 @@ from ridectl.clients.base import (
     ProducerDiagnostics,
 )
 from ridectl.clients.factory import make_producer
-from ridectl.errors import RidectlError, UsageError
+from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
@@ -202,16 +202,13 @@ def settings_id(keyed: bool, effective: Mapping[str, str]) -> str:
 
 
 def _validate(opts: ProduceOptions) -> None:
-    if opts.rides <= 0:
-        raise UsageError(f"--rides must be 1 or more, not {opts.rides}")
-    if opts.concurrent <= 0:
-        raise UsageError(f"--concurrent must be 1 or more, not {opts.concurrent}")
+    require_positive("--rides", opts.rides)
+    require_positive("--concurrent", opts.concurrent)
     if opts.key_by not in ("ride", "zone"):
         raise UsageError(f"--key-by must be ride or zone, not {opts.key_by}")
     if not 0.0 <= opts.hot_share <= 1.0:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
-    if opts.zones < 1:
-        raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
+    require_positive("--zones", opts.zones)
     if opts.pace_events_per_s is not None and opts.pace_events_per_s <= 0:
         raise UsageError(f"the send rate must be above 0, not {opts.pace_events_per_s}")
     check_idempotence(opts.settings)
