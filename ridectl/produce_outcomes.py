@@ -38,7 +38,9 @@ class Outcomes:
         #: (ride index, seq) of each record sent, by index
         self.sent: list[tuple[int, int]] = []
         self.sent_at: list[float] = []
-        self.done: list[tuple[Delivery, float]] = []
+        #: (index, partition, offset, clock) of each record acknowledged
+        self.done: list[tuple[int, int, int, float]] = []
+        self.failed: list[Delivery] = []
         self.clock = time.perf_counter
         # Set when a record expires unacknowledged (the broker stopped answering): sending
         # more would only queue records that expire in turn, so the loop stops and reports.
@@ -46,39 +48,42 @@ class Outcomes:
         self.first_outcome = threading.Event()  # a paced run starts its clock then
         self.awaiting_first = True
         self.watch_expiry = watch_expiry
-        self._settled = 0
+        self._settled = self._failed_settled = 0
 
     def on_delivery(self, d: Delivery) -> None:
-        self.done.append((d, self.clock()))
+        # One append per delivery (deliveries may come from two threads at once). A tuple of
+        # numbers leaves the garbage collector's watch at its first pass; keeping the Delivery
+        # itself would keep one object per record under watch (the collections cost more
+        # than the rest of this bookkeeping).
+        if d.error is None:
+            self.done.append((d.index, d.partition, d.offset, self.clock()))
+        else:
+            self.failed.append(d)
+            if self.watch_expiry and d.error in BROKER_GONE_ERRORS:
+                self.broker_gone.set()
         if self.awaiting_first:
             self.awaiting_first = False
             self.first_outcome.set()
-        if d.error is not None and self.watch_expiry and d.error in BROKER_GONE_ERRORS:
-            self.broker_gone.set()
 
     def settle(self) -> None:
         """Turn the deliveries noted since the last call into acknowledgements (with their
-        latency) and counted errors."""
+        latency), counted errors and failed events."""
         result, names, sent, sent_at = self.result, self.names, self.sent, self.sent_at
-        acks, latencies, errors = result.acks, result.latencies_ms, result.errors
-        failures = result.failures
+        acks, latencies = result.acks, result.latencies_ms
         done = self.done[self._settled :]
         self._settled += len(done)
-        for d, at in done:
-            i = d.index
-            if d.error is None:
-                ride, seq = sent[i]
-                latencies.append((at - sent_at[i]) * 1000.0)
-                acks.append(Ack(names[ride], seq, d.partition, d.offset))
-            else:
-                ride, seq = sent[i]
-                errors[d.error] += 1
-                failures.append(FailedEvent(names[ride], seq, d.error))
-
-    def acked(self) -> int:
-        """Deliveries noted so far (acknowledged or failed): for progress only."""
-        return len(self.done)
+        for i, partition, offset, at in done:
+            ride, seq = sent[i]
+            latencies.append((at - sent_at[i]) * 1000.0)
+            acks.append(Ack(names[ride], seq, partition, offset))
+        failed = self.failed[self._failed_settled :]
+        self._failed_settled += len(failed)
+        for d in failed:
+            ride, seq = sent[d.index]
+            assert d.error is not None
+            result.errors[d.error] += 1
+            result.failures.append(FailedEvent(names[ride], seq, d.error))
 
     def gone(self) -> int:
         """Records that failed because the broker stopped answering."""
-        return sum(1 for d, _ in self.done if d.error in BROKER_GONE_ERRORS)
+        return sum(1 for d in self.failed if d.error in BROKER_GONE_ERRORS)

@@ -82,3 +82,27 @@ def test_a_record_too_large_is_one_line(
     assert re.search(r"a record of \d+ bytes is larger than the producer's max.request.size", r.err)
     assert "-X max.request.size=N" in r.err and "max.message.bytes" in r.err
     assert "unexpected" not in r.err and "Traceback" not in r.err
+
+
+def _librdkafka_codes() -> list[int]:
+    """Every error code librdkafka names (its table, as confluent-kafka exposes it)."""
+    from confluent_kafka import KafkaError
+
+    values = (getattr(KafkaError, name) for name in dir(KafkaError) if not name.startswith("__"))
+    return sorted({v for v in values if isinstance(v, int)})
+
+
+def test_every_librdkafka_error_code_is_one_line_naming_the_client() -> None:
+    from confluent_kafka import KafkaError, KafkaException
+
+    from ridectl.cli import _client_error
+
+    codes = _librdkafka_codes()
+    assert len(codes) > 100  # the walk really sees librdkafka's table
+    for code in codes:
+        err = KafkaError(code)
+        known = _client_error(KafkaException(err))
+        assert known is not None, err.name()
+        text = str(known)
+        assert text.startswith("librdkafka error: ") and err.name() in text
+        assert "\n" not in text and "unexpected" not in text

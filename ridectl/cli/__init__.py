@@ -127,8 +127,17 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _client_error(exc: Exception) -> RidectlError | None:
-    """A Kafka client's exception that no command translated is still one known line."""
-    if "kafka" not in sys.modules:  # kafka-python was never loaded: not one of its errors
+    """A Kafka client's exception that no command translated is still one known line.
+
+    Only libraries already loaded are asked (an error cannot come from one that never was).
+    The Java client's exceptions arrive as text from its process and are translated there."""
+    if "confluent_kafka" in sys.modules:
+        from ridectl.clients.librdkafka import uncaught_error
+
+        known = uncaught_error(exc)
+        if known is not None:
+            return known
+    if "kafka" not in sys.modules:
         return None
     from ridectl.clients.kafka_python_errors import client_error
 

@@ -87,6 +87,13 @@ def describe_failure(delivery: Delivery) -> RidectlError:
     return RidectlError(f"librdkafka producer: record {delivery.index}: {text}", hint=hint)
 
 
+def uncaught_error(exc: BaseException) -> RidectlError | None:
+    """librdkafka's exception that no call site translated, as one line (None: not one)."""
+    if not isinstance(exc, KafkaException):
+        return None
+    return client_error("error", exc)
+
+
 def _kafka_error(exc: BaseException) -> KafkaError | None:
     if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
         return exc.args[0]
