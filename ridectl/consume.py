@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ridectl.clients.admin import partition_count
 from ridectl.clients.base import ClientName, ConsumedRecord, ConsumerClient
 from ridectl.clients.factory import make_consumer
-from ridectl.errors import ExitCode, RidectlError, UsageError
+from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
 from ridectl.judge.history import History, Observation, parse_ride_event
 from ridectl.runs import is_newer
 from ridectl.settings import ClientSettings
@@ -69,8 +69,7 @@ class ConsumeStats:
 def consume(opts: ConsumeOptions) -> tuple[History, ConsumeStats]:
     """Read the topic up to its end offsets as they are now. With no run named, the newest run
     found on the topic is kept and the others' events count as foreign."""
-    if opts.workers < 1:
-        raise UsageError(f"--workers must be 1 or more, not {opts.workers}")
+    require_positive("--workers", opts.workers)
     if opts.work_ms is not None and opts.work_ms < 0:
         raise UsageError(f"--work-ms must be 0 or more, not {opts.work_ms}")
     partitions = partition_count(opts.settings, opts.topic)

@@ -46,3 +46,9 @@ class UsageError(RidectlError):
 
 class BrokerError(RidectlError):
     """The local broker could not be set up, started or reached."""
+
+
+def require_positive(option: str, value: int) -> None:
+    """Refuses a count below 1 with the one wording every option uses."""
+    if value < 1:
+        raise UsageError(f"{option} must be 1 or more, not {value}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -20,30 +19,19 @@ from typing import Any
 
 from ridectl.clients.admin import TopicInfo, ensure_topic
 from ridectl.clients.base import (
-    BROKER_GONE_ERRORS,
     ClientName,
-    Delivery,
     ProducerClient,
     ProducerDiagnostics,
 )
 from ridectl.clients.factory import make_producer
-from ridectl.errors import RidectlError, UsageError
+from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
 from ridectl.placement import KeyBy, Placement, client_hash
+from ridectl.produce_outcomes import FailedEvent, Outcomes
 from ridectl.settings import ClientSettings, check_idempotence
-
-
-@dataclass(frozen=True, slots=True)
-class FailedEvent:
-    """One event whose delivery ended in an error (after the client's own retries)."""
-
-    ride_id: str
-    seq: int
-    #: the client's error name, as in ``Delivery.error``
-    error: str
 
 
 @dataclass
@@ -202,16 +190,13 @@ def settings_id(keyed: bool, effective: Mapping[str, str]) -> str:
 
 
 def _validate(opts: ProduceOptions) -> None:
-    if opts.rides <= 0:
-        raise UsageError(f"--rides must be 1 or more, not {opts.rides}")
-    if opts.concurrent <= 0:
-        raise UsageError(f"--concurrent must be 1 or more, not {opts.concurrent}")
+    require_positive("--rides", opts.rides)
+    require_positive("--concurrent", opts.concurrent)
     if opts.key_by not in ("ride", "zone"):
         raise UsageError(f"--key-by must be ride or zone, not {opts.key_by}")
     if not 0.0 <= opts.hot_share <= 1.0:
         raise UsageError(f"--hot-share must be between 0 and 1, not {opts.hot_share}")
-    if opts.zones < 1:
-        raise UsageError(f"--zones must be 1 or more, not {opts.zones}")
+    require_positive("--zones", opts.zones)
     if opts.pace_events_per_s is not None and opts.pace_events_per_s <= 0:
         raise UsageError(f"the send rate must be above 0, not {opts.pace_events_per_s}")
     check_idempotence(opts.settings)
@@ -240,7 +225,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         settings = dataclasses.replace(
             settings, values={**settings.values, "metadata.max.age.ms": "1000"}
         )
-    outcomes = _Outcomes(result, ride_ids(opts.rides), watch_expiry=not opts.faults)
+    outcomes = Outcomes(result, ride_ids(opts.rides), watch_expiry=not opts.faults)
 
     with contextlib.ExitStack() as stack:
         bootstrap: str | None = None
@@ -320,70 +305,6 @@ def _close(producer: ProducerClient, result: ProduceResult) -> None:
     producer.close(5 if (result.interrupted or result.aborted) else 30)
 
 
-class _Outcomes:
-    """What became of each record sent: the send loop notes every record (its schedule entry
-    and send time, by its index, the send order) before handing it to the client; a delivery,
-    from the client's thread, is only appended with its arrival time. The acknowledgements,
-    latencies, error counts and failed events are built from those once the run is over
-    (``settle``), so the per-record work on the client's thread stays one append."""
-
-    def __init__(self, result: ProduceResult, names: list[str], *, watch_expiry: bool) -> None:
-        self.result = result
-        self.names = names
-        #: (ride index, seq) of each record sent, by index
-        self.sent: list[tuple[int, int]] = []
-        self.sent_at: list[float] = []
-        #: (index, partition, offset, clock) of each record acknowledged
-        self.done: list[tuple[int, int, int, float]] = []
-        self.failed: list[Delivery] = []
-        self.clock = time.perf_counter
-        # Set when a record expires unacknowledged (the broker stopped answering): sending
-        # more would only queue records that expire in turn, so the loop stops and reports.
-        self.broker_gone = threading.Event()
-        self.first_outcome = threading.Event()  # a paced run starts its clock then
-        self.awaiting_first = True
-        self.watch_expiry = watch_expiry
-        self._settled = self._failed_settled = 0
-
-    def on_delivery(self, d: Delivery) -> None:
-        # One append per delivery (deliveries may come from two threads at once). A tuple of
-        # numbers leaves the garbage collector's watch at its first pass; keeping the Delivery
-        # itself would keep one object per record under watch (the collections cost more
-        # than the rest of this bookkeeping).
-        if d.error is None:
-            self.done.append((d.index, d.partition, d.offset, self.clock()))
-        else:
-            self.failed.append(d)
-            if self.watch_expiry and d.error in BROKER_GONE_ERRORS:
-                self.broker_gone.set()
-        if self.awaiting_first:
-            self.awaiting_first = False
-            self.first_outcome.set()
-
-    def settle(self) -> None:
-        """Turn the deliveries noted since the last call into acknowledgements (with their
-        latency), counted errors and failed events."""
-        result, names, sent, sent_at = self.result, self.names, self.sent, self.sent_at
-        acks, latencies = result.acks, result.latencies_ms
-        done = self.done[self._settled :]
-        self._settled += len(done)
-        for i, partition, offset, at in done:
-            ride, seq = sent[i]
-            latencies.append((at - sent_at[i]) * 1000.0)
-            acks.append(Ack(names[ride], seq, partition, offset))
-        failed = self.failed[self._failed_settled :]
-        self._failed_settled += len(failed)
-        for d in failed:
-            ride, seq = sent[d.index]
-            assert d.error is not None
-            result.errors[d.error] += 1
-            result.failures.append(FailedEvent(names[ride], seq, d.error))
-
-    def gone(self) -> int:
-        """Records that failed because the broker stopped answering."""
-        return sum(1 for d in self.failed if d.error in BROKER_GONE_ERRORS)
-
-
 def _ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:
     """The key of each ride: its id, or its pickup zone (hot keys), or none."""
     if not opts.keyed:
@@ -405,7 +326,7 @@ def _send_all(
     other: ProducerClient | None,
     opts: ProduceOptions,
     result: ProduceResult,
-    outcomes: _Outcomes,
+    outcomes: Outcomes,
 ) -> None:
     names = outcomes.names
     keys = _ride_keys(opts, names)
@@ -482,13 +403,13 @@ class _Checkpoints:
         return min(candidates, default=-1)
 
 
-def _report(opts: ProduceOptions, outcomes: _Outcomes, sent: int) -> None:
+def _report(opts: ProduceOptions, outcomes: Outcomes, sent: int) -> None:
     if opts.progress is not None:
         outcomes.settle()
         opts.progress(sent, len(outcomes.result.acks))
 
 
-def _wait_turn(outcomes: _Outcomes, paced_from: float, sent: int, pace: float) -> float:
+def _wait_turn(outcomes: Outcomes, paced_from: float, sent: int, pace: float) -> float:
     """Sleep until send number ``sent`` is due, one every ``pace`` s; returns the clock's start.
     The clock starts at the first record's outcome: until then the client is still connecting
     (librdkafka also fetches its producer id), and records sent would only age in its queue."""
@@ -504,7 +425,7 @@ def _finish(
     other: ProducerClient | None,
     opts: ProduceOptions,
     result: ProduceResult,
-    outcomes: _Outcomes,
+    outcomes: Outcomes,
 ) -> None:
     """Wait for the outcome of every record sent; note a broker that stopped answering."""
     # Every record either completes or expires within delivery.timeout.ms of its send, so a

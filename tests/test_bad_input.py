@@ -435,16 +435,19 @@ def test_broker_dies_mid_consume_then_mid_produce(
     # most of the topic unread at that moment.
     from ridectl import consume as consume_module
 
-    original = consume_module._Processor.__call__
+    # Every record read passes through Recorder.parse, whichever path handles the poll.
+    original = consume_module.Recorder.parse
     killed: list[bool] = []
 
-    def kill_on_first(self: object, partition: int, offset: int, value: bytes | None) -> None:
+    def kill_on_first(
+        self: consume_module.Recorder, value: bytes | None
+    ) -> consume_module.Parsed | None:
         if not killed:
             cluster.kill_node(1)
             killed.append(True)
-        original(self, partition, offset, value)  # type: ignore[arg-type]
+        return original(self, value)
 
-    monkeypatch.setattr(consume_module._Processor, "__call__", kill_on_first)
+    monkeypatch.setattr(consume_module.Recorder, "parse", kill_on_first)
     t0 = time.monotonic()
     r = cli(
         "check", "-t", "kept", "-b", bootstrap, "-f", "json", *BOUNDED,
@@ -456,7 +459,7 @@ def test_broker_dies_mid_consume_then_mid_produce(
     assert r.out == ""
     print(f"consume failed {time.monotonic() - t0:.1f}s after start")
     assert time.monotonic() - t0 < 30
-    monkeypatch.setattr(consume_module._Processor, "__call__", original)
+    monkeypatch.setattr(consume_module.Recorder, "parse", original)
 
     # Mid-produce: a child process is producing a long run when the node is killed.
     t0 = time.monotonic()

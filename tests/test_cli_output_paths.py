@@ -3,6 +3,7 @@ one is declared through cli.paths, and a bad path fails at once, before any brok
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -69,18 +70,30 @@ def test_a_missing_folder_fails_before_any_work(cli: Cli, tmp_path: Path, args: 
 
 
 def test_an_unwritable_folder_is_refused(cli: Cli, tmp_path: Path) -> None:
+    # Permission bits stop everyone but root; a file system that refuses new files (sysfs)
+    # stops root too, so the check holds whoever runs the suite.
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)
     try:
-        if _is_root():
-            pytest.skip("running as root: permissions do not apply")
-        r = cli("demo", "--export-svg", str(locked / "d.svg"), "-b", DEAD)
-        assert r.code == 2 and "permission denied" in r.err, r
+        for target in (locked / "d.svg", Path("/sys/ridectl-d.svg")):
+            if target.parent == locked and os.geteuid() == 0:
+                continue
+            r = cli("demo", "--export-svg", str(target), "-b", DEAD)
+            assert r.code == 2 and "permission denied" in r.err, r
+            assert r.out == "" and not target.exists()
     finally:
         locked.chmod(0o700)
 
 
-def _is_root() -> bool:
-    import os
+def test_a_file_in_place_of_the_folder_is_named_as_such(cli: Cli, tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    r = cli("demo", "--export-svg", str(afile / "d.svg"), "-b", DEAD)
+    assert r.code == 2 and "is a file, not a folder" in r.err, r
 
-    return os.geteuid() == 0
+
+def test_the_check_leaves_no_file_behind(cli: Cli, tmp_path: Path) -> None:
+    target = tmp_path / "d.svg"
+    r = cli("check", "--from", str(tmp_path / "none.ndjson"), "--export-svg", str(target))
+    assert r.code == 2, r  # the history file is missing; the picture was never made
+    assert not target.exists()

@@ -5,16 +5,15 @@ real broker."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
+from client_helpers import Recorder, assert_mixed_records_read_back, make_topic, poll_until
 from silent_broker import silent_broker
 
 from ridectl.clients import java
-from ridectl.clients.admin import ensure_topic
-from ridectl.clients.base import ClientName, Delivery
+from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_producer
 from ridectl.clients.java import JavaConsumer, JavaProducer, java_settings
 from ridectl.errors import RidectlError, UsageError
@@ -22,22 +21,6 @@ from ridectl.faults.proxy import FaultProxy
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.partitioners import partition_for
 from ridectl.settings import ClientSettings
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, d: Delivery) -> None:
-        with self._lock:
-            self.deliveries.append(d)
-
-
-def _topic(bootstrap: str, name: str, partitions: int, **configs: str) -> str:
-    ensure_topic(ClientSettings(bootstrap=bootstrap), name, partitions, 1, configs or None)
-    return name
-
 
 # ------------------------------------------------------------------ settings (no broker)
 
@@ -74,7 +57,7 @@ def test_settings_pass_through_by_java_name_and_foreign_ones_are_translated_or_r
 def test_keyed_records_land_where_murmur2_predicts_and_settings_are_read_back(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("java"), 6)
+    topic = make_topic(kafka_bootstrap, new_topic("java"), 6)
     rec = Recorder()
     producer = JavaProducer(ClientSettings(kafka_bootstrap, {"linger.ms": "0"}), topic, rec)
     try:
@@ -118,7 +101,7 @@ def test_java_turns_idempotence_off_by_itself_for_acks_1(
 def test_consumer_reads_back_with_positions_and_end_offsets(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("java"), 3)
+    topic = make_topic(kafka_bootstrap, new_topic("java"), 3)
     rec = Recorder()
     producer = JavaProducer(ClientSettings(kafka_bootstrap, {}), topic, rec)
     try:
@@ -132,15 +115,9 @@ def test_consumer_reads_back_with_positions_and_end_offsets(
         assert consumer.settings_in_force()["isolation.level"] == "read_uncommitted"
         consumer.assign(topic, [0, 1, 2], from_beginning=True)
         assert consumer.end_offsets(topic, [0, 1, 2]) == {0: 30, 1: 30, 2: 30}
-        read = []
-        for _ in range(60):
-            read += consumer.poll(1.0)
-            if len(read) >= 90:
-                break
-        by_value = {r.value: r for r in read}
-        assert sorted(by_value) == sorted(b"v%d" % i for i in range(90))
-        assert by_value[b"v1"].key is None and by_value[b"v2"].key == b"k2"
-        assert all(by_value[b"v%d" % i].partition == i % 3 for i in range(90))
+        read = poll_until(consumer, 90)
+        assert sorted({r.value for r in read}) == sorted(b"v%d" % i for i in range(90))
+        assert_mixed_records_read_back(read)
         assert consumer.position(topic, 0) == 30
     finally:
         consumer.close()
@@ -168,7 +145,7 @@ def test_a_bad_setting_is_one_line_naming_the_java_client(
 def test_too_large_records_fail_alone_with_the_java_exception(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("java"), 1, **{"max.message.bytes": "2000"})
+    topic = make_topic(kafka_bootstrap, new_topic("java"), 1, **{"max.message.bytes": "2000"})
     rec = Recorder()
     producer = JavaProducer(
         ClientSettings(kafka_bootstrap, {"max.request.size": "50000"}), topic, rec
@@ -226,7 +203,7 @@ def test_a_jvm_that_dies_is_one_line_naming_the_java_client(silent_server: str) 
 def test_retries_through_the_fault_proxy_are_counted_and_every_record_lands(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("java"), 2)
+    topic = make_topic(kafka_bootstrap, new_topic("java"), 2)
     rec = Recorder()
     # Idempotence off: a new idempotent producer whose first batches fail can stall (issue 15).
     asked = {"linger.ms": "0", "retry.backoff.ms": "10", "enable.idempotence": "false"}

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes, Trial
+from ridectl.experiment import DemoContext, Sizes, Trial, demo_context
 from ridectl.judge.kinds import DuplicateKind, OrderCause, ViolationKind
 from ridectl.partitioners import partition_for
 from ridectl.scenarios.client_lessons import (
@@ -19,7 +19,6 @@ from ridectl.scenarios.client_lessons import (
     UNKEYED,
 )
 from ridectl.scenarios.lesson import LessonOutcome
-from ridectl.settings import build_settings
 
 pytestmark = pytest.mark.kafka
 
@@ -30,11 +29,8 @@ OUT_OF_ORDER_SEQUENCE = "broker:45"
 
 @pytest.fixture(scope="module")
 def ctx(kafka_bootstrap: str) -> Iterator[DemoContext]:
-    context = DemoContext(build_settings(kafka_bootstrap, None, []), Sizes.pick(fast=True))
-    try:
+    with demo_context(kafka_bootstrap, None, [], Sizes.pick(fast=True)) as context:
         yield context
-    finally:
-        context.cleanup()
 
 
 def _by_label(outcome: LessonOutcome) -> dict[str, Trial]:

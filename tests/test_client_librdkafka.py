@@ -5,15 +5,14 @@ computation); placement, deliveries, errors and reading back are checked on the 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
+from client_helpers import Recorder, assert_mixed_records_read_back, make_topic, poll_until
 from silent_broker import silent_broker
 
-from ridectl.clients.admin import ensure_topic
-from ridectl.clients.base import ClientName, Delivery
+from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_consumer, make_producer
 from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer, describe_failure
 from ridectl.clients.rdkafka_conf import settings_in_force, translate
@@ -55,26 +54,11 @@ def test_read_back_shows_librdkafka_defaults_and_its_own_adjustments() -> None:
 # ------------------------------------------------------------------ on the broker
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.deliveries: list[Delivery] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, d: Delivery) -> None:
-        with self._lock:
-            self.deliveries.append(d)
-
-
-def _topic(bootstrap: str, name: str, partitions: int, **configs: str) -> str:
-    ensure_topic(ClientSettings(bootstrap=bootstrap), name, partitions, 1, configs or None)
-    return name
-
-
 @pytest.mark.kafka
 def test_keyed_records_land_where_crc32_predicts_and_each_is_reported_once(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("rdk"), 6)
+    topic = make_topic(kafka_bootstrap, new_topic("rdk"), 6)
     rec = Recorder()
     producer = LibrdkafkaProducer(ClientSettings(kafka_bootstrap, {"linger.ms": "0"}), topic, rec)
     assert producer.client is ClientName.LIBRDKAFKA
@@ -95,7 +79,7 @@ def test_keyed_records_land_where_crc32_predicts_and_each_is_reported_once(
 def test_consumer_reads_back_with_positions_and_end_offsets(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("rdk"), 3)
+    topic = make_topic(kafka_bootstrap, new_topic("rdk"), 3)
     rec = Recorder()
     producer = LibrdkafkaProducer(ClientSettings(kafka_bootstrap, {}), topic, rec)
     assert producer.partitions_for(topic) == 3
@@ -108,15 +92,9 @@ def test_consumer_reads_back_with_positions_and_end_offsets(
         assert consumer.settings_in_force()["isolation.level"] == "read_committed"
         consumer.assign(topic, [0, 1, 2], from_beginning=True)
         assert consumer.end_offsets(topic, [0, 1, 2]) == {0: 30, 1: 30, 2: 30}
-        read = []
-        for _ in range(60):
-            read += consumer.poll(1.0)
-            if len(read) >= 90:
-                break
+        read = poll_until(consumer, 90)
         assert sorted(r.value for r in read if r.value) == sorted(b"v%d" % i for i in range(90))
-        by_value = {r.value: r for r in read}
-        assert by_value[b"v1"].key is None and by_value[b"v2"].key == b"k2"
-        assert all(by_value[b"v%d" % i].partition == i % 3 for i in range(90))
+        assert_mixed_records_read_back(read)
         assert consumer.position(topic, 0) == 30
     finally:
         consumer.close()
@@ -137,7 +115,7 @@ def test_too_large_records_fail_alone_with_librdkafkas_error(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
     # The topic accepts at most 2000 bytes per batch: the broker refuses the big record.
-    topic = _topic(kafka_bootstrap, new_topic("rdk"), 1, **{"max.message.bytes": "2000"})
+    topic = make_topic(kafka_bootstrap, new_topic("rdk"), 1, **{"max.message.bytes": "2000"})
     rec = Recorder()
     producer = LibrdkafkaProducer(
         ClientSettings(kafka_bootstrap, {"max.request.size": "50000"}), topic, rec
@@ -181,7 +159,7 @@ def test_close_on_a_stuck_producer_returns_and_reports_every_record(silent_serve
 def test_retries_through_the_fault_proxy_are_counted_and_every_record_lands(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("rdk"), 2)
+    topic = make_topic(kafka_bootstrap, new_topic("rdk"), 2)
     rec = Recorder()
     settings = ClientSettings(kafka_bootstrap, {"linger.ms": "0", "retry.backoff.ms": "10"})
     with FaultProxy(kafka_bootstrap, [parse_fault_spec("error:first=2")]) as proxy:
@@ -203,7 +181,7 @@ def test_retries_through_the_fault_proxy_are_counted_and_every_record_lands(
 def test_placing_keys_like_another_client(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:
-    topic = _topic(kafka_bootstrap, new_topic("rdk"), 5)
+    topic = make_topic(kafka_bootstrap, new_topic("rdk"), 5)
     keys = [f"ride-{i}".encode() for i in range(60)]
     for name in ("murmur2", "fnv1a"):  # librdkafka's own murmur2_random; fnv1a by ridectl
         rec = Recorder()

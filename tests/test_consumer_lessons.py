@@ -8,11 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes
+from ridectl.experiment import DemoContext, Sizes, demo_context
 from ridectl.judge.kinds import DuplicateKind, ViolationKind
 from ridectl.scenarios.consumer_lessons import CONSUMER_LESSONS
 from ridectl.scenarios.lessons import LessonOutcome
-from ridectl.settings import build_settings
 
 pytestmark = pytest.mark.kafka
 
@@ -21,11 +20,8 @@ LESSONS = {lesson.name: lesson for lesson in CONSUMER_LESSONS}
 
 @pytest.fixture
 def ctx(kafka_bootstrap: str) -> Iterator[DemoContext]:
-    context = DemoContext(build_settings(kafka_bootstrap, None, []), Sizes.pick(fast=True))
-    try:
+    with demo_context(kafka_bootstrap, None, [], Sizes.pick(fast=True)) as context:
         yield context
-    finally:
-        context.cleanup()
 
 
 def _run(name: str, ctx: DemoContext) -> LessonOutcome:

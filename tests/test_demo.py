@@ -10,20 +10,16 @@ from typing import Any
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes
+from ridectl.experiment import DemoContext, Sizes, demo_context
 from ridectl.scenarios.lessons import LESSONS
-from ridectl.settings import build_settings
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture(scope="module")
 def ctx(kafka_bootstrap: str) -> Iterator[DemoContext]:
-    context = DemoContext(build_settings(kafka_bootstrap, None, []), Sizes.pick(fast=True))
-    try:
+    with demo_context(kafka_bootstrap, None, [], Sizes.pick(fast=True)) as context:
         yield context
-    finally:
-        context.cleanup()
 
 
 @pytest.mark.parametrize("lesson", LESSONS, ids=[lesson.name for lesson in LESSONS])

@@ -4,8 +4,10 @@ ridectl.faults.hold, without sockets or a broker."""
 from __future__ import annotations
 
 import asyncio
+import struct
 
 from ridectl.faults.hold import HeldAnswers
+from ridectl.faults.protocol import ProduceInfo
 from ridectl.faults.requests import HoldRelease, RequestLog
 
 NEVER_S = 1000.0  # a fallback no test reaches: only the count or an in-flight-1 client counts
@@ -116,3 +118,32 @@ def test_release_facts_survive_the_json_round_trip() -> None:
     assert again == record
     assert record.to_dict()["released_by"] == "count"
     assert (again.released_by, again.sent_while_held) == (HoldRelease.COUNT, 4)
+
+
+def test_an_idempotent_producers_error_goes_after_a_short_silence_once_next() -> None:
+    async def scenario() -> tuple[bytes, tuple[HoldRelease | None, int]]:
+        book, log = _book()  # the pipelining fallback is never reached here
+        failed = asyncio.get_running_loop().create_future()
+        for number in (1, 2):
+            _request(book, log, number)
+        book.hold(2, failed, b"error", after=4, sequenced=True)
+        book.answer_written()
+        book.writer_waits_on(failed)
+        data = await asyncio.wait_for(failed, 60)
+        return data, _released(log, 2)
+
+    data, released = asyncio.run(scenario())
+    assert data == b"error"
+    assert released == (HoldRelease.IDLE, 0)
+
+
+def _v2_batch(producer_id: int) -> bytes:
+    head = bytes(16) + b"\x02" + bytes(26)  # magic 2 at byte 16; producer id at byte 43
+    return head + struct.pack(">q", producer_id) + bytes(10)
+
+
+def test_batches_with_a_producer_id_are_sequenced() -> None:
+    plain = ProduceInfo(-1, (), (("t", 0, _v2_batch(-1)),))
+    idempotent = ProduceInfo(-1, (), (("t", 0, _v2_batch(4000)),))
+    assert (plain.sequenced, idempotent.sequenced) == (False, True)
+    assert ProduceInfo(-1, (), (("t", 0, b"short"),)).sequenced is False

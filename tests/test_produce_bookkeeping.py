@@ -13,10 +13,10 @@ from ridectl.produce import (
     ProduceOptions,
     ProduceResult,
     _Checkpoints,
-    _Outcomes,
     _send_all,
     ride_ids,
 )
+from ridectl.produce_outcomes import Outcomes
 from ridectl.settings import build_settings
 
 
@@ -45,7 +45,7 @@ def test_settled_deliveries_become_acks_of_the_right_events_and_counted_errors()
     seen: list[tuple[int, int]] = []
     opts = _options(40, progress=lambda sent, acked: seen.append((sent, acked)))
     result = ProduceResult("run-1", TopicInfo("t", 3, False, 1), True, 40, 3)
-    outcomes = _Outcomes(result, ride_ids(40), watch_expiry=False)
+    outcomes = Outcomes(result, ride_ids(40), watch_expiry=False)
     producer = _InstantProducer()
     producer.on_delivery = outcomes.on_delivery
     _send_all(producer, None, opts, result, outcomes)  # type: ignore[arg-type]

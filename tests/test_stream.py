@@ -24,18 +24,32 @@ from ridectl.judge.columnar import check_columns
 from ridectl.judge.history import Observation, read_ndjson, read_ndjson_file
 from ridectl.judge.stream import check_file, check_lines
 
+#: Rows (ride, seq, partition, offset, run id) of a small random history.
+_ROWS = st.lists(
+    st.tuples(
+        st.integers(0, 6),
+        st.integers(1, 5),
+        st.integers(0, 3),
+        st.integers(0, 9),
+        st.sampled_from(["a", "b"]),
+    ),
+    max_size=60,
+)
+
+
+def _shuffled_history(
+    rows: list[tuple[int, int, int, int, str]], rng: random.Random
+) -> list[Observation]:
+    """The rows as observations, plus three clean rides of run ``a``, shuffled."""
+    obs = [Observation(0, f"r{r}", s, p, o, run) for r, s, p, o, run in rows]
+    for k in range(3):
+        obs += [Observation(0, f"c{k}", s, k, 20 + s, "a") for s in range(1, 6)]
+    rng.shuffle(obs)
+    return obs
+
 
 @given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 6),
-            st.integers(1, 5),
-            st.integers(0, 3),
-            st.integers(0, 9),
-            st.sampled_from(["a", "b"]),
-        ),
-        max_size=60,
-    ),
+    _ROWS,
     st.randoms(use_true_random=False),
     st.booleans(),
     st.sampled_from([None, "a"]),
@@ -49,10 +63,7 @@ def test_stream_matches_the_whole_history(
     run_id: str | None,
     junk: list[str],
 ) -> None:
-    obs = [Observation(0, f"r{r}", s, p, o, run) for r, s, p, o, run in rows]
-    for k in range(3):
-        obs += [Observation(0, f"c{k}", s, k, 20 + s, "a") for s in range(1, 6)]
-    rng.shuffle(obs)
+    obs = _shuffled_history(rows, rng)
     jump = rng.randrange(len(obs) + 1)  # positions run on by one, then leap once
     obs = [
         Observation(i + (50 if i >= jump else 0), o.ride_id, o.seq, o.partition, o.offset, o.run_id)
@@ -165,16 +176,7 @@ _DAMAGED = [
 
 
 @given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 6),
-            st.integers(1, 5),
-            st.integers(0, 3),
-            st.integers(0, 9),
-            st.sampled_from(["a", "b"]),
-        ),
-        max_size=60,
-    ),
+    _ROWS,
     st.randoms(use_true_random=False),
     st.booleans(),
     st.sampled_from([None, "a"]),
@@ -190,10 +192,7 @@ def test_columns_match_the_plain_check(
 ) -> None:
     """The columnar path gives the verdict and counts of ``check`` on the file read whole, in
     any layout, and takes every undamaged file whatever its layout."""
-    obs = [Observation(0, f"r{r}", s, p, o, run) for r, s, p, o, run in rows]
-    for k in range(3):
-        obs += [Observation(0, f"c{k}", s, k, 20 + s, "a") for s in range(1, 6)]
-    rng.shuffle(obs)
+    obs = _shuffled_history(rows, rng)
     obs = [msgspec.structs.replace(o, position=i * 2) for i, o in enumerate(obs)]
     if not in_order:
         rng.shuffle(obs)

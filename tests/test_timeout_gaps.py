@@ -10,21 +10,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes
+from ridectl.experiment import DemoContext, Sizes, demo_context
 from ridectl.judge.kinds import ViolationKind
 from ridectl.scenarios.gap_lessons import GAP_LESSONS, TIMED_OUT, gap_figures
-from ridectl.settings import build_settings
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture
 def ctx(kafka_bootstrap: str) -> Iterator[DemoContext]:
-    context = DemoContext(build_settings(kafka_bootstrap, None, []), Sizes.pick(fast=True))
-    try:
+    with demo_context(kafka_bootstrap, None, [], Sizes.pick(fast=True)) as context:
         yield context
-    finally:
-        context.cleanup()
 
 
 def test_timed_out_records_leave_gaps_and_nothing_out_of_order(ctx: DemoContext) -> None:

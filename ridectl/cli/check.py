@@ -24,7 +24,7 @@ from ridectl.cli.options import (
 )
 from ridectl.cli.paths import writable_option
 from ridectl.clients.base import ClientName
-from ridectl.errors import ExitCode, UsageError
+from ridectl.errors import ExitCode, UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
 from ridectl.output.formats import Export, Format, Views, emit
@@ -236,8 +236,7 @@ def check(
 
     if (topic is None) == (from_file is None):
         raise UsageError("give either --topic T (consume, then judge) or --from FILE")
-    if limit < 1:
-        raise UsageError(f"--limit must be 1 or more, not {limit}")
+    require_positive("--limit", limit)
     export = Export(export_svg, export_html, title="ridectl check")
     export.require_table(fmt)
     report = None

@@ -69,14 +69,13 @@ def failover(
     from rich.console import Console
 
     from ridectl.broker.local import LocalCluster
-    from ridectl.errors import UsageError
+    from ridectl.errors import UsageError, require_positive
     from ridectl.output import report as render
     from ridectl.scenarios.failover import FailoverOptions, run_failover
 
     if not 0.0 < kill_at < 1.0:
         raise UsageError(f"--kill-at must be between 0 and 1, not {kill_at}")
-    if partitions <= 0:
-        raise UsageError(f"--partitions must be 1 or more, not {partitions}")
+    require_positive("--partitions", partitions)
     settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     err = console.err()
     result = run_failover(

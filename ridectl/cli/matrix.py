@@ -17,7 +17,7 @@ from ridectl.cli.options import (
     parse_clients,
     settings_from,
 )
-from ridectl.errors import UsageError
+from ridectl.errors import UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.formats import Export, Format, Views, emit
 
@@ -70,10 +70,8 @@ def matrix(
 
     export = Export(export_svg, export_html, title="ridectl matrix")
     export.require_table(fmt)
-    if rides <= 0:
-        raise UsageError(f"--rides must be 1 or more, not {rides}")
-    if partitions <= 0:
-        raise UsageError(f"--partitions must be 1 or more, not {partitions}")
+    require_positive("--rides", rides)
+    require_positive("--partitions", partitions)
     clients = parse_clients(client)
     settings_from(bootstrap_servers, config, x, clients=clients)  # refuse bad names first
     try:

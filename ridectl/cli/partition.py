@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ridectl.cli.options import TableOrJson
-from ridectl.errors import UsageError
+from ridectl.errors import require_positive
 from ridectl.output.formats import Format, Views, emit
 from ridectl.partitioners import PARTITIONERS, PartitionerName
 
@@ -42,8 +42,7 @@ def partition(
     from ridectl.partitioners import partition_for
 
     names = list(PARTITIONERS) if partitioner == ALL else [PartitionerName(partitioner)]
-    if partitions <= 0:
-        raise UsageError(f"--partitions must be 1 or more, not {partitions}")
+    require_positive("--partitions", partitions)
     rows = {k: {str(n): partition_for(n, k.encode(), partitions) for n in names} for k in keys}
     emit(
         fmt,

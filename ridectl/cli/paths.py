@@ -4,7 +4,7 @@ to write is declared with ``writable_option``/``writable_dir_option``."""
 
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,21 +14,32 @@ from ridectl.errors import UsageError
 
 
 def check_writable(path: Path | None, what: str) -> None:
-    """Fail when ``path`` could not be created or overwritten as a file ('-' is stdout)."""
+    """Fail when ``path`` could not be created or overwritten as a file ('-' is stdout).
+
+    The file is really opened for writing (and removed again if this made it): permission
+    bits say nothing to root, and a read-only or special file system only shows itself then."""
     if path is None or path == Path("-"):
         return
     if path.is_dir():
         raise UsageError(f"cannot write {what} {path}: it is a directory")
     parent = path.parent if str(path.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(f"cannot write {what} {path}: {parent} is a file, not a folder")
     if not parent.is_dir():
         raise UsageError(f"cannot write {what} {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK) and not (path.exists() and os.access(path, os.W_OK)):
-        raise UsageError(f"cannot write {what} {path}: permission denied")
+    existed = path.exists()
+    try:
+        with path.open("ab"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {path}: {_reason(exc)}") from None
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def check_writable_dir(path: Path | None, what: str) -> None:
     """Fail when files could not be written into the folder ``path`` (created if missing, as
-    long as its parent exists)."""
+    long as its parent exists). A scratch file is made and removed to find out."""
     if path is None:
         return
     if path.exists() and not path.is_dir():
@@ -36,8 +47,15 @@ def check_writable_dir(path: Path | None, what: str) -> None:
     target = path if path.is_dir() else (path.parent if str(path.parent) else Path("."))
     if not target.is_dir():
         raise UsageError(f"cannot write {what} into {path}: folder {target} does not exist")
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise UsageError(f"cannot write {what} into {path}: permission denied")
+    try:
+        with tempfile.TemporaryFile(dir=target):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} into {path}: {_reason(exc)}") from None
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 def writable_option(flag: str, what: str, help: str, *short: str) -> Any:

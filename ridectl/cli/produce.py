@@ -18,7 +18,7 @@ from ridectl.cli.options import (
     settings_from,
 )
 from ridectl.clients.base import ClientName
-from ridectl.errors import ExitCode, RidectlError, UsageError
+from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.console import progress_bar
 from ridectl.output.formats import Format, Views, emit
@@ -191,8 +191,7 @@ def produce(
     from ridectl.output.run import produce_json, render_produce
     from ridectl.produce import ProduceOptions
 
-    if rides <= 0:
-        raise UsageError(f"--rides must be 1 or more, not {rides}")
+    require_positive("--rides", rides)
     if record_size is not None and record_size < 0:
         raise UsageError(f"--record-size must be 0 or more, not {record_size}")
     settings = settings_from(

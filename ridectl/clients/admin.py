@@ -14,7 +14,7 @@ from kafka import errors as kerrors
 from kafka.admin import KafkaAdminClient
 
 from ridectl.clients.kafka_python_errors import translate
-from ridectl.errors import RidectlError, UsageError
+from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.settings import ClientSettings
 
 DEFAULT_PARTITIONS = 6
@@ -178,8 +178,7 @@ def ensure_topic(
     validate_topic_name(topic)
     if partitions is not None and partitions <= 0:
         raise UsageError(f"--partitions must be 1 or more, not {partitions}")
-    if replication <= 0:
-        raise UsageError(f"--replication-factor must be 1 or more, not {replication}")
+    require_positive("--replication-factor", replication)
     with admin_client(settings) as admin, kafka_errors(settings, f"creating topic {topic}"):
         existing = describe(admin, topic)
         if existing is not None:

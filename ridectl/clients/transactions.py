@@ -18,7 +18,7 @@ from kafka import KafkaProducer
 from kafka.producer.future import RecordMetadata
 
 from ridectl.clients.admin import TopicInfo, client_kwargs, ensure_topic, kafka_errors
-from ridectl.errors import UsageError
+from ridectl.errors import UsageError, require_positive
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder
 from ridectl.settings import ClientSettings
@@ -75,8 +75,7 @@ def _aborted_rides(ride_ids: list[str], share: float, seed: int) -> frozenset[st
 def produce_in_transactions(opts: TransactionalOptions) -> TransactionalRun:
     """Write every ride in a transaction of its own (ride after ride, keyed by ride id);
     abort the seeded share, commit the rest."""
-    if opts.rides < 1:
-        raise UsageError(f"rides must be 1 or more, not {opts.rides}")
+    require_positive("rides", opts.rides)
     if not 0.0 <= opts.abort_share <= 1.0:
         raise UsageError(f"the abort share must be between 0 and 1, not {opts.abort_share}")
     topic = ensure_topic(opts.settings, opts.topic, opts.partitions)

@@ -335,7 +335,8 @@ class Connection:
         self._log(slot, RequestFate.FAILED_BY_FAULT, offsets, answer.error_code)
         if answer.after_requests:
             # Answered once the client has sent that many more requests (ridectl.faults.hold).
-            self.held.hold(slot.number, slot.ready, answer.data, answer.after_requests)
+            sequenced = slot.call.produce.sequenced
+            self.held.hold(slot.number, slot.ready, answer.data, answer.after_requests, sequenced)
         elif answer.delay_ms:
             asyncio.get_running_loop().call_later(
                 answer.delay_ms / 1000, self._fulfil, slot, answer.data

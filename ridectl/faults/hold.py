@@ -11,7 +11,10 @@ of a run, when the client has nothing left to send.
 
 A client that never had more than one Produce answer owed on the connection (one request in
 flight) cannot send anything more while it waits; its held answer goes out as soon as it is
-the next one owed.
+the next one owed. An idempotent producer (its batches carry a producer id) may stop sending
+behind a failed batch until it knows what became of it (the Java client retries one batch at
+a time, in sequence order); the broker keeps its order by sequence numbers whatever overtakes,
+so its held answer goes out after a short silence (SEQUENCED_IDLE_S) once it is next.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from dataclasses import dataclass
 
 from ridectl.faults.requests import HoldRelease, RequestLog
 
-__all__ = ["HOLD_FALLBACK_S", "HeldAnswers"]
+__all__ = ["HOLD_FALLBACK_S", "SEQUENCED_IDLE_S", "HeldAnswers"]
 
 #: A held answer that is next in line goes out anyway after this long without a request from
 #: a client that pipelines (the end of a run: it has nothing more to send).
 HOLD_FALLBACK_S = 1.0
+#: The silence after which an idempotent producer's held answer that is next goes out.
+SEQUENCED_IDLE_S = 0.03
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Held:
     due: int
     since: int
     """Produce requests seen on the connection when it was held (itself included)."""
+    sequenced: bool = False
+    """Its batches carry a producer id (idempotent producer)."""
 
 
 class HeldAnswers:
@@ -68,8 +75,15 @@ class HeldAnswers:
         """A Produce answer is being written to the client (call before writing it)."""
         self.unanswered -= 1
 
-    def hold(self, number: int, ready: asyncio.Future[bytes], data: bytes, after: int) -> None:
-        self.held.append(Held(number, ready, data, self.seen + after, self.seen))
+    def hold(
+        self,
+        number: int,
+        ready: asyncio.Future[bytes],
+        data: bytes,
+        after: int,
+        sequenced: bool = False,
+    ) -> None:
+        self.held.append(Held(number, ready, data, self.seen + after, self.seen, sequenced))
 
     def after_request(self) -> None:
         """Answer the held errors whose number of following requests has now arrived."""
@@ -99,8 +113,8 @@ class HeldAnswers:
         if self.deepest <= 1:
             self._let_go(self.held.pop(0), HoldRelease.ALONE)
             return
-        loop = asyncio.get_running_loop()
-        self.timer = loop.call_later(self.fallback_s, self._silent)
+        wait_s = SEQUENCED_IDLE_S if self.held[0].sequenced else self.fallback_s
+        self.timer = asyncio.get_running_loop().call_later(wait_s, self._silent)
 
     def _silent(self) -> None:
         self.timer = None

@@ -96,6 +96,15 @@ class ProduceInfo:
     def expects_response(self) -> bool:
         return self.acks != 0
 
+    @property
+    def sequenced(self) -> bool:
+        """Whether its record batches carry a producer id (an idempotent or transactional
+        producer: the broker orders them by sequence number)."""
+        return any(
+            len(data) >= 51 and data[16] == 2 and struct.unpack_from(">q", data, 43)[0] >= 0
+            for _, _, data in self.batches
+        )
+
     def partitions(self) -> list[tuple[str, int]]:
         """(topic, partition) for each partition written; the topic by name or by id."""
         return [

@@ -196,6 +196,17 @@ class Duplicate(Detector):
             )
 
 
+def _unacked_absent(ride: RideView, facts: Facts) -> Iterator[tuple[int, int]]:
+    """Each seq of a seen ride that was never processed and has no acknowledgement known,
+    with the last seq that was processed (``Missing`` and ``Gap`` split them by that)."""
+    if not ride.events:
+        return
+    last = max(ride.first)
+    for s in ride.unprocessed():
+        if facts.ack(ride.ride_id, s) is None:
+            yield s, last
+
+
 class Missing(Detector):
     """A seq never processed, of a ride that was seen, with no acknowledgement known and no
     later stage processed (the ride's tail is missing)."""
@@ -204,11 +215,8 @@ class Missing(Detector):
     flags_clean_rides = False
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
-        if not ride.events:
-            return
-        last = max(ride.first)
-        for s in ride.unprocessed():
-            if s > last and facts.ack(ride.ride_id, s) is None:
+        for s, last in _unacked_absent(ride, facts):
+            if s > last:
                 detail = f"{label(s)} never processed"
                 yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
 
@@ -221,11 +229,8 @@ class Gap(Detector):
     flags_clean_rides = False
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
-        if not ride.events:
-            return
-        last = max(ride.first)
-        for s in ride.unprocessed():
-            if s < last and facts.ack(ride.ride_id, s) is None:
+        for s, last in _unacked_absent(ride, facts):
+            if s < last:
                 detail = f"{label(s)} never processed, {label(last)} was"
                 yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
 

@@ -26,7 +26,7 @@ from ridectl.broker.local import LocalCluster
 from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
 from ridectl.clients.base import ClientName
 from ridectl.consume import ConsumeOptions
-from ridectl.errors import RidectlError, UsageError
+from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.judge.checker import Report
 from ridectl.judge.kinds import ViolationKind
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
@@ -211,10 +211,8 @@ def _failover_settings(opts: FailoverOptions) -> ClientSettings:
 
 def run_failover(opts: FailoverOptions) -> FailoverResult:
     """Produce, kill the busiest leader mid-run, heal, then read back and judge."""
-    if opts.rides <= 0:
-        raise UsageError(f"--rides must be 1 or more, not {opts.rides}")
-    if opts.max_in_flight <= 0:
-        raise UsageError(f"--max-in-flight must be 1 or more, not {opts.max_in_flight}")
+    require_positive("--rides", opts.rides)
+    require_positive("--max-in-flight", opts.max_in_flight)
     if opts.acks not in ("all", "1"):
         raise UsageError(f"--acks must be all or 1 for a failover run, not {opts.acks}")
     settings = _failover_settings(opts)
