@@ -7,13 +7,17 @@ animation when stdout is not a terminal; ``record=True`` lets a view be saved as
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 import contextlib
 import errno
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
@@ -76,7 +80,7 @@ def stdout_guard() -> Iterator[None]:
         raise RidectlError(f"cannot write the results to stdout: {exc.strerror or exc}") from None
 
 
-def progress_bar(label: str) -> Any:
+def progress_bar(label: str) -> Progress | None:
     """A rich progress bar on stderr when it is a terminal, else a no-op."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
