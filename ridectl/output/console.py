@@ -7,21 +7,20 @@ animation when stdout is not a terminal; ``record=True`` lets a view be saved as
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from rich.progress import Progress
-
 import contextlib
 import errno
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from ridectl.errors import RidectlError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 _out: Console | None = None
 _err: Console | None = None
