@@ -51,6 +51,8 @@ def _cfg(tmp_path: Path, **changes: object) -> MemberConfig:
             "commit_on_revoke": True,
             "delay_ms": 2.5,
             "extra": ("client.id=x",),
+            "rebalance_timeout_ms": 20000,
+            "request_timeout_ms": 9000,
         },
     ],
 )
@@ -67,6 +69,7 @@ def test_argv_round_trips(tmp_path: Path, changes: dict[str, object]) -> None:
         (["--assignor", "sticky"], "invalid Assignor value"),
         (["--commit-every", "3", "--auto-commit-ms", "5"], "not allowed with"),
         (["-X", "novalue"], "-X takes key=value"),
+        (["--rebalance-timeout-ms", "6000"], "must be longer than --session-timeout-ms"),
     ],
 )
 def test_bad_command_line_is_one_line_and_exit_2(extra: list[str], says: str) -> None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import queue
 import signal
@@ -104,6 +105,12 @@ class MemberConfig:
     session_timeout_ms: int = 6000
     heartbeat_ms: int = 1000
     max_poll_records: int = 50
+    #: how long the broker waits for every member to rejoin (kafka-python: max_poll_interval_ms;
+    #: its JoinGroup request waits this plus 5 s). Its default, 300 s, left a member whose join
+    #: round trip never completed stuck without partitions for minutes.
+    rebalance_timeout_ms: int = 15000
+    #: every other request (SyncGroup included) is given up and retried after this long
+    request_timeout_ms: int = 10000
     #: the member ends itself after this long, whatever happens (never an orphan)
     max_seconds: float = 120.0
     #: extra client settings, ``key=value`` (security settings of the cluster)
@@ -123,6 +130,8 @@ class MemberConfig:
         args += ["--session-timeout-ms", str(self.session_timeout_ms)]
         args += ["--heartbeat-ms", str(self.heartbeat_ms)]
         args += ["--max-poll-records", str(self.max_poll_records)]
+        args += ["--rebalance-timeout-ms", str(self.rebalance_timeout_ms)]
+        args += ["--request-timeout-ms", str(self.request_timeout_ms)]
         args += ["--max-seconds", str(self.max_seconds)]
         if self.handoff:
             args.append("--handoff")
@@ -331,6 +340,8 @@ def build_consumer(cfg: MemberConfig, member_ref: list[Member]) -> KafkaConsumer
         session_timeout_ms=cfg.session_timeout_ms,
         heartbeat_interval_ms=cfg.heartbeat_ms,
         max_poll_records=cfg.max_poll_records,
+        max_poll_interval_ms=cfg.rebalance_timeout_ms,
+        request_timeout_ms=cfg.request_timeout_ms,
         fetch_max_wait_ms=100,
         default_offset_commit_callback=lambda offs, res: (
             member_ref[0].on_auto_commit(offs, res) if member_ref else None
@@ -378,6 +389,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--session-timeout-ms", type=int, default=6000)
     ap.add_argument("--heartbeat-ms", type=int, default=1000)
     ap.add_argument("--max-poll-records", type=int, default=50)
+    ap.add_argument("--rebalance-timeout-ms", type=int, default=15000)
+    ap.add_argument("--request-timeout-ms", type=int, default=10000)
     ap.add_argument("--max-seconds", type=float, default=120.0)
     ap.add_argument("-X", dest="extra", action="append", default=[])
     return ap
@@ -396,6 +409,9 @@ def config_from_args(argv: Sequence[str]) -> MemberConfig:
     for name in ("delay_ms", "max_seconds"):
         if getattr(ns, name) < 0:
             ap.error(f"--{name.replace('_', '-')} must be 0 or more")
+    for name in ("rebalance_timeout_ms", "request_timeout_ms"):
+        if getattr(ns, name) <= ns.session_timeout_ms:
+            ap.error(f"--{name.replace('_', '-')} must be longer than --session-timeout-ms")
     if ns.max_poll_records < 1:
         ap.error("--max-poll-records must be 1 or more")
     for pair in ns.extra:
@@ -419,13 +435,23 @@ def config_from_args(argv: Sequence[str]) -> MemberConfig:
         session_timeout_ms=ns.session_timeout_ms,
         heartbeat_ms=ns.heartbeat_ms,
         max_poll_records=ns.max_poll_records,
+        rebalance_timeout_ms=ns.rebalance_timeout_ms,
+        request_timeout_ms=ns.request_timeout_ms,
         max_seconds=ns.max_seconds,
         extra=tuple(ns.extra),
     )
 
 
+#: A logging level (``INFO``, ``DEBUG``) for kafka-python's group coordinator, on stderr.
+LOG_ENV = "RIDECTL_MEMBER_LOG"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = config_from_args(sys.argv[1:] if argv is None else argv)
+    level = os.environ.get(LOG_ENV)
+    if level:
+        logging.basicConfig(stream=sys.stderr, format="%(created).3f %(name)s %(message)s")
+        logging.getLogger("kafka.coordinator").setLevel(level.upper())
     try:
         return run_member(cfg)
     except (kerrors.KafkaError, RidectlError, OSError) as exc:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -270,8 +272,26 @@ def group_run(base: MemberConfig) -> Iterator[GroupRun]:
         run = GroupRun(Path(tmp), base)
         try:
             yield run
+        except BaseException:
+            run.stop_all()
+            _keep_evidence(run.workdir)
+            raise
         finally:
             run.stop_all()
+
+
+#: When set, the journals and stderr files of a group run that failed are copied under it.
+KEEP_ENV = "RIDECTL_KEEP_FAILED_GROUPS"
+
+
+def _keep_evidence(workdir: Path) -> None:
+    """Copy a failed run's journals (and the members' stderr) where ``KEEP_ENV`` points."""
+    target = os.environ.get(KEEP_ENV)
+    if not target:
+        return
+    with contextlib.suppress(OSError):
+        dest = Path(target) / f"{workdir.name}-{time.strftime('%H%M%S')}"
+        shutil.copytree(workdir, dest)
 
 
 @dataclass
