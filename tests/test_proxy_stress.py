@@ -24,6 +24,7 @@ from kafka import KafkaConsumer, TopicPartition
 from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_producer
 from ridectl.faults import FaultProxy, ProxyStats, parse_fault_spec
+from ridectl.faults.stats import AnswerSource
 from ridectl.settings import ClientSettings
 
 RUNS = int(os.environ.get("RIDECTL_STRESS_RUNS", "2"))
@@ -149,9 +150,9 @@ def check_ledger(stats: ProxyStats) -> None:
     # A disconnect closes at least the request that triggered it.
     assert ledger.closed >= injected["disconnect"]
     by_source = Counter(a.source for a in stats.produce_answers)
-    assert by_source["fault"] == injected["error"]
+    assert by_source[AnswerSource.FAULT] == injected["error"]
     # A lost-ack answer is recorded when the broker answers: a disconnect may come first.
-    assert by_source["replaced"] <= injected["lost-ack"]
+    assert by_source[AnswerSource.REPLACED] <= injected["lost-ack"]
 
 
 def report(runs: list[StressRun]) -> str:
