@@ -31,7 +31,7 @@ from ridectl.bench.baselines import ConsumeSample, ProduceSample, build_payloads
 from ridectl.clients import rdkafka_conf
 from ridectl.clients.admin import partition_count
 from ridectl.clients.librdkafka import CONSUMER_DEFAULTS
-from ridectl.produce import percentile, settings_id
+from ridectl.produce import settings_id
 from ridectl.settings import ClientSettings
 
 _BATCH = 10_000
@@ -72,16 +72,7 @@ def rdkafka_produce(
         poll(0)
     producer.flush(60)
     elapsed = clock() - t0
-    size = sum(len(v) for _, v in payloads)
-    return ProduceSample(
-        records=len(payloads),
-        acked=len(latencies),
-        elapsed_s=elapsed,
-        value_bytes=round(size * len(latencies) / len(payloads)) if payloads else 0,
-        p50_ms=percentile(latencies, 50),
-        p99_ms=percentile(latencies, 99),
-        error=None if len(latencies) == len(payloads) else "not every record was acknowledged",
-    )
+    return ProduceSample.of(payloads, latencies, elapsed)
 
 
 def rdkafka_consume(settings: ClientSettings, topic: str) -> ConsumeSample:

@@ -41,6 +41,23 @@ class ProduceSample:
     p99_ms: float | None
     error: str | None = None
 
+    @classmethod
+    def of(
+        cls, payloads: list[tuple[bytes | None, bytes]], latencies: list[float], elapsed: float
+    ) -> ProduceSample:
+        """The sample of a bare loop that sent ``payloads`` and saw ``latencies`` (one per
+        acknowledged record)."""
+        size = sum(len(v) for _, v in payloads)
+        return cls(
+            records=len(payloads),
+            acked=len(latencies),
+            elapsed_s=elapsed,
+            value_bytes=round(size * len(latencies) / len(payloads)) if payloads else 0,
+            p50_ms=percentile(latencies, 50),
+            p99_ms=percentile(latencies, 99),
+            error=None if len(latencies) == len(payloads) else "not every record was acknowledged",
+        )
+
     @property
     def records_per_s(self) -> float:
         return self.acked / self.elapsed_s if self.elapsed_s > 0 else 0.0
@@ -92,16 +109,7 @@ def bare_produce(
     finally:
         with contextlib.suppress(Exception):
             producer.close(timeout=10)
-    size = sum(len(v) for _, v in payloads)
-    return ProduceSample(
-        records=len(payloads),
-        acked=len(latencies),
-        elapsed_s=elapsed,
-        value_bytes=round(size * len(latencies) / len(payloads)) if payloads else 0,
-        p50_ms=percentile(latencies, 50),
-        p99_ms=percentile(latencies, 99),
-        error=None if len(latencies) == len(payloads) else "not every record was acknowledged",
-    )
+    return ProduceSample.of(payloads, latencies, elapsed)
 
 
 _JAVA_SUMMARY = re.compile(

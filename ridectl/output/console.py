@@ -13,11 +13,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from ridectl.errors import RidectlError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 _out: Console | None = None
 _err: Console | None = None
@@ -76,7 +79,7 @@ def stdout_guard() -> Iterator[None]:
         raise RidectlError(f"cannot write the results to stdout: {exc.strerror or exc}") from None
 
 
-def progress_bar(label: str) -> Any:
+def progress_bar(label: str) -> Progress | None:
     """A rich progress bar on stderr when it is a terminal, else a no-op."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
