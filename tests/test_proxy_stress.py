@@ -85,6 +85,8 @@ class StressRun:
     failed: int
     errors: Counter[str]
     elapsed_s: float
+    #: reported delivered without an offset, and not in the topic (librdkafka's inference)
+    inferred_missing: int = 0
 
 
 def stress_run(
@@ -111,12 +113,22 @@ def stress_run(
     assert not twice, f"{client.value}: more than one delivery report for {twice[:20]}"
     assert set(reports) == set(range(records))
     acked = {d.index for d in rec.deliveries if d.ok}
+    # Acknowledged with an offset: the broker said where it wrote the record, so it must be
+    # there. librdkafka also reports records as delivered WITHOUT an offset when its
+    # idempotent producer infers they were persisted; after the proxy fails a partition's
+    # very first request, that inference can be wrong (see README, "What the proxy records,
+    # and how much it takes"). Those are counted and shown, not taken as the proxy's loss.
+    confirmed = {d.index for d in rec.deliveries if d.ok and d.offset >= 0}
     written = set(read_all(bootstrap, topic))
-    lost = sorted(acked - written)
-    assert not lost, f"{client.value}: acknowledged but not written: {lost[:20]}"
+    lost = sorted(confirmed - written)
+    assert not lost, f"{client.value}: acknowledged at an offset but not written: {lost[:20]}"
+    inferred_missing = len((acked - confirmed) - written)
     errors = Counter(d.error for d in rec.deliveries if d.error is not None)
     stats = proxy.stats()
-    return StressRun(client, seed, config, stats, len(acked), records - len(acked), errors, elapsed)
+    return StressRun(
+        client, seed, config, stats, len(acked), records - len(acked), errors, elapsed,
+        inferred_missing,
+    )  # fmt: skip
 
 
 def read_all(bootstrap: str, topic: str) -> list[int]:
@@ -166,7 +178,8 @@ def report(runs: list[StressRun]) -> str:
     slowest = max(r.elapsed_s for r in runs)
     return (
         f"stress {runs[0].client.value}: {len(runs)} runs, "
-        f"{sum(r.acked for r in runs)} records acknowledged, "
+        f"{sum(r.acked for r in runs)} records acknowledged "
+        f"({sum(r.inferred_missing for r in runs)} of them without an offset and not written), "
         f"{sum(r.failed for r in runs)} failed {dict(errors)}; {requests} requests through the "
         f"proxy, faults {dict(injected)}, {closed} closed with their connection, 0 outstanding; "
         f"slowest run {slowest:.1f} s, all runs {sum(r.elapsed_s for r in runs):.1f} s"
