@@ -36,9 +36,10 @@ unit: setup
 bench: setup
 	$(RIDECTL) bench --size full --out-dir bench
 
-## The fault proxy under load (not in CI, minutes): STRESS_RUNS producer runs through mixed
-## faults, each checked for a balanced request ledger, then the 10,000-frame fuzz; prints figures.
-STRESS_RUNS ?= 30
+## The fault proxy under load (not in CI, minutes): for each client (kafka-python, Java,
+## librdkafka) STRESS_RUNS producer runs through mixed faults, each checked for a balanced request
+## ledger, then the 10,000-frame fuzz; prints figures per client.
+STRESS_RUNS ?= 10
 stress: setup
 	RIDECTL_STRESS_RUNS=$(STRESS_RUNS) RIDECTL_STRESS_RECORDS=1000 \
 		$(BIN)/pytest -q -s tests/test_proxy_stress.py tests/test_proxy_fuzz.py

@@ -38,7 +38,8 @@ class Delivery:
     index: int
     #: -1 when the record failed
     partition: int
-    #: -1 when the record failed
+    #: -1 when the record failed, or when the client reports it delivered without an offset
+    #: (librdkafka does so for records its idempotent producer infers were persisted)
     offset: int
     #: None on success; otherwise the client's error name (exception class or librdkafka
     #: error code name), e.g. ``"TimeoutException"``

@@ -260,7 +260,16 @@ class LibrdkafkaProducer:
 
     def _report(self, index: int, err: KafkaError | None, msg: Message) -> None:
         if err is None:
-            self._on_delivery(Delivery(index, msg.partition(), msg.offset()))  # type: ignore[arg-type]
+            # librdkafka reports some records as delivered without an offset: an idempotent
+            # producer that infers a record was persisted (its later sequence numbers were
+            # accepted) has no offset to give. -1 keeps that visible to the checker.
+            offset = msg.offset()
+            partition = msg.partition()
+            self._on_delivery(
+                Delivery(
+                    index, -1 if partition is None else partition, -1 if offset is None else offset
+                )
+            )
         else:
             self._on_delivery(Delivery(index, -1, -1, err.name(), _one_line(err.str())))
 
