@@ -19,6 +19,8 @@ the machine shares, so journals of several members merge into one processing ord
 * ``{"ev":"assigned"|"revoked"|"lost","m":NAME,"partitions":[...],"ts":T}``
 * ``{"ev":"idle","m":NAME,"lag":{"P":N,...},"end":{"P":END,...},"ts":T}`` (``end``: the
   partition's end as this member's isolation level sees it), ``{"ev":"start"|"stop",...}``
+* ``{"ev":"join-stuck","m":NAME,"waited_s":W,"ts":T}``: a join outlasted the broker's limit
+  for it; the member drops that consumer and joins again with a new one
 
 Handing records to a processing thread (``--handoff``) is the classic way to lose records with
 auto-commit: kafka-python commits the positions it has *returned* at the next poll, which then
@@ -177,6 +179,9 @@ class Member:
         self.processed = 0
         self.work: queue.Queue[tuple[int, int, bytes | None]] = queue.Queue(maxsize=10_000)
         self.delay_s = cfg.delay_ms / 1000.0
+        #: when the member gave its partitions up for a join that has not completed yet
+        self.joining_since: float | None = None
+        self._worker_started = False
 
     # -- processing -------------------------------------------------------------------------
     def process(self, partition: int, offset: int, value: bytes | None) -> None:
@@ -233,15 +238,21 @@ class Member:
             self.journal.write("commit", offsets=_offsets_doc(done))
 
     # -- the loop -----------------------------------------------------------------------------
-    def run(self) -> None:
-        parent = os.getppid()
-        deadline = time.monotonic() + self.cfg.max_seconds
-        if self.cfg.handoff:
+    def run(self, parent: int, deadline: float) -> bool:
+        """Poll and process until told to stop (False) or until a join is stuck (True)."""
+        if self.cfg.handoff and not self._worker_started:
             threading.Thread(target=self._worker, name="member-worker", daemon=True).start()
+            self._worker_started = True
         last_idle = 0.0
+        # A join that outlasts the broker's own limit for it will never finish (seen with
+        # kafka-python 3.0.12: the leader synced the group, the other member got its
+        # partitions, the leader never did and sent no heartbeat again).
+        stuck_s = (self.cfg.rebalance_timeout_ms + 5000) / 1000.0
         while not self.stop.is_set():
             if time.monotonic() > deadline or os.getppid() != parent:
                 break
+            if self.joining_since is not None and time.monotonic() - self.joining_since > stuck_s:
+                return True
             batch = self.consumer.poll(timeout_ms=100, max_records=self.cfg.max_poll_records)
             for records in batch.values():
                 for rec in records:
@@ -259,6 +270,7 @@ class Member:
             if now - last_idle > 0.2:
                 self._journal_idle()
                 last_idle = now
+        return False
 
     def _hand_off(self, partition: int, offset: int, value: bytes | None) -> None:
         while not self.stop.is_set():
@@ -314,16 +326,19 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         for p in parts:
             self.member.pending.pop(p, None)
         self.member.journal.write("revoked", partitions=parts)
+        self.member.joining_since = time.monotonic()
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in assigned)
         self.member.journal.write("assigned", partitions=parts)
+        self.member.joining_since = None
 
     def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in lost)
         for p in parts:
             self.member.pending.pop(p, None)
         self.member.journal.write("lost", partitions=parts)
+        self.member.joining_since = time.monotonic()
 
 
 def build_consumer(cfg: MemberConfig, member_ref: list[Member]) -> KafkaConsumer:
@@ -358,9 +373,19 @@ def run_member(cfg: MemberConfig) -> int:
     member = Member(cfg, consumer, journal)
     ref.append(member)
     signal.signal(signal.SIGTERM, lambda *_: member.stop.set())
+    parent, deadline = os.getppid(), time.monotonic() + cfg.max_seconds
     try:
         consumer.subscribe(topics=[cfg.topic], listener=_Listener(member))
-        member.run()
+        while member.run(parent, deadline):
+            # The stuck join cannot be taken back: leave with this consumer, join with a new
+            # one (a new member id; the old one is gone from the group once its session ends).
+            waited = time.monotonic() - (member.joining_since or 0.0)
+            journal.write("join-stuck", waited_s=round(waited, 1))
+            consumer.close(autocommit=False)
+            member.pending.clear()
+            member.joining_since = None
+            consumer = member.consumer = build_consumer(cfg, ref)
+            consumer.subscribe(topics=[cfg.topic], listener=_Listener(member))
         member.finish()
     finally:
         consumer.close(autocommit=False)
