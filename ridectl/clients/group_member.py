@@ -179,7 +179,7 @@ class Member:
         self.processed = 0
         self.work: queue.Queue[tuple[int, int, bytes | None]] = queue.Queue(maxsize=10_000)
         self.delay_s = cfg.delay_ms / 1000.0
-        #: when the member gave its partitions up for a join that has not completed yet
+        #: since when the member has seen its current join in flight
         self.joining_since: float | None = None
         self._worker_started = False
 
@@ -251,8 +251,12 @@ class Member:
         while not self.stop.is_set():
             if time.monotonic() > deadline or os.getppid() != parent:
                 break
-            if self.joining_since is not None and time.monotonic() - self.joining_since > stuck_s:
-                return True
+            if self._join_in_flight():
+                self.joining_since = self.joining_since or time.monotonic()
+                if time.monotonic() - self.joining_since > stuck_s:
+                    return True
+            else:
+                self.joining_since = None
             batch = self.consumer.poll(timeout_ms=100, max_records=self.cfg.max_poll_records)
             for records in batch.values():
                 for rec in records:
@@ -271,6 +275,12 @@ class Member:
                 self._journal_idle()
                 last_idle = now
         return False
+
+    def _join_in_flight(self) -> bool:
+        """kafka-python's coordinator is between a join's start and its completion (no public
+        API says so; ``rejoining`` is set for exactly that span, eager or cooperative)."""
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        return bool(getattr(coordinator, "rejoining", False))
 
     def _hand_off(self, partition: int, offset: int, value: bytes | None) -> None:
         while not self.stop.is_set():
@@ -326,19 +336,16 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         for p in parts:
             self.member.pending.pop(p, None)
         self.member.journal.write("revoked", partitions=parts)
-        self.member.joining_since = time.monotonic()
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in assigned)
         self.member.journal.write("assigned", partitions=parts)
-        self.member.joining_since = None
 
     def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in lost)
         for p in parts:
             self.member.pending.pop(p, None)
         self.member.journal.write("lost", partitions=parts)
-        self.member.joining_since = time.monotonic()
 
 
 def build_consumer(cfg: MemberConfig, member_ref: list[Member]) -> KafkaConsumer:
