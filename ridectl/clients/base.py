@@ -8,7 +8,8 @@ this package.
 A producer is told where each record should go (its key, or an explicit partition) and reports
 every outcome through one callback, :class:`Delivery`, in whatever thread the library uses; the
 caller identifies records by the ``index`` it gave them (its send order). A consumer reads
-records of assigned partitions as plain :class:`ConsumedRecord` batches.
+records of assigned partitions as plain :class:`ConsumedRecord` batches, or (when it can,
+:class:`ColumnarConsumer`) as :class:`RecordColumns`.
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ class ConsumedRecord:
     value: bytes | None
 
 
+@dataclass(slots=True)
+class RecordColumns:
+    """The records of one poll as parallel columns: entry ``i`` of each list is record ``i``,
+    in the order the client returned them (log order within each partition). A client that
+    can hand its records over this way spares the reader one Python object per record."""
+
+    partitions: list[int]
+    offsets: list[int]
+    values: list[bytes | None]
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+
 class ProducerClient(Protocol):
     """One producer instance of one client library, with its settings already applied."""
 
@@ -132,6 +147,15 @@ class ConsumerClient(Protocol):
     def settings_in_force(self) -> Mapping[str, str]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ColumnarConsumer(Protocol):
+    """A consumer that can also return a poll's records as :class:`RecordColumns` (optional;
+    readers fall back to :meth:`ConsumerClient.poll` for one that cannot)."""
+
+    def poll_columns(self, timeout_s: float) -> RecordColumns:
+        """Like :meth:`ConsumerClient.poll` (keys left out), as columns."""
 
 
 @runtime_checkable

@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -40,7 +41,13 @@ from confluent_kafka import (
 )
 
 from ridectl.clients import rdkafka_conf
-from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.base import (
+    ClientName,
+    ConsumedRecord,
+    Delivery,
+    DeliveryCallback,
+    RecordColumns,
+)
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError
 from ridectl.settings import ClientSettings
@@ -298,6 +305,15 @@ class LibrdkafkaProducer:
             self._producer.poll(_POLL_S)
 
 
+def _partitions(messages: list[Message]) -> list[int]:
+    # A message that is not an error event always has its partition and offset.
+    return cast("list[int]", list(map(Message.partition, messages)))
+
+
+def _offsets(messages: list[Message]) -> list[int]:
+    return cast("list[int]", list(map(Message.offset, messages)))
+
+
 class LibrdkafkaConsumer:
     """A confluent-kafka ``Consumer`` reading assigned partitions (no group membership).
 
@@ -347,19 +363,51 @@ class LibrdkafkaConsumer:
         return int(tp.offset) if tp.offset >= 0 else None
 
     def poll(self, timeout_s: float) -> list[ConsumedRecord]:
+        messages = self._ready(timeout_s)
+        # confluent-kafka hands key and value as bytes (no deserializer is configured).
+        return list(
+            map(
+                ConsumedRecord,
+                _partitions(messages),
+                _offsets(messages),
+                map(Message.key, messages),
+                map(Message.value, messages),
+            )
+        )
+
+    def poll_columns(self, timeout_s: float) -> RecordColumns:
+        """The records of one poll as columns: no Python object per record beyond
+        librdkafka's own messages (each column is filled by ``map`` over them)."""
+        messages = self._ready(timeout_s)
+        return RecordColumns(
+            _partitions(messages), _offsets(messages), list(map(Message.value, messages))
+        )
+
+    def _ready(self, timeout_s: float) -> list[Message]:
+        """The messages librdkafka holds ready (at most ``_CONSUME_BATCH``); when it holds
+        none, the first to arrive within ``timeout_s`` with those ready by then. Error
+        events among them are handled (``_read_error``) and left out.
+
+        ``consume(n, timeout)`` returns only once ``n`` messages are ready or the time is
+        out, so asking it for a large batch with a timeout waits that timeout out whenever
+        fewer are left (the end of a bounded read): it is asked for what is ready, and made
+        to wait only for one message when nothing is."""
+        consume = self._consumer.consume
         try:
-            messages = self._consumer.consume(_CONSUME_BATCH, max(0.0, timeout_s))
+            messages = consume(_CONSUME_BATCH, 0)
+            if not messages and timeout_s > 0:
+                messages = consume(1, timeout_s)
+                if messages:
+                    messages += consume(_CONSUME_BATCH - 1, 0)
         except KafkaException as exc:
             raise client_error(f"read failed ({self._doing})", exc) from None
-        out: list[ConsumedRecord] = []
-        append = out.append
-        for m in messages:
-            if m.error() is not None:
+        errors = list(map(Message.error, messages))
+        if errors.count(None) == len(errors):
+            return messages
+        for m, err in zip(messages, errors, strict=True):
+            if err is not None:
                 self._read_error(m)
-                continue
-            # confluent-kafka hands key and value as bytes (no deserializer is configured).
-            append(ConsumedRecord(m.partition() or 0, m.offset() or 0, m.key(), m.value()))
-        return out
+        return [m for m, err in zip(messages, errors, strict=True) if err is None]
 
     def _read_error(self, m: Message) -> None:
         """An error event among the messages: the end of a partition or a retriable error is
