@@ -3,7 +3,9 @@
 * ``rdkafka_produce``: a confluent-kafka (librdkafka) producer sends the records of a ridectl
   run, built before the clock starts, with one shared delivery callback that notes the
   latency librdkafka measured, serving callbacks with ``poll(0)`` after each record (the
-  library's documented loop); then ``flush()``.
+  library's documented loop); then ``flush()``. The producer is created once the records are
+  built, just before the clock starts (as in ridectl's run, its connection and producer id
+  fall inside the measured span).
 * ``rdkafka_consume``: a librdkafka consumer reads the same bounded range ridectl's
   ``consume`` reads, in batches (``consume(num_messages)``: what is ready, or the first record
   to arrive when nothing is), and keeps nothing. Like ridectl's consumer it asks for the end
@@ -51,9 +53,12 @@ def rdkafka_produce(
 ) -> ProduceSample:
     """Send a ridectl run's records with a plain librdkafka loop (see module doc)."""
     conf = _conf(settings, "producer")
-    producer = Producer(conf)
     label = settings_id(keyed, rdkafka_conf.settings_in_force(conf, "producer"))
     payloads = build_payloads(rides, keyed, seed, run_id, label)
+    # The producer is made after the records, right before the clock starts, as ridectl's run
+    # makes its own: made first, it would connect (and fetch its producer id) while the
+    # records are built, a head start ridectl's clock does not give.
+    producer = Producer(conf)
     latencies: list[float] = []
     note = latencies.append
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+import msgspec
+
 
 class ClientName(StrEnum):
     """The client libraries ridectl drives."""
@@ -28,12 +30,12 @@ class ClientName(StrEnum):
     LIBRDKAFKA = "librdkafka"
 
 
-@dataclass(slots=True)
-class Delivery:
+class Delivery(msgspec.Struct, gc=False):
     """The outcome of one record: where the broker wrote it, or why it never was.
 
-    Not frozen: one is made per record on the client's thread, and a frozen dataclass costs
-    about three times as much to build; nothing changes one after it is made."""
+    One is made per record on the client's thread: a msgspec struct builds in C, about three
+    times as fast as a (slots) dataclass, and holding only numbers and text it needs no
+    garbage collector watch. Nothing changes one after it is made."""
 
     #: the caller's handle for the record (its position in send order)
     index: int

@@ -20,13 +20,13 @@ failure is a :class:`~ridectl.clients.base.Delivery` carrying librdkafka's error
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial as _partial
 from typing import cast
 
 from confluent_kafka import (
@@ -155,6 +155,12 @@ class LibrdkafkaProducer:
             raise client_error("refused the producer settings", exc) from None
         self._produce = self._producer.produce
         self._poll = self._producer.poll
+        #: the index of the last record sent, and whether a flush is serving deliveries: the
+        #: polling thread stands aside while the caller's thread serves them (see _poll_loop)
+        self._last_sent = -1
+        self._flushing = False
+        # Bound once: each record's callback is then a partial of this plain function.
+        self._report_to = _reporter(on_delivery)
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="librdkafka-poll")
         self._poller.daemon = True
@@ -167,7 +173,7 @@ class LibrdkafkaProducer:
             self._raise_fatal()
         if partition is None and self._placement is not None:
             partition = self._placement.partition(key)
-        report = functools.partial(self._report, index)
+        report = _partial(self._report_to, index)
         try:
             if partition is None:
                 self._produce(self._topic, value, key, on_delivery=report)
@@ -180,6 +186,7 @@ class LibrdkafkaProducer:
         # Serve the outcomes that are ready now, in this thread: cheaper than leaving them
         # all to the polling thread, which would compete for the interpreter lock.
         self._poll(0)
+        self._last_sent = index
 
     def _send_when_room(
         self,
@@ -209,7 +216,11 @@ class LibrdkafkaProducer:
         self._on_delivery(Delivery(index, -1, -1, name, _one_line(text)))
 
     def flush(self, timeout_s: float) -> bool:
-        left = self._producer.flush(max(0.0, timeout_s))
+        self._flushing = True  # flush serves the deliveries in this thread
+        try:
+            left = self._producer.flush(max(0.0, timeout_s))
+        finally:
+            self._flushing = False
         self._raise_fatal()
         return left == 0
 
@@ -265,21 +276,6 @@ class LibrdkafkaProducer:
 
     # ------------------------------------------------------------------ internals
 
-    def _report(self, index: int, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            # librdkafka reports some records as delivered without an offset: an idempotent
-            # producer that infers a record was persisted (its later sequence numbers were
-            # accepted) has no offset to give. -1 keeps that visible to the checker.
-            offset = msg.offset()
-            partition = msg.partition()
-            self._on_delivery(
-                Delivery(
-                    index, -1 if partition is None else partition, -1 if offset is None else offset
-                )
-            )
-        else:
-            self._on_delivery(Delivery(index, -1, -1, err.name(), _one_line(err.str())))
-
     def _on_stats(self, text: str) -> None:
         try:
             partitions = json.loads(text)["topics"][self._topic]["partitions"]
@@ -301,8 +297,39 @@ class LibrdkafkaProducer:
             raise client_error("producer failed", self._fatal)
 
     def _poll_loop(self) -> None:
+        """Serve deliveries while the caller does not: while it sends (each send polls) or
+        flushes, this thread only checks back every ``_POLL_S``. Polling beside the sender
+        made the two threads take the interpreter lock from each other at every record,
+        which cost more than the deliveries themselves."""
+        seen = self._last_sent
         while not self._stop.is_set():
-            self._producer.poll(_POLL_S)
+            if self._flushing or self._last_sent != seen:
+                seen = self._last_sent
+                self._stop.wait(_POLL_S)
+            else:
+                self._producer.poll(_POLL_S)
+
+
+def _reporter(on_delivery: DeliveryCallback) -> Callable[[int, KafkaError | None, Message], None]:
+    """The function every record's delivery callback calls (with the record's index first):
+    one Delivery to ``on_delivery``, nothing else."""
+
+    def report(index: int, err: KafkaError | None, msg: Message) -> None:
+        if err is None:
+            # librdkafka reports some records as delivered without an offset: an idempotent
+            # producer that infers a record was persisted (its later sequence numbers were
+            # accepted) has no offset to give. -1 keeps that visible to the checker.
+            offset = msg.offset()
+            partition = msg.partition()
+            on_delivery(
+                Delivery(
+                    index, -1 if partition is None else partition, -1 if offset is None else offset
+                )
+            )
+        else:
+            on_delivery(Delivery(index, -1, -1, err.name(), _one_line(err.str())))
+
+    return report
 
 
 def _partitions(messages: list[Message]) -> list[int]:
