@@ -42,7 +42,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka import errors as kerrors
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.coordinator.assignors.range import RangePartitionAssignor
@@ -138,29 +138,60 @@ class Member:
                 self.work.task_done()
 
     # -- committing -------------------------------------------------------------------------
-    def commit_pending(self, only: set[int] | None = None) -> None:
-        """Commit the offsets processed so far (manual mode), then journal the commit."""
+    def _to_commit(self, only: set[int] | None) -> dict[int, int]:
+        """The offsets processed and not yet committed (of ``only``'s partitions), announced
+        in the journal first: a kill while the commit is in flight leaves the intent there, and
+        the broker then holds either the previous commit or this one."""
         todo = {p: o for p, o in self.pending.items() if only is None or p in only}
-        if not todo or self.cfg.commit_every is None:
-            return
-        topic = self.cfg.topic
-        offsets = {TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()}
-        # Written before the commit: a kill while it is in flight leaves the intent in the
-        # journal, and the broker then holds either the previous commit or this one.
-        self.journal.write("committing", offsets=_offsets_doc(todo))
-        try:
-            self.consumer.commit(offsets=offsets)
-        except _GROUP_CHANGING as exc:
+        if todo and self.cfg.commit_every is not None:
+            self.journal.write("committing", offsets=_offsets_doc(todo))
+            return todo
+        return {}
+
+    def _offsets(self, todo: dict[int, int]) -> dict[TopicPartition, OffsetAndMetadata]:
+        return {
+            TopicPartition(self.cfg.topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()
+        }
+
+    def _committed(self, todo: dict[int, int], error: Exception | None) -> None:
+        if error is not None:
             # The group is rebalancing: the commit is refused and these offsets stay pending
             # (committed later if the partitions are still ours, processed again if not).
             self.journal.write(
-                "commit-failed", offsets=_offsets_doc(todo), error=type(exc).__name__
+                "commit-failed", offsets=_offsets_doc(todo), error=type(error).__name__
             )
             return
         self.journal.write("commit", offsets=_offsets_doc(todo))
         for p in todo:
             if self.pending.get(p) == todo[p]:
                 del self.pending[p]
+
+    def commit_pending(self, only: set[int] | None = None) -> None:
+        """Commit the offsets processed so far (manual mode), then journal the commit."""
+        todo = self._to_commit(only)
+        if not todo:
+            return
+        try:
+            self.consumer.commit(offsets=self._offsets(todo))
+        except _GROUP_CHANGING as exc:
+            self._committed(todo, exc)
+            return
+        self._committed(todo, None)
+
+    async def commit_pending_async(self, only: set[int]) -> None:
+        """The same commit from a rebalance listener. kafka-python 3 runs listeners on its IO
+        thread, where the blocking ``commit()`` refuses to run (RuntimeError); this awaits the
+        coroutine that ``commit()`` itself runs (private to kafka-python, hence the lookup)."""
+        todo = self._to_commit(only)
+        if not todo:
+            return
+        commit = self.consumer._coordinator._commit_offsets_sync_async
+        try:
+            await commit(self._offsets(todo), self.cfg.request_timeout_ms)
+        except (*_GROUP_CHANGING, kerrors.KafkaTimeoutError) as exc:
+            self._committed(todo, exc)
+            return
+        self._committed(todo, None)
 
     def on_auto_commit(self, offsets: object, result: object) -> None:
         """kafka-python's callback after an asynchronous (auto) commit."""
@@ -258,23 +289,26 @@ class Member:
                 self.journal.write("commit", offsets=_offsets_doc(done))
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Listener(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+    """Journals assignment changes; commits on revocation when asked. Asynchronous because
+    kafka-python 3 calls it on its IO thread: a blocking call in there is refused."""
+
     def __init__(self, member: Member) -> None:
         self.member = member
 
-    def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in revoked)
         if self.member.cfg.commit_on_revoke and parts:
-            self.member.commit_pending(set(parts))
+            await self.member.commit_pending_async(set(parts))
         for p in parts:
             self.member.pending.pop(p, None)
         self.member.journal.write("revoked", partitions=parts)
 
-    def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in assigned)
         self.member.journal.write("assigned", partitions=parts)
 
-    def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
+    async def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in lost)
         for p in parts:
             self.member.pending.pop(p, None)
