@@ -304,7 +304,13 @@ def _transactions(ctx: DemoContext) -> LessonOutcome:
         ]
         txn = produce_in_transactions(
             TransactionalOptions(
-                topic, _rides(ctx) // 2, ctx.settings, run_id, PARTITIONS, seed=ctx.seed
+                topic,
+                _rides(ctx) // 2,
+                ctx.settings,
+                run_id,
+                PARTITIONS,
+                seed=ctx.seed,
+                producers=3,
             )
         )
         ends = txn.ends_with_markers()
@@ -372,14 +378,14 @@ class RebalanceFigures:
 def _rebalance_run(ctx: DemoContext, assignor: Assignor) -> tuple[Trial, RebalanceFigures]:
     topic = ctx.topic("rebalance", assignor.value)
     ensure_topic(ctx.settings, topic, PARTITIONS)
-    base = _base(ctx, topic, assignor=assignor, commit_every=25, delay_ms=6.0, max_poll_records=8)
+    base = _base(ctx, topic, assignor=assignor, commit_every=25, delay_ms=5.0, max_poll_records=8)
     with group_run(base) as group:
         first = group.start("first")
         # The newcomer's process starts now and waits, connected, for the word to join.
         newcomer = group.start("newcomer", hold=True)
         # A backlog that keeps the first member busy for a few seconds: it is still there
         # when the newcomer's join completes, even on a loaded machine.
-        run = _produce(ctx, topic, 2 * _rides(ctx))
+        run = _produce(ctx, topic, 3 * _rides(ctx))
         # Told to join after 60 records. It polls 8 at a time and commits every 25, so the
         # poll where it gives its partitions up falls between two commits.
         group.wait("the first member under way", lambda: len(first.view.processed) >= 60, SETTLE_S)
@@ -466,11 +472,11 @@ CONSUMER_LESSONS: list[Lesson] = [
     Lesson(
         "transactions",
         "Aborted transactions are read unless the consumer asks for committed data",
-        "Every ride's five events are written in one transaction, and a quarter of the "
-        "transactions are aborted. An aborted transaction's records stay in the log, followed "
-        "by an abort marker. Two consumers read the topic: one with "
-        "isolation.level=read_uncommitted (kafka-python's and the Java client's default), "
-        "one with read_committed.",
+        "Every ride's five events are written in one transaction (three transactional "
+        "producers share the rides), and a quarter of the transactions are aborted. An "
+        "aborted transaction's records stay in the log, followed by an abort marker. Two "
+        "consumers read the topic: one with isolation.level=read_uncommitted (kafka-python's "
+        "and the Java client's default), one with read_committed.",
         _transactions,
         "Transactions protect only consumers that ask for it: set isolation.level="
         "read_committed wherever an aborted write must not be acted on (librdkafka already "
