@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from ridectl.judge import arrow_read
 from ridectl.judge.checker import check
 from ridectl.judge.columnar import check_columns
 from ridectl.judge.history import read_ndjson_file
+from ridectl.judge.stream import check_file
 from ridectl.launch import early_check_file
 from ridectl.phases import PREFIX
 
@@ -86,3 +88,23 @@ def test_the_launcher_judges_and_reports_its_phases(tmp_path: Path) -> None:
     names = [p["phase"] for p in json.loads(lines[0][len(PREFIX) :])]
     assert names[0] == "interpreter" and "judge" in names and names[-1] == "exit"
     assert PREFIX not in _ridectl("check", "--from", str(spec.path)).stderr
+
+
+def test_a_pipe_is_read_line_by_line(tmp_path: Path) -> None:
+    """A named pipe (or ``--from <(zcat ...)``) has no size to cut: the columnar reader
+    leaves it whole to the line-by-line path, which judges it as a file."""
+    spec = generate_history(tmp_path / "h.ndjson", 3_000, damaged_share=0.05)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    def write() -> None:
+        with fifo.open("wb") as fh:
+            fh.write(spec.path.read_bytes())
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        _, report = check_file(fifo)
+    finally:
+        writer.join(timeout=30)
+    assert report == check(read_ndjson_file(spec.path))

@@ -22,11 +22,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import stat
 import threading
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -72,7 +73,7 @@ class Columns:
 class _Slice:
     """Bytes ``start`` to ``end`` of a file, as the file object pyarrow reads from."""
 
-    def __init__(self, fh: object, start: int, end: int) -> None:
+    def __init__(self, fh: IO[bytes], start: int, end: int) -> None:
         self._fh = fh
         self._at = start
         self._left = end - start
@@ -86,7 +87,7 @@ class _Slice:
         return data
 
     def _fd(self) -> int:
-        return self._fh.fileno()  # type: ignore[attr-defined, no-any-return]
+        return self._fh.fileno()
 
     def readable(self) -> bool:
         return True
@@ -100,9 +101,9 @@ def part_count(size: int) -> int:
     return 1 if size < _SPLIT_BYTES else max(1, min(_MAX_PARTS, os.cpu_count() or 1))
 
 
-def _cuts(fh: object, size: int, parts: int) -> list[int]:
+def _cuts(fh: IO[bytes], size: int, parts: int) -> list[int]:
     """Part boundaries: just after a line end near each k/n of the file."""
-    fd = fh.fileno()  # type: ignore[attr-defined]
+    fd = fh.fileno()
     cuts = [0]
     for k in range(1, parts):
         at = max(cuts[-1], size * k // parts)
@@ -128,26 +129,28 @@ class Reading:
 
         self.path = path
         self.run_id = run_id
-        self._fh = path.open("rb")  # OSError here, in the caller's thread
-        size = os.fstat(self._fh.fileno()).st_size
-        cuts = _cuts(self._fh, size, part_count(size))
-        spans = list(pairwise(cuts))
+        #: A pipe or a device is not opened here (that could take a writer's bytes or wait
+        #: for one): it is left whole to the line-by-line path.
+        self.regular = stat.S_ISREG(os.stat(path).st_mode)  # OSError here, in the caller
+        self._fh = path.open("rb") if self.regular else None
+        size = os.fstat(self._fh.fileno()).st_size if self._fh else 0
+        spans = list(pairwise(_cuts(self._fh, size, part_count(size)))) if self._fh else []
         # an empty part has nothing to read; the others are filled in by their thread
         self._results: list[Columns | BaseException | None] = [
             None if b > a else Columns() for a, b in spans
         ]
         self._stop = threading.Event()
         self._threads = [
-            threading.Thread(target=self._run, args=(i, a, b), daemon=True)
+            threading.Thread(target=self._run, args=(i, self._fh, a, b), daemon=True)
             for i, (a, b) in enumerate(spans)
             if b > a
         ]
         for t in self._threads:
             t.start()
 
-    def _run(self, i: int, start: int, end: int) -> None:
+    def _run(self, i: int, fh: IO[bytes], start: int, end: int) -> None:
         try:
-            self._results[i] = _read_part(_Slice(self._fh, start, end), self.run_id, self._stop)
+            self._results[i] = _read_part(_Slice(fh, start, end), self.run_id, self._stop)
         except BaseException as exc:  # handed to the thread that asks for the result
             self._results[i] = exc
 
@@ -159,7 +162,8 @@ class Reading:
     def _join(self) -> None:
         for t in self._threads:
             t.join()
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
 
     def result(self) -> Columns | None:
         """The columns of the whole file, or None when a part was refused."""
@@ -170,7 +174,7 @@ class Reading:
                 raise part
             if part is not None:
                 whole.extend(part)
-        refused = any(part is None for part in self._results)
+        refused = not self.regular or any(part is None for part in self._results)
         _give_back_memory()
         return None if refused or self._stop.is_set() else whole
 
