@@ -3,10 +3,15 @@
 confluent-kafka's wheels bundle librdkafka, so nothing beyond ``pip install`` is needed.
 
 Delivery reports. librdkafka hands a record's outcome to the application only when the
-application polls. A small thread polls for as long as the producer is open, so outcomes reach
-the :data:`~ridectl.clients.base.DeliveryCallback` even while the caller only waits for them
-(ridectl keeps a window of records in flight and waits for acknowledgements). ``flush`` polls
-too. The callback therefore runs in that thread or in the caller's, never in librdkafka's own.
+application polls. Each ``send`` polls once (without waiting), as librdkafka's own examples do,
+and ``flush`` polls; a small thread polls whenever the caller does neither (a paced run
+sleeping between records, a caller waiting for the first outcome), so outcomes always reach the
+:data:`~ridectl.clients.base.DeliveryCallback`. The callback therefore runs in that thread or
+in the caller's, never in librdkafka's own.
+
+Reading. A consumer's records come back from ``consume`` in batches of what is ready, and can
+be handed over as columns (:class:`~ridectl.clients.base.RecordColumns`) so that reading a run
+makes no Python object per record beyond librdkafka's own messages.
 
 Placement. With ``partition=None`` librdkafka's configured partitioner places the record; its
 default ``consistent_random`` takes CRC-32 of the key (``ridectl.partitioners``' ``crc32``),
