@@ -12,14 +12,22 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 
 import kafka
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kerrors
 from kafka.future import Future as KafkaFuture
+from kafka.producer.future import RecordMetadata as _RecordMetadata
 
 from ridectl.clients.admin import client_kwargs, kafka_errors
-from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.base import (
+    AckSink,
+    ClientName,
+    ConsumedRecord,
+    Delivery,
+    DeliveryCallback,
+)
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.key_partitioner import kafka_partitioner
 from ridectl.errors import RidectlError
@@ -83,21 +91,15 @@ class KafkaPythonProducer:
         self._retries.sender_thread = getattr(sender, "ident", None)
         self._config: Mapping[str, object] = self._producer.config
         self._send = self._producer.send
+        # A callback that takes acknowledgements as numbers gets them so (no Delivery each).
+        self._acked = on_delivery.acked if isinstance(on_delivery, AckSink) else self._deliver_ack
+        self._outcome_of = self._outcome  # bound once, not per record
 
     @property
     def client(self) -> ClientName:
         return ClientName.KAFKA_PYTHON
 
     def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
-        deliver = self._on_delivery
-
-        def ok(meta: object) -> None:
-            deliver(Delivery(index, meta.partition, meta.offset))  # type: ignore[attr-defined]
-
-        def failed(exc: BaseException) -> None:
-            lines = str(exc).splitlines()
-            deliver(Delivery(index, -1, -1, type(exc).__name__, lines[0] if lines else ""))
-
         try:
             future = self._send(self._topic, value, key, None, partition)
         except kerrors.KafkaTimeoutError as exc:
@@ -107,12 +109,29 @@ class KafkaPythonProducer:
             # A record refused before it is queued (too large, for one): the run cannot go on
             # as asked, and the user is told which setting to change.
             raise translate(exc, f"producing to {self._topic}", self._settings) from None
+        # One small object per record, called with the record's metadata or its exception.
+        outcome = partial(self._outcome_of, index)
         if _PAIRED:
-            # Both callbacks under one lock (kafka-python's own fast path for its futures).
-            future._add_cb_eb(ok, failed)
+            # Both under one lock (kafka-python's own fast path for its futures).
+            future._add_cb_eb(outcome, outcome)
         else:
-            future.add_callback(ok)
-            future.add_errback(failed)
+            future.add_callback(outcome)
+            future.add_errback(outcome)
+
+    def _outcome(self, index: int, got: object) -> None:
+        """The outcome of record ``index``, on kafka-python's sender thread."""
+        if got.__class__ is _RecordMetadata:
+            self._acked(index, got.partition, got.offset)  # type: ignore[attr-defined]
+        elif isinstance(got, BaseException):
+            lines = str(got).splitlines()
+            self._on_delivery(
+                Delivery(index, -1, -1, type(got).__name__, lines[0] if lines else "")
+            )
+        else:  # metadata of another class (another kafka-python version)
+            self._acked(index, got.partition, got.offset)  # type: ignore[attr-defined]
+
+    def _deliver_ack(self, index: int, partition: int, offset: int) -> None:
+        self._on_delivery(Delivery(index, partition, offset))
 
     def flush(self, timeout_s: float) -> bool:
         try:
