@@ -188,7 +188,8 @@ class ProducerSection:
             p50_ms=result.latency_pct(50),
             p99_ms=result.latency_pct(99),
             error=problem,
-            loop_cpu_s=result.cpu_s,
+            # The Java client's work is in its own process, not in this one's CPU time.
+            loop_cpu_s=None if client is ClientName.JAVA else result.cpu_s,
         )
 
     def _bare(
