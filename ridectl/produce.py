@@ -315,11 +315,6 @@ def _send_all(
     outcomes: Outcomes,
 ) -> None:
     records = lay_out(producer, other, opts, result, outcomes)
-    if not opts.faults:
-        # Learn the topic's partitions before the clock starts (the first send would wait for
-        # them); through the fault proxy the run is not timed, and a fault may hold the answer.
-        with contextlib.suppress(Exception):
-            producer.partitions_for(opts.topic)
     schedule, keys, values, sends = outcomes.sent, records.keys, records.values, records.sends
     clock = outcomes.clock
     note_time = outcomes.sent_at.append
@@ -331,6 +326,13 @@ def _send_all(
     c0 = time.process_time()
     t0 = paced_from = clock()
     try:
+        if not opts.faults:
+            # Learn the topic's partitions before the clock starts (the first send would wait
+            # for them); through the fault proxy the run is not timed, and a fault may hold
+            # the answer.
+            _learn_partitions(producer, opts.topic)
+            c0 = time.process_time()
+            t0 = paced_from = clock()
         for index in range(len(schedule)):
             if index == check_at:
                 if index == checkpoints.grow_at:
@@ -370,6 +372,17 @@ def _send_all(
         result.cpu_s = time.process_time() - c0
         result.bytes_sent = size if values is None else sum(map(len, values[: result.sent]))
         _report(opts, outcomes, result.sent)
+
+
+def _learn_partitions(producer: ProducerClient, topic: str) -> None:
+    """Ask the client for the topic's partitions; a client that gave up waiting (the broker
+    is gone) ends the run as a send would, anything else is left to the first send."""
+    try:
+        producer.partitions_for(topic)
+    except RidectlError:
+        raise
+    except Exception:  # the first send meets the same problem and reports it
+        pass
 
 
 #: Sends between two progress reports.

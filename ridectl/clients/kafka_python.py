@@ -151,7 +151,11 @@ class KafkaPythonProducer:
         return True
 
     def partitions_for(self, topic: str) -> int:
-        return len(self._producer.partitions_for(topic) or ())
+        try:
+            return len(self._producer.partitions_for(topic) or ())
+        except kerrors.KafkaTimeoutError as exc:
+            # It waits max.block.ms for the topic's metadata; it gives up when the broker is gone.
+            raise RidectlError(str(exc).removeprefix("KafkaTimeoutError: ")) from None
 
     def settings_in_force(self) -> Mapping[str, str]:
         partitioner = self._config.get("partitioner")
