@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -239,6 +239,14 @@ def delete(settings: ClientSettings, topic: str) -> None:
         contextlib.suppress(kerrors.UnknownTopicOrPartitionError),
     ):
         admin.delete_topics([topic])
+
+
+def delete_many(settings: ClientSettings, topics: Sequence[str]) -> None:
+    """Delete ``topics`` in one request (a demo's clean-up); those already gone are no error."""
+    if not topics:
+        return
+    with admin_client(settings) as admin, kafka_errors(settings, f"deleting {len(topics)} topics"):
+        admin.delete_topics(list(topics), raise_errors=False)
 
 
 def broker_setting(settings: ClientSettings, name: str) -> str | None:

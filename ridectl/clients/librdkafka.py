@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -58,6 +59,23 @@ from ridectl.errors import RidectlError
 from ridectl.settings import ClientSettings
 
 _LOG = logging.getLogger("ridectl.librdkafka")
+# librdkafka's log lines (a request that timed out, a connection dropped and made again) are
+# the client's ordinary chatter while the fault proxy is at work. Without a handler of the
+# application's they would reach the terminal through Python's last-resort handler; they are
+# shown only when asked for (``-X debug=...``, or RIDECTL_DEBUG=1).
+_LOG.addHandler(logging.NullHandler())
+_SHOWN = logging.StreamHandler()
+_SHOWN.setFormatter(logging.Formatter("librdkafka: %(message)s"))
+
+
+def _logger(conf: Mapping[str, str]) -> logging.Logger:
+    """The logger librdkafka logs to; its lines go to stderr when the user asked for them."""
+    if ("debug" in conf or os.environ.get("RIDECTL_DEBUG")) and _SHOWN not in _LOG.handlers:
+        _LOG.addHandler(_SHOWN)
+        _LOG.setLevel(logging.DEBUG)
+    return _LOG
+
+
 _POLL_S = 0.05
 #: ridectl partitioner names librdkafka has built in (its own names): same placement.
 NATIVE_PARTITIONERS = {"murmur2": "murmur2_random", "crc32": "consistent_random"}
@@ -150,7 +168,7 @@ class LibrdkafkaProducer:
         config: dict[str, object] = {
             **self._conf,
             "error_cb": self._on_error,
-            "logger": _LOG,
+            "logger": _logger(self._conf),
             "statistics.interval.ms": _STATS_MS,
             "stats_cb": self._on_stats,
         }
@@ -371,7 +389,7 @@ class LibrdkafkaConsumer:
         self._conf = conf
         self._doing = doing
         try:
-            self._consumer = Consumer({**conf, "logger": _LOG})
+            self._consumer = Consumer({**conf, "logger": _logger(conf)})
         except (KafkaException, ValueError, TypeError) as exc:
             raise client_error(f"refused the consumer settings ({doing})", exc) from None
 
