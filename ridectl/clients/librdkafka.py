@@ -48,6 +48,7 @@ from confluent_kafka import (
 
 from ridectl.clients import rdkafka_conf
 from ridectl.clients.base import (
+    AckSink,
     ClientName,
     ConsumedRecord,
     Delivery,
@@ -182,6 +183,8 @@ class LibrdkafkaProducer:
         #: polling thread stands aside while the caller's thread serves them (see _poll_loop)
         self._last_sent = -1
         self._flushing = False
+        # A callback that takes acknowledgements as numbers gets them so (no Delivery each).
+        self._acked = on_delivery.acked if isinstance(on_delivery, AckSink) else self._ack
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="librdkafka-poll")
         self._poller.daemon = True
@@ -194,7 +197,7 @@ class LibrdkafkaProducer:
             self._raise_fatal()
         if partition is None and self._placement is not None:
             partition = self._placement.partition(key)
-        report = _Callback(index, self._on_delivery)
+        report = _Callback(index, self._acked, self._on_delivery)
         try:
             if partition is None:
                 self._produce(self._topic, value, key, on_delivery=report)
@@ -208,6 +211,9 @@ class LibrdkafkaProducer:
         # all to the polling thread, which would compete for the interpreter lock.
         self._poll(0)
         self._last_sent = index
+
+    def _ack(self, index: int, partition: int, offset: int) -> None:
+        self._on_delivery(Delivery(index, partition, offset))
 
     def _send_when_room(
         self,
@@ -342,6 +348,8 @@ class _Callback(msgspec.Struct, gc=False):
     holds the same two fields unwatched, and is cheaper to build."""
 
     index: int
+    #: where a record written goes (the callback's ``acked`` when it is an AckSink)
+    acked: Callable[[int, int, int], None]
     on_delivery: DeliveryCallback
 
     def __call__(self, err: KafkaError | None, msg: Message) -> None:
@@ -351,12 +359,10 @@ class _Callback(msgspec.Struct, gc=False):
             # accepted) has no offset to give. -1 keeps that visible to the checker.
             offset = msg.offset()
             partition = msg.partition()
-            self.on_delivery(
-                Delivery(
-                    self.index,
-                    -1 if partition is None else partition,
-                    -1 if offset is None else offset,
-                )
+            self.acked(
+                self.index,
+                -1 if partition is None else partition,
+                -1 if offset is None else offset,
             )
         else:
             self.on_delivery(Delivery(self.index, -1, -1, err.name(), _one_line(err.str())))
