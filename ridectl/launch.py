@@ -40,15 +40,22 @@ def main() -> None:
     from ridectl.phases import mark
 
     mark("interpreter")
-    wanted = early_check_file(sys.argv[1:])
-    if wanted is not None:
-        # A bounded job (read, judge, print) that builds its objects once and keeps them: the
-        # cyclic collector only rescans them (some 20-30 ms of the imports and the judging).
-        gc.disable()
-        from ridectl.judge.arrow_read import begin
+    try:
+        wanted = early_check_file(sys.argv[1:])
+        if wanted is not None:
+            # A bounded job (read, judge, print) that builds its objects once and keeps them:
+            # the cyclic collector only rescans them (some 20-30 ms of imports and judging).
+            gc.disable()
+            from ridectl.judge.arrow_read import begin
 
-        begin(*wanted)
-        mark("read begun (numpy, pyarrow imported)")
-    from ridectl.cli import main as cli_main
+            begin(*wanted)
+            mark("read begun (numpy, pyarrow imported)")
+        from ridectl.cli import main as cli_main
 
-    cli_main()
+        cli_main()
+    except KeyboardInterrupt:
+        # Ctrl-C before the command line's own handler is in place (during the imports)
+        from ridectl.errors import ExitCode
+
+        sys.stderr.write("interrupted\n")
+        sys.exit(ExitCode.INTERRUPTED)

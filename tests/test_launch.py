@@ -108,3 +108,21 @@ def test_a_pipe_is_read_line_by_line(tmp_path: Path) -> None:
     finally:
         writer.join(timeout=30)
     assert report == check(read_ndjson_file(spec.path))
+
+
+def test_ctrl_c_before_the_command_line_is_ready(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while the command line is still being imported: "interrupted" and 130."""
+    import ridectl.cli
+    from ridectl import launch
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys, "argv", ["ridectl", "check", "--topic", "t"])
+    monkeypatch.setattr(ridectl.cli, "main", interrupted)
+    with pytest.raises(SystemExit) as exited:
+        launch.main()
+    assert exited.value.code == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -145,6 +145,8 @@ class Reading:
             for i, (a, b) in enumerate(spans)
             if b > a
         ]
+        with _lock:
+            _live.add(self)
         for t in self._threads:
             t.start()
 
@@ -164,6 +166,8 @@ class Reading:
             t.join()
         if self._fh is not None:
             self._fh.close()
+        with _lock:
+            _live.discard(self)
 
     def result(self) -> Columns | None:
         """The columns of the whole file, or None when a part was refused."""
@@ -260,13 +264,17 @@ def _keep(batch: pa.RecordBatch, run_id: str | None, kept: Columns) -> bool:
 
 
 _lock = threading.Lock()
+#: Reads begun by ``begin`` and not yet taken.
 _started: list[Reading] = []
+#: Reads whose threads may still run.
+_live: set[Reading] = set()
 
 
-def _cancel_started() -> None:
+@atexit.register
+def _cancel_live() -> None:
+    """Never leave the interpreter with a parse in flight (a usage error, Ctrl-C)."""
     with _lock:
-        readings = list(_started)
-        _started.clear()
+        readings = list(_live)
     for reading in readings:
         reading.cancel()
 
@@ -279,8 +287,6 @@ def begin(path: Path, run_id: str | None) -> None:
     except OSError:
         return
     with _lock:
-        if not _started:
-            atexit.register(_cancel_started)  # never exit with a parse in flight
         _started.append(reading)
 
 
