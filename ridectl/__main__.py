@@ -1,3 +1,3 @@
-from ridectl.cli import main
+from ridectl.launch import main
 
 main()

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ridectl import runs
-from ridectl.clients.admin import delete
+from ridectl.clients.admin import delete_many
 from ridectl.clients.base import ClientName
 from ridectl.consume import ConsumeOptions, ConsumeStats, consume
 from ridectl.errors import RidectlError
@@ -31,6 +33,8 @@ from ridectl.settings import ClientSettings, build_settings
 
 if TYPE_CHECKING:
     from ridectl.explain import RunEvidence
+
+T = TypeVar("T")
 
 
 class RunSource(StrEnum):
@@ -220,9 +224,8 @@ class DemoContext:
     def cleanup(self) -> None:
         if self.keep_topics:
             return
-        for topic in self.topics:
-            with contextlib.suppress(Exception):
-                delete(self.settings, topic)
+        with contextlib.suppress(Exception):  # best effort: the lessons' results stand
+            delete_many(self.settings, self.topics)
         self.topics.clear()
 
     def with_settings(self, **java: str) -> ClientSettings:
@@ -269,6 +272,41 @@ class DemoContext:
             second_client=second_client,
         )
         return run(Experiment(opts, read_settings=self.settings, workers=workers, label=label))
+
+    def at_once(self, *runs: Callable[[], T]) -> list[T]:
+        """Run independent experiments side by side (each with its own topic, producer,
+        fault proxy and reader) and return their results in the order given. Most of a run's
+        time is waiting (a JVM starting, answers from the broker, a retry's back-off), so the
+        waits overlap. The first failure is raised once every run has ended."""
+        return concurrently(runs)
+
+
+def in_background(work: Callable[[], T], name: str = "ridectl-run") -> Future[T]:
+    """Start ``work`` in a thread of its own; its result (or exception) comes in the future.
+    The thread is a daemon: an interrupted ridectl exits without waiting for it (the clients'
+    and proxies' child processes end with their stdin)."""
+    future: Future[T] = Future()
+
+    def target() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to whoever waits for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return future
+
+
+def concurrently(runs: Sequence[Callable[[], T]]) -> list[T]:
+    """Call each of ``runs`` in a thread of its own; the results in order, or the first
+    failure (by position) once all have ended."""
+    if len(runs) <= 1:
+        return [r() for r in runs]
+    futures = [in_background(r) for r in runs]
+    wait(futures)
+    return [f.result() for f in futures]
 
 
 @contextlib.contextmanager

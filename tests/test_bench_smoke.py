@@ -104,6 +104,10 @@ def test_checker_consume_and_lesson_sections_have_figures(small_bench: Path) -> 
         assert row["exit_codes"] == [0], row
         # The generated violations are all found (a cross-check of generator and checker).
         assert row["found_all_injected"], row["runs"]
+        # The child's own phases are reported: start-up, parse and judging, in order.
+        phases = [p["phase"] for p in row["phases"]]
+        assert phases[0] == "interpreter" and phases[-1] == "exit", phases
+        assert phases.index("judge") < phases.index("output"), phases
     consume = data["consume_check"]
     for client in consume["clients"]:
         if "unavailable" in client:

@@ -101,6 +101,50 @@ def test_consumer_reads_back_with_positions_and_end_offsets(
 
 
 @pytest.mark.kafka
+def test_reading_a_run_in_columns_gives_the_history_kafka_python_gives(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    """librdkafka hands ``consume`` its records as columns; two runs and foreign records
+    (a tombstone, text, another schema) on one topic make it fall back record by record in
+    some batches. The history must be the one kafka-python's per-record read makes."""
+    from ridectl.consume import ConsumeOptions, consume
+    from ridectl.produce import ProduceOptions, run_produce
+    from ridectl.settings import build_settings
+
+    topic = make_topic(kafka_bootstrap, new_topic("rdkcols"), 3)
+    settings = build_settings(kafka_bootstrap, None, [])
+    first = run_produce(ProduceOptions(topic=topic, rides=40, settings=settings, seed=3))
+    producer = LibrdkafkaProducer(ClientSettings(kafka_bootstrap, {}), topic, Recorder())
+    for i, value in enumerate([b"", b"plain text", b'{"schema":"other/1"}']):
+        producer.send(i, b"k", value, i % 3)
+    assert producer.flush(30)
+    producer.close(5)
+    second = run_produce(
+        ProduceOptions(
+            topic=topic, rides=40, settings=settings, seed=4, client=ClientName.LIBRDKAFKA
+        )
+    )
+    assert first.acked == second.acked == 200
+    read = {
+        client: consume(ConsumeOptions(topic=topic, settings=settings, client=client))
+        for client in (ClientName.KAFKA_PYTHON, ClientName.LIBRDKAFKA)
+    }
+    ours, theirs = read[ClientName.LIBRDKAFKA], read[ClientName.KAFKA_PYTHON]
+    assert ours[0].run_id == second.run_id and ours[1].records == 403
+    assert ours[0].foreign == theirs[0].foreign == 203
+    # Processing positions follow each client's fetch order; the (partition, offset) of every
+    # event, and the per-partition order, are the log's.
+    place = {(o.ride_id, o.seq): (o.partition, o.offset) for o in ours[0].observations}
+    assert place == {(o.ride_id, o.seq): (o.partition, o.offset) for o in theirs[0].observations}
+    assert place == {(a.ride_id, a.seq): (a.partition, a.offset) for a in second.acks}
+    positions = [o.position for o in ours[0].observations]
+    assert positions == list(range(positions[0], positions[0] + 200))
+    for p in range(3):
+        offsets = [o.offset for o in ours[0].observations if o.partition == p]
+        assert offsets == sorted(offsets)
+
+
+@pytest.mark.kafka
 def test_a_bad_setting_is_one_line_naming_librdkafka(kafka_bootstrap: str) -> None:
     for settings in ({"partitioner": "nope"}, {"no.such.setting": "1"}):
         with pytest.raises(RidectlError) as err:

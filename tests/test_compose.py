@@ -44,3 +44,20 @@ def test_cluster_profile_has_three_distinct_brokers() -> None:
 def test_maven_pom_pins_the_same_kafka() -> None:
     pom = (ROOT / "ridectl" / "broker" / "pom.xml").read_text()
     assert f"<kafka.version>{KAFKA_VERSION}</kafka.version>" in pom
+
+
+def test_compose_runs_the_local_brokers_group_settings() -> None:
+    """The consumer-group lessons rely on these; Docker users must get the same broker."""
+    from ridectl.broker.config import Layout, server_properties
+
+    props = dict(
+        line.split("=", 1)
+        for line in server_properties(Layout(1, 9092), 1, Path("/tmp/x")).splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    for service in _compose()["services"].values():
+        env = service["environment"]
+        assert isinstance(env, dict)
+        for key in ("group.initial.rebalance.delay.ms", "group.min.session.timeout.ms"):
+            name = "KAFKA_" + key.upper().replace(".", "_")
+            assert str(env[name]) == props[key], (name, env.get(name))

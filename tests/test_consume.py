@@ -97,3 +97,45 @@ def test_consume_of_a_missing_topic_is_one_clear_error(
     settings = build_settings(kafka_bootstrap, None, [])
     with pytest.raises(UsageError, match="does not exist"):
         consume(ConsumeOptions(topic=new_topic("missing"), settings=settings))
+
+
+def _as_columns(recorder: Recorder, values: list[bytes | None], batch: int) -> None:
+    for start in range(0, len(values), batch):
+        chunk = values[start : start + batch]
+        offsets = list(range(start, start + len(chunk)))
+        recorder.add_columns([0] * len(chunk), offsets, chunk)
+
+
+@pytest.mark.parametrize("named", [None, "20260101-000005-bbbb"])
+@pytest.mark.parametrize("seed", range(40))
+def test_recording_columns_gives_what_recording_one_by_one_gives(
+    seed: int, named: str | None
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    runs = ["20260101-000000-aaaa", "20260101-000005-bbbb", "20260101-000009-cccc"]
+    pool: list[bytes | None] = [
+        b"not ours",
+        None,
+        b"",
+        b'{"schema":"other/1","ride_id":"r","seq":1,"run_id":"x"}',
+        _event(runs[1], "ride-1", 5)[:-1],  # cut short
+        _event(runs[1], "ride-1", 5).replace(b'"seq":5', b'"seq":9'),  # no such stage
+    ]
+    values: list[bytes | None] = []
+    run = rng.choice(runs)
+    for _ in range(rng.randrange(1, 120)):
+        if rng.random() < 0.05:
+            run = rng.choice(runs)
+        if rng.random() < 0.1:
+            values.append(rng.choice(pool))
+        elif rng.random() < 0.03:  # JSON of the current run, but not starting with "{": foreign
+            values.append(b" " + _event(run, "ride-9", 1))
+        else:
+            values.append(_event(run, f"ride-{rng.randrange(8)}", rng.randrange(1, 6)))
+    one, cols = History(run_id=named), History(run_id=named)
+    _feed(Recorder(one), values)
+    _as_columns(Recorder(cols), values, rng.choice([1, 3, 17, 1000]))
+    assert cols.observations == one.observations
+    assert (cols.run_id, cols.foreign, cols.other_runs) == (one.run_id, one.foreign, one.other_runs)

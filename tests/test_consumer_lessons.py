@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 
@@ -104,3 +105,31 @@ def test_rebalance_eager_revokes_everything_cooperative_only_what_moves(
         assert kinds <= {ViolationKind.DUPLICATE}
         for v in trial.report.violations:
             assert v.duplicate_kind is DuplicateKind.REDELIVERY
+
+
+@pytest.mark.parametrize(
+    "broker_says, timeout_ms",
+    [(None, 6000), ("abc", 6000), ("500", 1000), ("1000", 1000), ("6000", 6000)],
+)
+def test_lessons_ask_for_the_shortest_session_allowed(
+    monkeypatch: pytest.MonkeyPatch, broker_says: str | None, timeout_ms: int
+) -> None:
+    from ridectl.scenarios import consumer_lessons
+
+    monkeypatch.setattr(consumer_lessons, "broker_setting", lambda settings, name: broker_says)
+    ctx = SimpleNamespace(settings=None)
+    session = consumer_lessons.shortest_session(ctx)  # type: ignore[arg-type]
+    assert session.timeout_ms == timeout_ms
+    assert 0 < session.heartbeat_ms <= timeout_ms // 5
+
+
+def test_local_broker_allows_a_one_second_session(kafka_cluster: object, ctx: DemoContext) -> None:
+    from ridectl.broker.config import GROUP_MIN_SESSION_TIMEOUT_MS
+    from ridectl.scenarios.consumer_lessons import shortest_session
+
+    session = shortest_session(ctx)
+    if kafka_cluster is None:  # a broker we did not start: at least its (unknown) floor
+        assert session.timeout_ms >= 1000
+    else:
+        assert session.timeout_ms == GROUP_MIN_SESSION_TIMEOUT_MS == 1000
+        assert session.why == "the shortest the broker allows"

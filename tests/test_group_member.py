@@ -54,6 +54,7 @@ def _cfg(tmp_path: Path, **changes: object) -> MemberConfig:
             "rebalance_timeout_ms": 20000,
             "request_timeout_ms": 9000,
         },
+        {"hold": True, "session_timeout_ms": 1000, "heartbeat_ms": 200},
     ],
 )
 def test_argv_round_trips(tmp_path: Path, changes: dict[str, object]) -> None:
@@ -224,6 +225,68 @@ def test_read_committed_member_never_processes_an_aborted_ride(
             assert not events & aborted
         else:
             assert aborted <= events
+
+
+@pytest.mark.kafka
+def test_held_member_joins_only_when_released(
+    kafka_bootstrap: str, new_topic: object, tmp_path: Path
+) -> None:
+    topic = new_topic("hold")  # type: ignore[operator]
+    settings = build_settings(kafka_bootstrap, None, [])
+    run = run_produce(ProduceOptions(topic=topic, rides=10, settings=settings, partitions=2))
+    base = _cfg(tmp_path, bootstrap=kafka_bootstrap, topic=topic, group=f"{topic}-g")
+    with group_run(base) as group:
+        held = group.start("held", hold=True, heartbeat_ms=200)
+        other = group.start("other", heartbeat_ms=200)
+        group.wait("the held member ready", lambda: held.view.held, 60)
+        group.wait("the other member reading all", lambda: group.drained(2, [other]), 60)
+        # Everything was read by the one member in the group; the held one never asked.
+        assert held.view.subscribed_ts == 0 and not held.view.owned
+        assert len(other.view.processed) == run.acked
+        held.release()
+        group.wait("both members owning partitions", lambda: group.owns_all(2), 60)
+        assert held.view.subscribed_ts > other.view.subscribed_ts
+        group.stop_all()
+        journal = group.journals()
+    assert journal.by_member("held") == []  # it joined after everything was committed
+
+
+@pytest.mark.kafka
+def test_commit_on_revoke_commits_what_was_processed_before_giving_partitions_up(
+    kafka_bootstrap: str, new_topic: object, tmp_path: Path
+) -> None:
+    """kafka-python 3 calls the rebalance listener on its IO thread, where a blocking commit
+    is refused: the member used to die there ("User rebalance callback throws an error")."""
+    topic = new_topic("revoke")  # type: ignore[operator]
+    settings = build_settings(kafka_bootstrap, None, [])
+    run = run_produce(ProduceOptions(topic=topic, rides=80, settings=settings, partitions=2))
+    base = _cfg(
+        tmp_path,
+        bootstrap=kafka_bootstrap,
+        topic=topic,
+        group=f"{topic}-g",
+        commit_every=10_000,  # nothing is committed but on revocation (and at the end)
+        commit_on_revoke=True,
+        delay_ms=10.0,
+        heartbeat_ms=200,
+    )
+    with group_run(base) as group:
+        first = group.start("first")
+        second = group.start("second", hold=True)
+        group.wait("first processing", lambda: len(first.view.processed) >= 20, 60)
+        group.wait("second ready", lambda: second.view.held, 60)
+        second.release()
+        group.wait("second processing", lambda: bool(second.view.processed), 60)
+        group.wait("the group draining the topic", lambda: group.drained(2), 60)
+        group.stop_all()
+        journal = group.journals()
+    revoked_at = min(ts for ts, parts in first.view.given_up if parts)
+    before = [c for c in first.view.commits if c.ts_ns < revoked_at]
+    assert before, "the revocation committed nothing"
+    # What the first member processed before giving its partitions up was committed then, so
+    # whoever read those partitions next started after it: nothing was processed twice.
+    assert journal.redelivered() == set()
+    assert {(a.partition, a.offset) for a in run.acks} <= set(journal.times_processed())
 
 
 def test_consumer_lessons_register_after_the_demo_lessons() -> None:

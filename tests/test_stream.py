@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ridectl.bench.histories import LAYOUTS, generate_history
+from ridectl.judge import arrow_read
 from ridectl.judge import history as history_module
 from ridectl.judge.checker import check
 from ridectl.judge.columnar import check_columns
@@ -181,6 +182,7 @@ _DAMAGED = [
     st.booleans(),
     st.sampled_from([None, "a"]),
     st.lists(st.sampled_from(_DAMAGED), max_size=2),
+    st.integers(1, 5),
 )
 @settings(max_examples=300, deadline=None)
 def test_columns_match_the_plain_check(
@@ -189,9 +191,22 @@ def test_columns_match_the_plain_check(
     in_order: bool,
     run_id: str | None,
     damaged: list[str],
+    parts: int,
 ) -> None:
     """The columnar path gives the verdict and counts of ``check`` on the file read whole, in
-    any layout, and takes every undamaged file whatever its layout."""
+    any layout, and takes every undamaged file whatever its layout, however many parts the
+    file is cut into for the reader threads."""
+    with patch.object(arrow_read, "part_count", lambda size: parts):
+        _columns_match_the_plain_check(rows, rng, in_order, run_id, damaged)
+
+
+def _columns_match_the_plain_check(
+    rows: list[tuple[int, int, int, int, str]],
+    rng: random.Random,
+    in_order: bool,
+    run_id: str | None,
+    damaged: list[str],
+) -> None:
     obs = _shuffled_history(rows, rng)
     obs = [msgspec.structs.replace(o, position=i * 2) for i, o in enumerate(obs)]
     if not in_order:

@@ -3,9 +3,13 @@
 * ``rdkafka_produce``: a confluent-kafka (librdkafka) producer sends the records of a ridectl
   run, built before the clock starts, with one shared delivery callback that notes the
   latency librdkafka measured, serving callbacks with ``poll(0)`` after each record (the
-  library's documented loop); then ``flush()``.
+  library's documented loop); then ``flush()``. The producer is created once the records are
+  built, just before the clock starts (as in ridectl's run, its connection and producer id
+  fall inside the measured span).
 * ``rdkafka_consume``: a librdkafka consumer reads the same bounded range ridectl's
-  ``consume`` reads, in batches (``consume(num_messages)``), and keeps nothing.
+  ``consume`` reads, in batches (``consume(num_messages)``: what is ready, or the first record
+  to arrive when nothing is), and keeps nothing. Like ridectl's consumer it asks for the end
+  offsets before its assignment, so librdkafka knows the leaders when the read starts.
 * ``java_consume``: Apache Kafka's own ``ConsumerPerformance`` tool (the Java client) reads
   the topic's records once; its summary line is parsed. (The Java producer's ceiling is
   ``ProducerPerformance``, in ``baselines``.)
@@ -49,9 +53,12 @@ def rdkafka_produce(
 ) -> ProduceSample:
     """Send a ridectl run's records with a plain librdkafka loop (see module doc)."""
     conf = _conf(settings, "producer")
-    producer = Producer(conf)
     label = settings_id(keyed, rdkafka_conf.settings_in_force(conf, "producer"))
     payloads = build_payloads(rides, keyed, seed, run_id, label)
+    # The producer is made after the records, right before the clock starts, as ridectl's run
+    # makes its own: made first, it would connect (and fetch its producer id) while the
+    # records are built, a head start ridectl's clock does not give.
+    producer = Producer(conf)
     latencies: list[float] = []
     note = latencies.append
 
@@ -84,15 +91,21 @@ def rdkafka_consume(settings: ClientSettings, topic: str) -> ConsumeSample:
     consumer = Consumer(conf)
     count = 0
     try:
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+        # The end offsets before the assignment: librdkafka then knows the leaders and
+        # starts reading at once (ridectl's consumer does the same).
         end = {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
             for p in range(partitions)
         }
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
         t1 = time.perf_counter()
         pending = {p for p, high in end.items() if high > 0}
+        consume = consumer.consume
         while pending:
-            for m in consumer.consume(_BATCH, 0.5):
+            # What is ready; when nothing is, wait for one record (a large batch with a
+            # timeout would wait the timeout out at the end of the range).
+            messages = consume(_BATCH, 0) or consume(1, 0.5)
+            for m in messages:
                 if m.error() is not None:
                     continue
                 count += 1

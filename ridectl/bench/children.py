@@ -25,6 +25,8 @@ from ridectl.bench.histories import LAYOUTS, generate_history
 from ridectl.bench.plan import PARTITIONS, SLOW_RUN_S
 from ridectl.bench.stats import median, rounded
 from ridectl.bench.targets import marginal_costs
+from ridectl.phases import ENV as PHASES_ENV
+from ridectl.phases import PREFIX as PHASES_PREFIX
 
 DEMO_CAP_S = 120.0
 
@@ -186,7 +188,7 @@ def timed_check(path: Path, env: dict[str, str], timeout_s: float = 600) -> dict
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env={**env, PHASES_ENV: "1"},
         )
         deadline = t0 + timeout_s
         while True:
@@ -209,15 +211,45 @@ def timed_check(path: Path, env: dict[str, str], timeout_s: float = 600) -> dict
             "exit_code": proc.returncode,
         }
         out.seek(0)
+        err.seek(0)
+        lines = err.read().decode(errors="replace").strip().splitlines()
+        run["phases"] = _phases(lines)
         try:
             doc = json.loads(out.read())
         except ValueError:
-            err.seek(0)
-            lines = err.read().decode(errors="replace").strip().splitlines() or ["no output"]
-            run["error"] = lines[-1][:200]
+            lines = [line for line in lines if not line.startswith(PHASES_PREFIX)]
+            run["error"] = (lines or ["no output"])[-1][:200]
             return run
     run["found"] = found_counts(doc)
     return run
+
+
+def _phases(stderr: list[str]) -> list[dict[str, Any]]:
+    """The child's phases (``ridectl.phases``), from its stderr."""
+    for line in stderr:
+        if line.startswith(PHASES_PREFIX):
+            try:
+                return list(json.loads(line[len(PHASES_PREFIX) :]))
+            except ValueError:
+                break
+    return []
+
+
+def median_phases(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per phase, the median wall and CPU seconds over the runs that reported it."""
+    names = [p["phase"] for p in runs[0].get("phases", [])] if runs else []
+    out = []
+    for name in names:
+        got = [p for r in runs for p in r.get("phases", []) if p.get("phase") == name]
+        out.append(
+            {
+                "phase": name,
+                "wall_s": rounded(median([p["wall_s"] for p in got]), 3),
+                "cpu_s": rounded(median([p["cpu_s"] for p in got]), 3),
+                "peak_rss_mb": rounded(max(p.get("peak_rss_mb", 0) for p in got), 1),
+            }
+        )
+    return out
 
 
 def found_counts(doc: dict[str, Any]) -> dict[str, int]:
@@ -299,5 +331,6 @@ def _checker_size(
         "found_all_injected": all(r["found_all_injected"] for r in runs),
         "run_count": len(runs),
         "exit_codes": sorted({r["exit_code"] for r in runs}),
+        "phases": median_phases(runs),
         "runs": runs,
     }

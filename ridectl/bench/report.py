@@ -206,7 +206,32 @@ def _checker(section: Any) -> list[str]:
         "found exactly what was injected",
         "runs",
     ]
-    return [*out, *_table(header, rows), ""]
+    return [*out, *_table(header, rows), "", *_checker_phases(section)]
+
+
+def _checker_phases(section: Any) -> list[str]:
+    """Where the checker's time goes: its phases (medians over the runs) per size and layout."""
+    sizes = [r for r in section.get("sizes", []) if r.get("phases")]
+    if not sizes:
+        return []
+    names = list(dict.fromkeys(p["phase"] for r in sizes for p in r["phases"]))
+    rows = []
+    for r in sizes:
+        got = {p["phase"]: p for p in r["phases"]}
+        cells = [
+            f"{_num(got[n].get('wall_s'), 2)} / {_num(got[n].get('cpu_s'), 2)}" if n in got else "-"
+            for n in names
+        ]
+        rows.append([_num(r["events"]), str(r.get("layout", "")), *cells])
+    return [
+        "Where the time goes (the child's own marks, `RIDECTL_PHASES=1`): wall / CPU seconds "
+        "per phase, medians over the runs. CPU is the whole process's (every thread), so the "
+        "history's parse, which runs on reader threads from the moment pyarrow is imported, "
+        "shows in the phases that overlap it; the parse phase is only the wait for its end.",
+        "",
+        *_table(["events", "layout", *names], rows),
+        "",
+    ]
 
 
 def _consume(section: Any) -> list[str]:

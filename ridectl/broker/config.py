@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HOST = "127.0.0.1"
+#: The shortest session a group member may ask for (compose.yaml sets the same).
+GROUP_MIN_SESSION_TIMEOUT_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,9 @@ def server_properties(layout: Layout, node_id: int, data_dir: Path) -> str:
         "share.coordinator.state.topic.num.partitions": "1",
         # A single node starts serving groups at once instead of waiting for more members.
         "group.initial.rebalance.delay.ms": "0",
+        # Members may ask for a 1 s session (Kafka's floor is 6 s), so that the consumer-group
+        # lessons see a killed member's partitions move on within a second or two.
+        "group.min.session.timeout.ms": str(GROUP_MIN_SESSION_TIMEOUT_MS),
         "auto.create.topics.enable": "false",
         "log.segment.bytes": str(64 * 1024 * 1024),
         "log.retention.check.interval.ms": "60000",

@@ -28,6 +28,7 @@ from ridectl.errors import ExitCode, UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.console import progress_bar, stdout_guard
 from ridectl.output.formats import Export, Format, Views, emit
+from ridectl.phases import mark
 
 if TYPE_CHECKING:
     from ridectl.judge.history import History
@@ -230,6 +231,7 @@ def check(
     x: XOption = None,
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
+    mark("command line (imports, arguments)")
     from ridectl.judge.checker import check as judge
     from ridectl.judge.stream import check_file, check_lines, check_reader
     from ridectl.output import report as render
@@ -281,6 +283,7 @@ def check(
         csv=lambda: render.render_csv(report),
     )
     emit(fmt, views, export)
+    mark("output")
     if exit_code and not report.clean:
         raise typer.Exit(ExitCode.FOUND)
 

@@ -43,11 +43,13 @@ def demo(
 ) -> None:
     """Tell the whole ordering story on the broker, lesson by lesson.
 
-    Each lesson runs, is judged, and says whether it showed what its title promises. Exit 1 if
-    any lesson did not."""
+    Each lesson runs, is judged, and says whether it showed what its title promises.
+
+    Exit 1 if any lesson did not."""
     from ridectl.experiment import Sizes, demo_context
     from ridectl.output.demo import render_intro, render_outcome
     from ridectl.scenarios.catalogue import LESSONS
+    from ridectl.scenarios.running import WIDTH, LessonRunner
 
     out = console.out(record=bool(export_svg or export_html))
     if list_:
@@ -65,15 +67,22 @@ def demo(
     with demo_context(
         bootstrap_servers, config, x or [], Sizes.pick(fast), seed=seed, keep_topics=keep_topics
     ) as ctx:
-        for i, lesson in enumerate(lessons, 1):
-            render_intro(out, lesson, i, len(lessons))
-            if pause:
-                console.err().input("[dim]press Enter to run it...[/]")
-            with console.err().status(f"running lesson {lesson.name} on {ctx.settings.bootstrap}"):
-                outcome = lesson.run(ctx)
-            render_outcome(out, lesson, outcome)
-            if not outcome.promised:
-                failed.append(lesson.name)
+        # With --pause each lesson runs once Enter is pressed; else some run side by side.
+        runner = LessonRunner(lessons, lambda lesson: lesson.run(ctx), 1 if pause else WIDTH)
+        try:
+            for i, lesson in enumerate(lessons, 1):
+                render_intro(out, lesson, i, len(lessons))
+                if pause:
+                    console.err().input("[dim]press Enter to run it...[/]")
+                status = f"running lesson {lesson.name} on {ctx.settings.bootstrap}"
+                with console.err().status(status):
+                    outcome = runner.outcome(lesson)
+                render_outcome(out, lesson, outcome)
+                if not outcome.promised:
+                    failed.append(lesson.name)
+        except Exception:
+            runner.close()  # before the topics of the lessons still running are deleted
+            raise
     out.print(
         f"\n{len(lessons) - len(failed)} of {len(lessons)} lessons showed what they promise "
         f"({time.monotonic() - t0:.0f}s)."

@@ -6,12 +6,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from kafka import errors as kerrors
-from kafka.admin import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.errors import RidectlError, UsageError, require_positive
@@ -239,6 +239,33 @@ def delete(settings: ClientSettings, topic: str) -> None:
         contextlib.suppress(kerrors.UnknownTopicOrPartitionError),
     ):
         admin.delete_topics([topic])
+
+
+def delete_many(settings: ClientSettings, topics: Sequence[str]) -> None:
+    """Delete ``topics`` in one request (a demo's clean-up); those already gone are no error."""
+    if not topics:
+        return
+    with admin_client(settings) as admin, kafka_errors(settings, f"deleting {len(topics)} topics"):
+        admin.delete_topics(list(topics), raise_errors=False)
+
+
+def broker_setting(settings: ClientSettings, name: str) -> str | None:
+    """One broker setting (for example ``group.min.session.timeout.ms``) as the first broker
+    of the cluster reports it; None when it does not say (no right to describe configs, or a
+    name it does not know)."""
+    with admin_client(settings) as admin, kafka_errors(settings, f"reading the broker's {name}"):
+        try:
+            brokers = admin.describe_cluster().get("brokers") or []
+            if not brokers:
+                return None
+            node = str(brokers[0]["broker_id"])
+            resource = ConfigResource(ConfigResourceType.BROKER, node, configs={name: None})
+            found = admin.describe_configs([resource], config_filter="all")
+        except (kerrors.BrokerResponseError, kerrors.UnsupportedVersionError):
+            return None  # refused (no right to describe configs) or not supported
+    entry = found.get("broker", {}).get(node, {}).get(name)
+    value = entry.get("value") if isinstance(entry, dict) else None
+    return None if value is None else str(value)
 
 
 def validate_topic_name(topic: str) -> None:

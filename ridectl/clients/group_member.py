@@ -19,6 +19,8 @@ the machine shares, so journals of several members merge into one processing ord
 * ``{"ev":"assigned"|"revoked"|"lost","m":NAME,"partitions":[...],"ts":T}``
 * ``{"ev":"idle","m":NAME,"lag":{"P":N,...},"end":{"P":END,...},"ts":T}`` (``end``: the
   partition's end as this member's isolation level sees it), ``{"ev":"start"|"stop",...}``
+* ``{"ev":"subscribe",...}`` just before the member asks to join the group; with ``--hold``
+  it is preceded by ``{"ev":"held",...}`` (ready, waiting for SIGUSR1 to join)
 * ``{"ev":"join-stuck","m":NAME,"waited_s":W,"ts":T}``: a join outlasted the broker's limit
   for it; the member drops that consumer and joins again with a new one
 
@@ -29,7 +31,6 @@ runs ahead of the work still queued.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -39,35 +40,26 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
-from kafka import ConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
+from kafka import AsyncConsumerRebalanceListener, KafkaConsumer, OffsetAndMetadata, TopicPartition
 from kafka import errors as kerrors
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from ridectl.clients.admin import client_kwargs
+from ridectl.clients.group_config import (
+    Assignor,
+    Isolation,
+    MemberConfig,
+    config_from_args,
+)
 from ridectl.errors import RidectlError
 from ridectl.judge.history import parse_ride_event
-from ridectl.settings import build_settings, parse_x_option
+from ridectl.settings import build_settings
 
-
-class Assignor(StrEnum):
-    RANGE = "range"
-    ROUNDROBIN = "roundrobin"
-    COOPERATIVE_STICKY = "cooperative-sticky"
-
-    @property
-    def eager(self) -> bool:
-        return self is not Assignor.COOPERATIVE_STICKY
-
-
-class Isolation(StrEnum):
-    READ_COMMITTED = "read_committed"
-    READ_UNCOMMITTED = "read_uncommitted"
+__all__ = ["Assignor", "Isolation", "Journal", "MemberConfig", "config_from_args", "main"]
 
 
 #: Errors of a commit refused because the group is changing under the member.
@@ -83,65 +75,6 @@ _ASSIGNORS = {
     Assignor.ROUNDROBIN: RoundRobinPartitionAssignor,
     Assignor.COOPERATIVE_STICKY: CooperativeStickyAssignor,
 }
-
-
-@dataclass(frozen=True)
-class MemberConfig:
-    """Everything one member process is told on its command line."""
-
-    bootstrap: str
-    topic: str
-    group: str
-    journal: Path
-    name: str
-    #: commit the processed offsets after every N records; None: kafka-python's auto-commit
-    commit_every: int | None = 10
-    auto_commit_ms: int = 5000
-    delay_ms: float = 0.0
-    assignor: Assignor = Assignor.RANGE
-    isolation: Isolation = Isolation.READ_UNCOMMITTED
-    #: poll in one thread, process in another (auto-commit only)
-    handoff: bool = False
-    #: commit what was processed when partitions are taken away (eager or cooperative)
-    commit_on_revoke: bool = False
-    session_timeout_ms: int = 6000
-    heartbeat_ms: int = 1000
-    max_poll_records: int = 50
-    #: how long the broker waits for every member to rejoin (kafka-python: max_poll_interval_ms;
-    #: its JoinGroup request waits this plus 5 s). Its default, 300 s, left a member whose join
-    #: round trip never completed stuck without partitions for minutes.
-    rebalance_timeout_ms: int = 15000
-    #: every other request (SyncGroup included) is given up and retried after this long
-    request_timeout_ms: int = 10000
-    #: the member ends itself after this long, whatever happens (never an orphan)
-    max_seconds: float = 120.0
-    #: extra client settings, ``key=value`` (security settings of the cluster)
-    extra: tuple[str, ...] = ()
-
-    def argv(self) -> list[str]:
-        """The command line that starts this member (``sys.executable -m ...``)."""
-        args = [sys.executable, "-m", "ridectl.clients.group_member"]
-        args += ["--bootstrap", self.bootstrap, "--topic", self.topic, "--group", self.group]
-        args += ["--journal", str(self.journal), "--name", self.name]
-        if self.commit_every is None:
-            args += ["--auto-commit-ms", str(self.auto_commit_ms)]
-        else:
-            args += ["--commit-every", str(self.commit_every)]
-        args += ["--delay-ms", str(self.delay_ms), "--assignor", self.assignor.value]
-        args += ["--isolation", self.isolation.value]
-        args += ["--session-timeout-ms", str(self.session_timeout_ms)]
-        args += ["--heartbeat-ms", str(self.heartbeat_ms)]
-        args += ["--max-poll-records", str(self.max_poll_records)]
-        args += ["--rebalance-timeout-ms", str(self.rebalance_timeout_ms)]
-        args += ["--request-timeout-ms", str(self.request_timeout_ms)]
-        args += ["--max-seconds", str(self.max_seconds)]
-        if self.handoff:
-            args.append("--handoff")
-        if self.commit_on_revoke:
-            args.append("--commit-on-revoke")
-        for pair in self.extra:
-            args += ["-X", pair]
-        return args
 
 
 class Journal:
@@ -205,29 +138,60 @@ class Member:
                 self.work.task_done()
 
     # -- committing -------------------------------------------------------------------------
-    def commit_pending(self, only: set[int] | None = None) -> None:
-        """Commit the offsets processed so far (manual mode), then journal the commit."""
+    def _to_commit(self, only: set[int] | None) -> dict[int, int]:
+        """The offsets processed and not yet committed (of ``only``'s partitions), announced
+        in the journal first: a kill while the commit is in flight leaves the intent there, and
+        the broker then holds either the previous commit or this one."""
         todo = {p: o for p, o in self.pending.items() if only is None or p in only}
-        if not todo or self.cfg.commit_every is None:
-            return
-        topic = self.cfg.topic
-        offsets = {TopicPartition(topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()}
-        # Written before the commit: a kill while it is in flight leaves the intent in the
-        # journal, and the broker then holds either the previous commit or this one.
-        self.journal.write("committing", offsets=_offsets_doc(todo))
-        try:
-            self.consumer.commit(offsets=offsets)
-        except _GROUP_CHANGING as exc:
+        if todo and self.cfg.commit_every is not None:
+            self.journal.write("committing", offsets=_offsets_doc(todo))
+            return todo
+        return {}
+
+    def _offsets(self, todo: dict[int, int]) -> dict[TopicPartition, OffsetAndMetadata]:
+        return {
+            TopicPartition(self.cfg.topic, p): OffsetAndMetadata(o, "", -1) for p, o in todo.items()
+        }
+
+    def _committed(self, todo: dict[int, int], error: Exception | None) -> None:
+        if error is not None:
             # The group is rebalancing: the commit is refused and these offsets stay pending
             # (committed later if the partitions are still ours, processed again if not).
             self.journal.write(
-                "commit-failed", offsets=_offsets_doc(todo), error=type(exc).__name__
+                "commit-failed", offsets=_offsets_doc(todo), error=type(error).__name__
             )
             return
         self.journal.write("commit", offsets=_offsets_doc(todo))
         for p in todo:
             if self.pending.get(p) == todo[p]:
                 del self.pending[p]
+
+    def commit_pending(self, only: set[int] | None = None) -> None:
+        """Commit the offsets processed so far (manual mode), then journal the commit."""
+        todo = self._to_commit(only)
+        if not todo:
+            return
+        try:
+            self.consumer.commit(offsets=self._offsets(todo))
+        except _GROUP_CHANGING as exc:
+            self._committed(todo, exc)
+            return
+        self._committed(todo, None)
+
+    async def commit_pending_async(self, only: set[int]) -> None:
+        """The same commit from a rebalance listener. kafka-python 3 runs listeners on its IO
+        thread, where the blocking ``commit()`` refuses to run (RuntimeError); this awaits the
+        coroutine that ``commit()`` itself runs (private to kafka-python, hence the lookup)."""
+        todo = self._to_commit(only)
+        if not todo:
+            return
+        commit = self.consumer._coordinator._commit_offsets_sync_async
+        try:
+            await commit(self._offsets(todo), self.cfg.request_timeout_ms)
+        except (*_GROUP_CHANGING, kerrors.KafkaTimeoutError) as exc:
+            self._committed(todo, exc)
+            return
+        self._committed(todo, None)
 
     def on_auto_commit(self, offsets: object, result: object) -> None:
         """kafka-python's callback after an asynchronous (auto) commit."""
@@ -325,23 +289,26 @@ class Member:
                 self.journal.write("commit", offsets=_offsets_doc(done))
 
 
-class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Listener(AsyncConsumerRebalanceListener):  # type: ignore[misc]
+    """Journals assignment changes; commits on revocation when asked. Asynchronous because
+    kafka-python 3 calls it on its IO thread: a blocking call in there is refused."""
+
     def __init__(self, member: Member) -> None:
         self.member = member
 
-    def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in revoked)
         if self.member.cfg.commit_on_revoke and parts:
-            self.member.commit_pending(set(parts))
+            await self.member.commit_pending_async(set(parts))
         for p in parts:
             self.member.pending.pop(p, None)
         self.member.journal.write("revoked", partitions=parts)
 
-    def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in assigned)
         self.member.journal.write("assigned", partitions=parts)
 
-    def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
+    async def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
         parts = sorted(tp.partition for tp in lost)
         for p in parts:
             self.member.pending.pop(p, None)
@@ -382,18 +349,20 @@ def run_member(cfg: MemberConfig) -> int:
     signal.signal(signal.SIGTERM, lambda *_: member.stop.set())
     parent, deadline = os.getppid(), time.monotonic() + cfg.max_seconds
     try:
-        consumer.subscribe(topics=[cfg.topic], listener=_Listener(member))
-        while member.run(parent, deadline):
-            # The stuck join cannot be taken back: leave with this consumer, join with a new
-            # one (a new member id; the old one is gone from the group once its session ends).
-            waited = time.monotonic() - (member.joining_since or 0.0)
-            journal.write("join-stuck", waited_s=round(waited, 1))
-            consumer.close(autocommit=False)
-            member.pending.clear()
-            member.joining_since = None
-            consumer = member.consumer = build_consumer(cfg, ref)
+        if not cfg.hold or _released(member, parent, deadline):
+            journal.write("subscribe")
             consumer.subscribe(topics=[cfg.topic], listener=_Listener(member))
-        member.finish()
+            while member.run(parent, deadline):
+                # The stuck join cannot be taken back: leave with this consumer, join with a
+                # new one (a new member id; the old one leaves the group when its session ends).
+                waited = time.monotonic() - (member.joining_since or 0.0)
+                journal.write("join-stuck", waited_s=round(waited, 1))
+                consumer.close(autocommit=False)
+                member.pending.clear()
+                member.joining_since = None
+                consumer = member.consumer = build_consumer(cfg, ref)
+                consumer.subscribe(topics=[cfg.topic], listener=_Listener(member))
+            member.finish()
     finally:
         consumer.close(autocommit=False)
         journal.write("stop", processed=member.processed)
@@ -401,77 +370,16 @@ def run_member(cfg: MemberConfig) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m ridectl.clients.group_member")
-    ap.add_argument("--bootstrap", required=True)
-    ap.add_argument("--topic", required=True)
-    ap.add_argument("--group", required=True)
-    ap.add_argument("--journal", required=True, type=Path)
-    ap.add_argument("--name", default=f"member-{os.getpid()}")
-    how = ap.add_mutually_exclusive_group()
-    how.add_argument("--commit-every", type=int, default=None)
-    how.add_argument("--auto-commit-ms", type=int, default=None)
-    ap.add_argument("--delay-ms", type=float, default=0.0)
-    ap.add_argument("--assignor", type=Assignor, choices=list(Assignor), default=Assignor.RANGE)
-    ap.add_argument(
-        "--isolation", type=Isolation, choices=list(Isolation), default=Isolation.READ_UNCOMMITTED
-    )
-    ap.add_argument("--handoff", action="store_true")
-    ap.add_argument("--commit-on-revoke", action="store_true")
-    ap.add_argument("--session-timeout-ms", type=int, default=6000)
-    ap.add_argument("--heartbeat-ms", type=int, default=1000)
-    ap.add_argument("--max-poll-records", type=int, default=50)
-    ap.add_argument("--rebalance-timeout-ms", type=int, default=15000)
-    ap.add_argument("--request-timeout-ms", type=int, default=10000)
-    ap.add_argument("--max-seconds", type=float, default=120.0)
-    ap.add_argument("-X", dest="extra", action="append", default=[])
-    return ap
-
-
-def config_from_args(argv: Sequence[str]) -> MemberConfig:
-    """Parse and validate a command line (argparse exits 2 with one line on bad input)."""
-    ap = _parser()
-    ns = ap.parse_args(list(argv))
-    if ns.commit_every is not None and ns.commit_every < 1:
-        ap.error(f"--commit-every must be 1 or more, not {ns.commit_every}")
-    if ns.auto_commit_ms is not None and ns.auto_commit_ms < 1:
-        ap.error(f"--auto-commit-ms must be 1 or more, not {ns.auto_commit_ms}")
-    if ns.handoff and ns.auto_commit_ms is None:
-        ap.error("--handoff needs --auto-commit-ms (manual commits stay in the polling thread)")
-    for name in ("delay_ms", "max_seconds"):
-        if getattr(ns, name) < 0:
-            ap.error(f"--{name.replace('_', '-')} must be 0 or more")
-    for name in ("rebalance_timeout_ms", "request_timeout_ms"):
-        if getattr(ns, name) <= ns.session_timeout_ms:
-            ap.error(f"--{name.replace('_', '-')} must be longer than --session-timeout-ms")
-    if ns.max_poll_records < 1:
-        ap.error("--max-poll-records must be 1 or more")
-    for pair in ns.extra:
-        try:
-            parse_x_option(pair)
-        except RidectlError as exc:
-            ap.error(str(exc))
-    return MemberConfig(
-        bootstrap=ns.bootstrap,
-        topic=ns.topic,
-        group=ns.group,
-        journal=ns.journal,
-        name=ns.name,
-        commit_every=None if ns.auto_commit_ms is not None else (ns.commit_every or 10),
-        auto_commit_ms=ns.auto_commit_ms or 5000,
-        delay_ms=ns.delay_ms,
-        assignor=ns.assignor,
-        isolation=ns.isolation,
-        handoff=ns.handoff,
-        commit_on_revoke=ns.commit_on_revoke,
-        session_timeout_ms=ns.session_timeout_ms,
-        heartbeat_ms=ns.heartbeat_ms,
-        max_poll_records=ns.max_poll_records,
-        rebalance_timeout_ms=ns.rebalance_timeout_ms,
-        request_timeout_ms=ns.request_timeout_ms,
-        max_seconds=ns.max_seconds,
-        extra=tuple(ns.extra),
-    )
+def _released(member: Member, parent: int, deadline: float) -> bool:
+    """``--hold``: say so in the journal, then wait for SIGUSR1 (True) or for the member's end
+    (SIGTERM, lifetime, parent gone: False)."""
+    release = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: release.set())
+    member.journal.write("held")
+    while not release.wait(0.02):
+        if member.stop.is_set() or time.monotonic() > deadline or os.getppid() != parent:
+            return False
+    return True
 
 
 #: A logging level (``INFO``, ``DEBUG``) for kafka-python's group coordinator, on stderr.

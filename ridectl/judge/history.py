@@ -6,9 +6,9 @@ A history is saved as NDJSON, one observation per line (see README, "History fil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import compress, repeat
 from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 from pathlib import Path
@@ -129,6 +129,34 @@ def parse_ride_event(value: bytes | None) -> tuple[str, int, str] | None:
     if v.schema != SCHEMA:
         return None
     return v.ride_id, v.seq, v.run_id
+
+
+_ride_ids, _seqs, _run_ids, _schemas = (
+    attrgetter("ride_id"),
+    attrgetter("seq"),
+    attrgetter("run_id"),
+    attrgetter("schema"),
+)
+
+
+def ride_event_columns(
+    values: Sequence[bytes | None],
+) -> tuple[list[str], list[int], list[str]] | None:
+    """Decode many record values at once into columns ``(ride_ids, seqs, run_ids)``, or None
+    when any of them is not a ride event of ours (then :func:`parse_ride_event` tells them
+    apart one by one). Each value is decoded on its own (never joined with its neighbours),
+    so no value can be misread as part of another."""
+    try:
+        # The same test as parse_ride_event's first one: a value that does not start with
+        # "{" is not ours, even if it is JSON.
+        if not all(map(bytes.startswith, values, repeat(b"{"))):  # type: ignore[arg-type]
+            return None
+        decoded = list(map(_decode_value, values))  # type: ignore[arg-type]
+    except (msgspec.DecodeError, UnicodeDecodeError, TypeError):
+        return None  # TypeError: a value that is None (a tombstone)
+    if decoded and list(map(_schemas, decoded)).count(SCHEMA) != len(decoded):
+        return None
+    return list(map(_ride_ids, decoded)), list(map(_seqs, decoded)), list(map(_run_ids, decoded))
 
 
 def write_ndjson(observations: Iterable[Observation], out: IO[str]) -> int:

@@ -18,7 +18,12 @@ from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 def render_intro(console: Console, lesson: Lesson, number: int, total: int) -> None:
     console.print()
-    console.print(Rule(Text(f"Lesson {number}/{total}: {lesson.title}", style="bold")))
+    heading = Text(f"Lesson {number}/{total}: {lesson.title}", style="bold")
+    if heading.cell_len <= console.width - 4:
+        console.print(Rule(heading))
+    else:  # a rule would cut the title short: the title on lines of its own under it
+        console.print(Rule())
+        console.print(heading)
     console.print(Text(lesson.setup))
     console.print()
 

@@ -14,6 +14,8 @@ Lessons have the shape of :mod:`ridectl.scenarios.lesson`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ridectl.clients.base import ClientName
 from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
@@ -83,16 +85,13 @@ def _faulty(
 
 
 def _unkeyed(ctx: DemoContext) -> LessonOutcome:
-    trials = [
-        ctx.trial(
-            f"{client.value}, no key",
-            ctx.topic("unkeyed", client.value),
-            rides=ctx.sizes.rides,
-            keyed=False,
-            client=client,
+    def one(client: ClientName) -> Callable[[], Trial]:
+        topic = ctx.topic("unkeyed", client.value)
+        return lambda: ctx.trial(
+            f"{client.value}, no key", topic, rides=ctx.sizes.rides, keyed=False, client=client
         )
-        for client in (PYTHON, JAVA, RDKAFKA)
-    ]
+
+    trials = ctx.at_once(*(one(client) for client in (PYTHON, JAVA, RDKAFKA)))
     python, java, _ = trials
     return LessonOutcome(
         # librdkafka's burst is not promised anything: from a new producer it went either to
@@ -133,19 +132,15 @@ def _idempotence_five(ctx: DemoContext) -> LessonOutcome:
         (PYTHON, "1 in flight", {_INFLIGHT: "1"}),
     ]
     rides = max(25, ctx.sizes.fault_rides // 8)
-    trials = [
-        _faulty(
-            ctx,
-            f"{client.value} {what}",
-            ctx.topic("idem5", f"{client.value}-{'idem' if 'idem' in what else 'one'}"),
-            client,
-            recipe(client, **changes),
-            GOTCHA_FAULT,
-            rides,
-            partitions=1,
+
+    def one(client: ClientName, what: str, changes: dict[str, str]) -> Callable[[], Trial]:
+        topic = ctx.topic("idem5", f"{client.value}-{'idem' if 'idem' in what else 'one'}")
+        settings = recipe(client, **changes)
+        return lambda: _faulty(
+            ctx, f"{client.value} {what}", topic, client, settings, GOTCHA_FAULT, rides, 1
         )
-        for client, what, changes in runs
-    ]
+
+    trials = ctx.at_once(*(one(*r) for r in runs))
     java_idem, java_one, rd_idem, py_idem, py_one = trials
     promised = (
         all(t.report.clean and injected(t) > 0 for t in trials)
@@ -174,18 +169,20 @@ def _idempotence_five(ctx: DemoContext) -> LessonOutcome:
 def _librdkafka_defaults(ctx: DemoContext) -> LessonOutcome:
     small = max(25, ctx.sizes.fault_rides // 8)
 
-    def run(label: str, suffix: str, fault: str, rides: int, **changes: str) -> Trial:
+    def run(label: str, suffix: str, fault: str, rides: int, **changes: str) -> Callable[[], Trial]:
         settings = {k.replace("_", "."): v for k, v in changes.items()}
-        return _faulty(ctx, label, ctx.topic("rdk", suffix), RDKAFKA, settings, fault, rides)
+        topic = ctx.topic("rdk", suffix)
+        return lambda: _faulty(ctx, label, topic, RDKAFKA, settings, fault, rides)
 
     big = ctx.sizes.fault_rides
-    burst = run("out of the box, one burst", "burst", GOTCHA_FAULT, big)
-    plain = run("out of the box, one by one", "plain", GOTCHA_FAULT, small, **ONE_BY_ONE)
-    one = run("1 in flight, one by one", "one", GOTCHA_FAULT, big, **ONE_BY_ONE, **{_INFLIGHT: "1"})
-    idem = run("idempotent, one by one", "idem", GOTCHA_FAULT, small, **ONE_BY_ONE, **_IDEM)
-    lost = run("out of the box, lost acks", "lost", LOST_ACK_FAULT, small, **ONE_BY_ONE)
-    lost_idem = run(
-        "idempotent, lost acks", "lostidem", LOST_ACK_FAULT, small, **ONE_BY_ONE, **_IDEM
+    # The longest run first: it starts while the others are still being set up.
+    one, burst, plain, idem, lost, lost_idem = ctx.at_once(
+        run("1 in flight, one by one", "one", GOTCHA_FAULT, big, **ONE_BY_ONE, **{_INFLIGHT: "1"}),
+        run("out of the box, one burst", "burst", GOTCHA_FAULT, big),
+        run("out of the box, one by one", "plain", GOTCHA_FAULT, small, **ONE_BY_ONE),
+        run("idempotent, one by one", "idem", GOTCHA_FAULT, small, **ONE_BY_ONE, **_IDEM),
+        run("out of the box, lost acks", "lost", LOST_ACK_FAULT, small, **ONE_BY_ONE),
+        run("idempotent, lost acks", "lostidem", LOST_ACK_FAULT, small, **ONE_BY_ONE, **_IDEM),
     )
     dups = lost.report.by_kind[ViolationKind.DUPLICATE]
     promised = (
@@ -253,6 +250,7 @@ UNKEYED = Lesson(
     "Kafka orders records within one partition, never across partitions. A sticky "
     "partitioner only changes how often a ride is cut: any ride that straddles a switch is "
     "split. Events that must stay in order need the same key.",
+    overlaps=True,
 )
 
 IDEMPOTENCE_FIVE = Lesson(
@@ -272,6 +270,7 @@ IDEMPOTENCE_FIVE = Lesson(
     "The pipeline pays when failures are rare; with a failure every 7 requests, everything "
     "sent behind each failure is refused and sent again, so compare the measured ev/s rather "
     "than expect a winner. kafka-python's idempotence is one batch per partition at a time.",
+    overlaps=True,
 )
 
 LIBRDKAFKA_DEFAULTS = Lesson(
@@ -289,6 +288,7 @@ LIBRDKAFKA_DEFAULTS = Lesson(
     "flight is not enough either: librdkafka builds the next request while one is in flight, "
     "and after a failure that request goes out before the retry. Turn enable.idempotence on: "
     "it keeps order, removes the duplicates of lost acknowledgements, and caps in-flight at 5.",
+    overlaps=True,
 )
 
 MIXED_CLIENTS = Lesson(
@@ -303,6 +303,7 @@ MIXED_CLIENTS = Lesson(
     "Every producer of a key must use the same partitioner, and even then two producers are "
     "not ordered against each other. With librdkafka set partitioner=murmur2_random to match "
     "Java; check with `ridectl partition KEY --partitioner all`.",
+    overlaps=True,
 )
 
 #: In the order the demo tells them (see ``ridectl.scenarios.lessons.LESSONS``).

@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ridectl.clients.admin import ensure_topic
-from ridectl.clients.group_member import Assignor, Isolation, MemberConfig
+from ridectl.clients.admin import broker_setting, ensure_topic
+from ridectl.clients.group_config import Assignor, Isolation, MemberConfig
 from ridectl.clients.transactions import (
     TransactionalOptions,
     TransactionalRun,
@@ -34,6 +34,42 @@ from ridectl.scenarios.lessons import Lesson, LessonOutcome
 PARTITIONS = 4
 #: How long the group may take to settle, drain, or take over a dead member's partitions.
 SETTLE_S = 60.0
+#: Members heartbeat this often, so a join or a departure reaches the rest of the group within
+#: a fifth of a second (kafka-python's default: every 3 s).
+HEARTBEAT_MS = 200
+#: The shortest session the lessons ask for, even of a broker that allows less.
+SESSION_FLOOR_MS = 1000
+#: Kafka's default ``group.min.session.timeout.ms``, for a broker that does not tell its own.
+KAFKA_MIN_SESSION_MS = 6000
+
+
+@dataclass(frozen=True)
+class Session:
+    """The session timeout of the members that get killed: a dead member's partitions move
+    to the survivor only once it ran out."""
+
+    timeout_ms: int
+    #: why this figure, in words for the lesson's verdict
+    why: str
+
+    @property
+    def heartbeat_ms(self) -> int:
+        return min(HEARTBEAT_MS, self.timeout_ms // 5)
+
+    def describe(self) -> str:
+        return f"session timeout {self.timeout_ms / 1000:g}s ({self.why})"
+
+
+def shortest_session(ctx: DemoContext) -> Session:
+    """The shortest session the broker allows (its ``group.min.session.timeout.ms``), never
+    under ``SESSION_FLOOR_MS``; Kafka's default floor when the broker does not say."""
+    value = broker_setting(ctx.settings, "group.min.session.timeout.ms")
+    if value is None or not value.isdigit():
+        return Session(KAFKA_MIN_SESSION_MS, "Kafka's default minimum; the broker did not say")
+    allowed = int(value)
+    if allowed < SESSION_FLOOR_MS:
+        return Session(SESSION_FLOOR_MS, f"the broker allows {allowed} ms; 1 s is ours")
+    return Session(allowed, "the shortest the broker allows")
 
 
 @dataclass(frozen=True)
@@ -64,6 +100,7 @@ def _base(ctx: DemoContext, topic: str, **changes: object) -> MemberConfig:
         group=f"{topic}-group",
         journal=Path("unused.ndjson"),  # each member gets its own
         name="unused",
+        heartbeat_ms=HEARTBEAT_MS,
         extra=tuple(f"{k}={v}" for k, v in ctx.settings.values.items()),
     )
     from dataclasses import replace
@@ -84,10 +121,20 @@ def _trial(label: str, run: ProduceResult, history: History) -> Trial:
     return Trial(label, run, history, check(history))
 
 
-def _crash_run(ctx: DemoContext, commit_every: int, kill_after: int) -> tuple[Trial, CrashFigures]:
+def _crash_run(
+    ctx: DemoContext, commit_every: int, kill_after: int, session: Session
+) -> tuple[Trial, CrashFigures]:
     topic = ctx.topic("crash", f"every{commit_every}")
     ensure_topic(ctx.settings, topic, PARTITIONS)
-    base = _base(ctx, topic, commit_every=commit_every, delay_ms=8.0, commit_on_revoke=True)
+    base = _base(
+        ctx,
+        topic,
+        commit_every=commit_every,
+        delay_ms=8.0,
+        commit_on_revoke=True,
+        session_timeout_ms=session.timeout_ms,
+        heartbeat_ms=session.heartbeat_ms,
+    )
     with group_run(base) as group:
         victim, survivor = group.start("victim"), group.start("survivor")
         group.wait("both members owning partitions", lambda: group.owns_all(PARTITIONS), SETTLE_S)
@@ -136,10 +183,13 @@ def _crash_figures(
 def _crash_before_commit(ctx: DemoContext) -> LessonOutcome:
     small, big = 5, 50
     kill_after = 77  # mid-way between two commits for both intervals
+    session = shortest_session(ctx)
     # The two runs are independent (a topic and a group each) and mostly wait for a session
     # to time out: run them side by side.
     with ThreadPoolExecutor(2, thread_name_prefix="crash-run") as pool:
-        done = list(pool.map(lambda every: _crash_run(ctx, every, kill_after), (small, big)))
+        done = list(
+            pool.map(lambda every: _crash_run(ctx, every, kill_after, session), (small, big))
+        )
     trials = [t for t, _ in done]
     figures = [f for _, f in done]
     fs, fb = figures
@@ -151,7 +201,7 @@ def _crash_before_commit(ctx: DemoContext) -> LessonOutcome:
         and all(d == f.redelivered for d, f in zip(dup_redelivery, figures, strict=True))
         and all(t.report.by_kind[ViolationKind.LOST] == 0 for t in trials)
     )
-    verdict = "; ".join(
+    verdict = f"{session.describe()}; " + "; ".join(
         f"commit every {f.commit_every}: killed after {f.victim_processed} records, "
         f"{f.uncommitted} of them uncommitted, {f.redelivered} processed twice "
         f"(survivor took over after {f.takeover_s:.1f}s)"
@@ -173,7 +223,17 @@ class SkipFigures:
 def _auto_commit(ctx: DemoContext) -> LessonOutcome:
     topic = ctx.topic("autocommit")
     ensure_topic(ctx.settings, topic, PARTITIONS)
-    base = _base(ctx, topic, commit_every=None, auto_commit_ms=200, handoff=True, delay_ms=8.0)
+    session = shortest_session(ctx)
+    base = _base(
+        ctx,
+        topic,
+        commit_every=None,
+        auto_commit_ms=200,
+        handoff=True,
+        delay_ms=8.0,
+        session_timeout_ms=session.timeout_ms,
+        heartbeat_ms=session.heartbeat_ms,
+    )
     with group_run(base) as group:
         victim = group.start("victim")
         group.start("survivor")
@@ -206,7 +266,8 @@ def _auto_commit(ctx: DemoContext) -> LessonOutcome:
         and by_kind[ViolationKind.SKIPPED] == fig.skipped
         and by_kind[ViolationKind.LOST] == 0
         and by_kind[ViolationKind.MISSING] == 0,
-        verdict=f"the killed member had processed {fig.victim_processed} records; "
+        verdict=f"{session.describe()}: the killed member had processed "
+        f"{fig.victim_processed} records; "
         f"{fig.skipped} records were committed but never processed by anyone; "
         f"{fig.redelivered} were processed twice.",
         trials=[trial],
@@ -230,22 +291,29 @@ def _ahead(member: MemberProcess) -> int:
 def _transactions(ctx: DemoContext) -> LessonOutcome:
     topic = ctx.topic("transactions")
     run_id = new_run_id()
-    txn = produce_in_transactions(
-        TransactionalOptions(
-            topic, _rides(ctx) // 2, ctx.settings, run_id, PARTITIONS, seed=ctx.seed
-        )
-    )
-    produced = _as_produce_result(txn)
+    ensure_topic(ctx.settings, topic, PARTITIONS)
     trials: list[Trial] = []
     aborted_read: list[int] = []
     committed_read: list[int] = []
     isolations = (Isolation.READ_UNCOMMITTED, Isolation.READ_COMMITTED)
-    ends = txn.ends_with_markers()
     with group_run(_base(ctx, topic)) as group:
+        # The readers start (and join their groups) while the transactions are written.
         readers = [
             group.start(i.value.replace("_", "-"), isolation=i, group=f"{topic}-{i.value}")
             for i in isolations
         ]
+        txn = produce_in_transactions(
+            TransactionalOptions(
+                topic,
+                _rides(ctx) // 2,
+                ctx.settings,
+                run_id,
+                PARTITIONS,
+                seed=ctx.seed,
+                producers=3,
+            )
+        )
+        ends = txn.ends_with_markers()
         for reader in readers:
             group.wait(
                 f"{reader.name} reading the topic",
@@ -254,6 +322,7 @@ def _transactions(ctx: DemoContext) -> LessonOutcome:
             )
         group.stop_all()
         journal = group.journals()
+    produced = _as_produce_result(txn)
     for isolation, reader in zip(isolations, readers, strict=True):
         aborted = frozenset((a.partition, a.offset) for a in txn.aborted_acks())
         history = journal.only(reader.name).history(run_id, txn.acks, aborted)
@@ -293,7 +362,7 @@ class RebalanceFigures:
     assignor: Assignor
     #: the longest time nobody in the group processed anything while the newcomer joined
     pause_ms: float
-    #: from the newcomer's start to its first processed record
+    #: from the newcomer's request to join to its first processed record
     join_s: float
     #: partitions the first member gave up while the newcomer joined, and those it kept
     revoked: tuple[int, ...]
@@ -309,22 +378,25 @@ class RebalanceFigures:
 def _rebalance_run(ctx: DemoContext, assignor: Assignor) -> tuple[Trial, RebalanceFigures]:
     topic = ctx.topic("rebalance", assignor.value)
     ensure_topic(ctx.settings, topic, PARTITIONS)
-    base = _base(ctx, topic, assignor=assignor, commit_every=25, delay_ms=10.0, max_poll_records=10)
+    base = _base(ctx, topic, assignor=assignor, commit_every=25, delay_ms=5.0, max_poll_records=8)
     with group_run(base) as group:
         first = group.start("first")
-        group.wait(
-            "the first member owning the topic", lambda: group.owns_all(PARTITIONS), SETTLE_S
-        )
-        # a backlog long enough to still be there when the newcomer's process is up
-        run = _produce(ctx, topic, 2 * _rides(ctx))
-        group.wait("the first member under way", lambda: len(first.view.processed) >= 40, SETTLE_S)
-        newcomer = group.start("newcomer")
+        # The newcomer's process starts now and waits, connected, for the word to join.
+        newcomer = group.start("newcomer", hold=True)
+        # A backlog that keeps the first member busy for a few seconds: it is still there
+        # when the newcomer's join completes, even on a loaded machine.
+        run = _produce(ctx, topic, 3 * _rides(ctx))
+        # Told to join after 60 records. It polls 8 at a time and commits every 25, so the
+        # poll where it gives its partitions up falls between two commits.
+        group.wait("the first member under way", lambda: len(first.view.processed) >= 60, SETTLE_S)
+        group.wait("the newcomer ready to join", lambda: newcomer.view.held, SETTLE_S)
+        newcomer.release()
         group.wait("the newcomer processing", lambda: bool(newcomer.view.processed), SETTLE_S)
         kept = tuple(sorted(first.view.owned))
         group.wait("the group draining the topic", lambda: group.drained(PARTITIONS), SETTLE_S)
         group.stop_all()
         journal = group.journals()
-        joined, started = newcomer.view.processed[0].ts_ns, newcomer.view.started_ts
+        joined, started = newcomer.view.processed[0].ts_ns, newcomer.view.subscribed_ts
         revoked = sorted(
             {p for ts, parts in first.view.given_up if started <= ts <= joined for p in parts}
         )
@@ -349,7 +421,7 @@ def _rebalance(ctx: DemoContext) -> LessonOutcome:
     verdict = "; ".join(
         f"{f.label}: the first member gave up {len(f.revoked)} of its {PARTITIONS} partitions "
         f"and kept {len(f.kept)}, nobody processed anything for {f.pause_ms:.0f} ms, the "
-        f"newcomer's first record came {f.join_s:.1f}s after it started, "
+        f"newcomer's first record came {f.join_s:.1f}s after it asked to join, "
         f"{len(f.redelivered)} records were processed twice"
         for f in (eager, coop)
     )
@@ -375,9 +447,10 @@ CONSUMER_LESSONS: list[Lesson] = [
         "A consumer dies between commits: the group processes some events twice",
         "Two consumer processes share a group and commit their offsets after every N records "
         "they process. One of them is killed (SIGKILL) between two commits. Once its session "
-        "times out, the other takes over its partitions from the last committed offset, so "
-        "the records processed after that commit are processed a second time. Two runs: "
-        "N=5 and N=50.",
+        "times out (they ask for the shortest session the broker allows: 1 s on ridectl's "
+        "local broker, 6 s under Kafka's defaults), the other takes over its partitions from "
+        "the last committed offset, so the records processed after that commit are processed "
+        "a second time. Two runs: N=5 and N=50.",
         _crash_before_commit,
         "A commit marks the point a restart goes back to. Whatever was processed after it is "
         "processed again, so every handler must be idempotent (or the commit must go with the "
@@ -390,7 +463,8 @@ CONSUMER_LESSONS: list[Lesson] = [
         "Two consumer processes with auto-commit every 200 ms. Each hands the records it polls "
         "to a worker thread that takes a few milliseconds per record. Auto-commit commits what "
         "poll has returned, not what the worker has finished; one member is killed while its "
-        "queue is full. The survivor resumes from the committed offsets.",
+        "queue is full. Once its session times out (the shortest the broker allows), the survivor "
+        "resumes from the committed offsets.",
         _auto_commit,
         "Auto-commit is safe only when processing finishes before the next poll. With a queue "
         "or a thread pool in between, commit yourself, and only what has been processed.",
@@ -398,11 +472,11 @@ CONSUMER_LESSONS: list[Lesson] = [
     Lesson(
         "transactions",
         "Aborted transactions are read unless the consumer asks for committed data",
-        "Every ride's five events are written in one transaction, and a quarter of the "
-        "transactions are aborted. An aborted transaction's records stay in the log, followed "
-        "by an abort marker. Two consumers read the topic: one with "
-        "isolation.level=read_uncommitted (kafka-python's and the Java client's default), "
-        "one with read_committed.",
+        "Every ride's five events are written in one transaction (three transactional "
+        "producers share the rides), and a quarter of the transactions are aborted. An "
+        "aborted transaction's records stay in the log, followed by an abort marker. Two "
+        "consumers read the topic: one with isolation.level=read_uncommitted (kafka-python's "
+        "and the Java client's default), one with read_committed.",
         _transactions,
         "Transactions protect only consumers that ask for it: set isolation.level="
         "read_committed wherever an aborted write must not be acted on (librdkafka already "

@@ -217,5 +217,6 @@ GAP_LESSONS: list[Lesson] = [
         "keep delivery.timeout.ms long enough to ride out a slow broker. And a timeout is "
         "not proof that nothing was written: the requests in flight when the client gave up "
         "may have been.",
+        overlaps=True,
     ),
 ]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ridectl.clients.group_member import MemberConfig
+from ridectl.clients.group_config import MemberConfig
 from ridectl.errors import RidectlError
 from ridectl.judge.history import Ack, History, Observation
 
@@ -68,6 +68,9 @@ class MemberView:
     idle_ts: int = 0
     last_rec_ts: int = 0
     started_ts: int = 0
+    #: waiting for the word to join (``--hold``), and when it asked to join
+    held: bool = False
+    subscribed_ts: int = 0
     stopped: bool = False
     _read_at: int = 0
 
@@ -124,6 +127,10 @@ class MemberView:
             self.idle_ts = ts
         elif ev == "start":
             self.started_ts = ts
+        elif ev == "held":
+            self.held = True
+        elif ev == "subscribe":
+            self.subscribed_ts = ts
         elif ev == "stop":
             self.stopped = True
 
@@ -139,6 +146,7 @@ class MemberProcess:
         self.cfg = cfg
         self.view = MemberView(cfg.name)
         self.killed_ns: int | None = None
+        self.terminated = False
         self._stderr = cfg.journal.with_suffix(".stderr")
         with self._stderr.open("wb") as err:
             self.proc = subprocess.Popen(
@@ -169,11 +177,24 @@ class MemberProcess:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(timeout=STOP_GRACE_S)
 
+    def release(self) -> None:
+        """Tell a held member (``hold``, journal says ``held``) to join its group now."""
+        if not self.view.held:
+            raise RidectlError(f"group member {self.name} is not waiting to be released")
+        self.proc.send_signal(signal.SIGUSR1)
+
+    def terminate(self) -> None:
+        """SIGTERM without waiting: the member commits and leaves. Sent once: a second one
+        could reach the process while the interpreter shuts down, and kill it."""
+        if self.proc.poll() is None and not self.terminated:
+            self.terminated = True
+            self.proc.send_signal(signal.SIGTERM)
+
     def stop(self) -> None:
         """SIGTERM (the member commits and leaves), SIGKILL if it does not end in time."""
         if self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self.proc.wait(timeout=STOP_GRACE_S)
         except subprocess.TimeoutExpired:
@@ -255,6 +276,10 @@ class GroupRun:
         return caught_up >= set(range(partitions))
 
     def stop_all(self) -> None:
+        """Every member told at once, then each one waited for (they leave side by side)."""
+        for m in self.members:
+            with contextlib.suppress(Exception):
+                m.terminate()
         for m in self.members:
             with contextlib.suppress(Exception):
                 m.stop()

@@ -56,3 +56,6 @@ class Lesson:
     run: Callable[[DemoContext], LessonOutcome]
     #: one plain paragraph to remember
     takeaway: str
+    #: may run while other lessons run (what it shows does not hang on the machine's load or
+    #: timing); a lesson that does not say so runs alone (see ``ridectl.scenarios.running``)
+    overlaps: bool = False

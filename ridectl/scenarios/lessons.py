@@ -61,18 +61,20 @@ def _retry(ctx: DemoContext) -> LessonOutcome:
 
 
 def _fixes(ctx: DemoContext) -> LessonOutcome:
-    base = _gotcha(ctx, "5 in flight, not idempotent", ctx.topic("fixes", "base"))
-    one = _gotcha(
-        ctx,
-        "1 in flight, not idempotent",
-        ctx.topic("fixes", "inflight1"),
-        **{"max.in.flight.requests.per.connection": "1"},
+    base_topic, one_topic, idem_topic = (
+        ctx.topic("fixes", s) for s in ("base", "inflight1", "idempotent")
     )
-    idem = _gotcha(
-        ctx,
-        "idempotent, 5 in flight",
-        ctx.topic("fixes", "idempotent"),
-        **{"enable.idempotence": "true"},
+    base, one, idem = ctx.at_once(
+        lambda: _gotcha(ctx, "5 in flight, not idempotent", base_topic),
+        lambda: _gotcha(
+            ctx,
+            "1 in flight, not idempotent",
+            one_topic,
+            **{"max.in.flight.requests.per.connection": "1"},
+        ),
+        lambda: _gotcha(
+            ctx, "idempotent, 5 in flight", idem_topic, **{"enable.idempotence": "true"}
+        ),
     )
     fixed = [one, idem]
     return LessonOutcome(
@@ -86,14 +88,19 @@ def _fixes(ctx: DemoContext) -> LessonOutcome:
 
 def _hot_keys(ctx: DemoContext) -> LessonOutcome:
     rides = ctx.sizes.rides
-    spread = ctx.trial("unkeyed", ctx.topic("hot", "unkeyed"), rides=rides, keyed=False)
-    by_ride = ctx.trial("keyed by ride_id", ctx.topic("hot", "ride"), rides=rides)
-    by_zone = ctx.trial(
-        "keyed by pickup zone (60% airport)",
-        ctx.topic("hot", "zone"),
-        rides=rides,
-        key_by="zone",
-        hot_share=0.6,
+    spread_topic, ride_topic, zone_topic = (
+        ctx.topic("hot", s) for s in ("unkeyed", "ride", "zone")
+    )
+    spread, by_ride, by_zone = ctx.at_once(
+        lambda: ctx.trial("unkeyed", spread_topic, rides=rides, keyed=False),
+        lambda: ctx.trial("keyed by ride_id", ride_topic, rides=rides),
+        lambda: ctx.trial(
+            "keyed by pickup zone (60% airport)",
+            zone_topic,
+            rides=rides,
+            key_by="zone",
+            hot_share=0.6,
+        ),
     )
 
     def busiest(t: Trial) -> float:
@@ -156,6 +163,7 @@ LESSONS: list[Lesson] = [
         _keyed,
         "Choose the key after the thing whose order matters (here the ride). Different "
         "rides still run in parallel on different partitions; only each ride is sequential.",
+        overlaps=True,
     ),
     Lesson(
         "retry",
@@ -168,6 +176,7 @@ LESSONS: list[Lesson] = [
         "Retries plus several requests in flight can reorder a single partition. Either the "
         "producer sends one request at a time per connection, or it is idempotent so the "
         "broker can refuse out-of-sequence writes.",
+        overlaps=True,
     ),
     Lesson(
         "fixes",
@@ -180,6 +189,7 @@ LESSONS: list[Lesson] = [
         "idempotence keeps order per partition with sequence numbers (kafka-python goes "
         "further and keeps one batch per partition in flight). Idempotence also removes the "
         "duplicates a lost acknowledgement would cause, so it is the better default.",
+        overlaps=True,
     ),
     IDEMPOTENCE_FIVE,
     LIBRDKAFKA_DEFAULTS,
@@ -192,6 +202,7 @@ LESSONS: list[Lesson] = [
         _hot_keys,
         "Key by the smallest thing whose order matters. A coarse key keeps order too, but "
         "one partition (and the one consumer reading it) ends up doing most of the work.",
+        overlaps=True,
     ),
     Lesson(
         "grow",
@@ -203,6 +214,7 @@ LESSONS: list[Lesson] = [
         "Plan the partition count up front for keyed topics. Growing a topic breaks the "
         "key-to-partition mapping for rides in flight; drain or pause producers first, or "
         "create a new topic and migrate.",
+        overlaps=True,
     ),
     MIXED_CLIENTS,
     Lesson(
@@ -214,5 +226,6 @@ LESSONS: list[Lesson] = [
         _threads,
         "Order is kept only if each key is processed sequentially. Parallelise by partition, "
         "or hash the key to a fixed worker, never 'next free thread'.",
+        overlaps=True,
     ),
 ]
