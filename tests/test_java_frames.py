@@ -11,7 +11,7 @@ import struct
 import threading
 
 from ridectl.clients.base import ConsumedRecord
-from ridectl.clients.java import build_key, decode_records
+from ridectl.clients.java import build_key, decode_columns, decode_records
 from ridectl.clients.java_process import FrameSplitter, _Writer, text_frame
 
 
@@ -57,7 +57,7 @@ def test_frames_come_out_whole_and_in_order_however_the_reads_cut_them() -> None
         assert got == frames
 
 
-def test_a_polls_records_decode_with_null_and_empty_keys_and_values() -> None:
+def test_a_polls_records_decode_with_null_and_empty_keys_and_values_as_rows_or_columns() -> None:
     records = [
         ConsumedRecord(0, 0, b"ride-1", b'{"seq":0}'),
         ConsumedRecord(3, 2**33, None, b"v"),
@@ -65,8 +65,13 @@ def test_a_polls_records_decode_with_null_and_empty_keys_and_values() -> None:
         ConsumedRecord(1, 8, None, None),
         ConsumedRecord(5, 1, b"k", b""),
     ]
-    assert decode_records(_records_body(records)) == records
-    assert decode_records(_records_body([])) == []
+    for batch in (records, records[:1], records[1:2], []):
+        body = _records_body(batch)
+        assert decode_records(body) == batch
+        columns = decode_columns(body)
+        assert columns.partitions == [r.partition for r in batch]
+        assert columns.offsets == [r.offset for r in batch]
+        assert columns.values == [r.value for r in batch]
 
 
 def test_the_writer_keeps_the_order_of_every_write_and_reports_a_closed_pipe() -> None:

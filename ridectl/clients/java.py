@@ -18,6 +18,7 @@ the exception's class name and message.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import struct
@@ -29,7 +30,13 @@ from importlib import resources
 from pathlib import Path
 
 from ridectl.broker.jars import cache_dir_default, ensure_jars, find_java
-from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.base import (
+    ClientName,
+    ConsumedRecord,
+    Delivery,
+    DeliveryCallback,
+    RecordColumns,
+)
 from ridectl.clients.java_process import JavaProcess, client_error
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError, UsageError
@@ -253,6 +260,32 @@ def decode_records(body: bytes) -> list[ConsumedRecord]:
     return out
 
 
+def decode_columns(body: bytes) -> RecordColumns:
+    """The same frame as columns, keys left out: no Python object per record but its value."""
+    n, _data = _COUNTS.unpack_from(body, 0)
+    pos = _COUNTS.size
+    key_lengths = struct.unpack_from(f">{n}i", body, pos + 12 * n)
+    value_lengths = struct.unpack_from(f">{n}i", body, pos + 16 * n)
+    nulls = -1 in key_lengths or -1 in value_lengths
+    # Where each key and value ends, in order (a null one takes no bytes).
+    lengths = itertools.chain.from_iterable(zip(key_lengths, value_lengths, strict=True))
+    ends = list(
+        itertools.accumulate(
+            map(max, lengths, itertools.repeat(0)) if nulls else lengths, initial=pos + 20 * n
+        )
+    )
+    values: list[bytes | None] = list(map(body.__getitem__, map(slice, ends[1::2], ends[2::2])))
+    if -1 in value_lengths:
+        values = [
+            None if length < 0 else v for v, length in zip(values, value_lengths, strict=True)
+        ]
+    return RecordColumns(
+        list(struct.unpack_from(f">{n}i", body, pos)),
+        list(struct.unpack_from(f">{n}q", body, pos + 4 * n)),
+        values,
+    )
+
+
 class JavaProducer:
     """A ``KafkaProducer`` in its own JVM, writing to one topic.
 
@@ -373,16 +406,33 @@ class JavaConsumer:
         return int(word) if word.lstrip("-").isdigit() and int(word) >= 0 else None
 
     def poll(self, timeout_s: float) -> list[ConsumedRecord]:
+        out: list[ConsumedRecord] = []
+        for body in self._poll(timeout_s):
+            out += decode_records(body)
+        return out
+
+    def poll_columns(self, timeout_s: float) -> RecordColumns:
+        """The records of one poll as columns (see :class:`~ridectl.clients.base.
+        ColumnarConsumer`)."""
+        frames = [decode_columns(body) for body in self._poll(timeout_s)]
+        if len(frames) == 1:
+            return frames[0]
+        out = RecordColumns([], [], [])
+        for cols in frames:
+            out.partitions += cols.partitions
+            out.offsets += cols.offsets
+            out.values += cols.values
+        return out
+
+    def _poll(self, timeout_s: float) -> list[bytes]:
+        """Poll once; the record frames that came, and the positions the reply holds."""
         self._proc.take_records()  # late frames of an earlier poll that gave up waiting
         self._positions = {}
         done = self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
         for item in done[-1].split()[1:]:
             p, at = item.split(":")
             self._positions[int(p)] = int(at)
-        out: list[ConsumedRecord] = []
-        for body in self._proc.take_records():
-            out += decode_records(body)
-        return out
+        return self._proc.take_records()
 
     def commit(self) -> None:
         self._ask("K", "OK")
