@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -28,9 +27,10 @@ from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
-from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder, interleaved_schedule
+from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.placement import KeyBy, Placement, client_hash
 from ridectl.produce_outcomes import FailedEvent, Outcomes
+from ridectl.produce_records import lay_out
 from ridectl.settings import ClientSettings, check_idempotence
 
 
@@ -95,6 +95,8 @@ class ProduceResult:
     failures: list[FailedEvent] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
+    #: CPU seconds of this process (every thread) while the run was timed (``elapsed_s``)
+    cpu_s: float = 0.0
     bytes_sent: int = 0
     effective: dict[str, str] = field(default_factory=dict)
     #: settings the client changed by itself, with the reason
@@ -242,7 +244,7 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
                 name,
                 settings,
                 opts.topic,
-                outcomes.on_delivery,
+                outcomes,
                 bootstrap=bootstrap,
                 partitioner=partitioner,
             )
@@ -305,22 +307,6 @@ def _close(producer: ProducerClient, result: ProduceResult) -> None:
     producer.close(5 if (result.interrupted or result.aborted) else 30)
 
 
-def _ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:
-    """The key of each ride: its id, or its pickup zone (hot keys), or none."""
-    if not opts.keyed:
-        return None
-    if opts.key_by == "ride":
-        return [r.encode() for r in ride_ids]
-    rng = random.Random(None if opts.seed is None else opts.seed + 1)
-    keys: list[bytes] = []
-    for _ in ride_ids:
-        if opts.zones == 1 or rng.random() < opts.hot_share:
-            keys.append(b"zone-airport")
-        else:
-            keys.append(f"zone-{rng.randrange(1, opts.zones):02d}".encode())
-    return keys
-
-
 def _send_all(
     producer: ProducerClient,
     other: ProducerClient | None,
@@ -328,57 +314,75 @@ def _send_all(
     result: ProduceResult,
     outcomes: Outcomes,
 ) -> None:
-    names = outcomes.names
-    keys = _ride_keys(opts, names)
-    # The event bytes per step, the ride ids as bytes: per record, one %-format.
-    templates = EventEncoder(result.run_id, result.settings_id, opts.padding).by_seq
-    ride_bytes = [n.encode() for n in names]
-    now = time.time
+    records = lay_out(producer, other, opts, result, outcomes)
+    schedule, keys, values, sends = outcomes.sent, records.keys, records.values, records.sends
     clock = outcomes.clock
-    note_sent, note_time = outcomes.sent.append, outcomes.sent_at.append
-    second_seqs = opts.second_seqs if other is not None else frozenset()
+    note_time = outcomes.sent_at.append
+    send = producer.send
     checkpoints = _Checkpoints(opts)
     check_at = checkpoints.next(0)
     pace = None if opts.pace_events_per_s is None else 1.0 / opts.pace_events_per_s
-    sent = size = 0
+    index = size = 0
+    c0 = time.process_time()
     t0 = paced_from = clock()
     try:
-        for item in interleaved_schedule(opts.rides, seed=opts.seed, concurrent=opts.concurrent):
-            if sent == check_at:
-                if sent == checkpoints.grow_at:
+        if not opts.faults:
+            # Learn the topic's partitions before the clock starts (the first send would wait
+            # for them); through the fault proxy the run is not timed, and a fault may hold
+            # the answer.
+            _learn_partitions(producer, opts.topic)
+            c0 = time.process_time()
+            t0 = paced_from = clock()
+        for index in range(len(schedule)):
+            if index == check_at:
+                if index == checkpoints.grow_at:
                     _grow_mid_run(producer, other, opts, result)
-                _report(opts, outcomes, sent)
-                check_at = checkpoints.next(sent + 1)
-            if outcomes.broker_gone.is_set():
+                _report(opts, outcomes, index)
+                check_at = checkpoints.next(index + 1)
+            if outcomes.stop:
                 break
-            if pace is not None:
-                paced_from = _wait_turn(outcomes, paced_from, sent, pace)
-            ride, seq = item
-            value = templates[seq] % (ride_bytes[ride], now() * 1000.0)
-            client = other if (other is not None and seq in second_seqs) else producer
-            note_sent(item)
+            if values is None:
+                if pace is not None:
+                    paced_from = _wait_turn(outcomes, paced_from, index, pace)
+                ride, seq = schedule[index]
+                value = records.templates[seq] % (records.ride_bytes[ride], time.time() * 1e3)
+                size += len(value)
+            else:
+                value = values[index]
             note_time(clock())
-            client.send(sent, keys[ride] if keys else None, value, None)
-            sent += 1
-            size += len(value)
-        result.sent = sent
+            (send if sends is None else sends[index])(index, keys[index], value, None)
+        else:
+            index = len(schedule)
+        result.sent = index
         _finish(producer, other, opts, result, outcomes)
     except KeyboardInterrupt:
         result.interrupted = True
-        result.sent = sent
+        result.sent = index
     except UsageError:
         raise  # the records or settings cannot work (a record too large): nothing to report
     except RidectlError as exc:
         # send() blocks when the buffer is full and the broker is gone.
-        result.sent = sent
+        result.sent = index
         result.aborted = (
             f"producing to {opts.topic}: Kafka at {opts.settings.bootstrap} stopped accepting "
-            f"records after {sent} sends ({exc})"
+            f"records after {index} sends ({exc})"
         )
     finally:
         result.elapsed_s = clock() - t0
-        result.bytes_sent = size
+        result.cpu_s = time.process_time() - c0
+        result.bytes_sent = size if values is None else sum(map(len, values[: result.sent]))
         _report(opts, outcomes, result.sent)
+
+
+def _learn_partitions(producer: ProducerClient, topic: str) -> None:
+    """Ask the client for the topic's partitions; a client that gave up waiting (the broker
+    is gone) ends the run as a send would, anything else is left to the first send."""
+    try:
+        producer.partitions_for(topic)
+    except RidectlError:
+        raise
+    except Exception:  # the first send meets the same problem and reports it
+        pass
 
 
 #: Sends between two progress reports.
@@ -405,8 +409,7 @@ class _Checkpoints:
 
 def _report(opts: ProduceOptions, outcomes: Outcomes, sent: int) -> None:
     if opts.progress is not None:
-        outcomes.settle()
-        opts.progress(sent, len(outcomes.result.acks))
+        opts.progress(sent, outcomes.acknowledged())
 
 
 def _wait_turn(outcomes: Outcomes, paced_from: float, sent: int, pace: float) -> float:

@@ -26,56 +26,78 @@ class FailedEvent:
 
 
 class Outcomes:
-    """What became of each record sent: the send loop notes every record (its schedule entry
-    and send time, by its index, the send order) before handing it to the client; a delivery,
-    from the client's thread, is only appended with its arrival time. The acknowledgements,
+    """What became of each record sent: the send loop knows every record (its schedule entry,
+    by its index, the send order) before it starts and notes each send time; a delivery, from
+    the client's thread, is only appended with its arrival time. The acknowledgements,
     latencies, error counts and failed events are built from those once the run is over
-    (``settle``), so the per-record work on the client's thread stays one append."""
+    (``settle``), so the per-record work on the client's thread stays one append.
+
+    An ``Outcomes`` is itself the delivery callback handed to the client (an
+    :class:`~ridectl.clients.base.AckSink`: a client may report a record written as three
+    numbers through ``acked`` instead of a ``Delivery``)."""
 
     def __init__(self, result: ProduceResult, names: list[str], *, watch_expiry: bool) -> None:
         self.result = result
         self.names = names
-        #: (ride index, seq) of each record sent, by index
+        #: (ride index, seq) of each record, by index (the send loop sets the run's schedule)
         self.sent: list[tuple[int, int]] = []
         self.sent_at: list[float] = []
-        #: (index, partition, offset, clock) of each record acknowledged
-        self.done: list[tuple[int, int, int, float]] = []
+        #: index, partition, offset and clock of each record acknowledged, four numbers each
+        #: in one flat list: no object per record stays under the garbage collector's watch
+        self.done: list[float] = []
+        self._note_done = self.done.extend
         self.failed: list[Delivery] = []
         self.clock = time.perf_counter
         # Set when a record expires unacknowledged (the broker stopped answering): sending
         # more would only queue records that expire in turn, so the loop stops and reports.
         self.broker_gone = threading.Event()
+        #: the same, as a plain flag the send loop reads per record
+        self.stop = False
         self.first_outcome = threading.Event()  # a paced run starts its clock then
         self.awaiting_first = True
         self.watch_expiry = watch_expiry
         self._settled = self._failed_settled = 0
 
-    def on_delivery(self, d: Delivery) -> None:
-        # One append per delivery (deliveries may come from two threads at once). A tuple of
-        # numbers leaves the garbage collector's watch at its first pass; keeping the Delivery
-        # itself would keep one object per record under watch (the collections cost more
-        # than the rest of this bookkeeping).
-        if d.error is None:
-            self.done.append((d.index, d.partition, d.offset, self.clock()))
-        else:
-            self.failed.append(d)
-            if self.watch_expiry and d.error in BROKER_GONE_ERRORS:
-                self.broker_gone.set()
+    def acked(self, index: int, partition: int, offset: int) -> None:
+        # One extend of a tuple that is freed at once (deliveries may come from two threads
+        # at once; the extend is atomic).
+        self._note_done((index, partition, offset, self.clock()))
         if self.awaiting_first:
             self.awaiting_first = False
             self.first_outcome.set()
+
+    def on_delivery(self, d: Delivery) -> None:
+        if d.error is None:
+            self.acked(d.index, d.partition, d.offset)
+            return
+        self.failed.append(d)
+        if self.watch_expiry and d.error in BROKER_GONE_ERRORS:
+            self.stop = True
+            self.broker_gone.set()
+        if self.awaiting_first:
+            self.awaiting_first = False
+            self.first_outcome.set()
+
+    __call__ = on_delivery
+
+    def acknowledged(self) -> int:
+        """Records acknowledged so far (settled or not)."""
+        return len(self.done) // 4
 
     def settle(self) -> None:
         """Turn the deliveries noted since the last call into acknowledgements (with their
         latency), counted errors and failed events."""
         result, names, sent, sent_at = self.result, self.names, self.sent, self.sent_at
         acks, latencies = result.acks, result.latencies_ms
-        done = self.done[self._settled :]
-        self._settled += len(done)
-        for i, partition, offset, at in done:
-            ride, seq = sent[i]
-            latencies.append((at - sent_at[i]) * 1000.0)
-            acks.append(Ack(names[ride], seq, partition, offset))
+        end = len(self.done)
+        end -= end % 4
+        numbers = iter(self.done[self._settled : end])
+        self._settled = end
+        for i, partition, offset, at in zip(numbers, numbers, numbers, numbers, strict=True):
+            index = int(i)
+            ride, seq = sent[index]
+            latencies.append((at - sent_at[index]) * 1000.0)
+            acks.append(Ack(names[ride], seq, int(partition), int(offset)))
         failed = self.failed[self._failed_settled :]
         self._failed_settled += len(failed)
         for d in failed:

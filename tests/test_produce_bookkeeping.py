@@ -117,3 +117,34 @@ def test_the_schedule_of_a_seed_is_the_one_randrange_draws() -> None:
     for seed, rides, concurrent in ((7, 500, 64), (1, 300, 1), (42, 1000, 100), (3, 70, 3)):
         got = list(interleaved_schedule(rides, seed=seed, concurrent=concurrent))
         assert got == _reference_schedule(rides, seed, concurrent), (seed, rides, concurrent)
+
+
+def test_kafka_python_outcomes_reach_the_bookkeeping_as_numbers_or_as_a_failed_delivery() -> None:
+    from kafka.errors import KafkaTimeoutError
+    from kafka.producer.future import RecordMetadata
+
+    from ridectl.clients.base import AckSink
+    from ridectl.clients.kafka_python import _Outcome
+
+    result = ProduceResult("run-1", TopicInfo("t", 3, False, 1), True, 2, 3)
+    outcomes = Outcomes(result, ride_ids(2), watch_expiry=True)
+    assert isinstance(outcomes, AckSink)
+    outcomes.sent = [(0, 1), (1, 1), (0, 2)]
+    outcomes.sent_at.extend([0.0, 0.0, 0.0])
+    meta = RecordMetadata("t", 2, ("t", 2), 41, 0, None, 6, 100, -1)
+    _Outcome(0, outcomes.acked, outcomes)(meta)
+    _Outcome(2, outcomes.acked, outcomes)(meta._replace(offset=42))
+    _Outcome(1, outcomes.acked, outcomes)(KafkaTimeoutError("Batch expired\nmore"))
+    assert outcomes.acknowledged() == 2 and outcomes.first_outcome.is_set()
+    # An expired record means the broker stopped answering: the send loop's flag is up.
+    assert outcomes.stop and outcomes.broker_gone.is_set()
+    outcomes.settle()
+    names = ride_ids(2)
+    assert [(a.ride_id, a.seq, a.partition, a.offset) for a in result.acks] == [
+        (names[0], 1, 2, 41),
+        (names[0], 2, 2, 42),
+    ]
+    assert result.errors == {"KafkaTimeoutError": 1}
+    assert [(f.ride_id, f.seq, f.error) for f in result.failures] == [
+        (names[1], 1, "KafkaTimeoutError")
+    ]

@@ -68,6 +68,7 @@ def rdkafka_produce(
 
     produce, poll = producer.produce, producer.poll
     clock = time.perf_counter
+    c0 = time.process_time()
     t0 = clock()
     for key, value in payloads:
         while True:
@@ -79,7 +80,7 @@ def rdkafka_produce(
         poll(0)
     producer.flush(60)
     elapsed = clock() - t0
-    return ProduceSample.of(payloads, latencies, elapsed)
+    return ProduceSample.of(payloads, latencies, elapsed, time.process_time() - c0)
 
 
 def rdkafka_consume(settings: ClientSettings, topic: str) -> ConsumeSample:

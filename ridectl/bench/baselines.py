@@ -1,8 +1,9 @@
 """What ridectl is compared with, on the same broker and with the same settings.
 
 * ``bare_produce``: the least a kafka-python program can do to send the same records and know
-  they were acknowledged: payloads built before the clock starts, then ``send()`` in a loop
-  with one callback that notes the acknowledgement latency, then ``flush()``.
+  they were acknowledged: payloads built and the topic's metadata fetched before the clock
+  starts (as ridectl's run does), then ``send()`` in a loop with one callback that notes the
+  acknowledgement latency, then ``flush()``.
 * ``java_produce``: Apache Kafka's own ``ProducerPerformance`` tool (the Java client), run
   from the ``kafka-tools`` jar set, its final summary line parsed.
 * ``bare_consume``: a kafka-python consumer that reads the same bounded range ridectl's
@@ -40,10 +41,16 @@ class ProduceSample:
     p50_ms: float | None
     p99_ms: float | None
     error: str | None = None
+    #: CPU seconds of this process (every thread) during ``elapsed_s`` alone, when known
+    loop_cpu_s: float | None = None
 
     @classmethod
     def of(
-        cls, payloads: list[tuple[bytes | None, bytes]], latencies: list[float], elapsed: float
+        cls,
+        payloads: list[tuple[bytes | None, bytes]],
+        latencies: list[float],
+        elapsed: float,
+        loop_cpu_s: float | None = None,
     ) -> ProduceSample:
         """The sample of a bare loop that sent ``payloads`` and saw ``latencies`` (one per
         acknowledged record)."""
@@ -56,6 +63,7 @@ class ProduceSample:
             p50_ms=percentile(latencies, 50),
             p99_ms=percentile(latencies, 99),
             error=None if len(latencies) == len(payloads) else "not every record was acknowledged",
+            loop_cpu_s=loop_cpu_s,
         )
 
     @property
@@ -101,15 +109,19 @@ def bare_produce(
             note((clock() - t_sent) * 1000.0)
 
         send = producer.send
+        # The topic's partitions known before the clock starts, as ridectl's run learns them.
+        producer.partitions_for(topic)
+        c0 = time.process_time()
         t0 = clock()
         for key, value in payloads:
             send(topic, value=value, key=key).add_callback(on_ack, clock())
         producer.flush()
         elapsed = clock() - t0
+        cpu = time.process_time() - c0
     finally:
         with contextlib.suppress(Exception):
             producer.close(timeout=10)
-    return ProduceSample.of(payloads, latencies, elapsed)
+    return ProduceSample.of(payloads, latencies, elapsed, cpu)
 
 
 _JAVA_SUMMARY = re.compile(

@@ -29,6 +29,7 @@ def sample_dict(sample: ProduceSample) -> dict[str, Any]:
         "p50_ms": rounded(sample.p50_ms),
         "p99_ms": rounded(sample.p99_ms),
         "error": sample.error,
+        "loop_cpu_s": rounded(sample.loop_cpu_s, 3),
     }
 
 
@@ -37,7 +38,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     good = [r for r in runs if not r.get("error")]
     out: dict[str, Any] = {
         key: rounded(median([r.get(key) for r in good]), 3)
-        for key in ("records_per_s", "mib_per_s", "p50_ms", "p99_ms")
+        for key in ("records_per_s", "mib_per_s", "p50_ms", "p99_ms", "loop_cpu_s")
     }
     out["failed_runs"] = len(runs) - len(good)
     out["runs"] = runs

@@ -58,6 +58,22 @@ class Delivery(msgspec.Struct, gc=False):
 #: Called once per record, from the client's own thread.
 DeliveryCallback = Callable[[Delivery], None]
 
+
+@runtime_checkable
+class AckSink(Protocol):
+    """A delivery callback that also takes an acknowledgement as three numbers (optional).
+
+    A client adapter may check once whether its callback is one (``isinstance``) and then
+    report each record written with ``acked`` instead of building a :class:`Delivery`: one
+    object and one call less per record on the client's thread. Failures still go through
+    the call itself. An adapter that does not look keeps working unchanged."""
+
+    def __call__(self, delivery: Delivery) -> None: ...
+
+    def acked(self, index: int, partition: int, offset: int) -> None:
+        """Record ``index`` was written at ``offset`` of ``partition``."""
+
+
 #: ``Delivery.error`` names meaning "the broker stopped answering" (the record expired
 #: unacknowledged or its connection broke), per client; a run without faults that sees one
 #: stops sending and reports the broker gone.

@@ -21,6 +21,7 @@ the machine shares, so journals of several members merge into one processing ord
   partition's end as this member's isolation level sees it), ``{"ev":"start"|"stop",...}``
 * ``{"ev":"subscribe",...}`` just before the member asks to join the group; with ``--hold``
   it is preceded by ``{"ev":"held",...}`` (ready, waiting for SIGUSR1 to join)
+* SIGUSR2 ends the processing pause (``--delay-ms``) for the rest of the member's life
 * ``{"ev":"join-stuck","m":NAME,"waited_s":W,"ts":T}``: a join outlasted the broker's limit
   for it; the member drops that consumer and joins again with a new one
 
@@ -347,6 +348,8 @@ def run_member(cfg: MemberConfig) -> int:
     member = Member(cfg, consumer, journal)
     ref.append(member)
     signal.signal(signal.SIGTERM, lambda *_: member.stop.set())
+    # SIGUSR2: what was to be seen is over, process the rest without the pause per record.
+    signal.signal(signal.SIGUSR2, lambda *_: setattr(member, "delay_s", 0.0))
     parent, deadline = os.getppid(), time.monotonic() + cfg.max_seconds
     try:
         if not cfg.hold or _released(member, parent, deadline):

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import kafka
+import msgspec
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka import errors as kerrors
 from kafka.future import Future as KafkaFuture
+from kafka.producer.future import RecordMetadata as _RecordMetadata
 
 from ridectl.clients.admin import client_kwargs, kafka_errors
-from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.base import (
+    AckSink,
+    ClientName,
+    ConsumedRecord,
+    Delivery,
+    DeliveryCallback,
+)
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.key_partitioner import kafka_partitioner
 from ridectl.errors import RidectlError
@@ -48,6 +56,30 @@ _SENDER_LOGGER = "kafka.producer.sender"
 #: kafka-python (3.x) registers a future's callback and errback under one lock with this
 #: private method; older versions lack it and get the two public calls.
 _PAIRED = hasattr(KafkaFuture, "_add_cb_eb")
+
+
+class _Outcome(msgspec.Struct, gc=False):
+    """The callback of one record: kafka-python calls it with the record's metadata or its
+    exception, on its sender thread.
+
+    Thousands are alive at once while records are in flight. Without the garbage collector's
+    watch (a msgspec struct without GC support; it refers to no object that refers back) they
+    do not feed its collections, and it is cheaper to build than a closure or a partial."""
+
+    index: int
+    acked: Callable[[int, int, int], None]
+    on_delivery: DeliveryCallback
+
+    def __call__(self, got: object) -> None:
+        if got.__class__ is _RecordMetadata:
+            self.acked(self.index, got.partition, got.offset)  # type: ignore[attr-defined]
+        elif isinstance(got, BaseException):
+            lines = str(got).splitlines()
+            self.on_delivery(
+                Delivery(self.index, -1, -1, type(got).__name__, lines[0] if lines else "")
+            )
+        else:  # metadata of another class (another kafka-python version)
+            self.acked(self.index, got.partition, got.offset)  # type: ignore[attr-defined]
 
 
 class KafkaPythonProducer:
@@ -83,21 +115,14 @@ class KafkaPythonProducer:
         self._retries.sender_thread = getattr(sender, "ident", None)
         self._config: Mapping[str, object] = self._producer.config
         self._send = self._producer.send
+        # A callback that takes acknowledgements as numbers gets them so (no Delivery each).
+        self._acked = on_delivery.acked if isinstance(on_delivery, AckSink) else self._deliver_ack
 
     @property
     def client(self) -> ClientName:
         return ClientName.KAFKA_PYTHON
 
     def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
-        deliver = self._on_delivery
-
-        def ok(meta: object) -> None:
-            deliver(Delivery(index, meta.partition, meta.offset))  # type: ignore[attr-defined]
-
-        def failed(exc: BaseException) -> None:
-            lines = str(exc).splitlines()
-            deliver(Delivery(index, -1, -1, type(exc).__name__, lines[0] if lines else ""))
-
         try:
             future = self._send(self._topic, value, key, None, partition)
         except kerrors.KafkaTimeoutError as exc:
@@ -107,12 +132,16 @@ class KafkaPythonProducer:
             # A record refused before it is queued (too large, for one): the run cannot go on
             # as asked, and the user is told which setting to change.
             raise translate(exc, f"producing to {self._topic}", self._settings) from None
+        outcome = _Outcome(index, self._acked, self._on_delivery)
         if _PAIRED:
-            # Both callbacks under one lock (kafka-python's own fast path for its futures).
-            future._add_cb_eb(ok, failed)
+            # Both under one lock (kafka-python's own fast path for its futures).
+            future._add_cb_eb(outcome, outcome)
         else:
-            future.add_callback(ok)
-            future.add_errback(failed)
+            future.add_callback(outcome)
+            future.add_errback(outcome)
+
+    def _deliver_ack(self, index: int, partition: int, offset: int) -> None:
+        self._on_delivery(Delivery(index, partition, offset))
 
     def flush(self, timeout_s: float) -> bool:
         try:
@@ -122,7 +151,11 @@ class KafkaPythonProducer:
         return True
 
     def partitions_for(self, topic: str) -> int:
-        return len(self._producer.partitions_for(topic) or ())
+        try:
+            return len(self._producer.partitions_for(topic) or ())
+        except kerrors.KafkaTimeoutError as exc:
+            # It waits max.block.ms for the topic's metadata; it gives up when the broker is gone.
+            raise RidectlError(str(exc).removeprefix("KafkaTimeoutError: ")) from None
 
     def settings_in_force(self) -> Mapping[str, str]:
         partitioner = self._config.get("partitioner")

@@ -10,7 +10,7 @@ journals of the members with the checker and with figures of its own. Lessons ha
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ridectl.clients.admin import broker_setting, ensure_topic
@@ -20,6 +20,7 @@ from ridectl.clients.transactions import (
     TransactionalRun,
     produce_in_transactions,
 )
+from ridectl.errors import RidectlError
 from ridectl.experiment import DemoContext, Trial, produce
 from ridectl.judge.checker import check
 from ridectl.judge.history import History
@@ -103,16 +104,12 @@ def _base(ctx: DemoContext, topic: str, **changes: object) -> MemberConfig:
         heartbeat_ms=HEARTBEAT_MS,
         extra=tuple(f"{k}={v}" for k, v in ctx.settings.values.items()),
     )
-    from dataclasses import replace
-
     return replace(cfg, **changes)  # type: ignore[arg-type]
 
 
 def _produce(ctx: DemoContext, topic: str, rides: int) -> ProduceResult:
     run = produce(ProduceOptions(topic=topic, rides=rides, settings=ctx.settings, seed=ctx.seed))
     if run.aborted:
-        from ridectl.errors import RidectlError
-
         raise RidectlError(run.aborted)
     return run
 
@@ -393,6 +390,9 @@ def _rebalance_run(ctx: DemoContext, assignor: Assignor) -> tuple[Trial, Rebalan
         newcomer.release()
         group.wait("the newcomer processing", lambda: bool(newcomer.view.processed), SETTLE_S)
         kept = tuple(sorted(first.view.owned))
+        # The rebalance is over (the newcomer's assignment is final): no more pause per record.
+        first.hurry()
+        newcomer.hurry()
         group.wait("the group draining the topic", lambda: group.drained(PARTITIONS), SETTLE_S)
         group.stop_all()
         journal = group.journals()
@@ -488,7 +488,8 @@ CONSUMER_LESSONS: list[Lesson] = [
         "One consumer is working through a backlog, committing every 25 records, when a "
         "second one joins its group. With an eager assignor (range) the first member gives up "
         "all its partitions before the new assignment; with cooperative-sticky it gives up "
-        "only the partitions that move, and the newcomer receives them in a second round.",
+        "only the partitions that move, and the newcomer receives them in a second round. Once "
+        "the newcomer has processed a record, both work through the rest without pausing.",
         _rebalance,
         "A partition that changes hands goes back to its last commit, so records processed "
         "since are processed again; commit in the revocation callback to avoid that. "
