@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -13,6 +15,9 @@ from ridectl.cli.paths import writable_option
 from ridectl.errors import ExitCode, UsageError
 from ridectl.output import console
 from ridectl.output.formats import Export, save
+
+if TYPE_CHECKING:
+    from ridectl.experiment import DemoContext
 
 
 def demo(
@@ -80,6 +85,8 @@ def demo(
                 render_outcome(out, lesson, outcome)
                 if not outcome.promised:
                     failed.append(lesson.name)
+        except KeyboardInterrupt:
+            _leave_now(ctx)
         except Exception:
             runner.close()  # before the topics of the lessons still running are deleted
             raise
@@ -91,6 +98,18 @@ def demo(
     save(out, Export(export_svg, export_html, title="ridectl demo"))
     if failed:
         raise typer.Exit(ExitCode.FOUND)
+
+
+def _leave_now(ctx: DemoContext) -> NoReturn:
+    """Ctrl-C: runs may still be going in other threads. Waiting for them would hold the
+    terminal, and their clients would complain while the interpreter shuts down; so the demo
+    deletes its topics and leaves at once (the clients' and proxies' helper processes end
+    when their stdin closes)."""
+    console.err().print("interrupted")
+    ctx.cleanup()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(ExitCode.INTERRUPTED)
 
 
 def register(app: typer.Typer) -> None:

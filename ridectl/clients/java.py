@@ -1,11 +1,11 @@
 """The Java client behind the client seam: ``RideClient.java`` driven over stdin/stdout.
 
 The program (``ridectl/clients/java/RideClient.java``, one readable file; its header describes
-the line protocol) runs a ``KafkaProducer`` or ``KafkaConsumer`` from the ``kafka-clients`` jar
-of the broker's own jar set, so the client is the same Kafka version as the broker. It is
-compiled once into the cache (``<cache>/java-client/<hash of the source>/``) with the JDK's
-compiler module (``java -m jdk.compiler/...``, which Debian's JRE package already carries)
-and started once per producer or consumer, never per record.
+the binary frames both sides exchange) runs a ``KafkaProducer`` or ``KafkaConsumer`` from the
+``kafka-clients`` jar of the broker's own jar set, so the client is the same Kafka version as
+the broker. It is compiled once into the cache (``<cache>/java-client/<hash of the source>/``)
+with the JDK's compiler module (``java -m jdk.compiler/...``, which Debian's JRE package
+already carries) and started once per producer or consumer, never per record.
 
 Settings are handed over unchanged, by their Java names (ridectl's ``-X`` names are Java's);
 the program prints the values its client really holds before it accepts records, and
@@ -17,11 +17,11 @@ the exception's class name and message.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
+import itertools
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -30,7 +30,13 @@ from importlib import resources
 from pathlib import Path
 
 from ridectl.broker.jars import cache_dir_default, ensure_jars, find_java
-from ridectl.clients.base import ClientName, ConsumedRecord, Delivery, DeliveryCallback
+from ridectl.clients.base import (
+    ClientName,
+    ConsumedRecord,
+    Delivery,
+    DeliveryCallback,
+    RecordColumns,
+)
 from ridectl.clients.java_process import JavaProcess, client_error
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError, UsageError
@@ -42,6 +48,19 @@ MAIN_CLASS = "RideClient"
 START_TIMEOUT_S = 120.0
 #: How long a command may take beyond the client's own waits (a busy machine, a slow JVM).
 GRACE_S = 15.0
+
+#: The JVM's options. The client lives for one run (seconds to minutes), so the quick
+#: compiler alone (TieredStopAtLevel=1) does better than also paying for the optimising one,
+#: whose compile threads cost more CPU over a run than they give back. The JVM's own log lines
+#: go to stderr: stdout carries the program's frames alone.
+JVM_FLAGS = (
+    "-XX:+UseSerialGC",
+    "-Xmx512m",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:-UsePerfData",
+    "-Xlog:disable",
+    "-Xlog:all=warning:stderr",
+)
 
 #: Read-side defaults unless the user sets them (as for ridectl's other consumers).
 CONSUMER_DEFAULTS = {
@@ -74,12 +93,19 @@ def source_path() -> Path:
     return Path(str(resources.files("ridectl.clients").joinpath("java", "RideClient.java")))
 
 
+def build_key(source: bytes, java: str) -> str:
+    """A hash of what the compiled class depends on: the program's source, the Kafka version
+    it is compiled against, and the Java installation compiling it (a class built by a newer
+    JDK would not load in an older one)."""
+    parts = (source, KAFKA_VERSION.encode(), os.path.realpath(java).encode())
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+
+
 def compiled_dir(java: str, libs: Path, cache: Path | None = None) -> Path:
     """The directory holding ``RideClient.class``, compiling the source once per version of
-    it (the directory is named after a hash of the source and the Kafka version)."""
+    it (the directory is named by :func:`build_key`)."""
     source = source_path().read_bytes()
-    digest = hashlib.sha256(source + KAFKA_VERSION.encode()).hexdigest()[:16]
-    target = (cache or cache_dir_default()) / "java-client" / digest
+    target = (cache or cache_dir_default()) / "java-client" / build_key(source, java)
     if (target / f"{MAIN_CLASS}.class").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +143,7 @@ def own_names() -> dict[str, frozenset[str]]:
     classes = compiled_dir(java, libs)
     listed = classes / "names.txt"
     if not listed.exists():
-        cmd = [java, "-cp", f"{classes}{os.pathsep}{libs}/*", MAIN_CLASS, "names"]
+        cmd = [java, *JVM_FLAGS, "-cp", f"{classes}{os.pathsep}{libs}/*", MAIN_CLASS, "names"]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -184,7 +210,7 @@ def _start(mode: list[str], bootstrap: str, props: Mapping[str, str], what: str)
     java = find_java()
     libs = ensure_jars()
     classes = compiled_dir(java, libs)
-    cmd = [java, "-XX:+UseSerialGC", "-Xmx512m", "-cp", f"{classes}{os.pathsep}{libs}/*"]
+    cmd = [java, *JVM_FLAGS, "-cp", f"{classes}{os.pathsep}{libs}/*"]
     settings = {"bootstrap.servers": bootstrap, **props}
     return JavaProcess([*cmd, MAIN_CLASS, *mode], settings, what, START_TIMEOUT_S)
 
@@ -199,8 +225,65 @@ def _shown(held: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def _b64(data: bytes) -> bytes:
-    return base64.b64encode(data)
+#: A record's frame header: kind, index, partition (-1: the client's choice), key length
+#: (-1: no key), value length.
+_RECORD = struct.Struct(">cqiii")
+_COUNTS = struct.Struct(">ii")
+
+
+def decode_records(body: bytes) -> list[ConsumedRecord]:
+    """The records of one ``r`` frame (see ``RideClient.java``): columns of partitions,
+    offsets, key and value lengths (-1: null), then each record's key and value in turn."""
+    n, _data = _COUNTS.unpack_from(body, 0)
+    pos = _COUNTS.size
+    partitions = struct.unpack_from(f">{n}i", body, pos)
+    offsets = struct.unpack_from(f">{n}q", body, pos + 4 * n)
+    key_lengths = struct.unpack_from(f">{n}i", body, pos + 12 * n)
+    value_lengths = struct.unpack_from(f">{n}i", body, pos + 16 * n)
+    at = pos + 20 * n
+    out: list[ConsumedRecord] = []
+    append = out.append
+    key: bytes | None
+    value: bytes | None
+    for p, offset, kl, vl in zip(partitions, offsets, key_lengths, value_lengths, strict=True):
+        if kl < 0:
+            key = None
+        else:
+            key = body[at : at + kl]
+            at += kl
+        if vl < 0:
+            value = None
+        else:
+            value = body[at : at + vl]
+            at += vl
+        append(ConsumedRecord(p, offset, key, value))
+    return out
+
+
+def decode_columns(body: bytes) -> RecordColumns:
+    """The same frame as columns, keys left out: no Python object per record but its value."""
+    n, _data = _COUNTS.unpack_from(body, 0)
+    pos = _COUNTS.size
+    key_lengths = struct.unpack_from(f">{n}i", body, pos + 12 * n)
+    value_lengths = struct.unpack_from(f">{n}i", body, pos + 16 * n)
+    nulls = -1 in key_lengths or -1 in value_lengths
+    # Where each key and value ends, in order (a null one takes no bytes).
+    lengths = itertools.chain.from_iterable(zip(key_lengths, value_lengths, strict=True))
+    ends = list(
+        itertools.accumulate(
+            map(max, lengths, itertools.repeat(0)) if nulls else lengths, initial=pos + 20 * n
+        )
+    )
+    values: list[bytes | None] = list(map(body.__getitem__, map(slice, ends[1::2], ends[2::2])))
+    if -1 in value_lengths:
+        values = [
+            None if length < 0 else v for v, length in zip(values, value_lengths, strict=True)
+        ]
+    return RecordColumns(
+        list(struct.unpack_from(f">{n}i", body, pos)),
+        list(struct.unpack_from(f">{n}q", body, pos + 4 * n)),
+        values,
+    )
 
 
 class JavaProducer:
@@ -233,28 +316,30 @@ class JavaProducer:
         if partition is None and self._placement is not None:
             partition = self._placement.partition(key)
         target = -1 if partition is None else partition
-        key_text = b"~" if key is None else _b64(key)
-        self._proc.write(b"P %d %d %s %s\n" % (index, target, key_text, _b64(value)))
+        if key is None:
+            self._proc.write(_RECORD.pack(b"P", index, target, -1, len(value)) + value)
+        else:
+            self._proc.write(_RECORD.pack(b"P", index, target, len(key), len(value)) + key + value)
 
     def flush(self, timeout_s: float) -> bool:
-        return self._proc.request(b"F\n", "F", timeout_s) is not None
+        return self._proc.request("F", "F", timeout_s) is not None
 
     def partitions_for(self, topic: str) -> int:
         # partitionsFor waits up to max.block.ms (60 s by default) for an unknown topic.
-        reply = self._proc.request(f"M {topic}\n".encode(), "M", 60.0 + GRACE_S)
+        reply = self._proc.request(f"M {topic}", "M", 60.0 + GRACE_S)
         return int(reply[-1].split()[1]) if reply else 0
 
     def settings_in_force(self) -> Mapping[str, str]:
         return _shown(self._proc.settings)
 
     def close(self, timeout_s: float) -> None:
-        self._proc.close(f"Q {int(max(0.0, timeout_s) * 1000)}\n".encode(), timeout_s + GRACE_S)
+        self._proc.close(f"Q {int(max(0.0, timeout_s) * 1000)}", timeout_s + GRACE_S)
 
     def retried_batches(self) -> int:
         """The producer's ``record-retry-total`` metric: records it sent again. The Java
         client counts retries per record, not per batch; the two agree when every batch
         holds one record (the retry recipe's ``batch.size``)."""
-        reply = self._proc.request(b"T\n", "T", 60.0 + GRACE_S)
+        reply = self._proc.request("T", "T", 60.0 + GRACE_S)
         return int(float(reply[-1].split()[1])) if reply else 0
 
     def changed_by_client(self) -> list[str]:
@@ -286,9 +371,12 @@ class JavaConsumer:
         if group is not None:
             props["group.id"] = group
         self._proc = _start(["consume"], settings.bootstrap, props, f"consumer, {doing}")
+        #: the positions the last poll reported, for the topic assigned last
+        self._positions: dict[int, int] = {}
+        self._topic: str | None = None
 
     def _ask(self, line: str, kind: str, timeout_s: float = 60.0) -> list[str]:
-        reply = self._proc.request(line.encode() + b"\n", kind, timeout_s)
+        reply = self._proc.request(line, kind, timeout_s)
         if reply is None:
             raise client_error(
                 self._proc.what, f"no answer to {line.split()[0]} in {timeout_s:.0f}s"
@@ -296,9 +384,11 @@ class JavaConsumer:
         return reply
 
     def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
+        self._positions = {}
         if partitions:
             listed = ",".join(str(p) for p in partitions)
             self._ask(f"A {topic} {listed} {1 if from_beginning else 0}", "OK")
+            self._topic = topic
 
     def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         if not partitions:
@@ -308,26 +398,41 @@ class JavaConsumer:
         return {int(p): int(o) for p, o in pairs}
 
     def position(self, topic: str, partition: int) -> int | None:
+        if topic == self._topic and partition in self._positions:
+            # As the last poll left it: only a poll or an assignment moves a position.
+            return self._positions[partition]
         line = self._ask(f"N {topic} {partition}", "N")[-1]
         word = line.split()[1]
         return int(word) if word.lstrip("-").isdigit() and int(word) >= 0 else None
 
     def poll(self, timeout_s: float) -> list[ConsumedRecord]:
-        self._proc.take_records()  # late lines of an earlier poll that gave up waiting
-        self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
         out: list[ConsumedRecord] = []
-        append, decode = out.append, binascii.a2b_base64
-        for line in self._proc.take_records():
-            _r, p, offset, key, value = line.split()
-            append(
-                ConsumedRecord(
-                    int(p),
-                    int(offset),
-                    None if key == b"~" else decode(key),
-                    None if value == b"~" else decode(value),
-                )
-            )
+        for body in self._poll(timeout_s):
+            out += decode_records(body)
         return out
+
+    def poll_columns(self, timeout_s: float) -> RecordColumns:
+        """The records of one poll as columns (see :class:`~ridectl.clients.base.
+        ColumnarConsumer`)."""
+        frames = [decode_columns(body) for body in self._poll(timeout_s)]
+        if len(frames) == 1:
+            return frames[0]
+        out = RecordColumns([], [], [])
+        for cols in frames:
+            out.partitions += cols.partitions
+            out.offsets += cols.offsets
+            out.values += cols.values
+        return out
+
+    def _poll(self, timeout_s: float) -> list[bytes]:
+        """Poll once; the record frames that came, and the positions the reply holds."""
+        self._proc.take_records()  # late frames of an earlier poll that gave up waiting
+        self._positions = {}
+        done = self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
+        for item in done[-1].split()[1:]:
+            p, at = item.split(":")
+            self._positions[int(p)] = int(at)
+        return self._proc.take_records()
 
     def commit(self) -> None:
         self._ask("K", "OK")
@@ -336,4 +441,4 @@ class JavaConsumer:
         return dict(self._proc.settings)
 
     def close(self) -> None:
-        self._proc.close(b"Q\n", 5.0 + GRACE_S)
+        self._proc.close("Q", 5.0 + GRACE_S)

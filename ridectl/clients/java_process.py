@@ -1,19 +1,25 @@
 """One running ``RideClient`` JVM: its pipes, its threads, and a bounded end.
 
-A reader thread turns the program's acknowledgement lines (``A``/``E``) into
-:class:`~ridectl.clients.base.Delivery` calls as they arrive and queues every other line as a
-reply to the command waiting for it; a second thread keeps the last lines the JVM wrote to
-stderr, for the error message when it dies. :meth:`JavaProcess.close` asks the program to
-close its client and kills the JVM when that takes longer than the bound it was given.
+Both directions carry length-prefixed binary frames (``RideClient.java`` describes them).
+Writes go through a writer thread that sends whatever has gathered since its last write in
+one go, so a producer's records cost no system call each and the caller never waits on the
+pipe unless a few megabytes are already queued. A reader thread takes the program's output in
+large reads: acknowledgement frames become :class:`~ridectl.clients.base.Delivery` calls as they
+arrive, consumed records are kept as raw frames for the consumer's poll to decode, and every
+other line is queued as a reply to the command waiting for it. A third thread keeps the last
+lines the JVM wrote to stderr, for the error message when it dies. :meth:`JavaProcess.close`
+asks the program to close its client and kills the JVM when that takes longer than the bound
+it was given.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
 import contextlib
+import fcntl
 import os
 import queue
+import struct
 import subprocess
 import threading
 import time
@@ -24,6 +30,17 @@ from ridectl.clients.base import Delivery, DeliveryCallback
 from ridectl.errors import RidectlError
 
 _KILL_WAIT_S = 5.0
+#: Bytes queued for the JVM beyond which a write waits for the writer thread.
+_QUEUED_MAX = 4 << 20
+#: The pipes' capacity asked of Linux (it keeps its default where it refuses).
+_PIPE_BYTES = 1 << 20
+_READ_BYTES = 1 << 20
+
+_HEADER = struct.Struct(">Bi")
+_ACK = struct.Struct(">qiq")
+_INDEX = struct.Struct(">q")
+_TEXT = struct.Struct(">ci")
+_ACKS, _FAILED, _LINE, _RECORDS = b"aelr"
 
 
 def client_error(what: str, message: str) -> RidectlError:
@@ -37,6 +54,110 @@ def _exception_text(rest: str) -> str:
     return f"{name}: {message}" if message else name
 
 
+def text_frame(line: str) -> bytes:
+    """One command for the program."""
+    data = line.encode()
+    return _TEXT.pack(b"T", len(data)) + data
+
+
+def _widen(fd: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
+class FrameSplitter:
+    """Cuts the bytes read from the JVM into frames (kind, body length, body), however the
+    reads split them: a frame cut across reads waits until the reads that complete it
+    have arrived (its length is in its header), then is joined once."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._have = 0
+        self._need = _HEADER.size
+
+    def feed(self, chunk: bytes) -> list[tuple[int, memoryview]]:
+        """The frames ``chunk`` completes, as (kind, body), in order."""
+        self._chunks.append(chunk)
+        self._have += len(chunk)
+        if self._have < self._need:
+            return []
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        view = memoryview(data)
+        out: list[tuple[int, memoryview]] = []
+        pos, end, header = 0, len(data), _HEADER.size
+        while end - pos >= header:
+            kind, size = _HEADER.unpack_from(data, pos)
+            if end - pos - header < size:
+                break
+            out.append((kind, view[pos + header : pos + header + size]))
+            pos += header + size
+        rest = data[pos:]
+        self._chunks, self._have = ([rest], len(rest)) if rest else ([], 0)
+        self._need = header + (_HEADER.unpack_from(rest, 0)[1] if len(rest) >= header else 0)
+        return out
+
+
+class _Writer:
+    """Bytes for the JVM, written by a thread of their own in as few writes as possible."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._idle = False
+        self._ending = False
+        #: set when a write failed (the JVM is gone)
+        self.failed = False
+        self.thread = threading.Thread(target=self._run, name="ridectl-java-in", daemon=True)
+        self.thread.start()
+
+    def put(self, data: bytes, wait: bool = True) -> bool:
+        """Queue ``data``; False when the pipe already failed. With ``wait``, returns only
+        once fewer than ``_QUEUED_MAX`` bytes are queued (or the pipe failed)."""
+        with self._lock:  # the plain lock: entering the condition costs a Python call more
+            if self.failed:
+                return False
+            self._chunks.append(data)
+            self._size += len(data)
+            if self._idle:
+                self._idle = False
+                self._cond.notify_all()
+            while wait and self._size > _QUEUED_MAX and not self.failed:
+                self._cond.wait()
+            return not self.failed
+
+    def end(self) -> None:
+        """Stop once what is queued is written (or cannot be)."""
+        with self._cond:
+            self._ending = True
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._chunks and not self._ending:
+                    self._idle = True
+                    self._cond.wait()
+                if not self._chunks:
+                    return
+                chunks, self._chunks = self._chunks, []
+                if self._size > _QUEUED_MAX:
+                    self._cond.notify_all()  # a put() waiting for room
+                self._size = 0
+            view = memoryview(b"".join(chunks))
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+            except OSError:
+                with self._cond:
+                    self.failed = True
+                    self._chunks = []
+                    self._cond.notify_all()
+                return
+
+
 class JavaProcess:
     def __init__(
         self, cmd: list[str], settings: Mapping[str, str], what: str, start_timeout_s: float
@@ -45,11 +166,10 @@ class JavaProcess:
         self.on_delivery: DeliveryCallback | None = None
         #: the settings the client reported holding, by Java name
         self.settings: dict[str, str] = {}
-        #: record lines ("R ...") read since the consumer last took them (``take_records``)
+        #: record frames ('r' bodies) read since the consumer last took them (``take_records``)
         self.records: list[bytes] = []
         self._replies: queue.Queue[str | None] = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=40)
-        self._write_lock = threading.Lock()
         self._request_lock = threading.Lock()
         self._callback_error: BaseException | None = None
         self._closed = False
@@ -64,9 +184,11 @@ class JavaProcess:
         except OSError as exc:
             raise client_error(what, f"could not start java: {exc}") from None
         assert self._proc.stdin and self._proc.stdout and self._proc.stderr
-        self._stdin = self._proc.stdin.fileno()
+        for stream in (self._proc.stdin, self._proc.stdout):
+            _widen(stream.fileno())
+        self._writer = _Writer(self._proc.stdin.fileno())
         self._threads = [
-            threading.Thread(target=self._read, args=(self._proc.stdout,), daemon=True),
+            threading.Thread(target=self._read, args=(self._proc.stdout.fileno(),), daemon=True),
             threading.Thread(target=self._drain, args=(self._proc.stderr,), daemon=True),
         ]
         for t in self._threads:
@@ -80,11 +202,8 @@ class JavaProcess:
     # ------------------------------------------------------------------ start
 
     def _handshake(self, settings: Mapping[str, str], timeout_s: float) -> None:
-        lines = [
-            b"C %s %s\n" % (key.encode(), base64.b64encode(value.encode()))
-            for key, value in settings.items()
-        ]
-        self.write(b"".join(lines) + b"G\n")
+        frames = [text_frame(f"C {key} {value}") for key, value in settings.items()]
+        self.write(b"".join(frames) + text_frame("G"))
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -103,26 +222,49 @@ class JavaProcess:
 
     # ------------------------------------------------------------------ threads
 
-    def _read(self, stream: IO[bytes]) -> None:
-        for raw in stream:
+    def _read(self, fd: int) -> None:
+        frames = FrameSplitter()
+        while True:
             try:
-                if raw.startswith(b"A "):
-                    _a, index, partition, offset = raw.split()
-                    self._deliver(Delivery(int(index), int(partition), int(offset)))
-                elif raw.startswith(b"R "):
-                    # A record read: kept as the raw line for the consumer's poll, which
-                    # takes them all at once when the poll's "LD" arrives (after them).
-                    self.records.append(raw)
-                elif raw.startswith(b"E "):
-                    words = raw.rstrip(b"\n").split(b" ", 3)
-                    text = words[3].decode(errors="replace") if len(words) > 3 else ""
-                    self._deliver(Delivery(int(words[1]), -1, -1, words[2].decode(), text))
-                else:
-                    self._replies.put(raw.decode(errors="replace").rstrip("\n"))
-            except Exception as exc:  # a failing callback must not stop the acknowledgements
+                chunk = os.read(fd, _READ_BYTES)
+            except OSError:
+                break
+            if not chunk:
+                break
+            for kind, body in frames.feed(chunk):
+                self._frame(kind, body)
+        self._replies.put(None)
+
+    def _frame(self, kind: int, body: memoryview) -> None:
+        if kind == _ACKS:
+            self._acks(body[4:])
+            return
+        try:
+            if kind == _RECORDS:
+                # Kept as they came for the consumer's poll, which takes them all at once when
+                # the poll's "LD" arrives (after them).
+                self.records.append(bytes(body))
+            elif kind == _FAILED:
+                (index,) = _INDEX.unpack_from(body, 0)
+                text = bytes(body[_INDEX.size :]).decode(errors="replace")
+                name, _, message = text.partition(" ")
+                self._deliver(Delivery(index, -1, -1, name, message))
+            elif kind == _LINE:
+                self._replies.put(bytes(body).decode(errors="replace"))
+        except Exception as exc:  # as for acknowledgements, below
+            if self._callback_error is None:
+                self._callback_error = exc
+
+    def _acks(self, body: memoryview) -> None:
+        deliver = self.on_delivery
+        if deliver is None:
+            return
+        for index, partition, offset in _ACK.iter_unpack(body):
+            try:
+                deliver(Delivery(index, partition, offset))
+            except Exception as exc:  # a failing callback must not stop the others
                 if self._callback_error is None:
                     self._callback_error = exc
-        self._replies.put(None)
 
     def _deliver(self, delivery: Delivery) -> None:
         if self.on_delivery is not None:
@@ -136,6 +278,9 @@ class JavaProcess:
 
     def _death(self) -> str:
         code = self._proc.poll()
+        if code is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self._proc.wait(timeout=1.0)  # the pipe broke as the JVM ended
         lines = list(self._stderr)
         wanted = [ln for ln in lines if "Exception" in ln or "Error" in ln] or lines
         last = wanted[-1] if wanted else "no output"
@@ -144,22 +289,17 @@ class JavaProcess:
     # ------------------------------------------------------------------ commands
 
     def write(self, data: bytes) -> None:
+        """Queue ``data`` for the JVM (see :class:`_Writer`); raises once the JVM is gone."""
         if self._callback_error is not None:
             raise self._callback_error
-        view = memoryview(data)
-        with self._write_lock:
-            try:
-                while view:
-                    view = view[os.write(self._stdin, view) :]
-            except OSError:
-                self._proc.poll()
-                raise client_error(self.what, self._death()) from None
+        if not self._writer.put(data):
+            raise client_error(self.what, self._death())
 
-    def request(self, line: bytes, kind: str, timeout_s: float) -> list[str] | None:
+    def request(self, line: str, kind: str, timeout_s: float) -> list[str] | None:
         """Send a command and collect reply lines up to the one starting with ``kind``
         (which comes last); None when ``timeout_s`` passes first. An ``X`` line raises."""
         with self._request_lock:
-            self.write(line)
+            self.write(text_frame(line))
             deadline = time.monotonic() + timeout_s
             collected: list[str] = []
             while True:
@@ -177,32 +317,30 @@ class JavaProcess:
                     return collected
 
     def take_records(self) -> list[bytes]:
-        """The record lines read so far, handed over once (the reader starts a new list)."""
+        """The record frames read so far, handed over once (the reader starts a new list)."""
         taken, self.records = self.records, []
         return taken
 
     def exited(self) -> bool:
         return self._proc.poll() is not None
 
-    def close(self, quit_line: bytes | None, timeout_s: float) -> None:
+    def close(self, quit_line: str | None, timeout_s: float) -> None:
         """Ask the program to close its client (``quit_line``) and wait up to ``timeout_s``
         for the JVM to end; kill it after that. Returns within about ``timeout_s`` + 5 s."""
         if self._closed:
             return
         self._closed = True
         if quit_line is not None and self._proc.poll() is None:
-            try:
-                with self._write_lock:
-                    os.write(self._stdin, quit_line)
-            except OSError:
-                pass
+            self._writer.put(text_frame(quit_line), wait=False)
+        self._writer.end()
         try:
             self._proc.wait(timeout=max(0.0, timeout_s))
         except subprocess.TimeoutExpired:
             self._proc.kill()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(timeout=_KILL_WAIT_S)
-        for t in self._threads:  # the pipes reach their end once the JVM is gone
+        # The pipes reach their end once the JVM is gone.
+        for t in [self._writer.thread, *self._threads]:
             t.join(timeout=1.0)
         for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             if stream is not None:

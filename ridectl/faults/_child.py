@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 
@@ -50,7 +51,12 @@ def main(argv: list[str]) -> int:
     except Exception as exc:
         _say({"error": {"type": type(exc).__name__, "message": str(exc), "hint": None}})
         return 1
-    _say({"ready": proxy.stats().to_dict()})
+    try:
+        _say({"ready": proxy.stats().to_dict()})
+    except BrokenPipeError:  # the parent is gone already (interrupted while we started)
+        proxy.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to say
+        return 0
     stopped = False
     try:
         for line in sys.stdin:

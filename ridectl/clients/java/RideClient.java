@@ -1,48 +1,33 @@
 // ridectl's Java client: a KafkaProducer or KafkaConsumer from the kafka-clients jar, driven
-// line by line over stdin/stdout by ridectl/clients/java.py. One process per client.
+// over stdin/stdout by ridectl/clients/java.py with length-prefixed binary frames. One process
+// per client:  java -cp <this dir>:<kafka libs>/* RideClient produce <topic> | consume | names
+// ("names" prints "P <name>" / "C <name>" for every producer / consumer setting).
 //
-//   java -cp <this dir>:<kafka libs>/* RideClient produce <topic>
-//   java -cp <this dir>:<kafka libs>/* RideClient consume
-//   java -cp <this dir>:<kafka libs>/* RideClient names    (prints "P <name>" / "C <name>" for
-//                                                            every producer / consumer setting)
+// Integers are big-endian (Java's DataInput order). From ridectl, a one-byte kind, then:
+//   'P' index:i64 partition:i32 (-1: the client's partitioner) keyLength:i32 (-1: null key)
+//       valueLength:i32 key value                       send one record (producer only)
+//   'T' length:i32 UTF-8 text                           one command, words separated by spaces
+// To ridectl, every frame is kind:u8 bodyLength:i32 body:
+//   'a' count:i32 then count x (index:i64 partition:i32 offset:i64)   records acknowledged
+//   'e' index:i64 UTF-8 "<Exception> <message>"                       one record failed
+//   'l' UTF-8 text                                                    one reply line
+//   'r' count:i32 dataLength:i32 partitions:i32[count] offsets:i64[count] keyLengths:i32[count]
+//       valueLengths:i32[count] (-1: null) data (key then value of each record, in order)
 //
-// Every line is words separated by single spaces. Keys and values travel base64-encoded;
-// "~" stands for a null key. Messages (exception texts) are the last word and may hold spaces.
-//
-// Start (both modes), from ridectl:    C <name> <base64 value>    one client setting, as given
-//                                       G                          create the client
-// to ridectl:                           S <name> <value>           a setting the client runs with
-//                                       READY | X <Exception> <message> (then exit 2)
-// Producer, from ridectl:  P <index> <partition or -1> <key> <value>   send one record
-//                          F (flush) | M <topic> (partition count) | T (retries) | Q <ms> (close)
-//           to ridectl:    A <index> <partition> <offset>        acknowledged
-//                          E <index> <Exception> <message>       failed
-//                          F | M <count> | T <records retried> | Q
-// Consumer, from ridectl:  A <topic> <p,p,...> <1: from the beginning, 0: committed offsets>
-//                          O <topic> <p,p,...> (end offsets) | N <topic> <p> (position)
-//                          L <ms> (poll) | K (commit) | Q
-//           to ridectl:    OK | O <p>:<offset> ... | N <offset or -> | R <p> <offset> <key> <value>
-//                          ... then LD | X <Exception> <message> for a failed command
-import java.io.BufferedReader;
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.io.PrintStream;
+// Commands (text) -> replies (lines). A failed command -> X <Exception> <message>.
+// Start:     C <name> <value> (one client setting, as given) ... then G (create the client)
+//            -> S <name> <value> (a setting the client runs with) ... then READY (or X, exit 2)
+// Producer:  F (flush) -> F | M <topic> -> M <partitions> | T -> T <records retried> | Q <ms> -> Q
+// Consumer:  A <topic> <p,p,...> <1: from the beginning, 0: committed offsets> -> OK
+//            O <topic> <p,p,...> -> O <p>:<end offset> ... | N <topic> <p> -> N <offset>
+//            L <ms> (poll) -> one 'r' frame, then LD <p>:<position> ... (the positions the
+//            consumer holds without asking the broker) | K (commit) -> OK | Q -> Q
+import java.io.*;
 import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.LinkedBlockingQueue;
-import org.apache.kafka.clients.consumer.CloseOptions;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import java.util.*;
+import org.apache.kafka.clients.consumer.*;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -64,93 +49,237 @@ public final class RideClient {
         "isolation.level", "enable.auto.commit", "auto.offset.reset", "max.poll.records",
         "fetch.min.bytes", "fetch.max.wait.ms", "max.partition.fetch.bytes", "check.crcs",
     };
-    static final Base64.Encoder B64 = Base64.getEncoder();
-    static final Base64.Decoder UNB64 = Base64.getDecoder();
 
-    // Lines to ridectl go through one writer thread, which flushes whenever it has drained
-    // what was waiting: acknowledgements from the producer's I/O thread never wait on a pipe.
-    static final LinkedBlockingQueue<String> OUT = new LinkedBlockingQueue<>();
+    static final Out OUT = new Out();
 
     public static void main(String[] args) throws Exception {
         if (args.length == 1 && args[0].equals("names")) {
-            for (String name : ProducerConfig.configNames()) {
-                System.out.println("P " + name);
-            }
-            for (String name : ConsumerConfig.configNames()) {
-                System.out.println("C " + name);
-            }
+            ProducerConfig.configNames().forEach(name -> System.out.println("P " + name));
+            ConsumerConfig.configNames().forEach(name -> System.out.println("C " + name));
             return;
         }
         OutputStream stdout = new FileOutputStream(FileDescriptor.out);
         System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true)); // logs
-        Thread writer = new Thread(() -> writeLines(stdout), "ridectl-out");
+        Thread writer = new Thread(() -> OUT.run(stdout), "ridectl-out");
         writer.setDaemon(true);
         writer.start();
-        BufferedReader in = new BufferedReader(
-            new InputStreamReader(System.in, StandardCharsets.UTF_8), 1 << 16);
-        Properties props = readSettings(in);
+        DataInputStream in = new DataInputStream(
+            new BufferedInputStream(new FileInputStream(FileDescriptor.in), 1 << 16));
         int code;
-        if (args.length == 2 && args[0].equals("produce")) {
-            code = produce(in, props, args[1]);
-        } else if (args.length == 1 && args[0].equals("consume")) {
-            code = consume(in, props);
-        } else {
-            say("X IllegalArgumentException usage: RideClient produce <topic> | consume");
-            code = 2;
+        try {
+            Properties props = readSettings(in);
+            if (args.length == 2 && args[0].equals("produce")) {
+                code = produce(in, props, args[1]);
+            } else if (args.length == 1 && args[0].equals("consume")) {
+                code = consume(in, props);
+            } else {
+                say("X IllegalArgumentException usage: RideClient produce <topic> | consume");
+                code = 2;
+            }
+        } catch (EOFException e) {
+            code = 0; // ridectl went away before the client was made
         }
-        OUT.put("\u0000"); // tells the writer to stop after what is queued
+        OUT.stop();
         writer.join(5000);
         System.exit(code);
     }
 
-    static void writeLines(OutputStream out) {
-        List<String> batch = new ArrayList<>();
-        try {
-            while (true) {
-                batch.add(OUT.take());
-                OUT.drainTo(batch);
-                StringBuilder text = new StringBuilder();
-                for (String line : batch) {
-                    if (line.equals("\u0000")) {
-                        out.write(text.toString().getBytes(StandardCharsets.UTF_8));
-                        out.flush();
-                        return;
-                    }
-                    text.append(line).append('\n');
-                }
-                batch.clear();
-                out.write(text.toString().getBytes(StandardCharsets.UTF_8));
-                out.flush();
+    // What goes to ridectl is framed into a buffer under this object's lock and written by
+    // one thread, which takes everything gathered so far at once: the producer's I/O thread,
+    // which runs the acknowledgement callbacks, never waits on the pipe, and a run of
+    // acknowledgements becomes one frame and one write.
+    static final class Out {
+        private byte[] buf = new byte[1 << 16];
+        private byte[] spare = new byte[1 << 16];
+        private int len;
+        private int ackAt = -1; // where the open acknowledgement frame starts, -1: none open
+        private int acks;
+        private boolean waiting;
+        private boolean stopping;
+
+        synchronized void ack(long index, int partition, long offset) {
+            if (ackAt < 0) {
+                room(9);
+                ackAt = len;
+                buf[len] = 'a';
+                len += 9; // kind, body length and count are written when the frame closes
+                acks = 0;
             }
-        } catch (Exception e) {
-            Runtime.getRuntime().halt(3); // ridectl is gone: nothing left to tell
+            room(20);
+            putLong(index);
+            putInt(partition);
+            putLong(offset);
+            acks++;
+            wake();
+        }
+
+        synchronized void failed(long index, String text) {
+            byte[] b = text.getBytes(StandardCharsets.UTF_8);
+            open('e', 8 + b.length);
+            putLong(index);
+            put(b);
+            wake();
+        }
+
+        synchronized void line(String text) {
+            byte[] b = text.getBytes(StandardCharsets.UTF_8);
+            open('l', b.length);
+            put(b);
+            wake();
+        }
+
+        // One poll's records, as columns: partitions, offsets, key and value lengths, then
+        // the keys and values.
+        synchronized void records(ConsumerRecords<byte[], byte[]> records) {
+            int n = records.count();
+            long data = 0;
+            for (ConsumerRecord<byte[], byte[]> r : records) {
+                data += (r.key() == null ? 0 : r.key().length) + (r.value() == null ? 0 : r.value().length);
+            }
+            open('r', 8 + 20L * n + data);
+            putInt(n);
+            putInt((int) data);
+            int at = len;
+            int i = 0;
+            len += 20 * n; // the keys and values follow the columns
+            for (ConsumerRecord<byte[], byte[]> r : records) {
+                intAt(at + 4 * i, r.partition());
+                intAt(at + 4 * n + 8 * i, (int) (r.offset() >>> 32));
+                intAt(at + 4 * n + 8 * i + 4, (int) r.offset());
+                intAt(at + 12 * n + 4 * i, r.key() == null ? -1 : r.key().length);
+                intAt(at + 16 * n + 4 * i, r.value() == null ? -1 : r.value().length);
+                put(r.key());
+                put(r.value());
+                i++;
+            }
+            wake();
+        }
+
+        synchronized void stop() {
+            stopping = true;
+            notifyAll();
+        }
+
+        void run(OutputStream stdout) {
+            try {
+                while (true) {
+                    byte[] out;
+                    int n;
+                    synchronized (this) {
+                        while (len == 0 && !stopping) {
+                            waiting = true;
+                            wait();
+                        }
+                        if (len == 0) {
+                            return; // stopping, everything written
+                        }
+                        closeAcks();
+                        out = buf;
+                        n = len;
+                        buf = spare;
+                        len = 0;
+                    }
+                    stdout.write(out, 0, n);
+                    stdout.flush();
+                    synchronized (this) {
+                        spare = out;
+                    }
+                }
+            } catch (Exception e) {
+                Runtime.getRuntime().halt(3); // ridectl is gone: nothing left to tell
+            }
+        }
+
+        private void wake() {
+            if (waiting) { // the writer sleeps: wake it (once)
+                waiting = false;
+                notifyAll();
+            }
+        }
+
+        private void open(char kind, long bodyLength) {
+            closeAcks();
+            room(Math.toIntExact(5 + bodyLength)); // over 2 GB: ArithmeticException
+            buf[len++] = (byte) kind;
+            putInt((int) bodyLength);
+        }
+
+        private void closeAcks() {
+            if (ackAt >= 0) {
+                intAt(ackAt + 1, len - ackAt - 5);
+                intAt(ackAt + 5, acks);
+                ackAt = -1;
+            }
+        }
+
+        private void room(int more) {
+            if (buf.length - len < more) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, len + more));
+            }
+        }
+
+        private void put(byte[] b) {
+            if (b != null) {
+                System.arraycopy(b, 0, buf, len, b.length);
+                len += b.length;
+            }
+        }
+
+        private void intAt(int at, int v) {
+            buf[at] = (byte) (v >>> 24);
+            buf[at + 1] = (byte) (v >>> 16);
+            buf[at + 2] = (byte) (v >>> 8);
+            buf[at + 3] = (byte) v;
+        }
+
+        private void putInt(int v) {
+            intAt(len, v);
+            len += 4;
+        }
+
+        private void putLong(long v) {
+            putInt((int) (v >>> 32));
+            putInt((int) v);
         }
     }
 
-    static void say(String line) {
-        OUT.add(line);
+    static void say(String line) { // one reply line
+        OUT.line(line);
     }
-
     static String oneLine(Throwable e) {
         String msg = e.getMessage() == null ? "" : e.getMessage();
         return e.getClass().getSimpleName() + " " + msg.replaceAll("\\s+", " ").trim();
     }
 
-    static Properties readSettings(BufferedReader in) throws Exception {
+    // The next text command; records ('P') are read by the producer's loop itself.
+    static String text(DataInputStream in) throws IOException {
+        return new String(bytes(in, in.readInt()), StandardCharsets.UTF_8);
+    }
+
+    static byte[] bytes(DataInputStream in, int length) throws IOException {
+        if (length < 0) {
+            return null;
+        }
+        byte[] b = new byte[length];
+        in.readFully(b);
+        return b;
+    }
+
+    static Properties readSettings(DataInputStream in) throws Exception {
         Properties props = new Properties();
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
+        while (true) {
+            in.readByte(); // 'T' (EOFException when ridectl is gone)
+            String line = text(in);
             if (line.equals("G")) {
-                break;
+                return props;
             }
             String[] w = line.split(" ", 3);
-            String value = w.length > 2 ? new String(UNB64.decode(w[2]), StandardCharsets.UTF_8) : "";
-            props.setProperty(w[1], value);
+            props.setProperty(w[1], w.length > 2 ? w[2] : "");
         }
-        return props;
     }
 
     // A name the client does not know would only be logged as unused: refuse it instead.
-    static String unknown(Properties props, java.util.Set<String> known) {
+    static String unknown(Properties props, Set<String> known) {
         for (String name : props.stringPropertyNames()) {
             if (!known.contains(name)) {
                 return "X ConfigException the Java client has no setting " + name;
@@ -171,8 +300,7 @@ public final class RideClient {
     }
 
     // ------------------------------------------------------------------------------ producer
-
-    static int produce(BufferedReader in, Properties props, String topic) throws Exception {
+    static int produce(DataInputStream in, Properties props, String topic) throws Exception {
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         String refused = unknown(props, ProducerConfig.configNames());
@@ -190,21 +318,24 @@ public final class RideClient {
         }
         showSettings(producerConfig(producer, props), PRODUCER_SHOWN);
         say("READY");
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
+        for (int kind = in.read(); kind >= 0; kind = in.read()) {
+            if (kind == 'P') {
+                long index = in.readLong();
+                int p = in.readInt();
+                int keyLength = in.readInt();
+                int valueLength = in.readInt();
+                byte[] key = bytes(in, keyLength);
+                byte[] value = bytes(in, valueLength);
+                send(producer, new ProducerRecord<>(topic, p < 0 ? null : p, key, value), index);
+                continue;
+            }
+            String line = text(in);
             char op = line.charAt(0);
-            if (op == 'P') {
-                send(producer, topic, line);
-            } else if (op == 'F') {
+            if (op == 'F') {
                 producer.flush();
                 say("F");
             } else if (op == 'M') {
-                int count;
-                try {
-                    count = producer.partitionsFor(line.substring(2)).size();
-                } catch (Exception e) {
-                    count = 0;
-                }
-                say("M " + count);
+                say("M " + partitionCount(producer, line.substring(2)));
             } else if (op == 'T') {
                 say("T " + retries(producer));
             } else if (op == 'Q') {
@@ -217,24 +348,25 @@ public final class RideClient {
         return 0;
     }
 
-    static void send(KafkaProducer<byte[], byte[]> producer, String topic, String line) {
-        String[] w = line.split(" ", 5);
-        long index = Long.parseLong(w[1]);
-        int p = Integer.parseInt(w[2]);
-        byte[] key = w[3].equals("~") ? null : UNB64.decode(w[3]);
-        byte[] value = UNB64.decode(w[4]);
-        ProducerRecord<byte[], byte[]> record =
-            new ProducerRecord<>(topic, p < 0 ? null : p, key, value);
+    static void send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record, long index) {
         try {
             producer.send(record, (meta, error) -> {
                 if (error == null) {
-                    say("A " + index + " " + meta.partition() + " " + meta.offset());
+                    OUT.ack(index, meta.partition(), meta.offset());
                 } else {
-                    say("E " + index + " " + oneLine(error));
+                    OUT.failed(index, oneLine(error));
                 }
             });
         } catch (Exception e) {
-            say("E " + index + " " + oneLine(e));
+            OUT.failed(index, oneLine(e));
+        }
+    }
+
+    static int partitionCount(KafkaProducer<byte[], byte[]> producer, String topic) {
+        try {
+            return producer.partitionsFor(topic).size();
+        } catch (Exception e) {
+            return 0;
         }
     }
 
@@ -262,8 +394,7 @@ public final class RideClient {
     }
 
     // ------------------------------------------------------------------------------ consumer
-
-    static int consume(BufferedReader in, Properties props) throws Exception {
+    static int consume(DataInputStream in, Properties props) throws Exception {
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         String refused = unknown(props, ConsumerConfig.configNames());
@@ -280,7 +411,8 @@ public final class RideClient {
         }
         showSettings(new ConsumerConfig(props), CONSUMER_SHOWN);
         say("READY");
-        for (String line = in.readLine(); line != null; line = in.readLine()) {
+        for (int kind = in.read(); kind >= 0; kind = in.read()) {
+            String line = text(in);
             if (line.equals("Q")) {
                 consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
                 say("Q");
@@ -313,7 +445,7 @@ public final class RideClient {
                 if (w[3].equals("1")) {
                     consumer.seekToBeginning(tps);
                 } else {
-                    Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new java.util.HashSet<>(tps));
+                    Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(tps));
                     for (TopicPartition tp : tps) {
                         OffsetAndMetadata at = committed.get(tp);
                         if (at != null) {
@@ -336,12 +468,8 @@ public final class RideClient {
                 say("N " + consumer.position(new TopicPartition(w[1], Integer.parseInt(w[2]))));
                 break;
             case "L": {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(Long.parseLong(w[1])))) {
-                    say("R " + r.partition() + " " + r.offset() + " "
-                        + (r.key() == null ? "~" : B64.encodeToString(r.key())) + " "
-                        + (r.value() == null ? "~" : B64.encodeToString(r.value())));
-                }
-                say("LD");
+                OUT.records(consumer.poll(Duration.ofMillis(Long.parseLong(w[1]))));
+                say(positions(consumer));
                 break;
             }
             case "K":
@@ -351,5 +479,20 @@ public final class RideClient {
             default:
                 say("X IllegalArgumentException unknown command " + w[0]);
         }
+    }
+
+    // "LD" and the position of every assigned partition that has one already (asking for one
+    // it lacks would wait for the broker; ridectl then asks with N).
+    static String positions(KafkaConsumer<byte[], byte[]> consumer) {
+        StringBuilder out = new StringBuilder("LD");
+        for (TopicPartition tp : consumer.assignment()) {
+            try {
+                long at = consumer.position(tp, Duration.ZERO);
+                out.append(' ').append(tp.partition()).append(':').append(at);
+            } catch (Exception e) {
+                // no position yet
+            }
+        }
+        return out.toString();
     }
 }
