@@ -57,8 +57,11 @@ def rdkafka_produce(
     payloads = build_payloads(rides, keyed, seed, run_id, label)
     # The producer is made after the records, right before the clock starts, as ridectl's run
     # makes its own: made first, it would connect (and fetch its producer id) while the
-    # records are built, a head start ridectl's clock does not give.
+    # records are built, a head start ridectl's clock does not give. Like ridectl's run, it
+    # learns the topic's partitions before the clock (otherwise its first records wait,
+    # unplaced, for metadata on the clock, a handicap ridectl's run does not carry).
     producer = Producer(conf)
+    producer.list_topics(topic, timeout=10)
     latencies: list[float] = []
     note = latencies.append
 

@@ -92,21 +92,29 @@ def _unkeyed(ctx: DemoContext) -> LessonOutcome:
         )
 
     trials = ctx.at_once(*(one(client) for client in (PYTHON, JAVA, RDKAFKA)))
-    python, java, _ = trials
+    python, java, rdkafka = trials
+    rd_causes = rdkafka.report.by_cause
     return LessonOutcome(
         # librdkafka's burst is not promised anything: from a new producer it went either to
-        # one partition or all over them, depending on timing (both were seen).
-        promised=all(t.report.rides_split > 0 for t in (python, java))
-        and all(t.report.by_cause[OrderCause.KEYING] == ooo(t) for t in trials)
-        and ooo(python) > 0
-        and ooo(java) > 0,
+        # one partition or all over them, depending on timing (both were seen). Records it
+        # held unplaced until it knew the partitions may also land behind later ones on the
+        # same partition (once seen in about 50 runs): a log cause, which is said, not hidden.
+        promised=all(only_cause(t, OrderCause.KEYING) for t in (python, java))
+        and all(t.report.rides_split > 0 for t in (python, java))
+        and rd_causes[OrderCause.PROCESSING] == 0,
         verdict="; ".join(
             f"{t.label}: {t.report.rides_split} of {t.report.rides} rides split, "
             f"{len(t.run.per_partition)} partitions used (busiest {busiest(t):.0%}), "
             f"{ooo(t)} events out of order"
             for t in trials
         )
-        + "; every one for the keying cause.",
+        + (
+            "; every one for the keying cause."
+            if rd_causes[OrderCause.LOG] == 0
+            else f"; every one for the keying cause, except {rd_causes[OrderCause.LOG]} of "
+            "librdkafka's, in the log of one partition (records it held until it knew the "
+            "partitions went behind later ones)."
+        ),
         trials=trials,
         focus=trials[0],
         compare=True,
