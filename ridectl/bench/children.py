@@ -214,6 +214,13 @@ def timed_check(path: Path, env: dict[str, str], timeout_s: float = 600) -> dict
         err.seek(0)
         lines = err.read().decode(errors="replace").strip().splitlines()
         run["phases"] = _phases(lines)
+        # wait4's ru_maxrss is no measure of the child alone: Linux carries the parent's peak
+        # into a child at fork and exec, and this process holds the floor's parse (hundreds of
+        # MB). The child's own peak (VmHWM of its memory after exec, its last phase) is.
+        own = max((float(p.get("peak_rss_mb") or 0) for p in run["phases"]), default=0.0)
+        if own > 0:
+            run["peak_rss_wait4_mb"] = run["peak_rss_mb"]
+            run["peak_rss_mb"] = round(own, 1)
         try:
             doc = json.loads(out.read())
         except ValueError:

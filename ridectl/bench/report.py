@@ -193,7 +193,8 @@ def _checker(section: Any) -> list[str]:
         "every separator, as `json.dumps` or `jq` writes). Generating the file is not timed. "
         "The floor is merely reading and parsing the same file in-process with the faster of "
         'msgspec (typed lines, chunked) and pyarrow (typed columns); "x floor" is the '
-        "checker's wall time over it. Peak RSS is the child's (`wait4`), the largest of the "
+        "checker's wall time over it. Peak RSS is the child's own (VmHWM at its exit; `wait4` "
+        "would add this process's peak, which Linux carries into a child), the largest of the "
         "runs. The marginal CPU cost per extra million events leaves the child's start-up out. "
         f"A size whose first run takes more than {section.get('slow_run_s', 20):g} s is run once.",
         "",
