@@ -148,3 +148,15 @@ def test_kafka_python_outcomes_reach_the_bookkeeping_as_numbers_or_as_a_failed_d
     assert [(f.ride_id, f.seq, f.error) for f in result.failures] == [
         (names[1], 1, "KafkaTimeoutError")
     ]
+
+
+def test_an_adapter_reports_acks_as_numbers_to_a_sink_and_as_deliveries_otherwise() -> None:
+    from ridectl.clients.base import ack_receiver
+
+    result = ProduceResult("run-1", TopicInfo("t", 3, False, 1), True, 2, 3)
+    outcomes = Outcomes(result, ride_ids(2), watch_expiry=True)
+    assert ack_receiver(outcomes) == outcomes.acked  # the sink's own method, no wrapper
+    seen: list[Delivery] = []
+    ack_receiver(seen.append)(2, 4, 17)
+    assert seen == [Delivery(2, 4, 17)]
+    assert seen[0].ok

@@ -74,6 +74,19 @@ class AckSink(Protocol):
         """Record ``index`` was written at ``offset`` of ``partition``."""
 
 
+def ack_receiver(on_delivery: DeliveryCallback) -> Callable[[int, int, int], None]:
+    """Where an adapter reports a record written, as ``(index, partition, offset)``: the
+    callback's own ``acked`` when it is an :class:`AckSink`, otherwise a :class:`Delivery`
+    built for it. Chosen once per producer, so the per-record path holds no check."""
+    if isinstance(on_delivery, AckSink):
+        return on_delivery.acked
+
+    def deliver(index: int, partition: int, offset: int) -> None:
+        on_delivery(Delivery(index, partition, offset))
+
+    return deliver
+
+
 #: ``Delivery.error`` names meaning "the broker stopped answering" (the record expired
 #: unacknowledged or its connection broke), per client; a run without faults that sees one
 #: stops sending and reports the broker gone.

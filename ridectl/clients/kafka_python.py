@@ -22,11 +22,11 @@ from kafka.producer.future import RecordMetadata as _RecordMetadata
 
 from ridectl.clients.admin import client_kwargs, kafka_errors
 from ridectl.clients.base import (
-    AckSink,
     ClientName,
     ConsumedRecord,
     Delivery,
     DeliveryCallback,
+    ack_receiver,
 )
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.key_partitioner import kafka_partitioner
@@ -115,8 +115,7 @@ class KafkaPythonProducer:
         self._retries.sender_thread = getattr(sender, "ident", None)
         self._config: Mapping[str, object] = self._producer.config
         self._send = self._producer.send
-        # A callback that takes acknowledgements as numbers gets them so (no Delivery each).
-        self._acked = on_delivery.acked if isinstance(on_delivery, AckSink) else self._deliver_ack
+        self._acked = ack_receiver(on_delivery)
 
     @property
     def client(self) -> ClientName:
@@ -139,9 +138,6 @@ class KafkaPythonProducer:
         else:
             future.add_callback(outcome)
             future.add_errback(outcome)
-
-    def _deliver_ack(self, index: int, partition: int, offset: int) -> None:
-        self._on_delivery(Delivery(index, partition, offset))
 
     def flush(self, timeout_s: float) -> bool:
         try:

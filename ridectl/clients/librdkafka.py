@@ -48,12 +48,12 @@ from confluent_kafka import (
 
 from ridectl.clients import rdkafka_conf
 from ridectl.clients.base import (
-    AckSink,
     ClientName,
     ConsumedRecord,
     Delivery,
     DeliveryCallback,
     RecordColumns,
+    ack_receiver,
 )
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError
@@ -183,8 +183,7 @@ class LibrdkafkaProducer:
         #: polling thread stands aside while the caller's thread serves them (see _poll_loop)
         self._last_sent = -1
         self._flushing = False
-        # A callback that takes acknowledgements as numbers gets them so (no Delivery each).
-        self._acked = on_delivery.acked if isinstance(on_delivery, AckSink) else self._ack
+        self._acked = ack_receiver(on_delivery)
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="librdkafka-poll")
         self._poller.daemon = True
@@ -211,9 +210,6 @@ class LibrdkafkaProducer:
         # all to the polling thread, which would compete for the interpreter lock.
         self._poll(0)
         self._last_sent = index
-
-    def _ack(self, index: int, partition: int, offset: int) -> None:
-        self._on_delivery(Delivery(index, partition, offset))
 
     def _send_when_room(
         self,
