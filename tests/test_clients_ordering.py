@@ -26,7 +26,7 @@ CLIENTS = [c.value for c in ClientName]
 #: the keyed hash of each client's default partitioner, as ``ridectl partition`` names it
 HASH = {"kafka-python": "murmur2", "java": "murmur2", "librdkafka": "crc32"}
 GOTCHA_FAULT = "error:every=7,hold=4"
-UNKEYED_RIDES = {"kafka-python": 400, "java": 400, "librdkafka": 2000}
+UNKEYED_RIDES = {"kafka-python": 400, "java": 400, "librdkafka": 10000}
 
 
 def recipe(client: str, **changed: str) -> list[str]:
@@ -106,8 +106,9 @@ def test_unkeyed_runs_break_rides_apart(
     # Rides of 5 events, 64 at a time. kafka-python picks a partition per record; the Java
     # client's sticky partitioner moves on once a 16 KB batch is full (about 80 of these
     # records); librdkafka's after sticky.partitioning.linger.ms (10 ms), so a run sent
-    # faster than that stays on one partition: 400 rides (0.17 s) once did. 2000 rides take
-    # long enough to move several times.
+    # faster than that stays on one partition: 400 rides (0.17 s) once did. Since records are
+    # built before the run, 2000 rides went out in a few windows, and about 1 run in 8 moved
+    # too seldom for a split ride to be read out of order; 10,000 rides move many times.
     topic = new_topic(f"unkeyed-{client}")
     rides = UNKEYED_RIDES[client]
     run = produce(cli, kafka_bootstrap, topic, client, "-p", "6", "--unkeyed", rides=rides)
