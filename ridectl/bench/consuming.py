@@ -3,9 +3,9 @@ back and judging it, beside a bare read of the same records by the same client.
 
 ridectl's figure runs from client creation to verdict (``consume()`` then ``check()``, what
 ``ridectl check --topic`` does). The bare read of kafka-python and librdkafka reads the same
-bounded range and keeps nothing; the Java client's is Apache Kafka's ``ConsumerPerformance``,
-whose rate is taken over its fetch time (its group join and JVM start left out). ridectl and
-the bare read alternate within each repetition; figures are medians, with CPU time beside.
+bounded range and keeps nothing; the Java client's (``bare_java``) does the same in a JVM
+started as ridectl's own, its rate taken over its poll loop (its JVM start left out). ridectl
+and the bare read alternate within each repetition; figures are medians, with CPU time beside.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 BARE_READ = {
     ClientName.KAFKA_PYTHON: "bare kafka-python read",
     ClientName.LIBRDKAFKA: "bare librdkafka read (consume batches)",
-    ClientName.JAVA: "Java ConsumerPerformance (over its fetch time)",
+    ClientName.JAVA: "bare Java read (ridectl's JVM flags; over its poll loop)",
 }
 
 
@@ -105,10 +105,9 @@ class ConsumeSection:
 
         if client is ClientName.LIBRDKAFKA:
             return bare_clients.rdkafka_consume(settings, topic)
-        assert self.b.java is not None and self.b.tools is not None
-        return bare_clients.java_consume(
-            self.b.java, self.b.tools, self.b.bootstrap, topic, self.b.size.records
-        )
+        from ridectl.bench.bare_java import java_bare_consume
+
+        return java_bare_consume(settings, topic)
 
     def _ridectl(self, client: ClientName, topic: str) -> dict[str, Any]:
         from ridectl.consume import ConsumeOptions
