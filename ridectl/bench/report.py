@@ -264,18 +264,19 @@ def _consume(section: Any) -> list[str]:
     if failed:
         return [*out, failed, ""]
     out += [
-        f"The {section.get('topic_events'):,} events of a keyed idempotent run, read back from "
-        "the beginning in-process with each client (`consume()` then `check()`, what "
-        "`ridectl check --topic` does), from client creation to verdict, beside a bare read of "
-        "the same records by the same client that keeps nothing (the ceiling the client sets). "
-        "For Java the tool's rate leaves its JVM start out, so the ratio takes ridectl's read "
-        'loop and check alone ("loop events/s"), its own JVM start left out too.',
+        f"The {section.get('topic_events'):,} events of a keyed idempotent run written for "
+        "this section, read back from the beginning in-process with each client (`consume()` "
+        "then `check()`, what `ridectl check --topic` does), beside a bare read of the same "
+        "records by the same client that keeps nothing (the ceiling the client sets). Every "
+        "figure and ratio covers the same span for every client: from client creation to "
+        "verdict for ridectl, to the last record for the bare read. The loop columns leave "
+        "client start, assignment and end offsets out (ridectl's loop includes its check).",
         "",
     ]
     rows = []
     for c in section.get("clients", []):
         if "unavailable" in c:
-            rows.append([c["client"], f"unavailable: {c['unavailable']}", *[""] * 7])
+            rows.append([c["client"], f"unavailable: {c['unavailable']}", *[""] * 9])
             continue
         rows.append(
             [
@@ -287,6 +288,8 @@ def _consume(section: Any) -> list[str]:
                 _num(c.get("check_s"), 3),
                 _num(c.get("cpu_s"), 2),
                 f"{_num(c.get('bare_records_per_s'))} ({c.get('bare')})",
+                _num(c.get("bare_loop_records_per_s")),
+                _num(c.get("bare_cpu_s"), 2),
                 _num(c.get("ridectl_vs_bare"), 2),
             ]
         )
@@ -299,6 +302,8 @@ def _consume(section: Any) -> list[str]:
         "of which check s",
         "CPU s",
         "bare read records/s",
+        "bare loop records/s",
+        "bare CPU s",
         "ridectl ÷ bare",
     ]
     return [*out, *_table(header, rows), ""]
@@ -390,7 +395,7 @@ def _method(results: dict[str, Any]) -> list[str]:
         "<ridectl's mean value size> --throughput -1`, round-robin partitioner (null keys), "
         "numbers from its final summary line; its clock starts at its first send and includes "
         "JIT warm-up. It sends no keys. Its consumer counterpart is `ConsumerPerformance`, "
-        "its rate taken over its fetch time.",
+        "timed over its whole run (JVM start and group join included).",
         "- ridectl and the bare loop alternate which goes first in each repetition.",
         "- Ack latency: from `send()` to the acknowledgement callback, so it includes the time "
         "a record waits in the client's buffer when the producer is saturated.",
