@@ -186,8 +186,6 @@ class ProducerSection:
                 client=client,
             )
         )
-        if strategy.name == "keyed-idempotent" and result.acked == result.sent:
-            self.b.consume_topic = topic
         problem = result.aborted or (
             f"{result.failed} sends failed: {dict(result.errors)}" if result.failed else None
         )
