@@ -127,7 +127,8 @@ def _producer(section: Any) -> list[str]:
         "taken per repetition (side by side) and then the median. CPU s is the whole run's "
         "CPU time (this process, or the Java child), a figure other load disturbs less; "
         "timed CPU µs/record is this process's CPU (every thread) while the run is timed, "
-        "per record, and its ratio row the bare loop's over ridectl's (1.00: the same work).",
+        "plus the JVM's for the Java client (the bare Java loop's is its JVM's alone), per "
+        "record, and its ratio row the bare loop's over ridectl's (1.00: the same work).",
         "",
     ]
     header = [
