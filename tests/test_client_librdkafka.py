@@ -106,12 +106,48 @@ def test_consumer_reads_back_with_positions_and_end_offsets(
 
 
 @pytest.mark.kafka
-def test_reading_a_run_in_columns_gives_the_history_kafka_python_gives(
-    kafka_bootstrap: str, new_topic: Callable[[str], str]
+def test_a_full_fetch_queue_pauses_fetching_briefly_not_for_librdkafkas_second(
+    kafka_bootstrap: str, new_topic: Callable[[str], str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """librdkafka hands ``consume`` its records as columns; two runs and foreign records
-    (a tombstone, text, another schema) on one topic make it fall back record by record in
-    some batches. The history must be the one kafka-python's per-record read makes."""
+    """Past queued.min.messages queued records, librdkafka stops fetching a partition for
+    fetch.queue.backoff.ms (1 s by default). Our consumer pauses 20 ms; a user's value wins.
+    A threshold of 200 records makes the queue overflow on a 3,000-record read."""
+    import logging
+
+    topic = make_topic(kafka_bootstrap, new_topic("rdkbackoff"), 1)
+    producer = LibrdkafkaProducer(ClientSettings(kafka_bootstrap, {}), topic, Recorder())
+    for i in range(3000):
+        producer.send(i, None, b"x" * 100, 0)
+    assert producer.flush(30)
+    producer.close(5)
+    caplog.set_level(logging.DEBUG, logger="ridectl.librdkafka")
+    backoffs: dict[str, list[str]] = {}
+    for name, extra in (("ours", {}), ("user's", {"fetch.queue.backoff.ms": "300"})):
+        caplog.clear()
+        values = {"queued.min.messages": "200", "debug": "fetch", **extra}
+        consumer = LibrdkafkaConsumer(ClientSettings(kafka_bootstrap, values))
+        try:
+            consumer.assign(topic, [0], from_beginning=True)
+            assert len(poll_until(consumer, 3000)) == 3000
+        finally:
+            consumer.close()
+        backoffs[name] = [
+            r.getMessage().split("Fetch backoff for ")[1].split(":")[0]
+            for r in caplog.records
+            if "Fetch backoff for " in r.getMessage() and "Queue full" in r.getMessage()
+        ]
+    assert backoffs["ours"] and set(backoffs["ours"]) == {"20ms"}, backoffs
+    assert backoffs["user's"] and set(backoffs["user's"]) == {"300ms"}, backoffs
+
+
+@pytest.mark.kafka
+def test_reading_a_run_in_columns_gives_the_history_a_per_record_read_gives(
+    kafka_bootstrap: str, new_topic: Callable[[str], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """librdkafka and kafka-python hand ``consume`` their records as columns; two runs and
+    foreign records (a tombstone, text, another schema) on one topic make it fall back record
+    by record in some batches. The history must be the one a per-record read makes
+    (kafka-python's, its columns taken away)."""
     from ridectl.consume import ConsumeOptions, consume
     from ridectl.produce import ProduceOptions, run_produce
     from ridectl.settings import build_settings
@@ -134,19 +170,28 @@ def test_reading_a_run_in_columns_gives_the_history_kafka_python_gives(
         client: consume(ConsumeOptions(topic=topic, settings=settings, client=client))
         for client in (ClientName.KAFKA_PYTHON, ClientName.LIBRDKAFKA)
     }
-    ours, theirs = read[ClientName.LIBRDKAFKA], read[ClientName.KAFKA_PYTHON]
-    assert ours[0].run_id == second.run_id and ours[1].records == 403
-    assert ours[0].foreign == theirs[0].foreign == 203
-    # Processing positions follow each client's fetch order; the (partition, offset) of every
-    # event, and the per-partition order, are the log's.
-    place = {(o.ride_id, o.seq): (o.partition, o.offset) for o in ours[0].observations}
-    assert place == {(o.ride_id, o.seq): (o.partition, o.offset) for o in theirs[0].observations}
-    assert place == {(a.ride_id, a.seq): (a.partition, a.offset) for a in second.acks}
-    positions = [o.position for o in ours[0].observations]
-    assert positions == list(range(positions[0], positions[0] + 200))
-    for p in range(3):
-        offsets = [o.offset for o in ours[0].observations if o.partition == p]
-        assert offsets == sorted(offsets)
+    # Without a columnar client (isinstance of an empty tuple is never true), consume()
+    # reads record by record.
+    monkeypatch.setattr("ridectl.consume.ColumnarConsumer", ())
+    per_record = consume(
+        ConsumeOptions(topic=topic, settings=settings, client=ClientName.KAFKA_PYTHON)
+    )
+    theirs = per_record[0]
+    for history, stats in read.values():
+        assert history.run_id == second.run_id and stats.records == 403
+        assert history.foreign == theirs.foreign == 203
+        # Processing positions follow each client's fetch order; the (partition, offset) of
+        # every event, and the per-partition order, are the log's.
+        place = {(o.ride_id, o.seq): (o.partition, o.offset) for o in history.observations}
+        assert place == {(o.ride_id, o.seq): (o.partition, o.offset) for o in theirs.observations}
+        assert place == {(a.ride_id, a.seq): (a.partition, a.offset) for a in second.acks}
+        positions = [o.position for o in history.observations]
+        assert positions == list(range(positions[0], positions[0] + 200))
+        for p in range(3):
+            offsets = [o.offset for o in history.observations if o.partition == p]
+            assert offsets == sorted(offsets)
+    # kafka-python hands its partitions over in the same order either way: the same history.
+    assert read[ClientName.KAFKA_PYTHON][0].observations == theirs.observations
 
 
 @pytest.mark.kafka

@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import get_args
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ridectl.judge.history import (
     Observation,
+    SchemaName,
     parse_ride_event,
     read_ndjson,
     read_ndjson_file,
+    ride_event_columns,
     write_ndjson,
 )
 from ridectl.judge.lifecycle import SCHEMA
@@ -92,3 +95,13 @@ def test_record_values_in_any_layout() -> None:
     assert parse_ride_event(b"\xff{") is None
     assert parse_ride_event(b'{"schema": "' + SCHEMA.encode() + b'", "ride_id": "\xff"}') is None
     assert parse_ride_event(None) is None
+
+
+def test_the_schema_type_is_the_lifecycle_schema_and_columns_refuse_others() -> None:
+    assert get_args(SchemaName) == (SCHEMA,)
+    value = {"schema": SCHEMA, "ride_id": "r-1", "seq": 4, "run_id": "x"}
+    ours = json.dumps(value).encode()
+    assert ride_event_columns([ours, ours]) == (["r-1", "r-1"], [4, 4], ["x", "x"])
+    other = json.dumps({**value, "schema": "ridectl.ride-event/2"}).encode()
+    assert ride_event_columns([ours, other]) is None
+    assert ride_event_columns([ours, b" " + ours]) is None  # not starting with "{": not ours

@@ -15,17 +15,13 @@
   ``consume`` reads, in batches (``consume(num_messages)``: what is ready, or the first record
   to arrive when nothing is), and keeps nothing. Like ridectl's consumer it asks for the end
   offsets before its assignment, so librdkafka knows the leaders when the read starts.
-* ``java_consume``: Apache Kafka's own ``ConsumerPerformance`` tool (the Java client) reads
-  the topic's records once; its summary line is parsed. (The Java producer's ceiling is
-  ``ProducerPerformance``, in ``baselines``.)
+(The Java client's bare loops are in ``bare_java``.)
 """
 
 from __future__ import annotations
 
-import subprocess
 import time
 import uuid
-from pathlib import Path
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -130,38 +126,3 @@ def rdkafka_consume(settings: ClientSettings, topic: str) -> ConsumeSample:
     finally:
         consumer.close()
     return ConsumeSample(count, time.perf_counter() - t0, loop)
-
-
-def java_consume(java: str, tools: Path, bootstrap: str, topic: str, records: int) -> ConsumeSample:
-    """Run ConsumerPerformance once over ``records`` records; raises RuntimeError with its
-    last words if it fails. ``loop_s`` is the tool's own fetch time."""
-    cmd = [
-        java,
-        "-cp",
-        f"{tools}/*",
-        "org.apache.kafka.tools.ConsumerPerformance",
-        "--bootstrap-server",
-        bootstrap,
-        "--topic",
-        topic,
-        "--messages",
-        str(records),
-        "--group",
-        f"ridectl-bench-{uuid.uuid4().hex[:8]}",
-        "--hide-header",
-    ]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
-    wall = time.perf_counter() - t0
-    fields = _last_csv(proc.stdout)
-    if proc.returncode != 0 or fields is None:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"ConsumerPerformance exited {proc.returncode}: {tail[0][:200]}")
-    # start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.ms, fetch.ms, ...
-    count, fetch_ms = int(float(fields[4])), float(fields[7])
-    return ConsumeSample(count, wall, fetch_ms / 1000.0)
-
-
-def _last_csv(text: str) -> list[str] | None:
-    rows = [line.split(",") for line in text.splitlines() if line.count(",") >= 8]
-    return [f.strip() for f in rows[-1]] if rows else None

@@ -1,21 +1,24 @@
 """The consume-and-check section of ``ridectl bench``: for each client, ridectl reading a run
 back and judging it, beside a bare read of the same records by the same client.
 
-ridectl's figure runs from client creation to verdict (``consume()`` then ``check()``, what
-``ridectl check --topic`` does). The bare read of kafka-python and librdkafka reads the same
-bounded range and keeps nothing; the Java client's is Apache Kafka's ``ConsumerPerformance``,
-whose rate is taken over its fetch time (its group join and JVM start left out). ridectl and
-the bare read alternate within each repetition; figures are medians, with CPU time beside.
+The section writes its own keyed idempotent run (``Size.consume_events`` events, with
+librdkafka when it is among the clients, the fastest writer), long enough that reading, not
+starting a client, decides the figures. Every client is timed over the same span: ridectl from
+client creation to verdict (``consume()`` then ``check()``, what ``ridectl check --topic``
+does), the bare read from client creation to its last record. The bare read reads the same
+bounded range and keeps nothing. ridectl and the bare read alternate within each repetition;
+figures are medians, with CPU time beside.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from ridectl.bench.baselines import ConsumeSample, bare_consume
-from ridectl.bench.plan import STRATEGIES
-from ridectl.bench.producers import ProducerSection, _cpu
+from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES
+from ridectl.bench.producers import _cpu
 from ridectl.bench.stats import median
 from ridectl.clients.base import ClientName
 from ridectl.errors import RidectlError
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
 BARE_READ = {
     ClientName.KAFKA_PYTHON: "bare kafka-python read",
     ClientName.LIBRDKAFKA: "bare librdkafka read (consume batches)",
-    ClientName.JAVA: "Java ConsumerPerformance (over its fetch time)",
+    ClientName.JAVA: "bare Java read (ridectl's JVM flags and settings, JVM start included)",
 }
 
 
@@ -35,22 +38,47 @@ class ConsumeSection:
         self.b = bench
 
     def run(self) -> dict[str, Any]:
-        topic = self.b.consume_topic
-        if topic is None:
-            self.b.say("consume-and-check: producing its run")
-            ProducerSection(self.b).ridectl(
-                ClientName.KAFKA_PYTHON, STRATEGIES[-1], self.b.size.records // 5
-            )
-            topic = self.b.consume_topic
-        if topic is None:
-            raise RidectlError("no complete keyed idempotent run to read back")
+        topic = self._write_run()
         clients = []
         for client in self.b.opts.clients:
-            if client is ClientName.JAVA and (self.b.java is None or self.b.tools is None):
-                clients.append({"client": client.value, "unavailable": "no Java or kafka-tools"})
+            if client is ClientName.JAVA and self.b.java is None:
+                clients.append({"client": client.value, "unavailable": "no Java 17+ found"})
                 continue
             clients.append(self._client(client, topic))
-        return {"topic_events": self.b.size.records, "clients": clients}
+        return {"topic_events": self.b.size.consume_events, "clients": clients}
+
+    def _write_run(self) -> str:
+        """A keyed idempotent run of ``consume_events`` events on a fresh topic."""
+        from ridectl.experiment import produce
+        from ridectl.produce import ProduceOptions
+
+        writer = (
+            ClientName.LIBRDKAFKA
+            if ClientName.LIBRDKAFKA in self.b.opts.clients
+            else ClientName.KAFKA_PYTHON
+        )
+        events = self.b.size.consume_events
+        self.b.say(f"consume-and-check: writing its run ({events:,} events, {writer.value})")
+        topic = f"bench-consume-{uuid.uuid4().hex[:8]}"
+        self.b.topics.append(topic)
+        strategy = STRATEGIES[-1]
+        result = produce(
+            ProduceOptions(
+                topic=topic,
+                rides=events // 5,
+                settings=self.b.settings(strategy.producer_settings()),
+                keyed=strategy.keyed,
+                partitions=PARTITIONS,
+                seed=SEED,
+                client=writer,
+            )
+        )
+        if result.aborted or result.acked != result.sent:
+            raise RidectlError(
+                f"the run to read back was not written whole: {result.acked} of "
+                f"{result.sent} acknowledged ({result.aborted or dict(result.errors)})"
+            )
+        return topic
 
     def _client(self, client: ClientName, topic: str) -> dict[str, Any]:
         ours: list[dict[str, Any]] = []
@@ -59,7 +87,7 @@ class ConsumeSection:
             for who in ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl"):
                 c0 = _cpu()
                 if who == "bare":
-                    bare.append(_bare_dict(self._bare(client, topic), client))
+                    bare.append(_bare_dict(self._bare(client, topic)))
                     bare[-1]["cpu_s"] = round(_cpu() - c0, 3)
                 else:
                     ours.append(self._ridectl(client, topic))
@@ -71,25 +99,22 @@ class ConsumeSection:
             )
         eps = median([s["events_per_s"] for s in ours])
         bare_eps = median([s["events_per_s"] for s in bare])
-        # The Java tool's rate leaves its JVM start out: ridectl's is then taken over its read
-        # loop and check alone (its own JVM start left out too).
-        key = "loop_events_per_s" if client is ClientName.JAVA else "events_per_s"
         ratios = [
-            o[key] / b["events_per_s"]
+            o["events_per_s"] / b["events_per_s"]
             for o, b in zip(ours, bare, strict=False)
-            if o[key] and b["events_per_s"]
+            if o["events_per_s"] and b["events_per_s"]
         ]
         return {
             "client": client.value,
             "bare": BARE_READ[client],
             "events_per_s": eps,
             "loop_events_per_s": median([s["loop_events_per_s"] for s in ours]),
-            "ratio_basis": "read loop + check" if client is ClientName.JAVA else "whole call",
             "consume_s": median([s["consume_s"] for s in ours]),
             "check_s": median([s["check_s"] for s in ours]),
             "wall_s": median([s["wall_s"] for s in ours]),
             "cpu_s": median([s["cpu_s"] for s in ours]),
             "bare_records_per_s": bare_eps,
+            "bare_loop_records_per_s": median([s["loop_events_per_s"] for s in bare]),
             "bare_cpu_s": median([s["cpu_s"] for s in bare]),
             "ridectl_vs_bare": None if not ratios else round(median(ratios) or 0.0, 3),
             "violating_rides": ours[-1]["violating_rides"] if ours else None,
@@ -105,10 +130,9 @@ class ConsumeSection:
 
         if client is ClientName.LIBRDKAFKA:
             return bare_clients.rdkafka_consume(settings, topic)
-        assert self.b.java is not None and self.b.tools is not None
-        return bare_clients.java_consume(
-            self.b.java, self.b.tools, self.b.bootstrap, topic, self.b.size.records
-        )
+        from ridectl.bench.bare_java import java_bare_consume
+
+        return java_bare_consume(settings, topic)
 
     def _ridectl(self, client: ClientName, topic: str) -> dict[str, Any]:
         from ridectl.consume import ConsumeOptions
@@ -138,12 +162,11 @@ class ConsumeSection:
         }
 
 
-def _bare_dict(b: ConsumeSample, client: ClientName) -> dict[str, Any]:
-    # The Java tool's rate is over its fetch time (loop_s); the Python reads' over the call.
-    seconds = b.loop_s if client is ClientName.JAVA else b.wall_s
+def _bare_dict(b: ConsumeSample) -> dict[str, Any]:
     return {
         "records": b.records,
         "wall_s": round(b.wall_s, 3),
         "loop_s": round(b.loop_s, 3),
-        "events_per_s": round(b.records / seconds) if seconds else None,
+        "events_per_s": round(b.records / b.wall_s) if b.wall_s else None,
+        "loop_events_per_s": round(b.records / b.loop_s) if b.loop_s else None,
     }

@@ -59,6 +59,9 @@ class Size:
     name: str
     #: records per producer run (a multiple of 5: whole ride lifecycles)
     records: int
+    #: events of the run read back by the consume-and-check section (a multiple of 5): long
+    #: enough that the read, not the client's start, decides the figure
+    consume_events: int
     #: events of the generated histories the checker is timed on, ascending
     history_events: tuple[int, ...]
     repeat: int
@@ -67,10 +70,10 @@ class Size:
 
 
 SIZES: dict[str, Size] = {
-    "small": Size("small", 1_000, (5_000, 20_000, 60_000), 1, False),
+    "small": Size("small", 1_000, 2_000, (5_000, 20_000, 60_000), 1, False),
     # 10M events: one run per layout (a run slower than SLOW_RUN_S is not repeated), about two
     # minutes of the full bench with the generation of its files.
-    "full": Size("full", 30_000, (100_000, 1_000_000, 3_000_000, 10_000_000), 3, True),
+    "full": Size("full", 30_000, 300_000, (100_000, 1_000_000, 3_000_000, 10_000_000), 3, True),
 }
 
 

@@ -1,12 +1,15 @@
 """The producer section of ``ridectl bench``: for each client, ridectl's run beside a bare loop
 of the same client, per strategy.
 
-The bare loop of kafka-python and of librdkafka sends the very records of a ridectl run, built
-before its clock starts; the Java client's is Apache Kafka's ``ProducerPerformance`` (records
-of the same size). Inside each repetition ridectl and the bare loop run back to back, in
-alternating order, and their ratio is taken per repetition before the median, so the slow
-drift of a shared machine cancels out. Every run also notes its CPU time (this process's, or
-the Java child's), which other load on the machine disturbs less than wall time.
+Every client's bare loop sends the very records of a ridectl run, built before its clock
+starts; the Java client's runs in a JVM started as ridectl's own Java client is (same flags,
+class path and settings: ``bare_java``), with Apache Kafka's ``ProducerPerformance`` beside it
+once per strategy as a reference (its own JVM flags, its start and JIT warm-up on its clock,
+null keys, records of the same size). Inside each repetition ridectl and the bare loop run
+back to back, in alternating order, and their ratio is taken per repetition before the
+median, so the slow drift of a shared machine cancels out. Every run also notes its CPU time
+(this process's, or the Java child's), which other load on the machine disturbs less than
+wall time.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ridectl.bench.baselines import ProduceSample, bare_produce, java_produce
 from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES, Strategy
 from ridectl.bench.stats import aggregate, median, rounded, sample_dict
 from ridectl.clients.base import ClientName
+from ridectl.errors import RidectlError
 
 if TYPE_CHECKING:
     from ridectl.bench.runner import Bench
@@ -31,8 +35,9 @@ if TYPE_CHECKING:
 BARE_LABEL = {
     ClientName.KAFKA_PYTHON: "bare kafka-python loop",
     ClientName.LIBRDKAFKA: "bare librdkafka loop",
-    ClientName.JAVA: "Java ProducerPerformance",
+    ClientName.JAVA: "bare Java loop (ridectl's JVM flags)",
 }
+REFERENCE_LABEL = "Java ProducerPerformance (reference, one run)"
 
 
 def _cpu() -> float:
@@ -49,6 +54,12 @@ def _timed(
     out = run(client, strategy)
     out["cpu_s"] = round(_cpu() - c0, 3)
     return out
+
+
+def _with_client_cpu(own: float, client_cpu: float | None, client: ClientName) -> float | None:
+    if client is not ClientName.JAVA:
+        return own
+    return None if client_cpu is None else own + client_cpu
 
 
 def _run_id() -> str:
@@ -83,22 +94,18 @@ class ProducerSection:
     def _unavailable(self, client: ClientName) -> str | None:
         if client is not ClientName.JAVA:
             return None
-        if self.b.java is None:
-            return "no Java 17+ found"
-        if self.b.tools is None:
-            return self.b.tools_note or "kafka-tools jars unavailable"
-        return None
+        return "no Java 17+ found" if self.b.java is None else None
 
     def _client(self, client: ClientName) -> dict[str, Any]:
         # The broker (a JVM) and the client warm up on runs that are not counted: a ridectl run
         # and a bare one of every strategy, so the first counted runs are not the cold ones
-        # (the Java client, one ridectl run: each starts a JVM, and the broker is warm by then).
+        # (the Java client, one ridectl run and one bare one: each starts a JVM of its own, so
+        # what they warm is the broker and the machine's caches, never the counted JVM).
         self.b.say(f"producer {client.value}: warm-up runs")
         rides = max(20, self.records // 25)
         for strategy in STRATEGIES if client is not ClientName.JAVA else STRATEGIES[-1:]:
             self.ridectl(client, strategy, rides)
-            if client is not ClientName.JAVA:
-                self._bare(client, strategy, rides)
+            self._bare(client, strategy, rides)
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {
             s.name: {"ridectl": [], "bare": []} for s in STRATEGIES
         }
@@ -126,6 +133,14 @@ class ProducerSection:
                 if ours and bare:
                     cpu_ratios[strategy.name].append(bare / ours)
         rows = [self._row(s, runs[s.name], ratios[s.name], cpu_ratios[s.name]) for s in STRATEGIES]
+        if client is ClientName.JAVA:
+            for strategy, row in zip(STRATEGIES, rows, strict=True):
+                row["reference"] = _timed(self._java_reference, client, strategy)
+                ours, theirs = (
+                    row["ridectl"].get("records_per_s"),
+                    row["reference"].get("records_per_s"),
+                )
+                row["ridectl_vs_reference"] = rounded(ours / theirs, 3) if ours and theirs else None
         return {"client": client.value, "bare": BARE_LABEL[client], "strategies": rows}
 
     def _row(
@@ -177,8 +192,6 @@ class ProducerSection:
                 client=client,
             )
         )
-        if strategy.name == "keyed-idempotent" and result.acked == result.sent:
-            self.b.consume_topic = topic
         problem = result.aborted or (
             f"{result.failed} sends failed: {dict(result.errors)}" if result.failed else None
         )
@@ -190,8 +203,9 @@ class ProducerSection:
             p50_ms=result.latency_pct(50),
             p99_ms=result.latency_pct(99),
             error=problem,
-            # The Java client's work is in its own process, not in this one's CPU time.
-            loop_cpu_s=None if client is ClientName.JAVA else result.cpu_s,
+            # The Java client's work is in its own process too: its JVM's CPU over the span
+            # is added (none when the system cannot tell it).
+            loop_cpu_s=_with_client_cpu(result.cpu_s, result.client_cpu_s, client),
         )
 
     def _bare(
@@ -209,10 +223,20 @@ class ProducerSection:
 
             sample = rdkafka_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
             return sample_dict(sample)
-        return self._java(strategy, topic)
+        from ridectl.bench.bare_java import BareJavaError, java_bare_produce
 
-    def _java(self, strategy: Strategy, topic: str) -> dict[str, Any]:
-        assert self.b.java is not None and self.b.tools is not None
+        try:
+            sample = java_bare_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
+        except (BareJavaError, RidectlError, OSError) as exc:
+            return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]}
+        return sample_dict(sample)
+
+    def _java_reference(self, _client: ClientName, strategy: Strategy) -> dict[str, Any]:
+        """One ProducerPerformance run (a reference, not the bare loop of the target)."""
+        assert self.b.java is not None
+        if self.b.tools is None:
+            return {"error": self.b.tools_note or "kafka-tools jars unavailable"}
+        topic = self.b.new_topic("bare")
         size = self.record_size.get(strategy.name, 230)
         props = {
             **strategy.producer_settings(),

@@ -127,7 +127,8 @@ def _producer(section: Any) -> list[str]:
         "taken per repetition (side by side) and then the median. CPU s is the whole run's "
         "CPU time (this process, or the Java child), a figure other load disturbs less; "
         "timed CPU µs/record is this process's CPU (every thread) while the run is timed, "
-        "per record, and its ratio row the bare loop's over ridectl's (1.00: the same work).",
+        "plus the JVM's for the Java client (the bare Java loop's is its JVM's alone), per "
+        "record, and its ratio row the bare loop's over ridectl's (1.00: the same work).",
         "",
     ]
     header = [
@@ -172,8 +173,31 @@ def _producer(section: Any) -> list[str]:
                     _num(s.get("loop_cpu_bare_over_ridectl"), 2),
                 ]
             )
+            rows += _reference_rows(s)
         out += [*_table(header, rows), ""]
     return out
+
+
+def _reference_rows(s: dict[str, Any]) -> list[list[str]]:
+    """ProducerPerformance's run beside the Java rows (a reference, not the target's loop)."""
+    ref = s.get("reference")
+    if ref is None:
+        return []
+    if ref.get("error"):
+        return [["", f"ProducerPerformance (reference): failed: {ref['error']}", *[""] * 6]]
+    return [
+        [
+            "",
+            "ProducerPerformance (reference, one run)",
+            _num(ref.get("records_per_s")),
+            _num(ref.get("mib_per_s"), 2),
+            _num(ref.get("p50_ms"), 1),
+            _num(ref.get("p99_ms"), 1),
+            _num(ref.get("cpu_s"), 2),
+            "",
+        ],
+        ["", "ridectl ÷ ProducerPerformance", _num(s.get("ridectl_vs_reference"), 2), *[""] * 5],
+    ]
 
 
 def _times(value: float | None, factor: float) -> float | None:
@@ -264,18 +288,19 @@ def _consume(section: Any) -> list[str]:
     if failed:
         return [*out, failed, ""]
     out += [
-        f"The {section.get('topic_events'):,} events of a keyed idempotent run, read back from "
-        "the beginning in-process with each client (`consume()` then `check()`, what "
-        "`ridectl check --topic` does), from client creation to verdict, beside a bare read of "
-        "the same records by the same client that keeps nothing (the ceiling the client sets). "
-        "For Java the tool's rate leaves its JVM start out, so the ratio takes ridectl's read "
-        'loop and check alone ("loop events/s"), its own JVM start left out too.',
+        f"The {section.get('topic_events'):,} events of a keyed idempotent run written for "
+        "this section, read back from the beginning in-process with each client (`consume()` "
+        "then `check()`, what `ridectl check --topic` does), beside a bare read of the same "
+        "records by the same client that keeps nothing (the ceiling the client sets). Every "
+        "figure and ratio covers the same span for every client: from client creation to "
+        "verdict for ridectl, to the last record for the bare read. The loop columns leave "
+        "client start, assignment and end offsets out (ridectl's loop includes its check).",
         "",
     ]
     rows = []
     for c in section.get("clients", []):
         if "unavailable" in c:
-            rows.append([c["client"], f"unavailable: {c['unavailable']}", *[""] * 7])
+            rows.append([c["client"], f"unavailable: {c['unavailable']}", *[""] * 9])
             continue
         rows.append(
             [
@@ -287,6 +312,8 @@ def _consume(section: Any) -> list[str]:
                 _num(c.get("check_s"), 3),
                 _num(c.get("cpu_s"), 2),
                 f"{_num(c.get('bare_records_per_s'))} ({c.get('bare')})",
+                _num(c.get("bare_loop_records_per_s")),
+                _num(c.get("bare_cpu_s"), 2),
                 _num(c.get("ridectl_vs_bare"), 2),
             ]
         )
@@ -299,6 +326,8 @@ def _consume(section: Any) -> list[str]:
         "of which check s",
         "CPU s",
         "bare read records/s",
+        "bare loop records/s",
+        "bare CPU s",
         "ridectl ÷ bare",
     ]
     return [*out, *_table(header, rows), ""]
@@ -388,11 +417,16 @@ def _method(results: dict[str, Any]) -> list[str]:
         "starts), send them with one latency callback and flush; the clock covers the same span. "
         "Each producer is made before its records are built and asks for the topic's "
         "partitions before its clock starts, so all have connected by then.",
-        "- Java: the bare loop is `org.apache.kafka.tools.ProducerPerformance --record-size "
-        "<ridectl's mean value size> --throughput -1`, round-robin partitioner (null keys), "
-        "numbers from its final summary line; its clock starts at its first send and includes "
-        "JIT warm-up. It sends no keys. Its consumer counterpart is `ConsumerPerformance`, "
-        "its rate taken over its fetch time.",
+        "- Java: the bare loop (`BareLoop.java`) runs in a JVM started as ridectl's Java client "
+        "is (same flags, class path and translated settings); it gets the same records before "
+        "its clock, learns the partitions (`partitionsFor`) before it, then sends with one "
+        "latency callback per record and flushes; its timed CPU is the JVM's own over that "
+        "span. Like ridectl's Java run it gets one uncounted warm-up run in a JVM of its own. "
+        "`ProducerPerformance` (`--record-size <ridectl's mean value size> --throughput -1`, "
+        "round-robin partitioner, null keys, default JVM flags, its JVM start and JIT warm-up "
+        "on its clock) runs once per strategy as a reference only. The bare Java read assigns "
+        "the partitions from the beginning, learns the end offsets and positions, then polls "
+        "to the end counting records; it is timed from its JVM's start to its end.",
         "- ridectl and the bare loop alternate which goes first in each repetition.",
         "- Ack latency: from `send()` to the acknowledgement callback, so it includes the time "
         "a record waits in the client's buffer when the producer is saturated. The bare "

@@ -78,7 +78,6 @@ class Bench:
         self.bootstrap = ""
         self.tmp = Path()
         #: the topic of the last keyed idempotent ridectl run (read back by consume-and-check)
-        self.consume_topic: str | None = None
         #: the start of the bench's own broker, when it started one (a cold start too)
         self.own_start: dict[str, Any] | None = None
 

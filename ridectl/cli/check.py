@@ -23,10 +23,11 @@ from ridectl.cli.options import (
     settings_from,
 )
 from ridectl.cli.paths import writable_option
+from ridectl.cli.reading import RunId, consume_history, judged_nothing
 from ridectl.clients.base import ClientName
 from ridectl.errors import ExitCode, UsageError, require_positive
 from ridectl.output import console
-from ridectl.output.console import progress_bar, stdout_guard
+from ridectl.output.console import stdout_guard
 from ridectl.output.formats import Export, Format, Views, emit
 from ridectl.phases import mark
 
@@ -34,15 +35,6 @@ if TYPE_CHECKING:
     from ridectl.judge.history import History
     from ridectl.judge.verdict import Report
 
-RunId = Annotated[
-    str | None,
-    typer.Option(
-        "--run-id",
-        help="Which run to judge (default: the last run produced to this topic from here, "
-        "else the newest run found on the topic).",
-        show_default=False,
-    ),
-]
 Group_ = Annotated[
     str | None,
     typer.Option(
@@ -74,50 +66,6 @@ WorkMs = Annotated[
 ]
 
 
-def _consume_history(
-    topic: str,
-    run_id: str | None,
-    group: str | None,
-    workers: int,
-    work_ms: float | None,
-    settings: Any,
-    client: ClientName = ClientName.KAFKA_PYTHON,
-    *,
-    announce: bool = True,
-) -> Any:
-    from ridectl.consume import ConsumeOptions
-    from ridectl.experiment import choose_run, read_back
-
-    err = console.err()
-    choice = choose_run(topic, run_id)
-    if announce and (line := choice.announce(topic)) is not None:
-        err.print(line)
-    bar = progress_bar("consuming")
-    opts = ConsumeOptions(
-        topic=topic,
-        settings=settings,
-        group=group,
-        workers=workers,
-        work_ms=work_ms,
-        client=client,
-    )
-    if bar is not None:
-        with bar:
-            task = bar.add_task("consuming", total=None, extra="")
-            opts.progress = lambda done, total: bar.update(task, completed=done, total=total)
-            history, stats, found = read_back(opts, choice)
-    else:
-        history, stats, found = read_back(opts, choice)
-    if announce and found is not choice and (line := found.announce(topic)) is not None:
-        err.print(line)
-    if client is not ClientName.KAFKA_PYTHON:
-        from ridectl.clients.order_defaults import Side, callouts
-
-        for note in callouts(client, stats.effective, Side.CONSUMER):
-            err.print(f"read with {client.value}: {note}", highlight=False)
-    return history, stats
-
-
 def consume(
     topic: Topic,
     run_id: RunId = None,
@@ -140,7 +88,7 @@ def consume(
 
     settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     out_fh = _open_out(out)
-    history, stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
+    history, stats = consume_history(topic, run_id, group, workers, work_ms, settings, client)
     if out_fh is not None:
         _write_history(history, out_fh, out)
     with stdout_guard():
@@ -175,25 +123,6 @@ def _write_history(history: Any, fh: Any, out: Path | None) -> None:
         # A failed flush leaves data in the buffer; closing must not raise it again later.
         with contextlib.suppress(OSError):
             fh.close()
-
-
-def _judged_nothing(history: History, source: str, exit_code: bool) -> None:
-    """Refuse to pass a check that judged nothing: a run that is not there is an error, and so
-    is an empty history when the exit code is to be trusted by a script."""
-    others = sorted(history.other_runs, reverse=True)
-    if history.run_id is not None:
-        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} older" if len(others) > 5 else "")
-        raise UsageError(
-            f"no events of run {history.run_id} in {source}",
-            hint=f"runs there, newest first: {shown}; pick one with --run-id"
-            if others
-            else "it holds no ride events at all: produce a run first, or check the name",
-        )
-    if exit_code:
-        raise UsageError(
-            f"nothing to judge: {source} holds no ride events",
-            hint="produce a run first, or check the name",
-        )
 
 
 def check(
@@ -263,7 +192,7 @@ def check(
         assert topic is not None
         settings = settings_from(bootstrap_servers, config, x, clients=(client,))
         out_fh = _open_out(out)
-        history, _stats = _consume_history(topic, run_id, group, workers, work_ms, settings, client)
+        history, _stats = consume_history(topic, run_id, group, workers, work_ms, settings, client)
         if out_fh is not None:
             _write_history(history, out_fh, out)
     # The history is built once and kept to the end of this command: keep the garbage
@@ -272,7 +201,7 @@ def check(
     if report is None:
         report = judge(history)
     if report.events == 0:
-        _judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
+        judged_nothing(history, f"topic {topic}" if topic else str(from_file), exit_code)
     stories = _stories(topic, history, report) if explain else None
     views = Views(
         table=lambda con: render.render_table(

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from ridectl.cli.check import RunId, _consume_history, _judged_nothing
 from ridectl.cli.options import Bootstrap, ConfigFile, TableOrJson, Topic, XOption, settings_from
+from ridectl.cli.reading import RunId, consume_history, judged_nothing
 from ridectl.errors import UsageError
 from ridectl.output.formats import Format, Views, emit
 
@@ -31,11 +31,11 @@ def explain(
 
     settings = settings_from(bootstrap_servers, config, x)
     # The run judged is named in the story's title, so stderr stays for errors.
-    history, _stats = _consume_history(topic, run_id, None, 1, None, settings, announce=False)
+    history, _stats = consume_history(topic, run_id, None, 1, None, settings, announce=False)
     gc.freeze()
     report = judge(history)
     if report.events == 0:
-        _judged_nothing(history, f"topic {topic}", True)
+        judged_nothing(history, f"topic {topic}", True)
     index = StoryIndex(run_evidence(topic, history), history, report)
     if not index.knows(ride_id):
         violating = [r.ride_id for r in report.per_ride[:3]]

@@ -45,6 +45,9 @@ from ridectl.settings import knows as knows_setting
 from ridectl.versions import KAFKA_VERSION
 
 MAIN_CLASS = "RideClient"
+#: The programs compiled together into one class directory: the client, and the benchmark's
+#: bare loops of the same client (``BareLoop.java``), which run with the same JVM and classes.
+PROGRAMS = (MAIN_CLASS, "BareLoop")
 START_TIMEOUT_S = 120.0
 #: How long a command may take beyond the client's own waits (a busy machine, a slow JVM).
 GRACE_S = 15.0
@@ -89,8 +92,8 @@ def describe_failure(delivery: Delivery) -> RidectlError:
     return RidectlError(f"java client (producer): record {delivery.index}: {text}", hint=hint)
 
 
-def source_path() -> Path:
-    return Path(str(resources.files("ridectl.clients").joinpath("java", "RideClient.java")))
+def source_path(program: str = MAIN_CLASS) -> Path:
+    return Path(str(resources.files("ridectl.clients").joinpath("java", f"{program}.java")))
 
 
 def build_key(source: bytes, java: str) -> str:
@@ -102,11 +105,12 @@ def build_key(source: bytes, java: str) -> str:
 
 
 def compiled_dir(java: str, libs: Path, cache: Path | None = None) -> Path:
-    """The directory holding ``RideClient.class``, compiling the source once per version of
-    it (the directory is named by :func:`build_key`)."""
-    source = source_path().read_bytes()
-    target = (cache or cache_dir_default()) / "java-client" / build_key(source, java)
-    if (target / f"{MAIN_CLASS}.class").exists():
+    """The directory holding the classes of :data:`PROGRAMS`, compiling their sources once per
+    version of them (the directory is named by :func:`build_key` of the sources together)."""
+    sources = [source_path(program) for program in PROGRAMS]
+    key = build_key(b"\0".join(path.read_bytes() for path in sources), java)
+    target = (cache or cache_dir_default()) / "java-client" / key
+    if all((target / f"{program}.class").exists() for program in PROGRAMS):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".compile-", dir=target.parent))
@@ -114,16 +118,16 @@ def compiled_dir(java: str, libs: Path, cache: Path | None = None) -> Path:
     cmd += [str(libs / f"kafka-clients-{KAFKA_VERSION}.jar"), "-d", str(staging)]
     try:
         proc = subprocess.run(
-            [*cmd, str(source_path())], capture_output=True, text=True, timeout=300, check=False
+            [*cmd, *map(str, sources)], capture_output=True, text=True, timeout=300, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         shutil.rmtree(staging, ignore_errors=True)
-        raise RidectlError(f"java client: could not compile {MAIN_CLASS}.java: {exc}") from None
+        raise RidectlError(f"java client: could not compile its programs: {exc}") from None
     if proc.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         first = next((ln for ln in proc.stderr.splitlines() if ln.strip()), "no output")
         raise RidectlError(
-            f"java client: compiling {MAIN_CLASS}.java failed: {first.strip()[:300]}",
+            f"java client: compiling its programs failed: {first.strip()[:300]}",
             hint="the Java client needs a JDK 17+ (e.g. apt-get install openjdk-17-jdk-headless)",
         )
     try:
@@ -206,16 +210,21 @@ def java_settings(settings: Mapping[str, str], role: str) -> dict[str, str]:
     return out
 
 
-def _start(mode: list[str], bootstrap: str, props: Mapping[str, str], what: str) -> JavaProcess:
+def jvm_command(program: str, *args: str) -> list[str]:
+    """The command line that runs one of :data:`PROGRAMS` (compiled if needed) in a JVM with
+    the client's flags and class path."""
     java = find_java()
     libs = ensure_jars()
     classes = compiled_dir(java, libs)
-    cmd = [java, *JVM_FLAGS, "-cp", f"{classes}{os.pathsep}{libs}/*"]
+    return [java, *JVM_FLAGS, "-cp", f"{classes}{os.pathsep}{libs}/*", program, *args]
+
+
+def _start(mode: list[str], bootstrap: str, props: Mapping[str, str], what: str) -> JavaProcess:
     settings = {"bootstrap.servers": bootstrap, **props}
-    return JavaProcess([*cmd, MAIN_CLASS, *mode], settings, what, START_TIMEOUT_S)
+    return JavaProcess(jvm_command(MAIN_CLASS, *mode), settings, what, START_TIMEOUT_S)
 
 
-def _shown(held: Mapping[str, str]) -> dict[str, str]:
+def shown_settings(held: Mapping[str, str]) -> dict[str, str]:
     """The Java client's values, with two spelled as its documentation does."""
     out = dict(held)
     if out.get("acks") == "-1":
@@ -330,7 +339,10 @@ class JavaProducer:
         return int(reply[-1].split()[1]) if reply else 0
 
     def settings_in_force(self) -> Mapping[str, str]:
-        return _shown(self._proc.settings)
+        return shown_settings(self._proc.settings)
+
+    def process_cpu_s(self) -> float | None:
+        return self._proc.cpu_s()
 
     def close(self, timeout_s: float) -> None:
         self._proc.close(f"Q {int(max(0.0, timeout_s) * 1000)}", timeout_s + GRACE_S)

@@ -58,6 +58,7 @@ def check_columns(path: Path, *, run_id: str | None = None) -> tuple[History, Re
 
 def _judge(read: Columns, history: History) -> Report:
     import pyarrow as pa
+    from pyarrow._compute import call_function
 
     rides = pa.chunked_array(read.rides).unify_dictionaries()
     read.rides.clear()  # each list is let go once joined: the peak holds one copy
@@ -69,7 +70,7 @@ def _judge(read: Columns, history: History) -> Report:
     positions = _joined(read.positions)
     suspects = _suspects(number, seqs, partitions, positions, len(names))
     rows = np.flatnonzero(np.isin(number, suspects))
-    ride_ids = names.take(pa.array(number[rows])).to_pylist()
+    ride_ids = call_function("take", [names, pa.array(number[rows])]).to_pylist()
     offsets = _joined(read.offsets)[rows].tolist()
     history.observations = list(
         map(

@@ -66,6 +66,9 @@ def watch(
     state = WatchState(topic, partitions, History(run_id=run_id))
     consumer = make_consumer(client, settings, group=None, doing=f"watching {topic}")
     try:
+        # Asked first, the end offsets teach librdkafka the partitions' leaders: assigned
+        # without them, it waits half a second before it looks up where to start reading.
+        consumer.end_offsets(topic, range(partitions))
         consumer.assign(topic, range(partitions), from_beginning=from_beginning)
         yield from _loop(consumer, state, idle_timeout_s, max_seconds, refresh_s)
     finally:
