@@ -19,6 +19,7 @@ from typing import Any
 from ridectl.clients.admin import TopicInfo, ensure_topic
 from ridectl.clients.base import (
     ClientName,
+    ClientProcess,
     ProducerClient,
     ProducerDiagnostics,
 )
@@ -97,6 +98,9 @@ class ProduceResult:
     elapsed_s: float = 0.0
     #: CPU seconds of this process (every thread) while the run was timed (``elapsed_s``)
     cpu_s: float = 0.0
+    #: CPU seconds of the client's own process (the Java client's JVM) over the same span,
+    #: when the client runs in one and the system tells (None otherwise)
+    client_cpu_s: float | None = None
     bytes_sent: int = 0
     effective: dict[str, str] = field(default_factory=dict)
     #: settings the client changed by itself, with the reason
@@ -324,6 +328,7 @@ def _send_all(
     pace = None if opts.pace_events_per_s is None else 1.0 / opts.pace_events_per_s
     index = size = 0
     c0 = time.process_time()
+    k0 = _client_cpu(producer)
     t0 = paced_from = clock()
     try:
         if not opts.faults:
@@ -331,7 +336,7 @@ def _send_all(
             # for them); through the fault proxy the run is not timed, and a fault may hold
             # the answer.
             _learn_partitions(producer, opts.topic)
-            c0 = time.process_time()
+            c0, k0 = time.process_time(), _client_cpu(producer)
             t0 = paced_from = clock()
         for index in range(len(schedule)):
             if index == check_at:
@@ -370,8 +375,14 @@ def _send_all(
     finally:
         result.elapsed_s = clock() - t0
         result.cpu_s = time.process_time() - c0
+        k1 = _client_cpu(producer)
+        result.client_cpu_s = None if k0 is None or k1 is None else k1 - k0
         result.bytes_sent = size if values is None else sum(map(len, values[: result.sent]))
         _report(opts, outcomes, result.sent)
+
+
+def _client_cpu(producer: ProducerClient) -> float | None:
+    return producer.process_cpu_s() if isinstance(producer, ClientProcess) else None
 
 
 def _learn_partitions(producer: ProducerClient, topic: str) -> None:

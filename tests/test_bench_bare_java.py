@@ -15,6 +15,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ridectl.bench.bare_java import BareJavaError, java_bare_consume, java_bare_produce
 from ridectl.bench.plan import STRATEGIES
+from ridectl.clients.base import ClientName
+from ridectl.produce import ProduceOptions, run_produce
 from ridectl.settings import ClientSettings
 
 pytestmark = pytest.mark.kafka
@@ -92,3 +94,24 @@ def test_a_failing_bare_java_loop_is_one_line(
     text = str(err.value)
     assert text.startswith("BareLoop: ConfigException") and "acks" in text
     assert "\n" not in text
+
+
+def test_a_ridectl_java_run_reports_its_jvm_cpu_over_the_timed_span(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    # The bench compares it with the bare loop's own CPU; the kafka-python client has no
+    # process of its own, so none is reported for it.
+    values = KEYED_IDEMPOTENT.producer_settings()
+    settings = ClientSettings(bootstrap=kafka_bootstrap, values=values)
+    results = [
+        run_produce(
+            ProduceOptions(
+                topic=new_topic("java-cpu"), rides=RIDES, settings=settings, client=client
+            )
+        )
+        for client in (ClientName.JAVA, ClientName.KAFKA_PYTHON)
+    ]
+    java, python = results
+    assert java.acked == RIDES * 5
+    assert java.client_cpu_s is not None and java.client_cpu_s > 0
+    assert python.acked == RIDES * 5 and python.client_cpu_s is None

@@ -56,6 +56,12 @@ def _timed(
     return out
 
 
+def _with_client_cpu(own: float, client_cpu: float | None, client: ClientName) -> float | None:
+    if client is not ClientName.JAVA:
+        return own
+    return None if client_cpu is None else own + client_cpu
+
+
 def _run_id() -> str:
     from ridectl.runs import new_run_id
 
@@ -197,8 +203,9 @@ class ProducerSection:
             p50_ms=result.latency_pct(50),
             p99_ms=result.latency_pct(99),
             error=problem,
-            # The Java client's work is in its own process, not in this one's CPU time.
-            loop_cpu_s=None if client is ClientName.JAVA else result.cpu_s,
+            # The Java client's work is in its own process too: its JVM's CPU over the span
+            # is added (none when the system cannot tell it).
+            loop_cpu_s=_with_client_cpu(result.cpu_s, result.client_cpu_s, client),
         )
 
     def _bare(

@@ -198,3 +198,11 @@ class ProducerDiagnostics(Protocol):
 
     def changed_by_client(self) -> list[str]:
         """Settings the client chose differently from what was asked, each with its reason."""
+
+
+@runtime_checkable
+class ClientProcess(Protocol):
+    """A client that runs in a process of its own (the Java client's JVM), optional."""
+
+    def process_cpu_s(self) -> float | None:
+        """CPU seconds that process has used so far (every thread); None when unknown."""

@@ -341,6 +341,9 @@ class JavaProducer:
     def settings_in_force(self) -> Mapping[str, str]:
         return shown_settings(self._proc.settings)
 
+    def process_cpu_s(self) -> float | None:
+        return self._proc.cpu_s()
+
     def close(self, timeout_s: float) -> None:
         self._proc.close(f"Q {int(max(0.0, timeout_s) * 1000)}", timeout_s + GRACE_S)
 

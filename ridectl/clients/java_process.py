@@ -30,6 +30,7 @@ from ridectl.clients.base import Delivery, DeliveryCallback
 from ridectl.errors import RidectlError
 
 _KILL_WAIT_S = 5.0
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 #: Bytes queued for the JVM beyond which a write waits for the writer thread.
 _QUEUED_MAX = 4 << 20
 #: The pipes' capacity asked of Linux (it keeps its default where it refuses).
@@ -320,6 +321,17 @@ class JavaProcess:
         """The record frames read so far, handed over once (the reader starts a new list)."""
         taken, self.records = self.records, []
         return taken
+
+    def cpu_s(self) -> float | None:
+        """CPU seconds the JVM has used so far, every thread (Linux's /proc; None elsewhere or
+        once it has ended)."""
+        try:
+            with open(f"/proc/{self._proc.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        # utime and stime, the 14th and 15th fields (counted from the pid), in clock ticks.
+        return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
 
     def exited(self) -> bool:
         return self._proc.poll() is not None
