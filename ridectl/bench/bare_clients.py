@@ -1,11 +1,16 @@
 """Bare loops of the other clients, the ceilings ridectl's runs with them are compared with.
 
 * ``rdkafka_produce``: a confluent-kafka (librdkafka) producer sends the records of a ridectl
-  run, built before the clock starts, with one shared delivery callback that notes the
-  latency librdkafka measured, serving callbacks with ``poll(0)`` after each record (the
-  library's documented loop); then ``flush()``. The producer is created once the records are
-  built, just before the clock starts (as in ridectl's run, its connection and producer id
-  fall inside the measured span).
+  run, built before the clock starts, with one shared delivery callback, serving callbacks
+  with ``poll(0)`` after each record (the library's documented loop); then ``flush()``. The
+  steps before the clock come in the order of ridectl's run: the producer is made, then the
+  records are built, then the topic's partitions are asked for, so both producers have had
+  the same time to connect (and to get an idempotent producer id) when their clocks start.
+  The callback notes each record's latency as ridectl does, from its send to the moment its
+  acknowledgement is served (here: the time the callback runs less the record's create
+  timestamp, which librdkafka takes from the wall clock when the record is produced; to the
+  millisecond). librdkafka's own ``latency()`` stops earlier, when the delivery report is
+  made, before it waits to be served.
 * ``rdkafka_consume``: a librdkafka consumer reads the same bounded range ridectl's
   ``consume`` reads, in batches (``consume(num_messages)``: what is ready, or the first record
   to arrive when nothing is), and keeps nothing. Like ridectl's consumer it asks for the end
@@ -49,21 +54,24 @@ def rdkafka_produce(
 ) -> ProduceSample:
     """Send a ridectl run's records with a plain librdkafka loop (see module doc)."""
     conf = _conf(settings, "producer")
+    # The same order as ridectl's run (ridectl.produce.run_produce): the producer first, then
+    # the records, then the topic's partitions, then the clock. ridectl's producer connects
+    # (and, when idempotent, asks for its producer id) while the records are built; a bare
+    # producer made right before its clock would do that on the clock instead.
+    producer = Producer(conf)
     label = settings_id(keyed, rdkafka_conf.settings_in_force(conf, "producer"))
     payloads = build_payloads(rides, keyed, seed, run_id, label)
-    # The producer is made after the records, right before the clock starts, as ridectl's run
-    # makes its own: made first, it would connect (and fetch its producer id) while the
-    # records are built, a head start ridectl's clock does not give. Like ridectl's run, it
-    # learns the topic's partitions before the clock (otherwise its first records wait,
-    # unplaced, for metadata on the clock, a handicap ridectl's run does not carry).
-    producer = Producer(conf)
+    # Otherwise the first records would wait, unplaced, for metadata on the clock.
     producer.list_topics(topic, timeout=10)
     latencies: list[float] = []
     note = latencies.append
+    now = time.time
 
     def on_ack(err: KafkaError | None, msg: Message) -> None:
         if err is None:
-            note((msg.latency() or 0.0) * 1000.0)
+            # From the send (the record's create time) to now, when the acknowledgement is
+            # served: what ridectl notes per record.
+            note(now() * 1000.0 - msg.timestamp()[1])
 
     produce, poll = producer.produce, producer.poll
     clock = time.perf_counter

@@ -414,7 +414,9 @@ def _method(results: dict[str, Any]) -> list[str]:
         "- ridectl: `run_produce()` as `ridectl produce` runs it, with the client named; its "
         "clock covers the sends and the final flush (the topic is created before). The bare "
         "kafka-python and librdkafka loops get the same records (built before their clock "
-        "starts), send them with one latency callback and flush; the clock covers the same span.",
+        "starts), send them with one latency callback and flush; the clock covers the same span. "
+        "Each producer is made before its records are built and asks for the topic's "
+        "partitions before its clock starts, so all have connected by then.",
         "- Java: the bare loop (`BareLoop.java`) runs in a JVM started as ridectl's Java client "
         "is (same flags, class path and translated settings); it gets the same records before "
         "its clock, learns the partitions (`partitionsFor`) before it, then sends with one "
@@ -427,7 +429,10 @@ def _method(results: dict[str, Any]) -> list[str]:
         "to the end counting records; it is timed from its JVM's start to its end.",
         "- ridectl and the bare loop alternate which goes first in each repetition.",
         "- Ack latency: from `send()` to the acknowledgement callback, so it includes the time "
-        "a record waits in the client's buffer when the producer is saturated.",
+        "a record waits in the client's buffer when the producer is saturated. The bare "
+        "librdkafka loop, which shares one callback between records, takes it from the "
+        "record's create timestamp (set inside `produce()`, to the millisecond), not from "
+        "librdkafka's `latency()`, which stops before the report waits to be served.",
     ]
     if not crc:
         lines.append(

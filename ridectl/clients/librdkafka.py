@@ -34,7 +34,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import cast
 
-import msgspec
 from confluent_kafka import (
     OFFSET_BEGINNING,
     OFFSET_STORED,
@@ -56,6 +55,7 @@ from ridectl.clients.base import (
     ack_receiver,
 )
 from ridectl.clients.placement import KeyPlacement
+from ridectl.clients.rdkafka_callbacks import RecordCallback, one_line, weakly
 from ridectl.errors import RidectlError
 from ridectl.settings import ClientSettings
 
@@ -96,16 +96,12 @@ _STATS_MS = 500
 _CONSUME_BATCH = 10_000
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def client_error(what: str, exc: BaseException | KafkaError) -> RidectlError:
     """One line naming the client for a librdkafka error (``what``: what was being done)."""
     err = exc if isinstance(exc, KafkaError) else _kafka_error(exc)
     if err is None:
-        return RidectlError(f"librdkafka {what}: {_one_line(str(exc))}")
-    return RidectlError(f"librdkafka {what}: {_one_line(err.str())} ({err.name()})")
+        return RidectlError(f"librdkafka {what}: {one_line(str(exc))}")
+    return RidectlError(f"librdkafka {what}: {one_line(err.str())} ({err.name()})")
 
 
 _SIZE_HINT = (
@@ -171,10 +167,11 @@ class LibrdkafkaProducer:
         self._stats_seen = threading.Event()
         config: dict[str, object] = {
             **self._conf,
-            "error_cb": self._on_error,
+            # through weak references: librdkafka's handle keeps these alive (see ``weakly``)
+            "error_cb": weakly(self._on_error),
             "logger": _logger(self._conf),
             "statistics.interval.ms": _STATS_MS,
-            "stats_cb": self._on_stats,
+            "stats_cb": weakly(self._on_stats),
         }
         try:
             self._producer = Producer(config)
@@ -199,7 +196,7 @@ class LibrdkafkaProducer:
             self._raise_fatal()
         if partition is None and self._placement is not None:
             partition = self._placement.partition(key)
-        report = _Callback(index, self._acked, self._on_delivery)
+        report = RecordCallback(index, self._acked, self._on_delivery)
         try:
             if partition is None:
                 self._produce(self._topic, value, key, on_delivery=report)
@@ -239,7 +236,7 @@ class LibrdkafkaProducer:
         err = _kafka_error(exc)
         name = err.name() if err is not None else type(exc).__name__
         text = err.str() if err is not None else str(exc)
-        self._on_delivery(Delivery(index, -1, -1, name, _one_line(text)))
+        self._on_delivery(Delivery(index, -1, -1, name, one_line(text)))
 
     def flush(self, timeout_s: float) -> bool:
         self._flushing = True  # flush serves the deliveries in this thread
@@ -334,37 +331,6 @@ class LibrdkafkaProducer:
                 self._stop.wait(_POLL_S)
             else:
                 self._producer.poll(_POLL_S)
-
-
-class _Callback(msgspec.Struct, gc=False):
-    """One record's delivery callback: its index and where its outcome goes.
-
-    librdkafka holds each record's callback until the record's outcome is served, so tens of
-    thousands are alive at once during a run. A ``functools.partial`` (or any plain Python
-    object) would be watched by the garbage collector: they pile up in its oldest generation
-    and make it walk every object of the process again and again while records are sent
-    (measured: about a tenth of a 30,000-record run). A msgspec struct without GC support
-    holds the same two fields unwatched, and is cheaper to build."""
-
-    index: int
-    #: where a record written goes (the callback's ``acked`` when it is an AckSink)
-    acked: Callable[[int, int, int], None]
-    on_delivery: DeliveryCallback
-
-    def __call__(self, err: KafkaError | None, msg: Message) -> None:
-        if err is None:
-            # librdkafka reports some records as delivered without an offset: an idempotent
-            # producer that infers a record was persisted (its later sequence numbers were
-            # accepted) has no offset to give. -1 keeps that visible to the checker.
-            offset = msg.offset()
-            partition = msg.partition()
-            self.acked(
-                self.index,
-                -1 if partition is None else partition,
-                -1 if offset is None else offset,
-            )
-        else:
-            self.on_delivery(Delivery(self.index, -1, -1, err.name(), _one_line(err.str())))
 
 
 def _partitions(messages: list[Message]) -> list[int]:
