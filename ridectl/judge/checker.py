@@ -158,9 +158,11 @@ def judge_ride(
     ride: RideView, facts: Facts, detectors: Sequence[Detector] = DETECTORS
 ) -> RideSummary | None:
     """Every detector's verdict on one ride; None when the ride is clean."""
-    violations = sorted((v for d in detectors for v in d.detect(ride, facts)), key=_order_key)
+    violations = [v for d in detectors for v in d.detect(ride, facts)]
     if not violations:
         return None
+    if len(violations) > 1:
+        violations.sort(key=_order_key)
     events = ride.events
     first_index = ride.first
     overtook: set[int] = set()
@@ -180,8 +182,10 @@ def judge_ride(
         event_positions=event_positions,
         overtook=tuple(sorted(overtook)),
         overtaken=tuple(overtaken),
-        duplicates=tuple(i for i, o in enumerate(events) if first_index[o.seq] != i),
-        kinds=tuple(k for k in _KINDS if k in present),
+        duplicates=tuple(i for i, o in enumerate(events) if first_index[o.seq] != i)
+        if len(events) > len(first_index)  # (else every event is its seq's first copy)
+        else (),
+        kinds=tuple(k for k in _KINDS if k in present) if len(present) > 1 else (*present,),
         violations=tuple(violations),
     )
 
@@ -206,11 +210,12 @@ def check(history: History, *, detectors: Sequence[Detector] = DETECTORS) -> Rep
         suspects.update(seen if wanted is None else wanted)
     report.rides = len(folds) + len(suspects - seen)
     groups = _group(ordered, suspects)
+    asked = tuple(d for d in detectors if d.applies(facts))
     for ride_id in sorted(suspects):
         events = groups.get(ride_id, [])
         if len(set(map(_partition_of, events))) > 1:
             report.rides_split += 1
-        summary = judge_ride(RideView.of(ride_id, events), facts, detectors)
+        summary = judge_ride(RideView.of(ride_id, events), facts, asked)
         if summary is not None:
             report.per_ride.append(summary)
             report.violations.extend(summary.violations)

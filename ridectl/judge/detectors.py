@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import ClassVar
 
 from ridectl.judge.history import Ack, History, Observation
@@ -40,6 +41,8 @@ from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.judge.verdict import Violation
 
 ALL_SEQS = range(1, LIFECYCLE_LENGTH + 1)
+
+_second = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,11 @@ class Detector(ABC):
         ride seen (the safe answer for a detector that can flag clean-looking rides)."""
         return None if self.flags_clean_rides else ()
 
+    def applies(self, facts: Facts) -> bool:
+        """Can this rule be broken at all, given the facts (False: ``detect`` yields nothing
+        for any ride, and the checker need not ask it)?"""
+        return True
+
     @abstractmethod
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
         """The ride's violations of this rule."""
@@ -136,7 +144,7 @@ class OutOfOrder(Detector):
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
         top: Observation | None = None  # first copy with the highest seq so far
-        for s, i in sorted(ride.first.items(), key=lambda item: item[1]):
+        for s, i in sorted(ride.first.items(), key=_second):
             o = ride.events[i]
             if top is None or s > top.seq:
                 top = o
@@ -245,6 +253,9 @@ class Lost(Detector):
     def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
         return facts.acked_rides - seen
 
+    def applies(self, facts: Facts) -> bool:
+        return facts.acks is not None  # (every event is unacknowledged without them)
+
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
         for s in ride.unprocessed():
             ack = facts.ack(ride.ride_id, s)
@@ -265,6 +276,9 @@ class Skipped(Detector):
     def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
         return facts.acked_rides - seen if facts.committed else ()
 
+    def applies(self, facts: Facts) -> bool:
+        return facts.acks is not None and facts.committed is not None
+
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
         for s in ride.unprocessed():
             ack = facts.ack(ride.ride_id, s)
@@ -284,6 +298,9 @@ class AbortedRead(Detector):
 
     def extra_rides(self, seen: AbstractSet[str], facts: Facts) -> Collection[str]:
         return facts.aborted_rides
+
+    def applies(self, facts: Facts) -> bool:
+        return bool(facts.aborted)
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
         if not facts.aborted:
