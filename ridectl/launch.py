@@ -12,6 +12,7 @@ wrong costs time, never a different answer.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,9 @@ def main() -> None:
             # A bounded job (read, judge, print) that builds its objects once and keeps them:
             # the cyclic collector only rescans them (some 20-30 ms of imports and judging).
             gc.disable()
+            # numpy's OpenBLAS starts a pool of threads as it loads, which spin for a while
+            # on the cores the reader threads need; nothing on this path multiplies matrices
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
             from ridectl.judge.arrow_read import begin
 
             begin(*wanted)

@@ -46,3 +46,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+
+# Byte-compile the package, as a pip install of it would. An editable install compiles on
+# first import, and never keeps the result where PYTHONDONTWRITEBYTECODE is set: then every
+# command compiled some 40 modules again (about 0.07 s of CPU per `ridectl check`). Only
+# files changed since are compiled again. Quiet, and never a reason to stop: a file that does
+# not compile is reported by the command that imports it.
+"$VENV/bin/python" -m compileall -q ridectl >/dev/null 2>&1 || true

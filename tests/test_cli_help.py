@@ -87,3 +87,27 @@ def test_a_format_the_command_does_not_offer_is_a_usage_error(
     errors = [ln for ln in r.err.splitlines() if ln.startswith("error: ")]
     assert len(errors) == 1 and f"choose {offered}" in errors[0], r
     assert r.out == ""
+
+
+def test_a_command_runs_in_an_app_of_its_own_with_the_same_commands() -> None:
+    """``main`` builds only the command it is asked for; the table it picks the module from
+    names exactly the commands every module attaches."""
+    from ridectl.cli import _MODULES, _app_for
+
+    _register()
+    every = {
+        info.name or getattr(info.callback, "__name__", "") for info in app.registered_commands
+    }
+    assert every == {name for names in _MODULES.values() for name in names}
+    for names in _MODULES.values():
+        for name in names:
+            one = _app_for([name, "--help"])
+            assert one is not app
+            got = {
+                info.name or getattr(info.callback, "__name__", "")
+                for info in one.registered_commands
+            }
+            assert got == set(names)
+    assert _app_for(["--help"]) is app
+    assert _app_for(["broker", "status"]) is app
+    assert _app_for(["chek"]) is app

@@ -7,6 +7,7 @@ import json
 import random
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,7 @@ _DAMAGED = [
     st.sampled_from([None, "a"]),
     st.lists(st.sampled_from(_DAMAGED), max_size=2),
     st.integers(1, 5),
+    st.sampled_from([1 << 10, 1 << 12, arrow_read._BLOCK_BYTES]),
 )
 @settings(max_examples=300, deadline=None)
 def test_columns_match_the_plain_check(
@@ -192,11 +194,16 @@ def test_columns_match_the_plain_check(
     run_id: str | None,
     damaged: list[str],
     parts: int,
+    block: int,
 ) -> None:
     """The columnar path gives the verdict and counts of ``check`` on the file read whole, in
     any layout, and takes every undamaged file whatever its layout, however many parts the
-    file is cut into for the reader threads."""
-    with patch.object(arrow_read, "part_count", lambda size: parts):
+    file is cut into for the reader threads and however many blocks each part is parsed in
+    (the parts are judged apart, then joined)."""
+    with (
+        patch.object(arrow_read, "part_count", lambda size: parts),
+        patch.object(arrow_read, "_BLOCK_BYTES", block),
+    ):
         _columns_match_the_plain_check(rows, rng, in_order, run_id, damaged)
 
 
@@ -245,3 +252,21 @@ def test_columns_on_an_empty_file(tmp_path: Path) -> None:
     path = tmp_path / "h.ndjson"
     path.write_text("")
     assert check_file(path)[1] == check(read_ndjson_file(path))
+
+
+def test_columns_when_the_reader_threads_could_not_compare_their_parts(tmp_path: Path) -> None:
+    """The threads compare their parts' ride ids once all are read; when they cannot (their
+    meeting point broken), the comparison is made by the caller, to the same verdict."""
+    spec = generate_history(tmp_path / "h.ndjson", 20_000, damaged_share=0.05)
+
+    def broken(self: object, timeout: float | None = None) -> int:
+        raise threading.BrokenBarrierError
+
+    with (
+        patch.object(arrow_read, "part_count", lambda size: 3),
+        patch.object(threading.Barrier, "wait", broken),
+    ):
+        judged = check_columns(spec.path)
+    assert judged is not None
+    assert judged[1] == check(read_ndjson_file(spec.path))
+    assert judged[1].violating_rides > 0 and judged[1].by_kind["duplicate"] > 0

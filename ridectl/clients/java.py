@@ -316,7 +316,7 @@ class JavaProducer:
         self._asked = java_settings(settings.values, "producer")
         server = bootstrap or settings.bootstrap
         self._proc = _start(["produce", topic], server, self._asked, "producer")
-        self._proc.on_delivery = on_delivery
+        self._proc.deliver_to(on_delivery)
         self._placement: KeyPlacement | None = None
         if partitioner not in (None, "murmur2"):
             self._placement = KeyPlacement(partitioner, lambda: self.partitions_for(topic))

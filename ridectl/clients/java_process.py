@@ -23,10 +23,10 @@ import struct
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO
 
-from ridectl.clients.base import Delivery, DeliveryCallback
+from ridectl.clients.base import Delivery, DeliveryCallback, ack_receiver
 from ridectl.errors import RidectlError
 
 _KILL_WAIT_S = 5.0
@@ -165,6 +165,8 @@ class JavaProcess:
     ) -> None:
         self.what = what
         self.on_delivery: DeliveryCallback | None = None
+        #: where an acknowledgement goes, as three numbers (chosen once: ``deliver_to``)
+        self._acked: Callable[[int, int, int], None] | None = None
         #: the settings the client reported holding, by Java name
         self.settings: dict[str, str] = {}
         #: record frames ('r' bodies) read since the consumer last took them (``take_records``)
@@ -256,13 +258,19 @@ class JavaProcess:
             if self._callback_error is None:
                 self._callback_error = exc
 
+    def deliver_to(self, on_delivery: DeliveryCallback) -> None:
+        """Where deliveries go: failures as :class:`Delivery` calls, acknowledgements through
+        :func:`~ridectl.clients.base.ack_receiver` (no object per record for an AckSink)."""
+        self.on_delivery = on_delivery
+        self._acked = ack_receiver(on_delivery)
+
     def _acks(self, body: memoryview) -> None:
-        deliver = self.on_delivery
-        if deliver is None:
+        acked = self._acked
+        if acked is None:
             return
         for index, partition, offset in _ACK.iter_unpack(body):
             try:
-                deliver(Delivery(index, partition, offset))
+                acked(index, partition, offset)
             except Exception as exc:  # a failing callback must not stop the others
                 if self._callback_error is None:
                     self._callback_error = exc

@@ -32,12 +32,13 @@ import threading
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
+from ridectl.judge.parts import Batches, Part, compare_parts
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,27 +51,19 @@ _SPLIT_BYTES = 8 << 20
 _MAX_PARTS = 4
 
 _Ints = npt.NDArray[np.int64]
+_T = TypeVar("_T", bound=np.generic)
 
 
 @dataclass(slots=True)
 class Columns:
-    """The events of the chosen run, batch by batch in file order."""
+    """The events of the chosen run, part by part in file order."""
 
-    positions: list[_Ints] = field(default_factory=list)
-    #: Per batch, the ride ids dictionary-encoded (a ``pyarrow.DictionaryArray``).
-    rides: list[pa.DictionaryArray] = field(default_factory=list)
-    seqs: list[npt.NDArray[np.int8]] = field(default_factory=list)
-    partitions: list[_Ints] = field(default_factory=list)
-    offsets: list[_Ints] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
     foreign: int = 0
     other_runs: set[str] = field(default_factory=set)
 
     def extend(self, other: Columns) -> None:
-        self.positions += other.positions
-        self.rides += other.rides
-        self.seqs += other.seqs
-        self.partitions += other.partitions
-        self.offsets += other.offsets
+        self.parts += other.parts
         self.foreign += other.foreign
         self.other_runs |= other.other_runs
 
@@ -90,7 +83,8 @@ class _Pages:
         self._start = start
         self._freed = start - start % mmap.PAGESIZE
         self._parsed = 0
-        self.stream = pa.BufferReader(whole.slice(start, end - start))
+        self.size = end - start
+        self.stream = pa.BufferReader(whole.slice(start, self.size))
 
     def done(self, blocks: int) -> None:
         """Hand back the pages of the blocks before the last ``blocks`` parsed.
@@ -155,23 +149,43 @@ class Reading:
             None if b > a else Columns() for a, b in spans
         ]
         self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(
-                target=self._run, args=(i, _Pages(self._map, whole, a, b)), daemon=True
-            )
+        pages = [
+            (i, _Pages(self._map, whole, a, b))
             for i, (a, b) in enumerate(spans)
             if b > a and self._map is not None and whole is not None
         ]
+        # the threads wait for each other to compare their parts' ride ids
+        self._barrier = threading.Barrier(max(1, len(pages)))
+        self._threads: list[threading.Thread] = []
         with _lock:
             _live.add(self)
-        for t in self._threads:
-            t.start()
+        try:
+            for i, part in pages:
+                thread = threading.Thread(target=self._run, args=(i, part), daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        finally:
+            if len(self._threads) < len(pages):  # a thread could not start
+                self._stop.set()
+                self._barrier.abort()
 
     def _run(self, i: int, pages: _Pages) -> None:
         try:
             self._results[i] = _read_part(pages, self.run_id, self._stop)
         except BaseException as exc:  # handed to the thread that asks for the result
             self._results[i] = exc
+        try:
+            self._barrier.wait()
+        except threading.BrokenBarrierError:
+            return  # (the comparison is then made by ``result``)
+        parts = self._parts()
+        with contextlib.suppress(Exception):  # (``result`` makes it again, and raises)
+            for k, part in enumerate(parts):
+                if part is _part_of(self._results[i]):
+                    compare_parts(parts, k)
+
+    def _parts(self) -> list[Part]:
+        return [part for r in self._results if (part := _part_of(r)) is not None]
 
     def cancel(self) -> None:
         """Stop the threads after their current block and wait for them."""
@@ -196,12 +210,16 @@ class Reading:
         """The columns of the whole file, or None when a part was refused."""
         self._join()
         whole = Columns()
-        for part in self._results:
-            if isinstance(part, BaseException):
-                raise part
-            if part is not None:
-                whole.extend(part)
-        refused = not self.regular or any(part is None for part in self._results)
+        for result in self._results:
+            if isinstance(result, BaseException):
+                raise result
+            if result is not None:
+                whole.extend(result)
+        refused = not self.regular or any(result is None for result in self._results)
+        if not refused:
+            for k, part in enumerate(whole.parts):
+                if part.elsewhere is None or part.earlier is None:
+                    compare_parts(whole.parts, k)
         _give_back_memory()
         return None if refused or self._stop.is_set() else whole
 
@@ -234,6 +252,7 @@ def _read_part(pages: _Pages, run_id: str | None, stop: threading.Event) -> Colu
     )
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     kept = Columns()
+    batches = Batches.for_bytes(pages.size)
     try:
         reader = pj.open_json(
             pages.stream,
@@ -246,15 +265,18 @@ def _read_part(pages: _Pages, run_id: str | None, stop: threading.Event) -> Colu
         for batch in reader:
             if stop.is_set():
                 return None
-            if batch.num_rows and not _keep(batch, run_id, kept):
+            if batch.num_rows and not _keep(batch, run_id, batches, kept):
                 return None
             pages.done(blocks=2)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
+    part = batches.part()
+    if part is not None:
+        kept.parts.append(part)
     return kept
 
 
-def _keep(batch: pa.RecordBatch, run_id: str | None, kept: Columns) -> bool:
+def _keep(batch: pa.RecordBatch, run_id: str | None, batches: Batches, kept: Columns) -> bool:
     """Check one batch's values (False: not for this path) and keep its columns."""
     from pyarrow._compute import call_function
 
@@ -276,11 +298,11 @@ def _keep(batch: pa.RecordBatch, run_id: str | None, kept: Columns) -> bool:
             if not batch.num_rows:
                 return True
             seqs, partitions, offsets = _numbers(batch)
-    kept.positions.append(batch.column("pos").to_numpy())
-    kept.rides.append(call_function("dictionary_encode", [batch.column("ride_id")]))
-    kept.seqs.append(seqs.astype(np.int8))
-    kept.partitions.append(partitions)
-    kept.offsets.append(offsets)
+    batches.ride_ids.append(batch.column("ride_id"))
+    batches.positions.add(batch.column("pos").to_numpy())
+    batches.seqs.add(seqs)
+    batches.partitions.add(partitions)
+    batches.offsets.add(offsets)
     return True
 
 
@@ -288,6 +310,10 @@ def _numbers(batch: pa.RecordBatch) -> tuple[_Ints, _Ints, _Ints]:
     """The batch's seqs, partitions and offsets (views of its columns)."""
     column = batch.column
     return column("seq").to_numpy(), column("partition").to_numpy(), column("offset").to_numpy()
+
+
+def _part_of(result: Columns | BaseException | None) -> Part | None:
+    return result.parts[0] if isinstance(result, Columns) and result.parts else None
 
 
 _lock = threading.Lock()
