@@ -327,6 +327,7 @@ def test_a_closed_producer_is_freed_without_the_cyclic_collector(silent_server: 
         producer = LibrdkafkaProducer(ClientSettings(silent_server, {}), "stuck", rec)
         producer.send(0, None, b"v", None)
         producer.close(0.5)
+        producer._poller.join(30)  # its polling thread holds it until it has stopped
         gone = weakref.ref(producer)
         del producer
         assert gone() is None
