@@ -435,19 +435,23 @@ def test_broker_dies_mid_consume_then_mid_produce(
     # most of the topic unread at that moment.
     from ridectl import consume as consume_module
 
-    # Every record read passes through Recorder.parse, whichever path handles the poll.
-    original = consume_module.Recorder.parse
+    # Every poll's records pass through Recorder.add_columns (a columnar client) or
+    # Recorder.parse (record by record), whichever path handles the poll.
+    Recorder = consume_module.Recorder
+    originals = {name: getattr(Recorder, name) for name in ("parse", "add_columns")}
     killed: list[bool] = []
 
-    def kill_on_first(
-        self: consume_module.Recorder, value: bytes | None
-    ) -> consume_module.Parsed | None:
-        if not killed:
-            cluster.kill_node(1)
-            killed.append(True)
-        return original(self, value)
+    def killing_first(name: str) -> Callable[..., object]:
+        def wrapped(self: object, *args: object) -> object:
+            if not killed:
+                cluster.kill_node(1)
+                killed.append(True)
+            return originals[name](self, *args)
 
-    monkeypatch.setattr(consume_module.Recorder, "parse", kill_on_first)
+        return wrapped
+
+    for name in originals:
+        monkeypatch.setattr(Recorder, name, killing_first(name))
     t0 = time.monotonic()
     r = cli(
         "check", "-t", "kept", "-b", bootstrap, "-f", "json", *BOUNDED,
@@ -459,7 +463,8 @@ def test_broker_dies_mid_consume_then_mid_produce(
     assert r.out == ""
     print(f"consume failed {time.monotonic() - t0:.1f}s after start")
     assert time.monotonic() - t0 < 30
-    monkeypatch.setattr(consume_module.Recorder, "parse", original)
+    for name, method in originals.items():
+        monkeypatch.setattr(Recorder, name, method)
 
     # Mid-produce: a child process is producing a long run when the node is killed.
     t0 = time.monotonic()
