@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import sys
 import tempfile
@@ -270,3 +271,25 @@ def test_columns_when_the_reader_threads_could_not_compare_their_parts(tmp_path:
     assert judged is not None
     assert judged[1] == check(read_ndjson_file(spec.path))
     assert judged[1].violating_rides > 0 and judged[1].by_kind["duplicate"] > 0
+
+
+def test_a_file_cut_short_while_it_is_read_is_judged_as_it_is_left(tmp_path: Path) -> None:
+    """Another program truncates the file after its parts are laid out and before they are
+    parsed: the parts read short, the columnar reader refuses them, and the line-by-line path
+    judges what is left (a memory-mapped read would die of SIGBUS here, with this process)."""
+    spec = generate_history(tmp_path / "h.ndjson", 20_000)
+    original = arrow_read._cuts
+
+    def cut_after_laying_out(fd: int, size: int, parts: int) -> list[int]:
+        cuts = original(fd, size, parts)
+        os.truncate(spec.path, size // 3)
+        return cuts
+
+    with (
+        patch.object(arrow_read, "part_count", lambda size: 3),
+        patch.object(arrow_read, "_cuts", cut_after_laying_out),
+    ):
+        assert check_columns(spec.path) is None
+        report = check_file(spec.path)[1]
+    assert 0 < report.events < 20_000 // 3
+    assert report == check(read_ndjson_file(spec.path))

@@ -6,9 +6,11 @@ as there are cores (up to four), each part is read by its own streaming reader o
 thread, and each thread also reduces its batches to the columns the checker needs (ride ids
 dictionary-encoded per batch, the strings dropped). The parts are joined in file order.
 
-The file is mapped into memory rather than read, and pyarrow parses the mapped pages in
-place (``_Pages``). One consequence: a file cut short by another program while it is being
-parsed ends the process with SIGBUS, where a read would have seen a torn file.
+Each part is read by pyarrow's own file reader (``pread`` in C++: no interpreter lock, no
+Python bytes object per block). A file cut short by another program while it is parsed
+gives a torn last line, which the reader refuses; the caller then reads what is left line by
+line. (A memory mapping would spare a copy, but the same cut would kill the process with
+SIGBUS.)
 
 A read can be started before the command line is parsed (``begin``, from the launcher), so
 that the parse overlaps the start-up; ``take`` hands it to the command that asks for the
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import mmap
 import os
 import stat
 import threading
@@ -68,36 +69,20 @@ class Columns:
         self.other_runs |= other.other_runs
 
 
-class _Pages:
-    """Bytes ``start`` to ``end`` of a mapped file, read by pyarrow without a copy.
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """Bytes ``start`` to ``end`` of the file, as a stream pyarrow reads on its own."""
 
-    The pages already parsed are handed back as the parse moves on (``done``), so the file
-    never sits whole in this process's resident memory (a 10M-event file is 1 GB). Handing
-    back a page of a read-only file mapping only unmaps it: a later read of it would fault it
-    in again from the page cache, so an early hand-back costs time, never a wrong byte."""
+    source: pa.NativeFile
+    start: int
+    end: int
 
-    def __init__(self, mapped: mmap.mmap, whole: pa.Buffer, start: int, end: int) -> None:
-        import pyarrow as pa
+    @property
+    def size(self) -> int:
+        return self.end - self.start
 
-        self._map = mapped
-        self._start = start
-        self._freed = start - start % mmap.PAGESIZE
-        self._parsed = 0
-        self.size = end - start
-        self.stream = pa.BufferReader(whole.slice(start, self.size))
-
-    def done(self, blocks: int) -> None:
-        """Hand back the pages of the blocks before the last ``blocks`` parsed.
-
-        The parser takes its blocks from the mapping as soon as it starts (they cost no copy),
-        so how far it has read says nothing; each batch it yields is one block parsed."""
-        self._parsed += 1
-        upto = self._start + (self._parsed - blocks) * _BLOCK_BYTES
-        upto -= upto % mmap.PAGESIZE
-        if upto > self._freed:
-            with contextlib.suppress(OSError, ValueError):
-                self._map.madvise(mmap.MADV_DONTNEED, self._freed, upto - self._freed)
-            self._freed = upto
+    def stream(self) -> pa.NativeFile:
+        return self.source.get_stream(self.start, self.size)
 
 
 def part_count(size: int) -> int:
@@ -105,12 +90,22 @@ def part_count(size: int) -> int:
     return 1 if size < _SPLIT_BYTES else max(1, min(_MAX_PARTS, os.cpu_count() or 1))
 
 
-def _cuts(mapped: mmap.mmap, size: int, parts: int) -> list[int]:
+def _cuts(fd: int, size: int, parts: int) -> list[int]:
     """Part boundaries: just after a line end near each k/n of the file."""
     cuts = [0]
     for k in range(1, parts):
-        nl = mapped.find(b"\n", max(cuts[-1], size * k // parts))
-        cuts.append(size if nl < 0 else nl + 1)
+        at = max(cuts[-1], size * k // parts)
+        while at < size:
+            block = os.pread(fd, 1 << 16, at)
+            if not block:  # the file was cut short meanwhile
+                at = size
+                break
+            nl = block.find(b"\n")
+            if nl >= 0:
+                at += nl + 1
+                break
+            at += len(block)
+        cuts.append(min(at, size))
     cuts.append(size)
     return cuts
 
@@ -131,47 +126,41 @@ class Reading:
         #: A pipe or a device is not opened here (that could take a writer's bytes or wait
         #: for one): it is left whole to the line-by-line path.
         self.regular = stat.S_ISREG(os.stat(path).st_mode)  # OSError here, in the caller
-        self._map: mmap.mmap | None = None
+        self._file: pa.NativeFile | None = None
         spans: list[tuple[int, int]] = []
         if self.regular:
-            with path.open("rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                if size:
-                    # mapped, not read: the parser reads the page cache in place, where reads
-                    # into fresh buffers cost a copy and a zeroed page per 4 kB (some 0.1 s of
-                    # CPU at 1M events). The mapping outlives the descriptor.
-                    self._map = mmap.mmap(fh.fileno(), size, access=mmap.ACCESS_READ)
-            if self._map is not None:
-                spans = list(pairwise(_cuts(self._map, size, part_count(size))))
-        whole = pa.py_buffer(self._map) if self._map is not None else None
+            # (the C library's allocator for its read buffers, as for the parser's below)
+            self._file = pa.OSFile(str(path), memory_pool=pa.system_memory_pool())
+            size = self._file.size()
+            spans = list(pairwise(_cuts(self._file.fileno(), size, part_count(size))))
         # an empty part has nothing to read; the others are filled in by their thread
         self._results: list[Columns | BaseException | None] = [
             None if b > a else Columns() for a, b in spans
         ]
         self._stop = threading.Event()
-        pages = [
-            (i, _Pages(self._map, whole, a, b))
+        work = [
+            (i, _Span(self._file, a, b))
             for i, (a, b) in enumerate(spans)
-            if b > a and self._map is not None and whole is not None
+            if b > a and self._file is not None
         ]
         # the threads wait for each other to compare their parts' ride ids
-        self._barrier = threading.Barrier(max(1, len(pages)))
+        self._barrier = threading.Barrier(max(1, len(work)))
         self._threads: list[threading.Thread] = []
         with _lock:
             _live.add(self)
         try:
-            for i, part in pages:
+            for i, part in work:
                 thread = threading.Thread(target=self._run, args=(i, part), daemon=True)
                 thread.start()
                 self._threads.append(thread)
         finally:
-            if len(self._threads) < len(pages):  # a thread could not start
+            if len(self._threads) < len(work):  # a thread could not start
                 self._stop.set()
                 self._barrier.abort()
 
-    def _run(self, i: int, pages: _Pages) -> None:
+    def _run(self, i: int, span: _Span) -> None:
         try:
-            self._results[i] = _read_part(pages, self.run_id, self._stop)
+            self._results[i] = _read_part(span, self.run_id, self._stop)
         except BaseException as exc:  # handed to the thread that asks for the result
             self._results[i] = exc
         try:
@@ -195,14 +184,10 @@ class Reading:
     def _join(self) -> None:
         for t in self._threads:
             t.join()
-        self._threads = []  # their parts (and views of the mapping) are let go
-        if self._map is not None:
-            # a view of the mapping still held elsewhere keeps it open (BufferError); its
-            # pages are handed back all the same
-            with contextlib.suppress(OSError, ValueError):
-                self._map.madvise(mmap.MADV_DONTNEED)
-            with contextlib.suppress(BufferError):
-                self._map.close()
+        self._threads = []
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                self._file.close()
         with _lock:
             _live.discard(self)
 
@@ -236,7 +221,7 @@ def _give_back_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def _read_part(pages: _Pages, run_id: str | None, stop: threading.Event) -> Columns | None:
+def _read_part(span: _Span, run_id: str | None, stop: threading.Event) -> Columns | None:
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -252,10 +237,10 @@ def _read_part(pages: _Pages, run_id: str | None, stop: threading.Event) -> Colu
     )
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     kept = Columns()
-    batches = Batches.for_bytes(pages.size)
+    batches = Batches.for_bytes(span.size)
     try:
         reader = pj.open_json(
-            pages.stream,
+            span.stream(),
             read_options=pj.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
             parse_options=options,
             # the C library's allocator hands the parser's freed blocks back to the system
@@ -267,7 +252,6 @@ def _read_part(pages: _Pages, run_id: str | None, stop: threading.Event) -> Colu
                 return None
             if batch.num_rows and not _keep(batch, run_id, batches, kept):
                 return None
-            pages.done(blocks=2)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     part = batches.part()
