@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -20,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ridectl.bench.histories import LAYOUTS, generate_history
-from ridectl.judge import arrow_read
+from ridectl.judge import arrow_read, file_parts
 from ridectl.judge import history as history_module
 from ridectl.judge.checker import check
 from ridectl.judge.columnar import check_columns
@@ -274,22 +276,55 @@ def test_columns_when_the_reader_threads_could_not_compare_their_parts(tmp_path:
 
 
 def test_a_file_cut_short_while_it_is_read_is_judged_as_it_is_left(tmp_path: Path) -> None:
-    """Another program truncates the file after its parts are laid out and before they are
-    parsed: the parts read short, the columnar reader refuses them, and the line-by-line path
-    judges what is left (a memory-mapped read would die of SIGBUS here, with this process)."""
+    """Without a lease (the file is read, not mapped), a file that another program truncates
+    after its parts are laid out and before they are parsed: the parts read short, the
+    columnar reader refuses them, and the line-by-line path judges what is left."""
     spec = generate_history(tmp_path / "h.ndjson", 20_000)
-    original = arrow_read._cuts
+    original = file_parts.FileParts.cuts
 
-    def cut_after_laying_out(fd: int, size: int, parts: int) -> list[int]:
-        cuts = original(fd, size, parts)
-        os.truncate(spec.path, size // 3)
+    def cut_after_laying_out(self: file_parts.FileParts, parts: int) -> list[int]:
+        cuts = original(self, parts)
+        assert not self.mapped
+        os.truncate(spec.path, self.size // 3)
         return cuts
 
     with (
+        patch.object(file_parts, "_lease", lambda fd: False),
         patch.object(arrow_read, "part_count", lambda size: 3),
-        patch.object(arrow_read, "_cuts", cut_after_laying_out),
+        patch.object(file_parts.FileParts, "cuts", cut_after_laying_out),
     ):
         assert check_columns(spec.path) is None
         report = check_file(spec.path)[1]
     assert 0 < report.events < 20_000 // 3
     assert report == check(read_ndjson_file(spec.path))
+
+
+def test_a_mapped_file_cannot_be_cut_short_by_another_program_while_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    """The file is mapped under a read lease: another program's truncation waits until the
+    parse is over (a mapped page cut away under the parser would kill this process with
+    SIGBUS), and the verdict is the whole file's."""
+    spec = generate_history(tmp_path / "h.ndjson", 20_000)
+    whole = check(read_ndjson_file(spec.path))
+    original = file_parts.FileParts.cuts
+    children: list[subprocess.Popen[bytes]] = []
+
+    def truncated_meanwhile(self: file_parts.FileParts, parts: int) -> list[int]:
+        assert self.mapped  # the lease was granted (our own file, the main thread)
+        truncate = f"open({str(spec.path)!r}, 'r+').truncate(100)"
+        children.append(subprocess.Popen([sys.executable, "-c", truncate]))
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            children[0].wait(1.0)  # (it waits for the lease, far longer than this)
+        return original(self, parts)
+
+    with (
+        patch.object(arrow_read, "part_count", lambda size: 3),
+        patch.object(file_parts.FileParts, "cuts", truncated_meanwhile),
+    ):
+        judged = check_columns(spec.path)
+        waited = children[0].poll() is None  # still waiting when the parse was over
+    assert judged is not None and judged[1] == whole
+    assert waited
+    assert children[0].wait(30) == 0  # and done once the lease was let go
+    assert spec.path.stat().st_size == 100

@@ -6,11 +6,9 @@ as there are cores (up to four), each part is read by its own streaming reader o
 thread, and each thread also reduces its batches to the columns the checker needs (ride ids
 dictionary-encoded per batch, the strings dropped). The parts are joined in file order.
 
-Each part is read by pyarrow's own file reader (``pread`` in C++: no interpreter lock, no
-Python bytes object per block). A file cut short by another program while it is parsed
-gives a torn last line, which the reader refuses; the caller then reads what is left line by
-line. (A memory mapping would spare a copy, but the same cut would kill the process with
-SIGBUS.)
+The file's bytes reach the threads through ``ridectl.judge.file_parts``: mapped (parsed in
+place) while a read lease keeps other programs from truncating the file, else read by
+pyarrow's own reader, where a file cut short gives a torn part that the reader refuses.
 
 A read can be started before the command line is parsed (``begin``, from the launcher), so
 that the parse overlaps the start-up; ``take`` hands it to the command that asks for the
@@ -38,6 +36,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from ridectl.judge.file_parts import FilePart, FileParts
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.judge.parts import Batches, Part, compare_parts
 
@@ -69,45 +68,9 @@ class Columns:
         self.other_runs |= other.other_runs
 
 
-@dataclass(frozen=True, slots=True)
-class _Span:
-    """Bytes ``start`` to ``end`` of the file, as a stream pyarrow reads on its own."""
-
-    source: pa.NativeFile
-    start: int
-    end: int
-
-    @property
-    def size(self) -> int:
-        return self.end - self.start
-
-    def stream(self) -> pa.NativeFile:
-        return self.source.get_stream(self.start, self.size)
-
-
 def part_count(size: int) -> int:
     """Into how many parts a file of ``size`` bytes is cut (one per core, up to four)."""
     return 1 if size < _SPLIT_BYTES else max(1, min(_MAX_PARTS, os.cpu_count() or 1))
-
-
-def _cuts(fd: int, size: int, parts: int) -> list[int]:
-    """Part boundaries: just after a line end near each k/n of the file."""
-    cuts = [0]
-    for k in range(1, parts):
-        at = max(cuts[-1], size * k // parts)
-        while at < size:
-            block = os.pread(fd, 1 << 16, at)
-            if not block:  # the file was cut short meanwhile
-                at = size
-                break
-            nl = block.find(b"\n")
-            if nl >= 0:
-                at += nl + 1
-                break
-            at += len(block)
-        cuts.append(min(at, size))
-    cuts.append(size)
-    return cuts
 
 
 class Reading:
@@ -117,29 +80,24 @@ class Reading:
         # imported here, in the caller's thread, before any reader thread needs them
         # (pyarrow._compute, not pyarrow.compute: that one builds a Python wrapper for each of
         # its hundreds of functions as it is imported, some 50 ms of one core)
-        import pyarrow as pa
-        import pyarrow._compute
-        import pyarrow.json
 
         self.path = path
         self.run_id = run_id
         #: A pipe or a device is not opened here (that could take a writer's bytes or wait
         #: for one): it is left whole to the line-by-line path.
         self.regular = stat.S_ISREG(os.stat(path).st_mode)  # OSError here, in the caller
-        self._file: pa.NativeFile | None = None
+        self._file: FileParts | None = None
         spans: list[tuple[int, int]] = []
         if self.regular:
-            # (the C library's allocator for its read buffers, as for the parser's below)
-            self._file = pa.OSFile(str(path), memory_pool=pa.system_memory_pool())
-            size = self._file.size()
-            spans = list(pairwise(_cuts(self._file.fileno(), size, part_count(size))))
+            self._file = FileParts(path, _BLOCK_BYTES)
+            spans = list(pairwise(self._file.cuts(part_count(self._file.size))))
         # an empty part has nothing to read; the others are filled in by their thread
         self._results: list[Columns | BaseException | None] = [
             None if b > a else Columns() for a, b in spans
         ]
         self._stop = threading.Event()
         work = [
-            (i, _Span(self._file, a, b))
+            (i, self._file.part(a, b))
             for i, (a, b) in enumerate(spans)
             if b > a and self._file is not None
         ]
@@ -158,9 +116,9 @@ class Reading:
                 self._stop.set()
                 self._barrier.abort()
 
-    def _run(self, i: int, span: _Span) -> None:
+    def _run(self, i: int, source: FilePart) -> None:
         try:
-            self._results[i] = _read_part(span, self.run_id, self._stop)
+            self._results[i] = _read_part(source, self.run_id, self._stop)
         except BaseException as exc:  # handed to the thread that asks for the result
             self._results[i] = exc
         try:
@@ -184,10 +142,10 @@ class Reading:
     def _join(self) -> None:
         for t in self._threads:
             t.join()
-        self._threads = []
+        self._threads = []  # their parts (and views of the file) are let go
         if self._file is not None:
-            with contextlib.suppress(OSError):
-                self._file.close()
+            self._file.close()
+            self._file = None
         with _lock:
             _live.discard(self)
 
@@ -221,7 +179,7 @@ def _give_back_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def _read_part(span: _Span, run_id: str | None, stop: threading.Event) -> Columns | None:
+def _read_part(source: FilePart, run_id: str | None, stop: threading.Event) -> Columns | None:
     import pyarrow as pa
     import pyarrow.json as pj
 
@@ -237,10 +195,10 @@ def _read_part(span: _Span, run_id: str | None, stop: threading.Event) -> Column
     )
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     kept = Columns()
-    batches = Batches.for_bytes(span.size)
+    batches = Batches.for_bytes(source.size)
     try:
         reader = pj.open_json(
-            span.stream(),
+            source.stream,
             read_options=pj.ReadOptions(block_size=_BLOCK_BYTES, use_threads=False),
             parse_options=options,
             # the C library's allocator hands the parser's freed blocks back to the system
@@ -252,6 +210,7 @@ def _read_part(span: _Span, run_id: str | None, stop: threading.Event) -> Column
                 return None
             if batch.num_rows and not _keep(batch, run_id, batches, kept):
                 return None
+            source.done(blocks=2)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
     part = batches.part()
