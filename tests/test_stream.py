@@ -307,8 +307,9 @@ def test_a_mapped_file_cannot_be_cut_short_by_another_program_while_it_is_parsed
     SIGBUS), and the verdict is the whole file's."""
     spec = generate_history(tmp_path / "h.ndjson", 20_000)
     whole = check(read_ndjson_file(spec.path))
-    original = file_parts.FileParts.cuts
+    original_cuts, original_close = file_parts.FileParts.cuts, file_parts.FileParts.close
     children: list[subprocess.Popen[bytes]] = []
+    waiting_at_close: list[bool] = []
 
     def truncated_meanwhile(self: file_parts.FileParts, parts: int) -> list[int]:
         assert self.mapped  # the lease was granted (our own file, the main thread)
@@ -316,15 +317,20 @@ def test_a_mapped_file_cannot_be_cut_short_by_another_program_while_it_is_parsed
         children.append(subprocess.Popen([sys.executable, "-c", truncate]))
         with contextlib.suppress(subprocess.TimeoutExpired):
             children[0].wait(1.0)  # (it waits for the lease, far longer than this)
-        return original(self, parts)
+        return original_cuts(self, parts)
+
+    def closing(self: file_parts.FileParts) -> None:
+        # the parse is over and the lease not yet let go: the other program still waits
+        waiting_at_close.append(children[0].poll() is None)
+        original_close(self)
 
     with (
         patch.object(arrow_read, "part_count", lambda size: 3),
         patch.object(file_parts.FileParts, "cuts", truncated_meanwhile),
+        patch.object(file_parts.FileParts, "close", closing),
     ):
         judged = check_columns(spec.path)
-        waited = children[0].poll() is None  # still waiting when the parse was over
     assert judged is not None and judged[1] == whole
-    assert waited
+    assert waiting_at_close == [True]
     assert children[0].wait(30) == 0  # and done once the lease was let go
     assert spec.path.stat().st_size == 100

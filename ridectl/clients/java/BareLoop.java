@@ -83,8 +83,8 @@ public final class BareLoop {
         for (int i = 0; i < n; i++) {
             int keyLength = in.readInt();
             int valueLength = in.readInt();
-            byte[] key = bytes(in, keyLength);
-            byte[] value = bytes(in, valueLength);
+            byte[] key = RideClient.bytes(in, keyLength);
+            byte[] value = RideClient.bytes(in, valueLength);
             records.add(new ProducerRecord<>(topic, null, key, value));
         }
         producer.partitionsFor(topic);
@@ -115,15 +115,6 @@ public final class BareLoop {
         }
         int i = (int) Math.min(sorted.length - 1, Math.max(0, Math.round(q / 100 * (sorted.length - 1))));
         return sorted[i] / 1000;
-    }
-
-    static byte[] bytes(DataInputStream in, int length) throws IOException {
-        if (length < 0) {
-            return null;
-        }
-        byte[] b = new byte[length];
-        in.readFully(b);
-        return b;
     }
 
     // The configuration the producer holds after its own adjustments (as RideClient reads it).
