@@ -21,6 +21,16 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+def one_line(text: str) -> str:
+    """``text`` with every run of whitespace (line ends too) made one space."""
+    return " ".join(text.split())
+
+
+def error_text(exc: BaseException) -> str:
+    """``Type: message`` of an exception, on one line, at most 300 characters."""
+    return f"{type(exc).__name__}: {one_line(str(exc))}"[:300]
+
+
 class RidectlError(Exception):
     """A problem the user can act on. The CLI prints ``error: <message>`` and exits with ``code``.
 

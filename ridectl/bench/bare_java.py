@@ -30,6 +30,7 @@ from typing import IO
 
 from ridectl.bench.baselines import ConsumeSample, ProduceSample, build_payloads
 from ridectl.clients.java import CONSUMER_DEFAULTS, java_settings, jvm_command, shown_settings
+from ridectl.errors import one_line
 from ridectl.produce import settings_id
 from ridectl.settings import ClientSettings
 
@@ -106,7 +107,7 @@ class _Run:
             lines = self._err.read().decode(errors="replace").strip().splitlines()
             wanted = [ln for ln in lines if "Exception" in ln or "Error" in ln] or lines
             said = f"exit {self.proc.returncode}: {wanted[-1] if wanted else 'no output'}"
-        return BareJavaError(f"{PROGRAM}: {' '.join(said.split())[:300]}")
+        return BareJavaError(f"{PROGRAM}: {one_line(said)[:300]}")
 
     def close(self) -> float:
         """Wait for the JVM to end (killed if it takes more than 30 s); its wall seconds."""

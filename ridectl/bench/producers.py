@@ -26,7 +26,7 @@ from ridectl.bench.baselines import ProduceSample, bare_produce, java_produce
 from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES, Strategy
 from ridectl.bench.stats import aggregate, median, rounded, sample_dict
 from ridectl.clients.base import ClientName
-from ridectl.errors import RidectlError
+from ridectl.errors import RidectlError, error_text
 
 if TYPE_CHECKING:
     from ridectl.bench.runner import Bench
@@ -228,7 +228,7 @@ class ProducerSection:
         try:
             sample = java_bare_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
         except (BareJavaError, RidectlError, OSError) as exc:
-            return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]}
+            return {"error": error_text(exc)}
         return sample_dict(sample)
 
     def _java_reference(self, _client: ClientName, strategy: Strategy) -> dict[str, Any]:
@@ -253,7 +253,7 @@ class ProducerSection:
                 self.b.java, self.b.tools, self.b.bootstrap, topic, self.records, size, props
             )
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-            return {"error": f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]}
+            return {"error": error_text(exc)}
         out = asdict(sample)
         out["record_bytes"] = size
         out["elapsed_s"] = round(time.perf_counter() - t0, 3)

@@ -40,7 +40,7 @@ from ridectl.bench.stats import median
 from ridectl.bench.targets import evaluate_targets
 from ridectl.broker.processes import free_port_block
 from ridectl.clients.base import ClientName
-from ridectl.errors import RidectlError
+from ridectl.errors import RidectlError, error_text
 from ridectl.versions import KAFKA_VERSION
 
 __all__ = ["SIZES", "BenchOptions", "Size", "run_bench"]
@@ -54,10 +54,6 @@ class BenchOptions:
     progress: Callable[[str], None] = field(default=lambda _msg: None)
     #: the clients whose producer and consumer are measured, each beside its bare loop
     clients: tuple[ClientName, ...] = tuple(ClientName)
-
-
-def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
 
 
 def _topic(kind: str) -> str:
@@ -114,8 +110,8 @@ class Bench:
                 try:
                     results[name] = measure()
                 except Exception as exc:  # a failed section is reported, the rest still runs
-                    self.say(f"{name}: failed: {_error_text(exc)}")
-                    results[name] = {"error": _error_text(exc)}
+                    self.say(f"{name}: failed: {error_text(exc)}")
+                    results[name] = {"error": error_text(exc)}
             self._delete_topics()
         results["targets"] = evaluate_targets(results)
         results["duration_s"] = round(time.monotonic() - t0, 1)

@@ -16,7 +16,7 @@ from rich.markup import escape
 from typer.core import TyperOption
 
 from ridectl import __version__
-from ridectl.errors import ExitCode, RidectlError
+from ridectl.errors import ExitCode, RidectlError, one_line
 from ridectl.output import console
 
 
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rv = run(args=argv, prog_name="ridectl", standalone_mode=False)
     except RidectlError as exc:
-        fail(_one_line(str(exc)), exc.code)
+        fail(one_line(str(exc)), exc.code)
     except typer.TyperException as exc:
         # Typer's own (vendored click) usage errors: bad option values, unknown options, ...
         ctx = getattr(exc, "ctx", None)
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(ExitCode.USAGE)  # Typer has printed the help; no command is a usage error
         where = f" (see: {ctx.command_path} --help)" if ctx is not None else ""
         code = ExitCode.USAGE if ctx is not None else ExitCode(exc.exit_code)
-        fail(f"{_one_line(exc.format_message())}{where}", code)
+        fail(f"{one_line(exc.format_message())}{where}", code)
     except (typer.Abort, KeyboardInterrupt):
         console.err().print("interrupted")
         sys.exit(ExitCode.INTERRUPTED)
@@ -144,9 +144,9 @@ def main(argv: list[str] | None = None) -> None:
             raise
         known = _client_error(exc)
         if known is not None:
-            fail(_one_line(str(known)), known.code)
+            fail(one_line(str(known)), known.code)
         fail(
-            f"unexpected {type(exc).__name__}: {_one_line(str(exc)) or 'no message'} "
+            f"unexpected {type(exc).__name__}: {one_line(str(exc)) or 'no message'} "
             "(set RIDECTL_DEBUG=1 to see the traceback, and please report it)",
             ExitCode.SOFTWARE,
         )
@@ -170,7 +170,3 @@ def _client_error(exc: Exception) -> RidectlError | None:
     from ridectl.clients.kafka_python_errors import client_error
 
     return client_error(exc)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import IO
 
 from ridectl.clients.base import Delivery, DeliveryCallback, ack_receiver
-from ridectl.errors import RidectlError
+from ridectl.errors import RidectlError, one_line
 
 _KILL_WAIT_S = 5.0
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -46,7 +46,7 @@ _ACKS, _FAILED, _LINE, _RECORDS = b"aelr"
 
 def client_error(what: str, message: str) -> RidectlError:
     """One line naming the client: ``java client (producer): <message>``."""
-    return RidectlError(f"java client ({what}): {' '.join(message.split())[:500]}")
+    return RidectlError(f"java client ({what}): {one_line(message)[:500]}")
 
 
 def _exception_text(rest: str) -> str:

@@ -55,8 +55,8 @@ from ridectl.clients.base import (
     ack_receiver,
 )
 from ridectl.clients.placement import KeyPlacement
-from ridectl.clients.rdkafka_callbacks import RecordCallback, one_line, weakly
-from ridectl.errors import RidectlError
+from ridectl.clients.rdkafka_callbacks import RecordCallback, weakly
+from ridectl.errors import RidectlError, one_line
 from ridectl.settings import ClientSettings
 
 _LOG = logging.getLogger("ridectl.librdkafka")

@@ -16,12 +16,9 @@ import msgspec
 from confluent_kafka import KafkaError, Message
 
 from ridectl.clients.base import Delivery, DeliveryCallback
+from ridectl.errors import one_line
 
 _Arg = TypeVar("_Arg")
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 class RecordCallback(msgspec.Struct, gc=False):

@@ -47,7 +47,7 @@ from enum import StrEnum
 
 import kafka.errors as kafka_errors
 
-from ridectl.errors import UsageError
+from ridectl.errors import UsageError, one_line
 
 __all__ = [
     "DEFAULT_ERROR_CODE",
@@ -338,5 +338,5 @@ def parse_fault_spec(text: str) -> FaultSpec:
     try:
         return _build(text)
     except ValueError as exc:
-        shown = " ".join(text.split())
+        shown = one_line(text)
         raise UsageError(f"bad fault spec {shown!r}: {exc} (valid: {VALID_FORMS})") from None
