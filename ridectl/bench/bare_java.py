@@ -30,6 +30,7 @@ from typing import IO
 
 from ridectl.bench.baselines import ConsumeSample, ProduceSample, build_payloads
 from ridectl.clients.java import CONSUMER_DEFAULTS, java_settings, jvm_command, shown_settings
+from ridectl.clients.java_process import text_frame
 from ridectl.errors import one_line
 from ridectl.produce import settings_id
 from ridectl.settings import ClientSettings
@@ -45,14 +46,8 @@ class BareJavaError(RuntimeError):
 
 
 def _settings_frame(props: Mapping[str, str]) -> bytes:
-    """``count`` then each name and value as Java's ``readUTF`` reads them (the settings are
-    ASCII or plain UTF-8: no NUL and no character outside the BMP)."""
-    out = [_COUNT.pack(len(props))]
-    for item in props.items():
-        for text in item:
-            data = text.encode()
-            out.append(struct.pack(">H", len(data)) + data)
-    return b"".join(out)
+    """The settings as ridectl's Java client takes them (``RideClient.readSettings``)."""
+    return b"".join([*(text_frame(f"C {k} {v}") for k, v in props.items()), text_frame("G")])
 
 
 def _records_frame(payloads: list[tuple[bytes | None, bytes]]) -> bytes:

@@ -43,10 +43,7 @@ public final class BareLoop {
             new BufferedInputStream(new FileInputStream(FileDescriptor.in), 1 << 16));
         int code = 0;
         try {
-            Properties props = new Properties();
-            for (int n = in.readInt(); n > 0; n--) {
-                props.setProperty(in.readUTF(), in.readUTF());
-            }
+            Properties props = RideClient.readSettings(in);
             if (args.length == 2 && args[0].equals("produce")) {
                 produce(in, out, props, args[1]);
             } else if (args.length == 2 && args[0].equals("consume")) {
