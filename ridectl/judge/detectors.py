@@ -65,7 +65,7 @@ class Facts:
     def of(cls, history: History) -> Facts:
         aborted = history.aborted or frozenset()
         aborted_rides = (
-            frozenset(o.ride_id for o in history.observations if (o.partition, o.offset) in aborted)
+            frozenset(r for r, p, o in history.places() if (p, o) in aborted)
             if aborted
             else frozenset()
         )
