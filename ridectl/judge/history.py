@@ -7,7 +7,6 @@ A history is saved as NDJSON, one observation per line (see README, "History fil
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import compress, repeat
 from json.encoder import encode_basestring_ascii
 from operator import attrgetter
@@ -74,9 +73,12 @@ json_text: Callable[[str], str] = encode_basestring_ascii
 HISTORY_LINE = '{"pos":%d,"ride_id":%s,"seq":%d,"partition":%d,"offset":%d,"run_id":%s}\n'
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
-    """One event the producer saw acknowledged (partition and offset from the broker)."""
+class Ack(msgspec.Struct, frozen=True, gc=False, rename={"partition": "p", "offset": "o"}):
+    """One event the producer saw acknowledged (partition and offset from the broker).
+
+    A run keeps its acknowledgements as JSON lines ``{"ride_id":..,"seq":..,"p":..,"o":..}``
+    (``ridectl.runs``). A struct, not a dataclass: a producer makes one per acknowledgement,
+    and a frozen dataclass took some 0.5 µs to make, against 0.04 µs."""
 
     ride_id: str
     seq: int
