@@ -212,10 +212,11 @@ def check(history: History, *, detectors: Sequence[Detector] = DETECTORS) -> Rep
         ordered = _in_processing_order(history.observations)
         folds, suspects = _suspects(ordered, report)
         seen = folds.keys()
-    facts = Facts.of(history)
+    facts = Facts.of(history, rides=frozenset())
     for d in detectors:
         wanted = d.extra_rides(seen, facts)
         suspects.update(seen if wanted is None else wanted)
+    facts = facts.for_rides(suspects)  # (the acknowledgements of the rides judged)
     report.rides = len(seen) + len(suspects - seen)
     groups = events_of(recorded, suspects) if recorded is not None else _group(ordered, suspects)
     asked = tuple(d for d in detectors if d.applies(facts))
