@@ -290,7 +290,8 @@ def _consume(section: Any) -> list[str]:
     out += [
         f"The {section.get('topic_events'):,} events of a keyed idempotent run written for "
         "this section, read back from the beginning in-process with each client (`consume()` "
-        "then `check()`, what `ridectl check --topic` does), beside a bare read of the same "
+        "then `check()` with the run's acknowledgements, what `ridectl check --topic` does with a "
+        "run produced from this machine), beside a bare read of the same "
         "records by the same client that keeps nothing (the ceiling the client sets). Every "
         "figure and ratio covers the same span for every client: from client creation to "
         "verdict for ridectl, to the last record for the bare read. The loop columns leave "
