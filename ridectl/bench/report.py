@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ridectl.bench.plan import FIRST_ROUND_LESSONS
+
 RESULTS_MD = "RESULTS.md"
 RESULTS_JSON = "results.json"
 
@@ -382,6 +384,18 @@ def _first_lesson(results: dict[str, Any]) -> list[str]:
                     f"exit {whole.get('exit_code')}: {whole.get('last_line', '')}",
                 ]
             )
+    first_round = lesson.get("first_round")
+    if first_round:
+        rows.append(
+            [
+                "`ridectl demo --fast` with the first round's eight lessons (`--scenario` each: "
+                + ", ".join(FIRST_ROUND_LESSONS)
+                + ")",
+                _num(first_round.get("wall_s"), 1),
+                f"exit {first_round.get('exit_code')}"
+                + (f"; {first_round['note']}" if first_round.get("note") else ""),
+            ]
+        )
     if cold.get("error"):
         rows.append(["broker cold start", "-", f"failed: {cold['error']}"])
     else:
