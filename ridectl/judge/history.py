@@ -244,7 +244,6 @@ def write_ndjson(observations: Iterable[Observation], out: IO[str]) -> int:
 
 _decoder = msgspec.json.Decoder(Observation)
 _decode_lines = _decoder.decode_lines
-_decode_line = _decoder.decode
 _run_of = attrgetter("run_id")
 
 #: Bytes of a history file decoded at once: big enough to amortise the calls, small enough
@@ -261,11 +260,14 @@ def decode_chunk(chunk: bytes | str, into: list[Observation], history: History) 
     except (msgspec.DecodeError, UnicodeDecodeError):
         decoded = []
         text = chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
-        for line in text.splitlines():
+        # Lines end at "\n" alone, and a line is read as the whole chunk reads it (objects
+        # back to back on one line are events each, as msgspec and pyarrow take them), so a
+        # bad line elsewhere in the chunk changes nothing but its own count.
+        for line in text.split("\n"):
             if not line.strip():
                 continue
             try:
-                decoded.append(_decode_line(line))
+                decoded += _decode_lines(line)
             except msgspec.DecodeError:
                 history.malformed += 1
     run_id = history.run_id
