@@ -351,6 +351,7 @@ public final class RideClient {
         }
         showSettings(producerConfig(producer, props), PRODUCER_SHOWN);
         say("READY");
+        byte[] block = new byte[1 << 16];
         for (int kind = in.read(); kind >= 0; kind = in.read()) {
             if (kind == 'P') {
                 long index = in.readLong();
@@ -365,7 +366,12 @@ public final class RideClient {
             if (kind == 'B') {
                 long first = in.readLong();
                 int count = in.readInt();
-                sendBlock(producer, topic, first, count, bytes(in, in.readInt()));
+                int length = in.readInt();
+                if (block.length < length) {
+                    block = new byte[Math.max(length, 2 * block.length)];
+                }
+                in.readFully(block, 0, length); // one array for every block: less to collect
+                sendBlock(producer, topic, first, count, block);
                 continue;
             }
             String line = text(in);
