@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import compress, repeat
+from itertools import compress
 from operator import lt
 
 from ridectl.clients.admin import partition_count
@@ -30,7 +30,8 @@ from ridectl.clients.base import (
 )
 from ridectl.clients.factory import make_consumer
 from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
-from ridectl.judge.history import History, Observation, parse_ride_event, ride_event_columns
+from ridectl.judge.history import History, parse_ride_event, ride_event_columns
+from ridectl.judge.recorded import Recorded
 from ridectl.runs import is_newer
 from ridectl.settings import ClientSettings
 
@@ -205,21 +206,33 @@ class Recorder:
             # A newer run: the history follows it.
             if history.run_id is not None:
                 history.other_runs.add(history.run_id)
-            history.foreign += len(history.observations)
+            history.foreign += history.events
             history.observations = []
             history.run_id = run_id
-        history.observations.append(
-            Observation(self.position, ride_id, seq, partition, offset, run_id)
-        )
+        self._columns(run_id).append(ride_id, seq, partition, offset)
         self.position += 1
         return True
+
+    def _columns(self, run_id: str) -> Recorded:
+        """Where the next events go: the history's recorded columns, which continue at this
+        recorder's position (new ones when there are none or they do not)."""
+        history = self.history
+        recorded = history.recorded
+        if (
+            recorded is None
+            or recorded.run_id != run_id
+            or recorded.start + len(recorded) != self.position
+        ):
+            history.settle()
+            recorded = history.recorded = Recorded(self.position, run_id)
+        return recorded
 
     def add_columns(
         self, partitions: list[int], offsets: list[int], values: list[bytes | None]
     ) -> None:
         """Record many records at once, with the same outcome as ``parse`` then ``add`` for
         each in turn. The common case (every value a ride event of one run, the run kept)
-        costs one decode and one observation per record and no Python loop; anything else
+        costs one decode per record, no object beyond it and no Python loop; anything else
         (foreign records, several runs in one batch) goes record by record."""
         columns = ride_event_columns(values) if offsets else None
         if columns is None:
@@ -228,27 +241,16 @@ class Recorder:
         run_id = run_ids[0]
         if run_ids.count(run_id) != len(run_ids):
             return self._one_by_one(partitions, offsets, values)
-        start = 0
         if run_id != self.history.run_id:
             # Another run than the one kept: the first record decides, as ``add`` does,
             # whether the history follows it (a newer run) or all of them are foreign.
             first = self.parse(values[0])
             if first is None or not self.add(first, partitions[0], offsets[0]):
                 return self._one_by_one(partitions[1:], offsets[1:], values[1:])
-            start = 1
-        pos, n = self.position, len(offsets) - start
-        self.history.observations.extend(
-            map(
-                Observation,
-                range(pos, pos + n),
-                ride_ids[start:] if start else ride_ids,
-                seqs[start:] if start else seqs,
-                partitions[start:] if start else partitions,
-                offsets[start:] if start else offsets,
-                repeat(run_id, n),
-            )
-        )
-        self.position = pos + n
+            ride_ids, seqs = ride_ids[1:], seqs[1:]
+            partitions, offsets = partitions[1:], offsets[1:]
+        self._columns(run_id).extend(ride_ids, seqs, partitions, offsets)
+        self.position += len(offsets)
         return None
 
     def _one_by_one(

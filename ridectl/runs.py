@@ -11,6 +11,7 @@ A run through the fault proxy also keeps ``<run_id>.requests.ndjson``: the Produ
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -18,6 +19,8 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+
+import msgspec
 
 from ridectl.judge.history import Ack
 
@@ -70,10 +73,7 @@ def save_run(record: Mapping[str, object], acks: Iterable[Ack]) -> Path:
     here are reported by the caller as a warning, not an error."""
     run_id = str(record["run_id"])
     d = _runs_dir()
-    with (d / f"{run_id}.acks.ndjson").open("w", encoding="utf-8") as fh:
-        for a in acks:
-            doc = {"ride_id": a.ride_id, "seq": a.seq, "p": a.partition, "o": a.offset}
-            fh.write(json.dumps(doc, separators=(",", ":")) + "\n")
+    (d / f"{run_id}.acks.ndjson").write_bytes(_encode_lines(list(acks)))
     path = d / f"{run_id}.json"
     path.write_text(json.dumps(record, indent=2))
     (home() / "last-run.json").write_text(json.dumps({"run_id": run_id, "topic": record["topic"]}))
@@ -125,17 +125,25 @@ def load_requests(run_id: str) -> list[Mapping[str, object]] | None:
 
 
 def load_acks(run_id: str) -> list[Ack] | None:
-    path = home() / "runs" / f"{run_id}.acks.ndjson"
+    """The acknowledgements saved with a run (lines that cannot be read are left out), or
+    None when the run kept none."""
     try:
-        fh = path.open(encoding="utf-8")
+        text = (home() / "runs" / f"{run_id}.acks.ndjson").read_bytes()
     except OSError:
         return None
+    try:
+        return _decode_lines(text)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
     acks: list[Ack] = []
-    with fh:
-        for line in fh:
-            try:
-                d = json.loads(line)
-                acks.append(Ack(d["ride_id"], d["seq"], d["p"], d["o"]))
-            except (ValueError, KeyError, TypeError):
-                continue
+    for line in text.splitlines():
+        with contextlib.suppress(msgspec.DecodeError, UnicodeDecodeError):
+            if line.strip():
+                acks.append(_decode_line(line))
     return acks
+
+
+# (msgspec, not json: 300,000 acknowledgements took about a second each way with json)
+_encode_lines = msgspec.json.Encoder().encode_lines
+_decode_lines = msgspec.json.Decoder(Ack).decode_lines
+_decode_line = msgspec.json.Decoder(Ack).decode

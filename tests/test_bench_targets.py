@@ -42,3 +42,24 @@ def test_linear_growth_is_judged_on_the_ratio_of_marginal_costs() -> None:
 def test_a_step_lost_in_noise_gives_figures_but_no_verdict() -> None:
     figure, met = _linear(_rows([0.5, 0.5, 0.6]))
     assert met is None and "within noise" in figure and "2.50" in figure
+
+
+def test_the_first_round_lessons_are_lessons_of_the_demo() -> None:
+    from ridectl.bench.plan import FIRST_ROUND_LESSONS
+    from ridectl.scenarios.catalogue import LESSONS
+
+    assert set(FIRST_ROUND_LESSONS) <= {lesson.name for lesson in LESSONS}
+
+
+def test_the_demo_target_needs_every_lesson_to_pass() -> None:
+    from ridectl.bench.targets import evaluate_targets
+
+    def verdict(wall_s: float, exit_code: int | None) -> bool | None:
+        run = {"wall_s": wall_s, "exit_code": exit_code}
+        rows = evaluate_targets({"first_lesson": {"first_round": run}})
+        (row,) = [r for r in rows if "eight lessons" in r["name"]]
+        return row["met"]  # type: ignore[no-any-return]
+
+    assert verdict(8.4, 0) is True
+    assert verdict(19.5, 0) is False
+    assert verdict(8.4, 1) is None  # a lesson that failed says nothing about speed

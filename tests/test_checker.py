@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import random
 from itertools import permutations
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ridectl.judge import checker
 from ridectl.judge.checker import (
     CONSEQUENCES,
     DuplicateKind,
@@ -21,6 +23,7 @@ from ridectl.judge.checker import (
     check,
 )
 from ridectl.judge.history import Ack, History, Observation, read_ndjson
+from ridectl.judge.recorded import Recorded
 
 OOO = ViolationKind.OUT_OF_ORDER
 DUP = ViolationKind.DUPLICATE
@@ -569,6 +572,15 @@ def test_matches_reference(
     history = History(obs, acked=acked, committed=committed, aborted=aborted)
     report = check(history)
     assert rows_of(report) == reference(obs, acked, committed, aborted)
+    # the same events recorded as a consumer records them (columns) and judged in arrays
+    recorded = History(acked=acked, committed=committed, aborted=aborted)
+    recorded.recorded = Recorded(0, "")
+    for o in obs:
+        recorded.recorded.append(o.ride_id, o.seq, o.partition, o.offset)
+    with patch.object(checker, "COLUMNS_FROM_EVENTS", 0):
+        assert check(recorded) == report
+    assert recorded.recorded is not None  # (judged without turning them into objects)
+    assert recorded.observations == obs
     split = {
         r for r in {o.ride_id for o in obs} if len({o.partition for o in obs if o.ride_id == r}) > 1
     }

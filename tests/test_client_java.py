@@ -15,7 +15,8 @@ from silent_broker import silent_broker
 from ridectl.clients import java
 from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_producer
-from ridectl.clients.java import JavaConsumer, JavaProducer, java_settings
+from ridectl.clients.java import JavaProducer, java_settings
+from ridectl.clients.java_consumer import JavaConsumer
 from ridectl.errors import RidectlError, UsageError
 from ridectl.faults.proxy import FaultProxy
 from ridectl.faults.spec import parse_fault_spec

@@ -11,7 +11,8 @@ import struct
 import threading
 
 from ridectl.clients.base import ConsumedRecord
-from ridectl.clients.java import build_key, decode_columns, decode_records
+from ridectl.clients.java import build_key
+from ridectl.clients.java_consumer import decode_columns, decode_records
 from ridectl.clients.java_process import FrameSplitter, _Writer, text_frame
 
 

@@ -44,8 +44,20 @@ def test_missing_or_damaged_records_read_as_none() -> None:
     # A damaged line of the acks file is skipped, the others kept.
     acks_file = runs.home() / "runs" / "r1.acks.ndjson"
     good = json.dumps({"ride_id": "ride-00001", "seq": 2, "p": 1, "o": 5})
-    acks_file.write_text('{"ride_id": "x"}\n' + "garbage\n" + good + "\n")
+    wrong_type = json.dumps({"ride_id": "ride-00002", "seq": "2", "p": 1, "o": 6})
+    acks_file.write_text('{"ride_id": "x"}\n' + "garbage\n" + good + "\n" + wrong_type + "\n")
     assert runs.load_acks("r1") == [Ack("ride-00001", 2, 1, 5)]
+
+
+def test_acks_are_saved_one_compact_json_object_a_line_and_read_back() -> None:
+    acks = [Ack(f"ride-{i:05d}", i % 5 + 1, i % 3, i) for i in range(1000)] + [
+        Ack('fahrt-ü"x', 1, 0, 7)
+    ]
+    runs.save_run(_record("r2", "t"), acks)
+    lines = (runs.home() / "runs" / "r2.acks.ndjson").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == '{"ride_id":"ride-00000","seq":1,"p":0,"o":0}'
+    assert [json.loads(line)["ride_id"] for line in lines[-2:]] == ["ride-00999", 'fahrt-ü"x']
+    assert runs.load_acks("r2") == acks
 
 
 def test_run_ids_sort_by_the_time_they_started() -> None:

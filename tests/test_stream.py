@@ -334,3 +334,28 @@ def test_a_mapped_file_cannot_be_cut_short_by_another_program_while_it_is_parsed
     assert waiting_at_close == [True]
     assert children[0].wait(30) == 0  # and done once the lease was let go
     assert spec.path.stat().st_size == 100
+
+
+@pytest.mark.parametrize("bad_line", [False, True])
+def test_a_bad_line_changes_nothing_but_its_own_count(tmp_path: Path, bad_line: bool) -> None:
+    """Objects back to back on one line, a line of blanks, a line separator (U+2028) inside a
+    ride id: read the same whether the chunk holding them is decoded whole or, because of a
+    bad line elsewhere in it, line by line; every path gives one verdict."""
+    obs = [Observation(i, f"r{i // 5}\u2028x", i % 5 + 1, 0, i) for i in range(15)]
+    lines = [o.to_line().replace("\\u2028", "\u2028") for o in obs]
+    lines[1] = lines[1].rstrip("\n") + lines[2]  # two objects on one line
+    lines[2] = " \t \n"
+    lines[6] = lines[6].rstrip("\n") + " " + lines[7]  # and with a blank between
+    lines[7] = "\n"
+    if bad_line:
+        lines.insert(10, "not json\n")
+    path = tmp_path / "h.ndjson"
+    path.write_text("".join(lines), encoding="utf-8")
+    whole = read_ndjson_file(path)
+    assert (len(whole.observations), whole.malformed) == (15, int(bad_line))
+    assert whole.observations[:3] == obs[:3] and whole.observations[-1] == obs[-1]
+    expected = check(whole)
+    assert expected.violating_rides == 0
+    assert check_file(path)[1] == expected
+    judged = check_columns(path)
+    assert judged is None or judged[1] == expected

@@ -22,7 +22,7 @@ from typing import Any
 
 from ridectl.bench.floor import floor
 from ridectl.bench.histories import LAYOUTS, generate_history
-from ridectl.bench.plan import PARTITIONS, SLOW_RUN_S
+from ridectl.bench.plan import FIRST_ROUND_LESSONS, PARTITIONS, SLOW_RUN_S
 from ridectl.bench.stats import median, rounded
 from ridectl.bench.targets import marginal_costs
 from ridectl.phases import ENV as PHASES_ENV
@@ -74,6 +74,10 @@ def first_lesson(
         f"stopped or ended after {whole['wall_s']:.1f} s"
     )
     out["whole_demo"] = whole
+    if whole_demo:
+        args = [arg for name in FIRST_ROUND_LESSONS for arg in ("--scenario", name)]
+        out["first_round"] = run_demo(["--fast", *args], bootstrap, env)
+        say(f"demo --fast, the first round's lessons: {out['first_round']['wall_s']:.1f} s")
     return out
 
 

@@ -4,8 +4,9 @@ back and judging it, beside a bare read of the same records by the same client.
 The section writes its own keyed idempotent run (``Size.consume_events`` events, with
 librdkafka when it is among the clients, the fastest writer), long enough that reading, not
 starting a client, decides the figures. Every client is timed over the same span: ridectl from
-client creation to verdict (``consume()`` then ``check()``, what ``ridectl check --topic``
-does), the bare read from client creation to its last record. The bare read reads the same
+client creation to verdict (``consume()`` then ``check()`` with the run's acknowledgements, what
+``ridectl check --topic`` does with a run produced from this machine), the bare read from
+client creation to its last record. The bare read reads the same
 bounded range and keeps nothing. ridectl and the bare read alternate within each repetition;
 figures are medians, with CPU time beside.
 """
@@ -25,6 +26,7 @@ from ridectl.errors import RidectlError
 
 if TYPE_CHECKING:
     from ridectl.bench.runner import Bench
+    from ridectl.experiment import RunChoice
 
 BARE_READ = {
     ClientName.KAFKA_PYTHON: "bare kafka-python read",
@@ -38,18 +40,19 @@ class ConsumeSection:
         self.b = bench
 
     def run(self) -> dict[str, Any]:
-        topic = self._write_run()
+        topic, run = self._write_run()
         clients = []
         for client in self.b.opts.clients:
             if client is ClientName.JAVA and self.b.java is None:
                 clients.append({"client": client.value, "unavailable": "no Java 17+ found"})
                 continue
-            clients.append(self._client(client, topic))
+            clients.append(self._client(client, topic, run))
         return {"topic_events": self.b.size.consume_events, "clients": clients}
 
-    def _write_run(self) -> str:
-        """A keyed idempotent run of ``consume_events`` events on a fresh topic."""
-        from ridectl.experiment import produce
+    def _write_run(self) -> tuple[str, RunChoice]:
+        """A keyed idempotent run of ``consume_events`` events on a fresh topic, and the
+        choice of that run with its acknowledgements."""
+        from ridectl.experiment import produce, produced_run
         from ridectl.produce import ProduceOptions
 
         writer = (
@@ -78,9 +81,9 @@ class ConsumeSection:
                 f"the run to read back was not written whole: {result.acked} of "
                 f"{result.sent} acknowledged ({result.aborted or dict(result.errors)})"
             )
-        return topic
+        return topic, produced_run(result)
 
-    def _client(self, client: ClientName, topic: str) -> dict[str, Any]:
+    def _client(self, client: ClientName, topic: str, run: RunChoice) -> dict[str, Any]:
         ours: list[dict[str, Any]] = []
         bare: list[dict[str, Any]] = []
         for rep in range(self.b.opts.repeat):
@@ -90,7 +93,7 @@ class ConsumeSection:
                     bare.append(_bare_dict(self._bare(client, topic)))
                     bare[-1]["cpu_s"] = round(_cpu() - c0, 3)
                 else:
-                    ours.append(self._ridectl(client, topic))
+                    ours.append(self._ridectl(client, topic, run))
                     ours[-1]["cpu_s"] = round(_cpu() - c0, 3)
             self.b.say(
                 f"consume-and-check {client.value} run {rep + 1}: "
@@ -134,15 +137,14 @@ class ConsumeSection:
 
         return java_bare_consume(settings, topic)
 
-    def _ridectl(self, client: ClientName, topic: str) -> dict[str, Any]:
+    def _ridectl(self, client: ClientName, topic: str, run: RunChoice) -> dict[str, Any]:
         from ridectl.consume import ConsumeOptions
-        from ridectl.experiment import RunChoice, RunSource, read_back
+        from ridectl.experiment import read_back
         from ridectl.judge.checker import check
 
         t0 = time.perf_counter()
         history, stats, _ = read_back(
-            ConsumeOptions(topic=topic, settings=self.b.settings(), client=client),
-            RunChoice(None, RunSource.NEWEST_ON_TOPIC),
+            ConsumeOptions(topic=topic, settings=self.b.settings(), client=client), run
         )
         t1 = time.perf_counter()
         report = check(history)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ridectl.bench.plan import FIRST_ROUND_LESSONS
+
 RESULTS_MD = "RESULTS.md"
 RESULTS_JSON = "results.json"
 
@@ -295,7 +297,8 @@ def _consume(section: Any) -> list[str]:
     out += [
         f"The {section.get('topic_events'):,} events of a keyed idempotent run written for "
         "this section, read back from the beginning in-process with each client (`consume()` "
-        "then `check()`, what `ridectl check --topic` does), beside a bare read of the same "
+        "then `check()` with the run's acknowledgements, what `ridectl check --topic` does with a "
+        "run produced from this machine), beside a bare read of the same "
         "records by the same client that keeps nothing (the ceiling the client sets). Every "
         "figure and ratio covers the same span for every client: from client creation to "
         "verdict for ridectl, to the last record for the bare read. The loop columns leave "
@@ -386,6 +389,18 @@ def _first_lesson(results: dict[str, Any]) -> list[str]:
                     f"exit {whole.get('exit_code')}: {whole.get('last_line', '')}",
                 ]
             )
+    first_round = lesson.get("first_round")
+    if first_round:
+        rows.append(
+            [
+                "`ridectl demo --fast` with the first round's eight lessons (`--scenario` each: "
+                + ", ".join(FIRST_ROUND_LESSONS)
+                + ")",
+                _num(first_round.get("wall_s"), 1),
+                f"exit {first_round.get('exit_code')}"
+                + (f"; {first_round['note']}" if first_round.get("note") else ""),
+            ]
+        )
     if cold.get("error"):
         rows.append(["broker cold start", "-", f"failed: {cold['error']}"])
     else:

@@ -17,6 +17,7 @@ TARGETS = {
     "linear_tolerance": 1.25,
     "consume_ratio": 0.9,
     "consume_librdkafka_eps": 150_000.0,
+    "demo_first_round_s": 19.0,
 }
 
 Add = Callable[[str, str, str, bool | None], None]
@@ -35,7 +36,21 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for layout in checker.get("layouts", []):
         add_checker_targets([r for r in sizes if r.get("layout") == layout], add, f" ({layout})")
     _consume_targets(results.get("consume_check", {}), add)
+    _demo_target((results.get("first_lesson") or {}).get("first_round"), add)
     return rows
+
+
+def _demo_target(run: dict[str, Any] | None, add: Add) -> None:
+    if run is None:
+        return
+    most = TARGETS["demo_first_round_s"]
+    wall, code = run.get("wall_s"), run.get("exit_code")
+    add(
+        "`demo --fast`, the first round's eight lessons (warm broker)",
+        f"<= {most:g} s",
+        f"{wall:.1f} s, exit {code}",
+        None if wall is None or code != 0 else wall <= most,
+    )
 
 
 def _ratio_figure(ratio: float | None, each: list[float]) -> str:

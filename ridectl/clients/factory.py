@@ -70,7 +70,7 @@ def make_consumer(
 
         return KafkaPythonConsumer(settings, group=group, doing=doing)
     if client is ClientName.JAVA:
-        from ridectl.clients.java import JavaConsumer
+        from ridectl.clients.java_consumer import JavaConsumer
 
         return JavaConsumer(settings, group=group, doing=doing)
     if client is ClientName.LIBRDKAFKA:

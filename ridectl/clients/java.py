@@ -33,12 +33,10 @@ from typing import cast
 from ridectl.broker.jars import cache_dir_default, ensure_jars, find_java
 from ridectl.clients.base import (
     ClientName,
-    ConsumedRecord,
     Delivery,
     DeliveryCallback,
-    RecordColumns,
 )
-from ridectl.clients.java_process import JavaProcess, client_error
+from ridectl.clients.java_process import JavaProcess
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError, UsageError
 from ridectl.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
@@ -46,9 +44,10 @@ from ridectl.settings import knows as knows_setting
 from ridectl.versions import KAFKA_VERSION
 
 MAIN_CLASS = "RideClient"
-#: The programs compiled together into one class directory: the client, and the benchmark's
-#: bare loops of the same client (``BareLoop.java``), which run with the same JVM and classes.
-PROGRAMS = (MAIN_CLASS, "BareLoop")
+#: The sources compiled together into one class directory: the client (its consumer in
+#: ``RideConsumer.java``), and the benchmark's bare loops of the same client (``BareLoop.java``),
+#: which run with the same JVM and classes.
+PROGRAMS = (MAIN_CLASS, "RideConsumer", "BareLoop")
 START_TIMEOUT_S = 120.0
 #: How long a command may take beyond the client's own waits (a busy machine, a slow JVM).
 GRACE_S = 15.0
@@ -220,7 +219,10 @@ def jvm_command(program: str, *args: str) -> list[str]:
     return [java, *JVM_FLAGS, "-cp", f"{classes}{os.pathsep}{libs}/*", program, *args]
 
 
-def _start(mode: list[str], bootstrap: str, props: Mapping[str, str], what: str) -> JavaProcess:
+def start_program(
+    mode: list[str], bootstrap: str, props: Mapping[str, str], what: str
+) -> JavaProcess:
+    """``RideClient`` started in ``mode`` with these settings, once it said it is ready."""
     settings = {"bootstrap.servers": bootstrap, **props}
     return JavaProcess(jvm_command(MAIN_CLASS, *mode), settings, what, START_TIMEOUT_S)
 
@@ -240,7 +242,6 @@ def shown_settings(held: Mapping[str, str]) -> dict[str, str]:
 _RECORD = struct.Struct(">cqiii")
 #: A block's frame header: kind, first index, record count, length of the rest.
 _BLOCK = struct.Struct(">cqii")
-_COUNTS = struct.Struct(">ii")
 _NO_LENGTH = struct.pack(">i", -1)
 
 
@@ -272,61 +273,6 @@ def block_frame(
     return _BLOCK.pack(b"B", first, n, len(body)) + body
 
 
-def decode_records(body: bytes) -> list[ConsumedRecord]:
-    """The records of one ``r`` frame (see ``RideClient.java``): columns of partitions,
-    offsets, key and value lengths (-1: null), then each record's key and value in turn."""
-    n, _data = _COUNTS.unpack_from(body, 0)
-    pos = _COUNTS.size
-    partitions = struct.unpack_from(f">{n}i", body, pos)
-    offsets = struct.unpack_from(f">{n}q", body, pos + 4 * n)
-    key_lengths = struct.unpack_from(f">{n}i", body, pos + 12 * n)
-    value_lengths = struct.unpack_from(f">{n}i", body, pos + 16 * n)
-    at = pos + 20 * n
-    out: list[ConsumedRecord] = []
-    append = out.append
-    key: bytes | None
-    value: bytes | None
-    for p, offset, kl, vl in zip(partitions, offsets, key_lengths, value_lengths, strict=True):
-        if kl < 0:
-            key = None
-        else:
-            key = body[at : at + kl]
-            at += kl
-        if vl < 0:
-            value = None
-        else:
-            value = body[at : at + vl]
-            at += vl
-        append(ConsumedRecord(p, offset, key, value))
-    return out
-
-
-def decode_columns(body: bytes) -> RecordColumns:
-    """The same frame as columns, keys left out: no Python object per record but its value."""
-    n, _data = _COUNTS.unpack_from(body, 0)
-    pos = _COUNTS.size
-    key_lengths = struct.unpack_from(f">{n}i", body, pos + 12 * n)
-    value_lengths = struct.unpack_from(f">{n}i", body, pos + 16 * n)
-    nulls = -1 in key_lengths or -1 in value_lengths
-    # Where each key and value ends, in order (a null one takes no bytes).
-    lengths = itertools.chain.from_iterable(zip(key_lengths, value_lengths, strict=True))
-    ends = list(
-        itertools.accumulate(
-            map(max, lengths, itertools.repeat(0)) if nulls else lengths, initial=pos + 20 * n
-        )
-    )
-    values: list[bytes | None] = list(map(body.__getitem__, map(slice, ends[1::2], ends[2::2])))
-    if -1 in value_lengths:
-        values = [
-            None if length < 0 else v for v, length in zip(values, value_lengths, strict=True)
-        ]
-    return RecordColumns(
-        list(struct.unpack_from(f">{n}i", body, pos)),
-        list(struct.unpack_from(f">{n}q", body, pos + 4 * n)),
-        values,
-    )
-
-
 class JavaProducer:
     """A ``KafkaProducer`` in its own JVM, writing to one topic.
 
@@ -347,7 +293,7 @@ class JavaProducer:
     ) -> None:
         self._asked = java_settings(settings.values, "producer")
         server = bootstrap or settings.bootstrap
-        self._proc = _start(["produce", topic], server, self._asked, "producer")
+        self._proc = start_program(["produce", topic], server, self._asked, "producer")
         self._proc.deliver_to(on_delivery)
         self._placement: KeyPlacement | None = None
         if partitioner not in (None, "murmur2"):
@@ -410,88 +356,3 @@ class JavaProducer:
                 f"of {', '.join(why) or 'a conflicting setting'}; set enable.idempotence to choose"
             ]
         return []
-
-
-class JavaConsumer:
-    """A ``KafkaConsumer`` in its own JVM reading assigned partitions."""
-
-    client = ClientName.JAVA
-
-    def __init__(
-        self, settings: ClientSettings, *, group: str | None = None, doing: str = "reading"
-    ) -> None:
-        props = {**CONSUMER_DEFAULTS, **java_settings(settings.values, "consumer")}
-        if group is not None:
-            props["group.id"] = group
-        self._proc = _start(["consume"], settings.bootstrap, props, f"consumer, {doing}")
-        #: the positions the last poll reported, for the topic assigned last
-        self._positions: dict[int, int] = {}
-        self._topic: str | None = None
-
-    def _ask(self, line: str, kind: str, timeout_s: float = 60.0) -> list[str]:
-        reply = self._proc.request(line, kind, timeout_s)
-        if reply is None:
-            raise client_error(
-                self._proc.what, f"no answer to {line.split()[0]} in {timeout_s:.0f}s"
-            )
-        return reply
-
-    def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
-        self._positions = {}
-        if partitions:
-            listed = ",".join(str(p) for p in partitions)
-            self._ask(f"A {topic} {listed} {1 if from_beginning else 0}", "OK")
-            self._topic = topic
-
-    def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
-        if not partitions:
-            return {}
-        line = self._ask(f"O {topic} {','.join(str(p) for p in partitions)}", "O")[-1]
-        pairs = (item.split(":") for item in line.split()[1:])
-        return {int(p): int(o) for p, o in pairs}
-
-    def position(self, topic: str, partition: int) -> int | None:
-        if topic == self._topic and partition in self._positions:
-            # As the last poll left it: only a poll or an assignment moves a position.
-            return self._positions[partition]
-        line = self._ask(f"N {topic} {partition}", "N")[-1]
-        word = line.split()[1]
-        return int(word) if word.lstrip("-").isdigit() and int(word) >= 0 else None
-
-    def poll(self, timeout_s: float) -> list[ConsumedRecord]:
-        out: list[ConsumedRecord] = []
-        for body in self._poll(timeout_s):
-            out += decode_records(body)
-        return out
-
-    def poll_columns(self, timeout_s: float) -> RecordColumns:
-        """The records of one poll as columns (see :class:`~ridectl.clients.base.
-        ColumnarConsumer`)."""
-        frames = [decode_columns(body) for body in self._poll(timeout_s)]
-        if len(frames) == 1:
-            return frames[0]
-        out = RecordColumns([], [], [])
-        for cols in frames:
-            out.partitions += cols.partitions
-            out.offsets += cols.offsets
-            out.values += cols.values
-        return out
-
-    def _poll(self, timeout_s: float) -> list[bytes]:
-        """Poll once; the record frames that came, and the positions the reply holds."""
-        self._proc.take_records()  # late frames of an earlier poll that gave up waiting
-        self._positions = {}
-        done = self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
-        for item in done[-1].split()[1:]:
-            p, at = item.split(":")
-            self._positions[int(p)] = int(at)
-        return self._proc.take_records()
-
-    def commit(self) -> None:
-        self._ask("K", "OK")
-
-    def settings_in_force(self) -> Mapping[str, str]:
-        return dict(self._proc.settings)
-
-    def close(self) -> None:
-        self._proc.close("Q", 5.0 + GRACE_S)

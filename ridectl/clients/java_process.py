@@ -8,8 +8,8 @@ large reads: an acknowledgement frame (columns of index, partition and offset) b
 call with three C arrays, or a :class:`~ridectl.clients.base.Delivery` call per record for a
 callback that takes no batches, as it arrives; consumed records are kept as raw frames for
 the consumer's poll to decode, and every other line is queued as a reply to the command
-waiting for it. A third thread keeps the last
-lines the JVM wrote to stderr, for the error message when it dies. :meth:`JavaProcess.close`
+waiting for it. A third thread keeps the last lines the JVM wrote to stderr, for the error
+message when it dies. :meth:`JavaProcess.close`
 asks the program to close its client and kills the JVM when that takes longer than the bound
 it was given.
 """
@@ -135,6 +135,22 @@ class _Writer:
             while wait and self._size > _QUEUED_MAX and not self.failed:
                 self._cond.wait()
             return not self.failed
+
+    def put_now(self, data: bytes) -> bool:
+        """``put`` for a command: when nothing is queued and the thread is waiting, ``data`` is
+        written at once by the calling thread, instead of when the writer thread next gets the
+        interpreter (up to a switch interval later while the caller keeps it busy)."""
+        with self._lock:
+            if self._idle and not self._chunks and not self.failed:
+                view = memoryview(data)
+                try:
+                    while view:
+                        view = view[os.write(self._fd, view) :]
+                except OSError:
+                    self.failed = True
+                    self._cond.notify_all()
+                return not self.failed
+        return self.put(data)
 
     def end(self) -> None:
         """Stop once what is queued is written (or cannot be)."""
@@ -324,22 +340,34 @@ class JavaProcess:
         """Send a command and collect reply lines up to the one starting with ``kind``
         (which comes last); None when ``timeout_s`` passes first. An ``X`` line raises."""
         with self._request_lock:
-            self.write(text_frame(line))
-            deadline = time.monotonic() + timeout_s
-            collected: list[str] = []
-            while True:
-                try:
-                    reply = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    return None
-                if reply is None:
-                    self._replies.put(None)  # later callers see the end too
-                    raise client_error(self.what, self._death())
-                if reply.startswith("X "):
-                    raise client_error(self.what, _exception_text(reply[2:]))
-                collected.append(reply)
-                if reply.split(" ", 1)[0] == kind:
-                    return collected
+            self.send(line)
+            return self.collect(kind, timeout_s)
+
+    def send(self, line: str) -> None:
+        """Send a command (at once: :meth:`_Writer.put_now`). Its reply is for the caller to
+        :meth:`collect`, before any other request (replies come in the order commands went)."""
+        if self._callback_error is not None:
+            raise self._callback_error
+        if not self._writer.put_now(text_frame(line)):
+            raise client_error(self.what, self._death())
+
+    def collect(self, kind: str, timeout_s: float) -> list[str] | None:
+        """The reply lines up to the one starting with ``kind`` (see :meth:`request`)."""
+        deadline = time.monotonic() + timeout_s
+        collected: list[str] = []
+        while True:
+            try:
+                reply = self._replies.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                return None
+            if reply is None:
+                self._replies.put(None)  # later callers see the end too
+                raise client_error(self.what, self._death())
+            if reply.startswith("X "):
+                raise client_error(self.what, _exception_text(reply[2:]))
+            collected.append(reply)
+            if reply.split(" ", 1)[0] == kind:
+                return collected
 
     def take_records(self) -> list[bytes]:
         """The record frames read so far, handed over once (the reader starts a new list)."""

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from itertools import compress, islice
 from operator import attrgetter, le, not_
 
@@ -62,6 +63,8 @@ from ridectl.judge.kinds import (
     event_type,
 )
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
+from ridectl.judge.recorded import COLUMNS_FROM_EVENTS, events_of
+from ridectl.judge.recorded import suspects as recorded_suspects
 from ridectl.judge.verdict import Report, RideSummary, Violation, count_by_cause, count_by_kind
 
 __all__ = [
@@ -196,20 +199,26 @@ def check(history: History, *, detectors: Sequence[Detector] = DETECTORS) -> Rep
     Raises ValueError if an observation's seq is outside 1..LIFECYCLE_LENGTH or its partition
     is negative (neither comes out of ``read_ndjson`` or a consumer).
     """
-    report = Report(
-        events=len(history.observations),
-        foreign=history.foreign,
-        malformed=history.malformed,
-    )
-    ordered = _in_processing_order(history.observations)
-    folds, suspects = _suspects(ordered, report)
-    facts = Facts.of(history)
-    seen = folds.keys()
+    report = Report(events=history.events, foreign=history.foreign, malformed=history.malformed)
+    recorded = history.only_recorded()
+    if recorded is not None and len(recorded) < COLUMNS_FROM_EVENTS:
+        recorded = None  # (judged by the fold below)
+    seen: AbstractSet[str]
+    if recorded is not None:
+        found = recorded_suspects(recorded)
+        seen, suspects = found.seen, found.rides
+        report.records_per_partition = found.records_per_partition
+    else:
+        ordered = _in_processing_order(history.observations)
+        folds, suspects = _suspects(ordered, report)
+        seen = folds.keys()
+    facts = Facts.of(history, rides=frozenset())
     for d in detectors:
         wanted = d.extra_rides(seen, facts)
         suspects.update(seen if wanted is None else wanted)
-    report.rides = len(folds) + len(suspects - seen)
-    groups = _group(ordered, suspects)
+    facts = facts.for_rides(suspects)  # (the acknowledgements of the rides judged)
+    report.rides = len(seen) + len(suspects - seen)
+    groups = events_of(recorded, suspects) if recorded is not None else _group(ordered, suspects)
     asked = tuple(d for d in detectors if d.applies(facts))
     for ride_id in sorted(suspects):
         events = groups.get(ride_id, [])

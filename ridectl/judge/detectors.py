@@ -21,8 +21,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
-from operator import itemgetter
+from dataclasses import dataclass, replace
+from itertools import compress
+from operator import attrgetter, itemgetter
 from typing import ClassVar
 
 from ridectl.judge.history import Ack, History, Observation
@@ -50,7 +51,8 @@ class Facts:
     """What the run knows besides the observations, indexed once per check."""
 
     #: (ride_id, seq) -> the first acknowledgement of that event, acknowledgements of aborted
-    #: transactions left out (nobody should process those); None when acks are unknown.
+    #: transactions left out (nobody should process those), for every ride or for the rides
+    #: named to ``for_rides``; None when acks are unknown.
     acks: dict[tuple[str, int], Ack] | None
     #: Rides with at least one acknowledged event (of a transaction not aborted).
     acked_rides: frozenset[str]
@@ -60,21 +62,33 @@ class Facts:
     aborted: frozenset[tuple[int, int]] = frozenset()
     #: Rides with a processed event at an aborted ``(partition, offset)``.
     aborted_rides: frozenset[str] = frozenset()
+    #: The acknowledgements ``acks`` is made of, in the order they came.
+    kept: Sequence[Ack] = ()
 
     @classmethod
-    def of(cls, history: History) -> Facts:
+    def of(cls, history: History, rides: AbstractSet[str] | None = None) -> Facts:
+        """The facts of ``history``; only the acknowledgements of ``rides`` are indexed when
+        it is given (a check indexes those of the rides it judges, not of every ride)."""
         aborted = history.aborted or frozenset()
         aborted_rides = (
-            frozenset(o.ride_id for o in history.observations if (o.partition, o.offset) in aborted)
+            frozenset(r for r, p, o in history.places() if (p, o) in aborted)
             if aborted
             else frozenset()
         )
         if history.acked is None:
             return cls(None, frozenset(), history.committed, aborted, aborted_rides)
-        rev = [a for a in history.acked[::-1] if (a.partition, a.offset) not in aborted]
-        acks = {(a.ride_id, a.seq): a for a in rev}
-        acked_rides = frozenset(a.ride_id for a in rev)
-        return cls(acks, acked_rides, history.committed, aborted, aborted_rides)
+        kept = history.acked
+        if aborted:
+            kept = [a for a in kept if (a.partition, a.offset) not in aborted]
+        acked_rides = frozenset(map(_ride_of_ack, kept))
+        acks = _first_acks(kept, rides)
+        return cls(acks, acked_rides, history.committed, aborted, aborted_rides, kept)
+
+    def for_rides(self, rides: AbstractSet[str]) -> Facts:
+        """These facts with the acknowledgements of ``rides`` indexed (only those)."""
+        if self.acks is None:
+            return self
+        return replace(self, acks=_first_acks(self.kept, rides))
 
     def ack(self, ride_id: str, seq: int) -> Ack | None:
         return None if self.acks is None else self.acks.get((ride_id, seq))
@@ -84,6 +98,19 @@ class Facts:
         if self.committed is None:
             return False
         return ack.offset < self.committed.get(ack.partition, -1)
+
+
+def _first_acks(acks: Sequence[Ack], rides: AbstractSet[str] | None) -> dict[tuple[str, int], Ack]:
+    """(ride_id, seq) -> its first acknowledgement, for ``rides`` (every ride when None)."""
+    if rides is not None:
+        acks = list(compress(acks, map(rides.__contains__, map(_ride_of_ack, acks))))
+    index: dict[tuple[str, int], Ack] = {}
+    for a in reversed(acks):  # (the first one written last, so it stays)
+        index[a.ride_id, a.seq] = a
+    return index
+
+
+_ride_of_ack = attrgetter("ride_id")
 
 
 @dataclass(frozen=True, slots=True)

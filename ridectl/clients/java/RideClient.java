@@ -26,6 +26,7 @@
 //            O <topic> <p,p,...> -> O <p>:<end offset> ... | N <topic> <p> -> N <offset>
 //            L <ms> (poll) -> one 'r' frame, then LD <p>:<position> ... (the positions the
 //            consumer holds without asking the broker) | K (commit) -> OK | Q -> Q
+//            (RideConsumer.java runs these; it may run the next poll before it is asked for)
 import java.io.*;
 import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
@@ -50,10 +51,6 @@ public final class RideClient {
         "partitioner.class", "partitioner.ignore.keys", "partitioner.adaptive.partitioning.enable",
         "max.request.size", "request.timeout.ms",
     };
-    static final String[] CONSUMER_SHOWN = {
-        "isolation.level", "enable.auto.commit", "auto.offset.reset", "max.poll.records",
-        "fetch.min.bytes", "fetch.max.wait.ms", "max.partition.fetch.bytes", "check.crcs",
-    };
 
     static final Out OUT = new Out();
 
@@ -76,7 +73,7 @@ public final class RideClient {
             if (args.length == 2 && args[0].equals("produce")) {
                 code = produce(in, props, args[1]);
             } else if (args.length == 1 && args[0].equals("consume")) {
-                code = consume(in, props);
+                code = RideConsumer.run(in, props);
             } else {
                 say("X IllegalArgumentException usage: RideClient produce <topic> | consume");
                 code = 2;
@@ -463,108 +460,5 @@ public final class RideClient {
             say("S (read.from) ProducerConfig");
             return new ProducerConfig(props);
         }
-    }
-
-    // ------------------------------------------------------------------------------ consumer
-    static int consume(DataInputStream in, Properties props) throws Exception {
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        String refused = unknown(props, ConsumerConfig.configNames());
-        if (refused != null) {
-            say(refused);
-            return 2;
-        }
-        KafkaConsumer<byte[], byte[]> consumer;
-        try {
-            consumer = new KafkaConsumer<>(props);
-        } catch (Exception e) {
-            say("X " + oneLine(e.getCause() != null ? e.getCause() : e));
-            return 2;
-        }
-        showSettings(new ConsumerConfig(props), CONSUMER_SHOWN);
-        say("READY");
-        for (int kind = in.read(); kind >= 0; kind = in.read()) {
-            String line = text(in);
-            if (line.equals("Q")) {
-                consumer.close(CloseOptions.timeout(Duration.ofSeconds(5)));
-                say("Q");
-                return 0;
-            }
-            try {
-                command(consumer, line);
-            } catch (Exception e) {
-                say("X " + oneLine(e));
-            }
-        }
-        consumer.close(CloseOptions.timeout(Duration.ZERO));
-        return 0;
-    }
-
-    static List<TopicPartition> partitions(String topic, String list) {
-        List<TopicPartition> out = new ArrayList<>();
-        for (String p : list.split(",")) {
-            out.add(new TopicPartition(topic, Integer.parseInt(p)));
-        }
-        return out;
-    }
-
-    static void command(KafkaConsumer<byte[], byte[]> consumer, String line) {
-        String[] w = line.split(" ");
-        switch (w[0]) {
-            case "A": {
-                List<TopicPartition> tps = partitions(w[1], w[2]);
-                consumer.assign(tps);
-                if (w[3].equals("1")) {
-                    consumer.seekToBeginning(tps);
-                } else {
-                    Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(tps));
-                    for (TopicPartition tp : tps) {
-                        OffsetAndMetadata at = committed.get(tp);
-                        if (at != null) {
-                            consumer.seek(tp, at.offset());
-                        }
-                    }
-                }
-                say("OK");
-                break;
-            }
-            case "O": {
-                StringBuilder out = new StringBuilder("O");
-                for (Map.Entry<TopicPartition, Long> e : consumer.endOffsets(partitions(w[1], w[2])).entrySet()) {
-                    out.append(' ').append(e.getKey().partition()).append(':').append(e.getValue());
-                }
-                say(out.toString());
-                break;
-            }
-            case "N":
-                say("N " + consumer.position(new TopicPartition(w[1], Integer.parseInt(w[2]))));
-                break;
-            case "L": {
-                OUT.records(consumer.poll(Duration.ofMillis(Long.parseLong(w[1]))));
-                say(positions(consumer));
-                break;
-            }
-            case "K":
-                consumer.commitSync();
-                say("OK");
-                break;
-            default:
-                say("X IllegalArgumentException unknown command " + w[0]);
-        }
-    }
-
-    // "LD" and the position of every assigned partition that has one already (asking for one
-    // it lacks would wait for the broker; ridectl then asks with N).
-    static String positions(KafkaConsumer<byte[], byte[]> consumer) {
-        StringBuilder out = new StringBuilder("LD");
-        for (TopicPartition tp : consumer.assignment()) {
-            try {
-                long at = consumer.position(tp, Duration.ZERO);
-                out.append(' ').append(tp.partition()).append(':').append(at);
-            } catch (Exception e) {
-                // no position yet
-            }
-        }
-        return out.toString();
     }
 }

@@ -1,0 +1,229 @@
+// The consumer of ridectl's Java client: one KafkaConsumer run by the consumer commands that
+// RideClient.java describes (A, O, N, L, K, Q), answered one by one, in order.
+//
+// Read-ahead. Once ridectl has asked for the end offsets of every assigned partition (O, which
+// ridectl's reads send before they assign), an L sends its records and then, while some
+// position is still short of its end offset, runs the next poll at once and holds its records
+// for the next L: the consumer fetches while ridectl decodes and judges. At most one poll is
+// held. What ridectl sees stays as without it:
+//   * LD, N and K go by the records sent: LD holds the positions right after the poll whose
+//     records went, N answers where the held records start, K commits no record still held;
+//   * a position that has reached its end offset stops the read-ahead, so a bounded read ends
+//     (commits, closes) without waiting for a poll that would find nothing;
+//   * A puts held records back (seeks to where the sent ones end) before it assigns;
+//   * a held poll that failed fails the next L, as the poll itself would have.
+import java.io.DataInputStream;
+import java.time.Duration;
+import java.util.*;
+import org.apache.kafka.clients.consumer.*;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+final class RideConsumer {
+    static final String[] SHOWN = {
+        "isolation.level", "enable.auto.commit", "auto.offset.reset", "max.poll.records",
+        "fetch.min.bytes", "fetch.max.wait.ms", "max.partition.fetch.bytes", "check.crcs",
+    };
+
+    private final KafkaConsumer<byte[], byte[]> consumer;
+    // The end offsets ridectl asked for (O), the latest for each partition.
+    private final Map<TopicPartition, Long> ends = new HashMap<>();
+    // The positions right after the poll whose records were sent last.
+    private Map<TopicPartition, Long> sent = new HashMap<>();
+    // A poll run ahead and not sent yet: its records and the positions after it, or its error.
+    private ConsumerRecords<byte[], byte[]> held;
+    private Map<TopicPartition, Long> heldAfter;
+    private RuntimeException heldError;
+
+    private RideConsumer(KafkaConsumer<byte[], byte[]> consumer) {
+        this.consumer = consumer;
+    }
+
+    static int run(DataInputStream in, Properties props) throws Exception {
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        String refused = RideClient.unknown(props, ConsumerConfig.configNames());
+        if (refused != null) {
+            RideClient.say(refused);
+            return 2;
+        }
+        KafkaConsumer<byte[], byte[]> consumer;
+        try {
+            consumer = new KafkaConsumer<>(props);
+        } catch (Exception e) {
+            RideClient.say("X " + RideClient.oneLine(e.getCause() != null ? e.getCause() : e));
+            return 2;
+        }
+        ConsumerConfig config = new ConsumerConfig(props);
+        RideClient.showSettings(config, SHOWN);
+        // Closing waits for the broker only when it has something to do there: commit the
+        // positions (auto commit in a group). Otherwise it would wait for nothing but a fetch
+        // still running and the end of the fetch session, which the broker ends by itself.
+        boolean commitsOnClose = props.getProperty(ConsumerConfig.GROUP_ID_CONFIG) != null
+            && config.getBoolean(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG);
+        Duration closing = commitsOnClose ? Duration.ofSeconds(5) : Duration.ZERO;
+        RideClient.say("READY");
+        RideConsumer reader = new RideConsumer(consumer);
+        for (int kind = in.read(); kind >= 0; kind = in.read()) {
+            String line = RideClient.text(in);
+            if (line.equals("Q")) {
+                consumer.close(CloseOptions.timeout(closing));
+                RideClient.say("Q");
+                return 0;
+            }
+            try {
+                reader.command(line);
+            } catch (Exception e) {
+                RideClient.say("X " + RideClient.oneLine(e));
+            }
+        }
+        consumer.close(CloseOptions.timeout(Duration.ZERO));
+        return 0;
+    }
+
+    static List<TopicPartition> partitions(String topic, String list) {
+        List<TopicPartition> out = new ArrayList<>();
+        for (String p : list.split(",")) {
+            out.add(new TopicPartition(topic, Integer.parseInt(p)));
+        }
+        return out;
+    }
+
+    void command(String line) {
+        String[] w = line.split(" ");
+        switch (w[0]) {
+            case "A":
+                assign(partitions(w[1], w[2]), w[3].equals("1"));
+                RideClient.say("OK");
+                break;
+            case "O": {
+                StringBuilder out = new StringBuilder("O");
+                for (Map.Entry<TopicPartition, Long> e : consumer.endOffsets(partitions(w[1], w[2])).entrySet()) {
+                    ends.put(e.getKey(), e.getValue());
+                    out.append(' ').append(e.getKey().partition()).append(':').append(e.getValue());
+                }
+                RideClient.say(out.toString());
+                break;
+            }
+            case "N": {
+                TopicPartition tp = new TopicPartition(w[1], Integer.parseInt(w[2]));
+                Long first = held == null ? null : first(held, tp);
+                RideClient.say("N " + (first != null ? first : consumer.position(tp)));
+                break;
+            }
+            case "L":
+                poll(Duration.ofMillis(Long.parseLong(w[1])));
+                break;
+            case "K":
+                if (held != null && !held.isEmpty()) {
+                    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                    sentEnds().forEach((tp, at) -> offsets.put(tp, new OffsetAndMetadata(at)));
+                    consumer.commitSync(offsets);
+                } else {
+                    consumer.commitSync(); // nothing held: the positions are those sent
+                }
+                RideClient.say("OK");
+                break;
+            default:
+                RideClient.say("X IllegalArgumentException unknown command " + w[0]);
+        }
+    }
+
+    private void assign(List<TopicPartition> tps, boolean fromBeginning) {
+        if (held != null && !held.isEmpty()) {
+            sentEnds().forEach(consumer::seek); // the held records are read again
+        }
+        held = null;
+        heldError = null;
+        sent = new HashMap<>();
+        consumer.assign(tps);
+        if (fromBeginning) {
+            consumer.seekToBeginning(tps);
+        } else {
+            Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(tps));
+            for (TopicPartition tp : tps) {
+                OffsetAndMetadata at = committed.get(tp);
+                if (at != null) {
+                    consumer.seek(tp, at.offset());
+                }
+            }
+        }
+    }
+
+    // Send the held poll's records, or poll now; then run the next poll ahead when it is due.
+    private void poll(Duration timeout) {
+        if (heldError != null) {
+            RuntimeException e = heldError;
+            heldError = null;
+            throw e;
+        }
+        ConsumerRecords<byte[], byte[]> records;
+        Map<TopicPartition, Long> after;
+        if (held != null) {
+            records = held;
+            after = heldAfter;
+            held = null;
+        } else {
+            records = consumer.poll(timeout);
+            after = positions();
+        }
+        RideClient.OUT.records(records);
+        StringBuilder done = new StringBuilder("LD");
+        after.forEach((tp, at) -> done.append(' ').append(tp.partition()).append(':').append(at));
+        RideClient.say(done.toString());
+        sent = after;
+        if (readsAhead(after)) {
+            try {
+                held = consumer.poll(timeout);
+                heldAfter = positions();
+            } catch (RuntimeException e) {
+                heldError = e;
+            }
+        }
+    }
+
+    // The position of every assigned partition that has one already (asking for one it lacks
+    // would wait for the broker; ridectl then asks with N).
+    private Map<TopicPartition, Long> positions() {
+        Map<TopicPartition, Long> out = new HashMap<>();
+        for (TopicPartition tp : consumer.assignment()) {
+            try {
+                out.put(tp, consumer.position(tp, Duration.ZERO));
+            } catch (Exception e) {
+                // no position yet
+            }
+        }
+        return out;
+    }
+
+    // Whether to poll ahead: every assigned partition's end offset is known, and some
+    // partition's position is short of its own.
+    private boolean readsAhead(Map<TopicPartition, Long> after) {
+        Set<TopicPartition> assigned = consumer.assignment();
+        if (assigned.isEmpty() || !ends.keySet().containsAll(assigned)) {
+            return false;
+        }
+        for (TopicPartition tp : assigned) {
+            Long at = after.get(tp);
+            if (at != null && at < ends.get(tp)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // Where the records sent end, with a poll held: the positions after the last poll sent,
+    // else where the held records start.
+    private Map<TopicPartition, Long> sentEnds() {
+        Map<TopicPartition, Long> out = new HashMap<>(sent);
+        for (TopicPartition tp : held.partitions()) {
+            out.putIfAbsent(tp, first(held, tp));
+        }
+        return out;
+    }
+
+    private static Long first(ConsumerRecords<byte[], byte[]> records, TopicPartition tp) {
+        List<ConsumerRecord<byte[], byte[]>> of = records.records(tp);
+        return of.isEmpty() ? null : of.get(0).offset();
+    }
+}
