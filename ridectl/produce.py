@@ -14,10 +14,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ridectl.clients.admin import TopicInfo, ensure_topic
 from ridectl.clients.base import (
+    BlockProducer,
     ClientName,
     ClientProcess,
     ProducerClient,
@@ -28,8 +29,8 @@ from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
-from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.placement import KeyBy, Placement, client_hash
+from ridectl.produce_loop import SendLoop
 from ridectl.produce_outcomes import FailedEvent, Outcomes
 from ridectl.produce_records import lay_out
 from ridectl.settings import ClientSettings, check_idempotence
@@ -319,17 +320,17 @@ def _send_all(
     outcomes: Outcomes,
 ) -> None:
     records = lay_out(producer, other, opts, result, outcomes)
-    schedule, keys, values, sends = outcomes.sent, records.keys, records.values, records.sends
     clock = outcomes.clock
-    note_time = outcomes.sent_at.append
-    send = producer.send
-    checkpoints = _Checkpoints(opts)
-    check_at = checkpoints.next(0)
-    pace = None if opts.pace_events_per_s is None else 1.0 / opts.pace_events_per_s
-    index = size = 0
+
+    def at_checkpoint(index: int) -> None:
+        if index == loop.checkpoints.grow_at:
+            _grow_mid_run(producer, other, opts, result)
+        _report(opts, outcomes, index)
+
+    loop = SendLoop(opts, outcomes, records, at_checkpoint)
     c0 = time.process_time()
     k0 = _client_cpu(producer)
-    t0 = paced_from = clock()
+    t0 = clock()
     try:
         if not opts.faults:
             # Learn the topic's partitions before the clock starts (the first send would wait
@@ -337,47 +338,34 @@ def _send_all(
             # the answer.
             _learn_partitions(producer, opts.topic)
             c0, k0 = time.process_time(), _client_cpu(producer)
-            t0 = paced_from = clock()
-        for index in range(len(schedule)):
-            if index == check_at:
-                if index == checkpoints.grow_at:
-                    _grow_mid_run(producer, other, opts, result)
-                _report(opts, outcomes, index)
-                check_at = checkpoints.next(index + 1)
-            if outcomes.stop:
-                break
-            if values is None:
-                if pace is not None:
-                    paced_from = _wait_turn(outcomes, paced_from, index, pace)
-                ride, seq = schedule[index]
-                value = records.templates[seq] % (records.ride_bytes[ride], time.time() * 1e3)
-                size += len(value)
-            else:
-                value = values[index]
-            note_time(clock())
-            (send if sends is None else sends[index])(index, keys[index], value, None)
+            t0 = clock()
+        if loop.blocks_possible(producer, other is None):
+            loop.send_blocks(cast(BlockProducer, producer))
         else:
-            index = len(schedule)
-        result.sent = index
+            loop.send_each(producer.send)
+        result.sent = loop.sent
         _finish(producer, other, opts, result, outcomes)
     except KeyboardInterrupt:
         result.interrupted = True
-        result.sent = index
+        result.sent = loop.sent
     except UsageError:
         raise  # the records or settings cannot work (a record too large): nothing to report
     except RidectlError as exc:
         # send() blocks when the buffer is full and the broker is gone.
-        result.sent = index
+        result.sent = loop.sent
         result.aborted = (
             f"producing to {opts.topic}: Kafka at {opts.settings.bootstrap} stopped accepting "
-            f"records after {index} sends ({exc})"
+            f"records after {loop.sent} sends ({exc})"
         )
     finally:
         result.elapsed_s = clock() - t0
         result.cpu_s = time.process_time() - c0
         k1 = _client_cpu(producer)
         result.client_cpu_s = None if k0 is None or k1 is None else k1 - k0
-        result.bytes_sent = size if values is None else sum(map(len, values[: result.sent]))
+        values = records.values
+        result.bytes_sent = (
+            loop.encoded_bytes if values is None else sum(map(len, values[: result.sent]))
+        )
         _report(opts, outcomes, result.sent)
 
 
@@ -396,42 +384,9 @@ def _learn_partitions(producer: ProducerClient, topic: str) -> None:
         pass
 
 
-#: Sends between two progress reports.
-PROGRESS_EVERY = 500
-
-
-class _Checkpoints:
-    """The send counts at which the loop stops to do something besides sending: report
-    progress (every PROGRESS_EVERY sends, when asked), grow the topic (once). One comparison
-    per record tells the loop whether it is at one."""
-
-    def __init__(self, opts: ProduceOptions) -> None:
-        total = opts.rides * LIFECYCLE_LENGTH
-        self.every = PROGRESS_EVERY if opts.progress is not None else None
-        self.grow_at = round(total * opts.grow_at) if opts.grow_to is not None else -1
-
-    def next(self, start: int) -> int:
-        """The first checkpoint at ``start`` sends or later (-1: none left)."""
-        candidates = [self.grow_at] if self.grow_at >= start else []
-        if self.every is not None:
-            candidates.append(max(self.every, -(-start // self.every) * self.every))
-        return min(candidates, default=-1)
-
-
 def _report(opts: ProduceOptions, outcomes: Outcomes, sent: int) -> None:
     if opts.progress is not None:
         opts.progress(sent, outcomes.acknowledged())
-
-
-def _wait_turn(outcomes: Outcomes, paced_from: float, sent: int, pace: float) -> float:
-    """Sleep until send number ``sent`` is due, one every ``pace`` s; returns the clock's start.
-    The clock starts at the first record's outcome: until then the client is still connecting
-    (librdkafka also fetches its producer id), and records sent would only age in its queue."""
-    if sent == 1:
-        outcomes.first_outcome.wait(30.0)
-        paced_from = outcomes.clock() - pace
-    time.sleep(max(0.0, paced_from + sent * pace - outcomes.clock()))
-    return paced_from
 
 
 def _finish(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,8 @@ class Outcomes:
 
     An ``Outcomes`` is itself the delivery callback handed to the client (an
     :class:`~ridectl.clients.base.AckSink`: a client may report a record written as three
-    numbers through ``acked`` instead of a ``Delivery``)."""
+    numbers through ``acked`` instead of a ``Delivery``, or a batch of them as columns through
+    ``acked_many``)."""
 
     def __init__(self, result: ProduceResult, names: list[str], *, watch_expiry: bool) -> None:
         self.result = result
@@ -46,6 +48,8 @@ class Outcomes:
         #: in one flat list: no object per record stays under the garbage collector's watch
         self.done: list[float] = []
         self._note_done = self.done.extend
+        #: acknowledgements that arrived together (``acked_many``): their columns and clock
+        self.batches: list[tuple[Sequence[int], Sequence[int], Sequence[int], float]] = []
         self.failed: list[Delivery] = []
         self.clock = time.perf_counter
         # Set when a record expires unacknowledged (the broker stopped answering): sending
@@ -56,12 +60,24 @@ class Outcomes:
         self.first_outcome = threading.Event()  # a paced run starts its clock then
         self.awaiting_first = True
         self.watch_expiry = watch_expiry
-        self._settled = self._failed_settled = 0
+        self._settled = self._failed_settled = self._batches_settled = 0
 
     def acked(self, index: int, partition: int, offset: int) -> None:
         # One extend of a tuple that is freed at once (deliveries may come from two threads
         # at once; the extend is atomic).
         self._note_done((index, partition, offset, self.clock()))
+        if self.awaiting_first:
+            self.awaiting_first = False
+            self.first_outcome.set()
+
+    def acked_many(
+        self, indexes: Sequence[int], partitions: Sequence[int], offsets: Sequence[int]
+    ) -> None:
+        # Acknowledgements that arrived together share their arrival time; the columns are
+        # kept as given (the Java client's are C arrays) and read once the run is settled.
+        if not indexes:
+            return
+        self.batches.append((indexes, partitions, offsets, self.clock()))
         if self.awaiting_first:
             self.awaiting_first = False
             self.first_outcome.set()
@@ -82,7 +98,7 @@ class Outcomes:
 
     def acknowledged(self) -> int:
         """Records acknowledged so far (settled or not)."""
-        return len(self.done) // 4
+        return len(self.done) // 4 + sum(len(batch[0]) for batch in list(self.batches))
 
     def settle(self) -> None:
         """Turn the deliveries noted since the last call into acknowledgements (with their
@@ -98,6 +114,13 @@ class Outcomes:
             ride, seq = sent[index]
             latencies.append((at - sent_at[index]) * 1000.0)
             acks.append(Ack(names[ride], seq, int(partition), int(offset)))
+        batches = self.batches[self._batches_settled :]
+        self._batches_settled += len(batches)
+        for indexes, partitions, offsets, at in batches:
+            for index, partition, offset in zip(indexes, partitions, offsets, strict=True):
+                ride, seq = sent[index]
+                latencies.append((at - sent_at[index]) * 1000.0)
+                acks.append(Ack(names[ride], seq, partition, offset))
         failed = self.failed[self._failed_settled :]
         self._failed_settled += len(failed)
         for d in failed:

@@ -80,6 +80,9 @@ def one_error_line(r: CliResult, *needles: str, code: int = 2) -> str:
         (["consume", "-t", "t", "--config", "/nonexistent.properties"], ["config file not found"]),
         (["consume", "-t", "t", "--config", "/"], ["'--config'", "is a directory"]),
         (["produce", "-t", "t", "--frobnicate"], ["No such option", "--frobnicate"]),
+        (["bench", "--section", "producer,bogus"], ["unknown --section bogus", "checker"]),
+        (["bench", "--section", ","], ["unknown --section (empty)"]),
+        (["bench", "--repeat", "0"], ["--repeat must be 1 or more, not 0"]),
     ],
 )
 def test_bad_arguments(cli: Cli, args: list[str], needles: list[str]) -> None:

@@ -9,13 +9,13 @@ from ridectl.clients.admin import TopicInfo
 from ridectl.clients.base import Delivery
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
 from ridectl.produce import (
-    PROGRESS_EVERY,
     ProduceOptions,
     ProduceResult,
-    _Checkpoints,
     _send_all,
     ride_ids,
 )
+from ridectl.produce_loop import PROGRESS_EVERY
+from ridectl.produce_loop import Checkpoints as _Checkpoints
 from ridectl.produce_outcomes import Outcomes
 from ridectl.settings import build_settings
 
@@ -160,3 +160,43 @@ def test_an_adapter_reports_acks_as_numbers_to_a_sink_and_as_deliveries_otherwis
     ack_receiver(seen.append)(2, 4, 17)
     assert seen == [Delivery(2, 4, 17)]
     assert seen[0].ok
+
+
+def test_acknowledgements_in_columns_settle_like_single_ones_with_their_shared_arrival() -> None:
+    from array import array
+
+    from ridectl.clients.base import AckBatchSink, ack_batch_receiver
+
+    result = ProduceResult("run-1", TopicInfo("t", 3, False, 1), True, 3, 3)
+    outcomes = Outcomes(result, ride_ids(3), watch_expiry=True)
+    assert isinstance(outcomes, AckBatchSink)
+    assert ack_batch_receiver(outcomes) == outcomes.acked_many  # no wrapper
+    outcomes.sent = [(0, 1), (1, 1), (2, 1), (0, 2)]
+    outcomes.sent_at.extend([0.0, 0.0, 0.0, 0.0])
+    clock = iter([1.0, 2.0, 3.0])
+    outcomes.clock = lambda: next(clock)
+    outcomes.acked_many([], [], [])  # nothing: no arrival noted
+    assert not outcomes.first_outcome.is_set()
+    outcomes.acked_many(array("q", [3, 0]), array("i", [2, 0]), array("q", [7, 5]))
+    outcomes.acked(2, 1, 9)
+    outcomes.acked_many((1,), (0,), (6,))
+    assert outcomes.acknowledged() == 4 and outcomes.first_outcome.is_set()
+    outcomes.settle()
+    names = ride_ids(3)
+    acks = [(a.ride_id, a.seq, a.partition, a.offset) for a in result.acks]
+    got = sorted(zip(acks, result.latencies_ms, strict=True))
+    assert got == sorted(
+        [
+            ((names[0], 2, 2, 7), 1000.0),
+            ((names[0], 1, 0, 5), 1000.0),
+            ((names[2], 1, 1, 9), 2000.0),
+            ((names[1], 1, 0, 6), 3000.0),
+        ]
+    )
+    assert all(type(a.partition) is int and type(a.offset) is int for a in result.acks)
+    outcomes.settle()  # nothing twice
+    assert len(result.acks) == 4
+    # A callback that takes no batches gets one Delivery per record.
+    seen: list[Delivery] = []
+    ack_batch_receiver(seen.append)([4, 5], [1, 2], [10, 11])
+    assert seen == [Delivery(4, 1, 10), Delivery(5, 2, 11)]

@@ -51,7 +51,7 @@ def test_missing_or_damaged_records_read_as_none() -> None:
 
 def test_acks_are_saved_one_compact_json_object_a_line_and_read_back() -> None:
     acks = [Ack(f"ride-{i:05d}", i % 5 + 1, i % 3, i) for i in range(1000)] + [
-        Ack("fahrt-ü\"x", 1, 0, 7)
+        Ack('fahrt-ü"x', 1, 0, 7)
     ]
     runs.save_run(_record("r2", "t"), acks)
     lines = (runs.home() / "runs" / "r2.acks.ndjson").read_text(encoding="utf-8").splitlines()

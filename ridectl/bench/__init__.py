@@ -8,6 +8,6 @@ the first lesson, broker cold start); ``report`` writes ``RESULTS.md`` and ``res
 from __future__ import annotations
 
 from ridectl.bench.report import write_results
-from ridectl.bench.runner import SIZES, BenchOptions, Size, run_bench
+from ridectl.bench.runner import SIZES, BenchOptions, Section, Size, run_bench
 
-__all__ = ["SIZES", "BenchOptions", "Size", "run_bench", "write_results"]
+__all__ = ["SIZES", "BenchOptions", "Section", "Size", "run_bench", "write_results"]

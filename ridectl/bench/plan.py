@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
+
+from ridectl.clients.base import ClientName
 
 PARTITIONS = 6
 
@@ -54,26 +58,64 @@ STRATEGIES: tuple[Strategy, ...] = (
 )
 
 
+class Section(StrEnum):
+    """The parts of the benchmark, in the order they run (``--section`` picks some)."""
+
+    PRODUCER = "producer"
+    CONSUME_CHECK = "consume-check"
+    CHECKER = "checker"
+    FIRST_LESSON = "first-lesson"
+    COLD_START = "cold-start"
+
+
 @dataclass(frozen=True)
 class Size:
     name: str
-    #: records per producer run (a multiple of 5: whole ride lifecycles)
-    records: int
+    #: records per producer run, per client (multiples of 5: whole ride lifecycles); a
+    #: faster client gets more, so that every timed run lasts about as long
+    records: Mapping[ClientName, int]
     #: events of the run read back by the consume-and-check section (a multiple of 5): long
     #: enough that the read, not the client's start, decides the figure
     consume_events: int
     #: events of the generated histories the checker is timed on, ascending
     history_events: tuple[int, ...]
+    #: runs per measurement (the checker's sizes, consume-and-check, the first lesson)
     repeat: int
+    #: repetitions of each producer pair (ridectl and its bare loop): a pair's ratio is
+    #: decided by a few seconds of a shared machine, so it is repeated more than the rest
+    producer_repeat: int
     #: also time the whole ``ridectl demo --fast`` (not only its first lesson)
     whole_demo: bool
 
 
+def _per_client(kafka_python: int, java: int, librdkafka: int) -> Mapping[ClientName, int]:
+    return {
+        ClientName.KAFKA_PYTHON: kafka_python,
+        ClientName.JAVA: java,
+        ClientName.LIBRDKAFKA: librdkafka,
+    }
+
+
+#: The full bench's producer runs: each timed run lasts about 1.5-2 s whatever the client
+#: (kafka-python makes about 20,000 records/s here, the others 75,000-120,000).
+PRODUCER_RECORDS_FULL = _per_client(30_000, 150_000, 150_000)
+PRODUCER_REPEAT_FULL = 5
+
 SIZES: dict[str, Size] = {
-    "small": Size("small", 1_000, 2_000, (5_000, 20_000, 60_000), 1, False),
+    "small": Size(
+        "small", _per_client(1_000, 1_000, 1_000), 2_000, (5_000, 20_000, 60_000), 1, 1, False
+    ),
     # 10M events: one run per layout (a run slower than SLOW_RUN_S is not repeated), about two
     # minutes of the full bench with the generation of its files.
-    "full": Size("full", 30_000, 300_000, (100_000, 1_000_000, 3_000_000, 10_000_000), 3, True),
+    "full": Size(
+        "full",
+        PRODUCER_RECORDS_FULL,
+        300_000,
+        (100_000, 1_000_000, 3_000_000, 10_000_000),
+        3,
+        PRODUCER_REPEAT_FULL,
+        True,
+    ),
 }
 
 

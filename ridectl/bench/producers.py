@@ -69,11 +69,12 @@ def _run_id() -> str:
 
 
 class ProducerSection:
-    """Measures every client given, every strategy, ``repeat`` times."""
+    """Measures every client given, every strategy, ``producer_repeat`` times."""
 
     def __init__(self, bench: Bench) -> None:
         self.b = bench
-        self.records = bench.size.records
+        #: records per run of the client being measured (the size's, per client)
+        self.records = 0
         self.record_size: dict[str, int] = {}
 
     def run(self) -> dict[str, Any]:
@@ -85,7 +86,7 @@ class ProducerSection:
                 continue
             clients.append(self._client(client))
         return {
-            "records": self.records,
+            "repeat": self.b.opts.producer_repeat,
             "partitions": PARTITIONS,
             "seed": SEED,
             "clients": clients,
@@ -97,6 +98,7 @@ class ProducerSection:
         return "no Java 17+ found" if self.b.java is None else None
 
     def _client(self, client: ClientName) -> dict[str, Any]:
+        self.records = self.b.size.records[client]
         # The broker (a JVM) and the client warm up on runs that are not counted: a ridectl run
         # and a bare one of every strategy, so the first counted runs are not the cold ones
         # (the Java client, one ridectl run and one bare one: each starts a JVM of its own, so
@@ -111,7 +113,7 @@ class ProducerSection:
         }
         ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
         cpu_ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
-        for rep in range(self.b.opts.repeat):
+        for rep in range(self.b.opts.producer_repeat):
             for strategy in STRATEGIES:
                 order = ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl")
                 got: dict[str, dict[str, Any]] = {}
@@ -141,7 +143,12 @@ class ProducerSection:
                     row["reference"].get("records_per_s"),
                 )
                 row["ridectl_vs_reference"] = rounded(ours / theirs, 3) if ours and theirs else None
-        return {"client": client.value, "bare": BARE_LABEL[client], "strategies": rows}
+        return {
+            "client": client.value,
+            "records": self.records,
+            "bare": BARE_LABEL[client],
+            "strategies": rows,
+        }
 
     def _row(
         self,

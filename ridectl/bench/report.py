@@ -49,7 +49,8 @@ def render_markdown(results: dict[str, Any]) -> str:
     out: list[str] = ["# ridectl benchmark", ""]
     out += [
         f"Measured {results.get('date', '?')} with `ridectl bench --size {results.get('size')}` "
-        f"(figures are medians of {results.get('repeat')} run(s); the whole benchmark took "
+        f"(figures are medians of {results.get('repeat')} run(s), "
+        f"{results.get('producer_repeat')} for each producer pair; the whole benchmark took "
         f"{_num(results.get('duration_s'))} s; clients: "
         f"{', '.join(results.get('clients') or ['kafka-python'])}). Written by the command: "
         "re-run it rather than edit this file.",
@@ -121,11 +122,15 @@ def _producer(section: Any) -> list[str]:
     failed = _failed(section)
     if failed:
         return [*out, failed, ""]
+    counts = ", ".join(
+        f"{c['client']} {c['records']:,}" for c in section.get("clients", []) if "records" in c
+    )
     out += [
-        f"{section['records']:,} records per run ({section['records'] // 5:,} rides), "
-        f"{section['partitions']} partitions, a fresh topic per run; acks=all, linger.ms=0, "
-        "batch.size=16384 for every client. Each client's ridectl run is beside a bare loop "
-        "of the same client; \"ridectl ÷ bare\" is ridectl's records/s over the bare loop's, "
+        f"Records per run: {counts} (a faster client gets more, so every timed run lasts "
+        f"about as long); {section['partitions']} partitions, a fresh topic per run; acks=all, "
+        "linger.ms=0, batch.size=16384 for every client. Each client's ridectl run is beside "
+        f"a bare loop of the same client, {section.get('repeat')} time(s) per strategy; "
+        "\"ridectl ÷ bare\" is ridectl's records/s over the bare loop's, "
         "taken per repetition (side by side) and then the median. CPU s is the whole run's "
         "CPU time (this process, or the Java child), a figure other load disturbs less; "
         "timed CPU µs/record is this process's CPU (every thread) while the run is timed, "
@@ -143,12 +148,12 @@ def _producer(section: Any) -> list[str]:
         "CPU s",
         "timed CPU µs/record",
     ]
-    per_record = 1e6 / max(1, section["records"])
     for client in section.get("clients", []):
         out += [f"### {client['client']}", ""]
         if "unavailable" in client:
             out += [f"unavailable: {client['unavailable']}", ""]
             continue
+        per_record = 1e6 / max(1, client["records"])
         rows = []
         for s in client.get("strategies", []):
             for key, label in (("ridectl", "ridectl"), ("bare", client["bare"])):

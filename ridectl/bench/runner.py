@@ -33,6 +33,7 @@ from ridectl.bench.machine import describe_machine
 from ridectl.bench.plan import (
     PARTITIONS,
     SIZES,
+    Section,
     Size,
 )
 from ridectl.bench.producers import ProducerSection
@@ -43,17 +44,22 @@ from ridectl.clients.base import ClientName
 from ridectl.errors import RidectlError, error_text
 from ridectl.versions import KAFKA_VERSION
 
-__all__ = ["SIZES", "BenchOptions", "Size", "run_bench"]
+__all__ = ["SIZES", "BenchOptions", "Section", "Size", "run_bench"]
 
 
 @dataclass
 class BenchOptions:
     size: Size
+    #: runs per measurement (the checker, consume-and-check, the first lesson, cold starts)
     repeat: int
+    #: repetitions of each producer pair
+    producer_repeat: int
     bootstrap: str | None = None
     progress: Callable[[str], None] = field(default=lambda _msg: None)
     #: the clients whose producer and consumer are measured, each beside its bare loop
     clients: tuple[ClientName, ...] = tuple(ClientName)
+    #: the parts measured (the others are reported "not measured")
+    sections: tuple[Section, ...] = tuple(Section)
 
 
 def _topic(kind: str) -> str:
@@ -94,19 +100,24 @@ class Bench:
                 "date": started.isoformat(timespec="seconds"),
                 "size": self.size.name,
                 "repeat": self.opts.repeat,
+                "producer_repeat": self.opts.producer_repeat,
+                "sections": [x.value for x in self.opts.sections],
                 "clients": [c.value for c in self.opts.clients],
                 "machine": machine,
                 "broker": broker,
                 "jars": jars,
             }
-            sections: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-                ("producer", self.producer),
-                ("consume_check", self.consume_check),
-                ("checker", self.checker),
-                ("first_lesson", self.first_lesson),
-                ("cold_start", self.cold_start),
+            sections: list[tuple[Section, Callable[[], dict[str, Any]]]] = [
+                (Section.PRODUCER, self.producer),
+                (Section.CONSUME_CHECK, self.consume_check),
+                (Section.CHECKER, self.checker),
+                (Section.FIRST_LESSON, self.first_lesson),
+                (Section.COLD_START, self.cold_start),
             ]
-            for name, measure in sections:
+            for section, measure in sections:
+                if section not in self.opts.sections:
+                    continue
+                name = section.value.replace("-", "_")
                 try:
                     results[name] = measure()
                 except Exception as exc:  # a failed section is reported, the rest still runs

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from ridectl.cli.options import parse_clients
 from ridectl.cli.paths import writable_dir_option
 from ridectl.errors import UsageError
 from ridectl.output import console
+
+if TYPE_CHECKING:
+    from ridectl.bench import Section
 
 
 class BenchSize(StrEnum):
@@ -32,7 +35,18 @@ def bench(
         typer.Option(
             "--repeat",
             "-r",
-            help="Runs per measurement; figures are their medians (default: 3 full, 1 small).",
+            help="Runs per measurement, producer pairs included; figures are their medians "
+            "(default: 3 full, 1 small; producer pairs 5 full).",
+            show_default=False,
+        ),
+    ] = None,
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--section",
+            help="Measure only these parts (comma-separated or repeated): producer, "
+            "consume-check, checker, first-lesson, cold-start (default: all).",
+            metavar="SECTION",
             show_default=False,
         ),
     ] = None,
@@ -73,6 +87,7 @@ def bench(
     if bootstrap_servers is not None:
         for part in bootstrap_servers.split(","):
             validate_host_port(part.strip(), "bootstrap server")
+    sections = _sections(section)
     err = console.err()
 
     def progress(message: str) -> None:
@@ -82,9 +97,11 @@ def bench(
         BenchOptions(
             size=chosen,
             repeat=repeat or chosen.repeat,
+            producer_repeat=repeat or chosen.producer_repeat,
             bootstrap=bootstrap_servers,
             progress=progress,
             clients=parse_clients(client or ["all"]),
+            sections=sections,
         )
     )
     md, js = write_results(results, out_dir)
@@ -93,6 +110,22 @@ def bench(
         verdict = "-" if met is None else ("met" if met else "NOT met")
         err.print(f"{target['name']}: {target['figure']} ({target['target']}): {verdict}")
     console.out().print(f"{md}\n{js}", markup=False, highlight=False)
+
+
+def _sections(given: list[str] | None) -> tuple[Section, ...]:
+    """The sections named (in the bench's own order), all when none is."""
+    from ridectl.bench import Section
+
+    if not given:
+        return tuple(Section)
+    names = {part.strip() for item in given for part in item.split(",") if part.strip()}
+    known = [s.value for s in Section]
+    unknown = sorted(names - set(known))
+    if unknown or not names:
+        raise UsageError(
+            f"unknown --section {', '.join(unknown) or '(empty)'}; choose from {', '.join(known)}"
+        )
+    return tuple(s for s in Section if s.value in names)
 
 
 def register(app: typer.Typer) -> None:

@@ -87,6 +87,36 @@ def ack_receiver(on_delivery: DeliveryCallback) -> Callable[[int, int, int], Non
     return deliver
 
 
+@runtime_checkable
+class AckBatchSink(AckSink, Protocol):
+    """An :class:`AckSink` that also takes acknowledgements that arrived together, as three
+    parallel columns (optional): a client that receives them in batches (the Java client's
+    frames) reports a batch in one call, not one call per record."""
+
+    def acked_many(
+        self, indexes: Sequence[int], partitions: Sequence[int], offsets: Sequence[int]
+    ) -> None:
+        """Records ``indexes[i]`` were written at ``offsets[i]`` of ``partitions[i]``."""
+
+
+AckBatch = Callable[[Sequence[int], Sequence[int], Sequence[int]], None]
+
+
+def ack_batch_receiver(on_delivery: DeliveryCallback) -> AckBatch:
+    """Where an adapter reports a batch of acknowledgements: the callback's ``acked_many``
+    when it is an :class:`AckBatchSink`, otherwise each record through
+    :func:`ack_receiver`."""
+    if isinstance(on_delivery, AckBatchSink):
+        return on_delivery.acked_many
+    one = ack_receiver(on_delivery)
+
+    def each(indexes: Sequence[int], partitions: Sequence[int], offsets: Sequence[int]) -> None:
+        for index, partition, offset in zip(indexes, partitions, offsets, strict=True):
+            one(index, partition, offset)
+
+    return each
+
+
 #: ``Delivery.error`` names meaning "the broker stopped answering" (the record expired
 #: unacknowledged or its connection broke), per client; a run without faults that sees one
 #: stops sending and reports the broker gone.
@@ -187,6 +217,18 @@ class ColumnarConsumer(Protocol):
 
     def poll_columns(self, timeout_s: float) -> RecordColumns:
         """Like :meth:`ConsumerClient.poll` (keys left out), as columns."""
+
+
+@runtime_checkable
+class BlockProducer(Protocol):
+    """A producer that also takes a run of consecutive records in one call (optional): the
+    records ``first``, ``first + 1``, ... with these keys and values, each placed by the
+    client's partitioner (as ``send`` with no partition). The send loop hands over blocks
+    when the run is built ahead and sent as fast as the client takes it; an adapter that
+    crosses a process boundary then packs one frame per block instead of one per record."""
+
+    def send_block(self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]) -> None:
+        """Queue the records; their outcomes reach the delivery callback, each by index."""
 
 
 @runtime_checkable

@@ -4,10 +4,12 @@ Both directions carry length-prefixed binary frames (``RideClient.java`` describ
 Writes go through a writer thread that sends whatever has gathered since its last write in
 one go, so a producer's records cost no system call each and the caller never waits on the
 pipe unless a few megabytes are already queued. A reader thread takes the program's output in
-large reads: acknowledgement frames become :class:`~ridectl.clients.base.Delivery` calls as they
-arrive, consumed records are kept as raw frames for the consumer's poll to decode, and every
-other line is queued as a reply to the command waiting for it. A third thread keeps the last
-lines the JVM wrote to stderr, for the error message when it dies. :meth:`JavaProcess.close`
+large reads: an acknowledgement frame (columns of index, partition and offset) becomes one
+call with three C arrays, or a :class:`~ridectl.clients.base.Delivery` call per record for a
+callback that takes no batches, as it arrives; consumed records are kept as raw frames for
+the consumer's poll to decode, and every other line is queued as a reply to the command
+waiting for it. A third thread keeps the last lines the JVM wrote to stderr, for the error
+message when it dies. :meth:`JavaProcess.close`
 asks the program to close its client and kills the JVM when that takes longer than the bound
 it was given.
 """
@@ -21,12 +23,14 @@ import os
 import queue
 import struct
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from array import array
+from collections.abc import Mapping
 from typing import IO
 
-from ridectl.clients.base import Delivery, DeliveryCallback, ack_receiver
+from ridectl.clients.base import AckBatch, Delivery, DeliveryCallback, ack_batch_receiver
 from ridectl.errors import RidectlError, one_line
 
 _KILL_WAIT_S = 5.0
@@ -38,7 +42,10 @@ _PIPE_BYTES = 1 << 20
 _READ_BYTES = 1 << 20
 
 _HEADER = struct.Struct(">Bi")
-_ACK = struct.Struct(">qiq")
+_COUNT = struct.Struct(">i")
+#: The frames' numbers are big-endian; arrays hold the machine's order.
+_SWAP = sys.byteorder == "little"
+assert array("i").itemsize == 4 and array("q").itemsize == 8
 _INDEX = struct.Struct(">q")
 _TEXT = struct.Struct(">ci")
 _ACKS, _FAILED, _LINE, _RECORDS = b"aelr"
@@ -181,8 +188,8 @@ class JavaProcess:
     ) -> None:
         self.what = what
         self.on_delivery: DeliveryCallback | None = None
-        #: where an acknowledgement goes, as three numbers (chosen once: ``deliver_to``)
-        self._acked: Callable[[int, int, int], None] | None = None
+        #: where a frame's acknowledgements go, as three columns (chosen once: ``deliver_to``)
+        self._acked: AckBatch | None = None
         #: the settings the client reported holding, by Java name
         self.settings: dict[str, str] = {}
         #: record frames ('r' bodies) read since the consumer last took them (``take_records``)
@@ -256,7 +263,7 @@ class JavaProcess:
 
     def _frame(self, kind: int, body: memoryview) -> None:
         if kind == _ACKS:
-            self._acks(body[4:])
+            self._acks(body)
             return
         try:
             if kind == _RECORDS:
@@ -275,21 +282,30 @@ class JavaProcess:
                 self._callback_error = exc
 
     def deliver_to(self, on_delivery: DeliveryCallback) -> None:
-        """Where deliveries go: failures as :class:`Delivery` calls, acknowledgements through
-        :func:`~ridectl.clients.base.ack_receiver` (no object per record for an AckSink)."""
+        """Where deliveries go: failures as :class:`Delivery` calls, each frame's
+        acknowledgements through :func:`~ridectl.clients.base.ack_batch_receiver` (one call
+        per frame for an AckBatchSink, no object per record)."""
         self.on_delivery = on_delivery
-        self._acked = ack_receiver(on_delivery)
+        self._acked = ack_batch_receiver(on_delivery)
 
     def _acks(self, body: memoryview) -> None:
         acked = self._acked
         if acked is None:
             return
-        for index, partition, offset in _ACK.iter_unpack(body):
-            try:
-                acked(index, partition, offset)
-            except Exception as exc:  # a failing callback must not stop the others
-                if self._callback_error is None:
-                    self._callback_error = exc
+        (count,) = _COUNT.unpack_from(body, 0)
+        # The three columns as C arrays, no Python number per record (read when settled).
+        at = _COUNT.size
+        indexes, partitions, offsets = array("q"), array("i"), array("q")
+        for column, size in ((indexes, 8), (partitions, 4), (offsets, 8)):
+            column.frombytes(body[at : at + size * count])
+            at += size * count
+            if _SWAP:
+                column.byteswap()
+        try:
+            acked(indexes, partitions, offsets)
+        except Exception as exc:  # a failing callback must not stop the reader
+            if self._callback_error is None:
+                self._callback_error = exc
 
     def _deliver(self, delivery: Delivery) -> None:
         if self.on_delivery is not None:

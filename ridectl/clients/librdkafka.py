@@ -25,6 +25,7 @@ failure is a :class:`~ridectl.clients.base.Delivery` carrying librdkafka's error
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -210,6 +211,31 @@ class LibrdkafkaProducer:
         # all to the polling thread, which would compete for the interpreter lock.
         self._poll(0)
         self._last_sent = index
+
+    def send_block(self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]) -> None:
+        """The records ``first``, ``first + 1``, ... as ``send`` would send each (one
+        ``produce`` and one ``poll(0)`` per record), without a Python call per record
+        around them."""
+        if self._fatal is not None:
+            self._raise_fatal()
+        if self._placement is not None:
+            for index, key, value in zip(itertools.count(first), keys, values, strict=False):
+                self.send(index, key, value, None)
+            return
+        produce, poll, topic = self._produce, self._poll, self._topic
+        acked, on_delivery = self._acked, self._on_delivery
+        index = first
+        for key, value in zip(keys, values, strict=True):
+            report = RecordCallback(index, acked, on_delivery)
+            try:
+                produce(topic, value, key, on_delivery=report)
+            except BufferError:
+                self._send_when_room(index, key, value, None, report)
+            except KafkaException as exc:
+                self._refused(index, exc)
+            poll(0)
+            index += 1
+        self._last_sent = index - 1
 
     def _send_when_room(
         self,

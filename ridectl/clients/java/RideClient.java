@@ -6,9 +6,13 @@
 // Integers are big-endian (Java's DataInput order). From ridectl, a one-byte kind, then:
 //   'P' index:i64 partition:i32 (-1: the client's partitioner) keyLength:i32 (-1: null key)
 //       valueLength:i32 key value                       send one record (producer only)
+//   'B' first:i64 count:i32 length:i32 (of the rest) partitions:i32[count] keyLengths:i32[count]
+//       valueLengths:i32[count] keys values (every key in order, then every value)
+//                                                       send records first, first+1, ... (producer)
 //   'T' length:i32 UTF-8 text                           one command, words separated by spaces
 // To ridectl, every frame is kind:u8 bodyLength:i32 body:
-//   'a' count:i32 then count x (index:i64 partition:i32 offset:i64)   records acknowledged
+//   'a' count:i32 indexes:i64[count] partitions:i32[count] offsets:i64[count]
+//                                                                     records acknowledged
 //   'e' index:i64 UTF-8 "<Exception> <message>"                       one record failed
 //   'l' UTF-8 text                                                    one reply line
 //   'r' count:i32 dataLength:i32 partitions:i32[count] offsets:i64[count] keyLengths:i32[count]
@@ -25,6 +29,7 @@
 //            (RideConsumer.java runs these; it may run the next poll before it is asked for)
 import java.io.*;
 import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.*;
@@ -84,30 +89,38 @@ public final class RideClient {
     // What goes to ridectl is framed into a buffer under this object's lock and written by
     // one thread, which takes everything gathered so far at once: the producer's I/O thread,
     // which runs the acknowledgement callbacks, never waits on the pipe, and a run of
-    // acknowledgements becomes one frame and one write.
+    // acknowledgements becomes one frame and one write. Acknowledgements come in bursts (one
+    // produce response completes all its batches' records in one go), so the writer woken by
+    // the first of a burst lets the rest join it for up to GATHER_MS (less once ACKS_AT_ONCE
+    // are waiting, or anything else is to be written): woken at every acknowledgement, it
+    // wrote about one a frame, and each write cost both programs a wake-up.
     static final class Out {
+        static final long GATHER_MS = 1;
+        static final int ACKS_AT_ONCE = 1024;
         private byte[] buf = new byte[1 << 16];
         private byte[] spare = new byte[1 << 16];
         private int len;
-        private int ackAt = -1; // where the open acknowledgement frame starts, -1: none open
+        // Acknowledgements not yet framed, as columns; framed (in order with the rest) when
+        // anything else is framed, when the columns are full, or when the writer takes them.
+        private final long[] ackIndex = new long[4 * ACKS_AT_ONCE];
+        private final int[] ackPartition = new int[ackIndex.length];
+        private final long[] ackOffset = new long[ackIndex.length];
         private int acks;
         private boolean waiting;
+        private boolean gathering; // the writer waits for a burst of acknowledgements to end
         private boolean stopping;
 
         synchronized void ack(long index, int partition, long offset) {
-            if (ackAt < 0) {
-                room(9);
-                ackAt = len;
-                buf[len] = 'a';
-                len += 9; // kind, body length and count are written when the frame closes
-                acks = 0;
+            if (acks == ackIndex.length) {
+                closeAcks();
             }
-            room(20);
-            putLong(index);
-            putInt(partition);
-            putLong(offset);
+            ackIndex[acks] = index;
+            ackPartition[acks] = partition;
+            ackOffset[acks] = offset;
             acks++;
-            wake();
+            if (waiting || acks >= ACKS_AT_ONCE) {
+                wake();
+            }
         }
 
         synchronized void failed(long index, String text) {
@@ -163,12 +176,18 @@ public final class RideClient {
                     byte[] out;
                     int n;
                     synchronized (this) {
-                        while (len == 0 && !stopping) {
+                        while (len == 0 && acks == 0 && !stopping) {
                             waiting = true;
                             wait();
                         }
-                        if (len == 0) {
+                        if (len == 0 && acks == 0) {
                             return; // stopping, everything written
+                        }
+                        if (len == 0 && acks < ACKS_AT_ONCE && !stopping) {
+                            // Only acknowledgements so far: let the rest of the burst join.
+                            gathering = true;
+                            wait(GATHER_MS);
+                            gathering = false;
                         }
                         closeAcks();
                         out = buf;
@@ -188,8 +207,9 @@ public final class RideClient {
         }
 
         private void wake() {
-            if (waiting) { // the writer sleeps: wake it (once)
+            if (waiting || gathering) { // the writer sleeps: wake it (once)
                 waiting = false;
+                gathering = false;
                 notifyAll();
             }
         }
@@ -202,10 +222,23 @@ public final class RideClient {
         }
 
         private void closeAcks() {
-            if (ackAt >= 0) {
-                intAt(ackAt + 1, len - ackAt - 5);
-                intAt(ackAt + 5, acks);
-                ackAt = -1;
+            int n = acks;
+            if (n == 0) {
+                return;
+            }
+            acks = 0;
+            room(9 + 20 * n);
+            buf[len++] = 'a';
+            putInt(4 + 20 * n);
+            putInt(n);
+            for (int i = 0; i < n; i++) {
+                putLong(ackIndex[i]);
+            }
+            for (int i = 0; i < n; i++) {
+                putInt(ackPartition[i]);
+            }
+            for (int i = 0; i < n; i++) {
+                putLong(ackOffset[i]);
             }
         }
 
@@ -315,6 +348,7 @@ public final class RideClient {
         }
         showSettings(producerConfig(producer, props), PRODUCER_SHOWN);
         say("READY");
+        byte[] block = new byte[1 << 16];
         for (int kind = in.read(); kind >= 0; kind = in.read()) {
             if (kind == 'P') {
                 long index = in.readLong();
@@ -324,6 +358,17 @@ public final class RideClient {
                 byte[] key = bytes(in, keyLength);
                 byte[] value = bytes(in, valueLength);
                 send(producer, new ProducerRecord<>(topic, p < 0 ? null : p, key, value), index);
+                continue;
+            }
+            if (kind == 'B') {
+                long first = in.readLong();
+                int count = in.readInt();
+                int length = in.readInt();
+                if (block.length < length) {
+                    block = new byte[Math.max(length, 2 * block.length)];
+                }
+                in.readFully(block, 0, length); // one array for every block: less to collect
+                sendBlock(producer, topic, first, count, block);
                 continue;
             }
             String line = text(in);
@@ -343,6 +388,33 @@ public final class RideClient {
         }
         producer.close(Duration.ZERO); // ridectl went away
         return 0;
+    }
+
+    // A block's records, read from its body in one piece (one read of the pipe's stream for
+    // the block, not several per record).
+    static void sendBlock(KafkaProducer<byte[], byte[]> producer, String topic, long first, int n, byte[] body) {
+        ByteBuffer columns = ByteBuffer.wrap(body); // big-endian
+        int keyAt = 12 * n;
+        int valueAt = keyAt;
+        for (int i = 0; i < n; i++) {
+            valueAt += Math.max(0, columns.getInt(4 * (n + i)));
+        }
+        for (int i = 0; i < n; i++) {
+            int p = columns.getInt(4 * i);
+            int keyLength = columns.getInt(4 * (n + i));
+            int valueLength = columns.getInt(4 * (2 * n + i));
+            byte[] key = null;
+            if (keyLength >= 0) {
+                key = Arrays.copyOfRange(body, keyAt, keyAt + keyLength);
+                keyAt += keyLength;
+            }
+            byte[] value = null;
+            if (valueLength >= 0) {
+                value = Arrays.copyOfRange(body, valueAt, valueAt + valueLength);
+                valueAt += valueLength;
+            }
+            send(producer, new ProducerRecord<>(topic, p < 0 ? null : p, key, value), first + i);
+        }
     }
 
     static void send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record, long index) {
