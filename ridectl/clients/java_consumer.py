@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import struct
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from ridectl.clients.base import ClientName, ConsumedRecord, RecordColumns
 from ridectl.clients.java import CONSUMER_DEFAULTS, GRACE_S, java_settings, start_program
@@ -74,13 +75,27 @@ def decode_columns(body: bytes) -> RecordColumns:
     )
 
 
+@dataclass
+class _Polled:
+    """One poll's reply: its record frames, and the positions the consumer held after it."""
+
+    frames: list[bytes]
+    positions: dict[int, int]
+
+
 class JavaConsumer:
     """A ``KafkaConsumer`` in its own JVM reading assigned partitions.
 
-    The JVM runs the next poll ahead while Python handles the records of the last one, once
-    the end offsets have been asked and until they are reached (``RideConsumer.java`` says
-    what stays true meanwhile: positions and commits go by the records handed over, and a
-    bounded read ends without waiting for a poll that would find nothing)."""
+    **Read-ahead**, once the end offsets of the assigned partitions were asked (as ``consume``
+    and ``watch`` do before they assign) and until every position has reached its own: the
+    JVM runs the next poll while Python handles the records of the last one, and each poll
+    here sends for the next before it returns (so the JVM finds it waiting). At most one
+    poll's records are held in the JVM and one more on their way here. Every command names how
+    many polls were handed over, so the JVM answers positions and commits by those records,
+    never past them (``RideConsumer.java``); a bounded read ends with no poll running, so it
+    commits and closes without waiting. Another command waits for a poll sent ahead and keeps
+    its records for the next :meth:`poll`; an error of that poll is raised by whichever comes
+    first."""
 
     client = ClientName.JAVA
 
@@ -91,11 +106,22 @@ class JavaConsumer:
         if group is not None:
             props["group.id"] = group
         self._proc = start_program(["consume"], settings.bootstrap, props, f"consumer, {doing}")
-        #: the positions the last poll reported, for the topic assigned last
+        #: the positions the last poll handed over reported, for the topic assigned last
         self._positions: dict[int, int] = {}
         self._topic: str | None = None
+        self._assigned: tuple[int, ...] = ()
+        #: the end offsets asked last, by topic: reading ahead stops where they are reached
+        self._ends: dict[str, dict[int, int]] = {}
+        #: polls handed over since the last assignment
+        self._handed = 0
+        #: the timeout of a poll sent ahead whose reply was not taken yet (None: none)
+        self._ahead_s: float | None = None
+        #: the reply of a poll sent ahead, taken while another command waited for its turn
+        self._kept: _Polled | None = None
 
     def _ask(self, line: str, kind: str, timeout_s: float = 60.0) -> list[str]:
+        if self._ahead_s is not None:  # its reply comes first: keep it for the next poll
+            self._kept = self._collect()
         reply = self._proc.request(line, kind, timeout_s)
         if reply is None:
             raise client_error(
@@ -104,24 +130,30 @@ class JavaConsumer:
         return reply
 
     def assign(self, topic: str, partitions: Sequence[int], from_beginning: bool) -> None:
-        self._positions = {}
         if partitions:
             listed = ",".join(str(p) for p in partitions)
-            self._ask(f"A {topic} {listed} {1 if from_beginning else 0}", "OK")
+            # The JVM seeks back records read but not handed over (the kept ones too).
+            self._ask(f"A {topic} {listed} {1 if from_beginning else 0} {self._handed}", "OK")
             self._topic = topic
+        elif self._ahead_s is not None:
+            self._collect()  # records of the old assignment, not wanted any more
+        self._kept, self._handed, self._positions = None, 0, {}
+        self._assigned = tuple(partitions)
 
     def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         if not partitions:
             return {}
         line = self._ask(f"O {topic} {','.join(str(p) for p in partitions)}", "O")[-1]
         pairs = (item.split(":") for item in line.split()[1:])
-        return {int(p): int(o) for p, o in pairs}
+        ends = {int(p): int(o) for p, o in pairs}
+        self._ends[topic] = ends
+        return ends
 
     def position(self, topic: str, partition: int) -> int | None:
         if topic == self._topic and partition in self._positions:
-            # As the last poll left it: only a poll or an assignment moves a position.
+            # As the poll of the records handed over last left it.
             return self._positions[partition]
-        line = self._ask(f"N {topic} {partition}", "N")[-1]
+        line = self._ask(f"N {topic} {partition} {self._handed}", "N")[-1]
         word = line.split()[1]
         return int(word) if word.lstrip("-").isdigit() and int(word) >= 0 else None
 
@@ -145,17 +177,48 @@ class JavaConsumer:
         return out
 
     def _poll(self, timeout_s: float) -> list[bytes]:
-        """Poll once; the record frames that came, and the positions the reply holds."""
-        self._proc.take_records()  # late frames of an earlier poll that gave up waiting
-        self._positions = {}
-        done = self._ask(f"L {int(max(0.0, timeout_s) * 1000)}", "LD", timeout_s + GRACE_S)
+        """The record frames of the next poll (sent ahead already, or now), and its positions;
+        sends for the one after it while :meth:`_reads_ahead`."""
+        polled, self._kept = self._kept, None
+        if polled is None:
+            if self._ahead_s is None:
+                self._proc.take_records()  # late frames of an earlier poll that gave up waiting
+                self._send_poll(timeout_s)
+            polled = self._collect()
+        self._handed += 1
+        self._positions = polled.positions
+        if self._reads_ahead():
+            self._send_poll(timeout_s)
+        return polled.frames
+
+    def _send_poll(self, timeout_s: float) -> None:
+        self._proc.send(f"L {int(max(0.0, timeout_s) * 1000)} {self._handed}")
+        self._ahead_s = timeout_s
+
+    def _collect(self) -> _Polled:
+        """The reply of the poll sent last: the record frames before its "LD" line, and the
+        positions that line holds."""
+        timeout_s, self._ahead_s = (self._ahead_s or 0.0) + GRACE_S, None
+        done = self._proc.collect("LD", timeout_s)
+        if done is None:
+            raise client_error(self._proc.what, f"no answer to L in {timeout_s:.0f}s")
+        positions: dict[int, int] = {}
         for item in done[-1].split()[1:]:
             p, at = item.split(":")
-            self._positions[int(p)] = int(at)
-        return self._proc.take_records()
+            positions[int(p)] = int(at)
+        return _Polled(self._proc.take_records(), positions)
+
+    def _reads_ahead(self) -> bool:
+        """Whether to send for the next poll now: the end offsets of every assigned partition
+        are known, and some partition's position is short of its own (the JVM's rule too)."""
+        ends = self._ends.get(self._topic) if self._topic is not None else None
+        if not ends or not self._assigned or any(p not in ends for p in self._assigned):
+            return False
+        positions = self._positions
+        return any(p in positions and positions[p] < ends[p] for p in self._assigned)
 
     def commit(self) -> None:
-        self._ask("K", "OK")
+        self._ask(f"K {self._handed}", "OK")
 
     def settings_in_force(self) -> Mapping[str, str]:
         return dict(self._proc.settings)

@@ -22,10 +22,10 @@
 // Start:     C <name> <value> (one client setting, as given) ... then G (create the client)
 //            -> S <name> <value> (a setting the client runs with) ... then READY (or X, exit 2)
 // Producer:  F (flush) -> F | M <topic> -> M <partitions> | T -> T <records retried> | Q <ms> -> Q
-// Consumer:  A <topic> <p,p,...> <1: from the beginning, 0: committed offsets> -> OK
-//            O <topic> <p,p,...> -> O <p>:<end offset> ... | N <topic> <p> -> N <offset>
-//            L <ms> (poll) -> one 'r' frame, then LD <p>:<position> ... (the positions the
-//            consumer holds without asking the broker) | K (commit) -> OK | Q -> Q
+// Consumer:  A <topic> <p,p,...> <1: from the beginning, 0: committed offsets> [<handed>] -> OK
+//            O <topic> <p,p,...> -> O <p>:<end offset> ... | N <topic> <p> [<handed>] -> N <offset>
+//            L <ms> [<handed>] (poll) -> one 'r' frame, then LD <p>:<position> ... (the positions
+//            the consumer holds without asking the broker) | K [<handed>] (commit) -> OK | Q -> Q
 //            (RideConsumer.java runs these; it may run the next poll before it is asked for)
 import java.io.*;
 import java.lang.reflect.Field;

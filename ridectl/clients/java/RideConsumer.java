@@ -4,13 +4,17 @@
 // Read-ahead. Once ridectl has asked for the end offsets of every assigned partition (O, which
 // ridectl's reads send before they assign), an L sends its records and then, while some
 // position is still short of its end offset, runs the next poll at once and holds its records
-// for the next L: the consumer fetches while ridectl decodes and judges. At most one poll is
-// held. What ridectl sees stays as without it:
-//   * LD, N and K go by the records sent: LD holds the positions right after the poll whose
-//     records went, N answers where the held records start, K commits no record still held;
+// for the next L: the consumer fetches while ridectl decodes and judges. ridectl, for its
+// part, may send the next L as soon as a reply came, before it hands the records over. So at
+// most one poll is held here and one sent that ridectl has not handed over yet. What ridectl
+// sees stays as without either:
+//   * L, N, K and A name how many polls ridectl has handed over since the last A (their
+//     last word, <handed>; without it, every poll sent): N answers where the records not handed
+//     over start (sent after those or held), K commits no record that was not handed over,
+//     A seeks such records back before it assigns;
+//   * LD holds the positions right after its own poll, taken before the next poll ran;
 //   * a position that has reached its end offset stops the read-ahead, so a bounded read ends
 //     (commits, closes) without waiting for a poll that would find nothing;
-//   * A puts held records back (seeks to where the sent ones end) before it assigns;
 //   * a held poll that failed fails the next L, as the poll itself would have.
 import java.io.DataInputStream;
 import java.time.Duration;
@@ -28,8 +32,10 @@ final class RideConsumer {
     private final KafkaConsumer<byte[], byte[]> consumer;
     // The end offsets ridectl asked for (O), the latest for each partition.
     private final Map<TopicPartition, Long> ends = new HashMap<>();
-    // The positions right after the poll whose records were sent last.
-    private Map<TopicPartition, Long> sent = new HashMap<>();
+    // Polls sent since the last A, and where each of those not handed over yet (the last
+    // ones) starts in each of its partitions, oldest first.
+    private long sentPolls;
+    private final ArrayDeque<Map<TopicPartition, Long>> notHanded = new ArrayDeque<>();
     // A poll run ahead and not sent yet: its records and the positions after it, or its error.
     private ConsumerRecords<byte[], byte[]> held;
     private Map<TopicPartition, Long> heldAfter;
@@ -93,6 +99,7 @@ final class RideConsumer {
         String[] w = line.split(" ");
         switch (w[0]) {
             case "A":
+                handed(w, 4);
                 assign(partitions(w[1], w[2]), w[3].equals("1"));
                 RideClient.say("OK");
                 break;
@@ -106,21 +113,22 @@ final class RideConsumer {
                 break;
             }
             case "N": {
+                handed(w, 3);
                 TopicPartition tp = new TopicPartition(w[1], Integer.parseInt(w[2]));
-                Long first = held == null ? null : first(held, tp);
+                Long first = notHandedStart(tp);
                 RideClient.say("N " + (first != null ? first : consumer.position(tp)));
                 break;
             }
             case "L":
+                handed(w, 2);
                 poll(Duration.ofMillis(Long.parseLong(w[1])));
                 break;
             case "K":
-                if (held != null && !held.isEmpty()) {
-                    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                    sentEnds().forEach((tp, at) -> offsets.put(tp, new OffsetAndMetadata(at)));
-                    consumer.commitSync(offsets);
+                handed(w, 1);
+                if (notHanded.isEmpty() && (held == null || held.isEmpty())) {
+                    consumer.commitSync(); // every record read was handed over
                 } else {
-                    consumer.commitSync(); // nothing held: the positions are those sent
+                    consumer.commitSync(handedOffsets());
                 }
                 RideClient.say("OK");
                 break;
@@ -130,12 +138,16 @@ final class RideConsumer {
     }
 
     private void assign(List<TopicPartition> tps, boolean fromBeginning) {
-        if (held != null && !held.isEmpty()) {
-            sentEnds().forEach(consumer::seek); // the held records are read again
+        for (TopicPartition tp : consumer.assignment()) {
+            Long at = notHandedStart(tp);
+            if (at != null) {
+                consumer.seek(tp, at); // records read but not handed over: read them again
+            }
         }
         held = null;
         heldError = null;
-        sent = new HashMap<>();
+        sentPolls = 0;
+        notHanded.clear();
         consumer.assign(tps);
         if (fromBeginning) {
             consumer.seekToBeginning(tps);
@@ -171,7 +183,12 @@ final class RideConsumer {
         StringBuilder done = new StringBuilder("LD");
         after.forEach((tp, at) -> done.append(' ').append(tp.partition()).append(':').append(at));
         RideClient.say(done.toString());
-        sent = after;
+        sentPolls++;
+        Map<TopicPartition, Long> starts = new HashMap<>();
+        for (TopicPartition tp : records.partitions()) {
+            starts.put(tp, first(records, tp));
+        }
+        notHanded.addLast(starts);
         if (readsAhead(after)) {
             try {
                 held = consumer.poll(timeout);
@@ -212,12 +229,40 @@ final class RideConsumer {
         return false;
     }
 
-    // Where the records sent end, with a poll held: the positions after the last poll sent,
-    // else where the held records start.
-    private Map<TopicPartition, Long> sentEnds() {
-        Map<TopicPartition, Long> out = new HashMap<>(sent);
-        for (TopicPartition tp : held.partitions()) {
-            out.putIfAbsent(tp, first(held, tp));
+    // The polls ridectl says it handed over (word `at` of the command; all sent without it)
+    // are no longer "not handed over".
+    private void handed(String[] w, int at) {
+        long handed = w.length > at ? Long.parseLong(w[at]) : sentPolls;
+        while (!notHanded.isEmpty() && sentPolls - notHanded.size() < handed) {
+            notHanded.removeFirst();
+        }
+    }
+
+    // Where the first record of `tp` not handed over starts (sent after the handed ones, or
+    // held), or null when every record of it read so far was handed over.
+    private Long notHandedStart(TopicPartition tp) {
+        for (Map<TopicPartition, Long> starts : notHanded) {
+            if (starts.containsKey(tp)) {
+                return starts.get(tp);
+            }
+        }
+        return held == null ? null : first(held, tp);
+    }
+
+    // The offsets that cover exactly the records handed over, for the partitions read past them.
+    private Map<TopicPartition, OffsetAndMetadata> handedOffsets() {
+        Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
+        for (TopicPartition tp : consumer.assignment()) {
+            Long at = notHandedStart(tp);
+            if (at != null) {
+                out.put(tp, new OffsetAndMetadata(at));
+            } else {
+                try {
+                    out.put(tp, new OffsetAndMetadata(consumer.position(tp, Duration.ZERO)));
+                } catch (Exception e) {
+                    // no position yet: nothing read, nothing to commit
+                }
+            }
         }
         return out;
     }
