@@ -79,6 +79,9 @@ def test_a_group_commit_covers_only_the_records_handed_over(
         assert 300 <= len(read) < PER_PARTITION * len(PARTITIONS)
         handed = _ends_of(read)
         assert {p: first.position(topic, p) for p in PARTITIONS} == handed
+        # The JVM's own answer (N), not the positions the last poll's reply carried.
+        asked = {p: first._proc.request(f"N {topic} {p}", "N", 60.0) for p in PARTITIONS}
+        assert {p: int(reply[-1].split()[1]) for p, reply in asked.items() if reply} == handed
         first.commit()
     finally:
         first.close()
