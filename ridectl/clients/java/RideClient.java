@@ -90,12 +90,15 @@ public final class RideClient {
     // one thread, which takes everything gathered so far at once: the producer's I/O thread,
     // which runs the acknowledgement callbacks, never waits on the pipe, and a run of
     // acknowledgements becomes one frame and one write. Acknowledgements come in bursts (one
-    // produce response completes all its batches' records in one go), so the writer woken by
-    // the first of a burst lets the rest join it for up to GATHER_MS (less once ACKS_AT_ONCE
-    // are waiting, or anything else is to be written): woken at every acknowledgement, it
-    // wrote about one a frame, and each write cost both programs a wake-up.
+    // produce response completes all its batches' records in one go), so while they flow the
+    // writer woken by the first of a burst lets the rest join it for up to GATHER_MS (less
+    // once ACKS_AT_ONCE are waiting, or anything else is to be written): woken at every
+    // acknowledgement, it wrote about one a frame, and each write cost both programs a wake-up.
     static final class Out {
         static final long GATHER_MS = 1;
+        // Acknowledgements are "flowing" when the last write was this recent; one that comes
+        // after a quiet spell (a paced run's) is written at once, with no wait added.
+        static final long FLOWING_NS = 2_000_000;
         static final int ACKS_AT_ONCE = 1024;
         private byte[] buf = new byte[1 << 16];
         private byte[] spare = new byte[1 << 16];
@@ -109,6 +112,7 @@ public final class RideClient {
         private boolean waiting;
         private boolean gathering; // the writer waits for a burst of acknowledgements to end
         private boolean stopping;
+        private long lastWrite = System.nanoTime() - FLOWING_NS; // only the writer uses it
 
         synchronized void ack(long index, int partition, long offset) {
             if (acks == ackIndex.length) {
@@ -183,8 +187,10 @@ public final class RideClient {
                         if (len == 0 && acks == 0) {
                             return; // stopping, everything written
                         }
-                        if (len == 0 && acks < ACKS_AT_ONCE && !stopping) {
-                            // Only acknowledgements so far: let the rest of the burst join.
+                        if (len == 0 && acks < ACKS_AT_ONCE && !stopping
+                            && System.nanoTime() - lastWrite < FLOWING_NS) {
+                            // Only acknowledgements so far, and they are flowing: let the rest
+                            // of the burst join.
                             gathering = true;
                             wait(GATHER_MS);
                             gathering = false;
@@ -197,6 +203,7 @@ public final class RideClient {
                     }
                     stdout.write(out, 0, n);
                     stdout.flush();
+                    lastWrite = System.nanoTime();
                     synchronized (this) {
                         spare = out;
                     }
