@@ -144,3 +144,28 @@ def test_a_bounded_read_leaves_no_poll_running_at_its_end(
         assert {p: after.position(topic, p) for p in PARTITIONS} == ends
     finally:
         after.close()
+
+
+def test_a_consumer_that_auto_commits_reads_nothing_ahead(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    """Its polls and its close commit every record polled: with a poll run ahead, a read
+    stopped half way would leave records committed that were never handed over."""
+    topic = make_topic(kafka_bootstrap, new_topic("java-ahead-auto"), len(PARTITIONS))
+    _write(kafka_bootstrap, topic)
+    group = f"{topic}-group"
+    settings = {**SMALL_POLLS, "enable.auto.commit": "true", "auto.commit.interval.ms": "1"}
+    first = JavaConsumer(ClientSettings(kafka_bootstrap, settings), group=group)
+    try:
+        first.end_offsets(topic, PARTITIONS)
+        first.assign(topic, PARTITIONS, from_beginning=False)
+        read = _read(first, 300)  # far from the end
+        assert first._ahead_s is None  # nothing asked for ahead of the caller
+    finally:
+        first.close()  # commits the positions polled
+    after = _reader(kafka_bootstrap, group)
+    try:
+        after.assign(topic, PARTITIONS, from_beginning=False)
+        assert {p: after.position(topic, p) for p in PARTITIONS} == _ends_of(read)
+    finally:
+        after.close()

@@ -106,6 +106,11 @@ class JavaConsumer:
         if group is not None:
             props["group.id"] = group
         self._proc = start_program(["consume"], settings.bootstrap, props, f"consumer, {doing}")
+        #: False when the consumer auto-commits in a group: the commit of every poll (and of
+        #: the close) covers all it polled, so a poll sent ahead would commit records never
+        #: handed over (the JVM holds none ahead either)
+        auto_commit = props.get("enable.auto.commit", "false").strip().lower() == "true"
+        self._may_read_ahead = group is None or not auto_commit
         #: the positions the last poll handed over reported, for the topic assigned last
         self._positions: dict[int, int] = {}
         self._topic: str | None = None
@@ -212,7 +217,12 @@ class JavaConsumer:
         """Whether to send for the next poll now: the end offsets of every assigned partition
         are known, and some partition's position is short of its own (the JVM's rule too)."""
         ends = self._ends.get(self._topic) if self._topic is not None else None
-        if not ends or not self._assigned or any(p not in ends for p in self._assigned):
+        if (
+            not self._may_read_ahead
+            or not ends
+            or not self._assigned
+            or any(p not in ends for p in self._assigned)
+        ):
             return False
         positions = self._positions
         return any(p in positions and positions[p] < ends[p] for p in self._assigned)

@@ -15,7 +15,9 @@
 //   * LD holds the positions right after its own poll, taken before the next poll ran;
 //   * a position that has reached its end offset stops the read-ahead, so a bounded read ends
 //     (commits, closes) without waiting for a poll that would find nothing;
-//   * a held poll that failed fails the next L, as the poll itself would have.
+//   * a held poll that failed fails the next L, as the poll itself would have;
+//   * a consumer that auto-commits in a group reads no poll ahead, on either side: its polls
+//     and its close commit what was polled, handed over or not.
 import java.io.DataInputStream;
 import java.time.Duration;
 import java.util.*;
@@ -30,6 +32,10 @@ final class RideConsumer {
     };
 
     private final KafkaConsumer<byte[], byte[]> consumer;
+    // False for a consumer that auto-commits in a group: its polls (and its close) commit the
+    // positions of every record polled, so a poll run ahead would commit records ridectl was
+    // never handed. It polls only when asked.
+    private final boolean mayReadAhead;
     // The end offsets ridectl asked for (O), the latest for each partition.
     private final Map<TopicPartition, Long> ends = new HashMap<>();
     // Polls sent since the last A, and where each of those not handed over yet (the last
@@ -41,8 +47,9 @@ final class RideConsumer {
     private Map<TopicPartition, Long> heldAfter;
     private RuntimeException heldError;
 
-    private RideConsumer(KafkaConsumer<byte[], byte[]> consumer) {
+    private RideConsumer(KafkaConsumer<byte[], byte[]> consumer, boolean mayReadAhead) {
         this.consumer = consumer;
+        this.mayReadAhead = mayReadAhead;
     }
 
     static int run(DataInputStream in, Properties props) throws Exception {
@@ -69,7 +76,7 @@ final class RideConsumer {
             && config.getBoolean(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG);
         Duration closing = commitsOnClose ? Duration.ofSeconds(5) : Duration.ZERO;
         RideClient.say("READY");
-        RideConsumer reader = new RideConsumer(consumer);
+        RideConsumer reader = new RideConsumer(consumer, !commitsOnClose);
         for (int kind = in.read(); kind >= 0; kind = in.read()) {
             String line = RideClient.text(in);
             if (line.equals("Q")) {
@@ -217,7 +224,7 @@ final class RideConsumer {
     // partition's position is short of its own.
     private boolean readsAhead(Map<TopicPartition, Long> after) {
         Set<TopicPartition> assigned = consumer.assignment();
-        if (assigned.isEmpty() || !ends.keySet().containsAll(assigned)) {
+        if (!mayReadAhead || assigned.isEmpty() || !ends.keySet().containsAll(assigned)) {
             return false;
         }
         for (TopicPartition tp : assigned) {
