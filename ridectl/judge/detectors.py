@@ -103,6 +103,8 @@ class Facts:
 def _first_acks(acks: Sequence[Ack], rides: AbstractSet[str] | None) -> dict[tuple[str, int], Ack]:
     """(ride_id, seq) -> its first acknowledgement, for ``rides`` (every ride when None)."""
     if rides is not None:
+        if not rides:
+            return {}
         acks = list(compress(acks, map(rides.__contains__, map(_ride_of_ack, acks))))
     index: dict[tuple[str, int], Ack] = {}
     for a in reversed(acks):  # (the first one written last, so it stays)
