@@ -29,7 +29,7 @@ from ridectl.clients.base import (
     RecordColumns,
 )
 from ridectl.clients.factory import make_consumer
-from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
+from ridectl.errors import ExitCode, RidectlError, UsageError, is_interrupt, require_positive
 from ridectl.judge.history import History, parse_ride_event, ride_event_columns
 from ridectl.judge.recorded import Recorded
 from ridectl.runs import is_newer
@@ -140,7 +140,9 @@ def _read(
             pending = {p for p in pending if left(p) > 0}
             if opts.progress is not None:
                 opts.progress(stats.records, total)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not is_interrupt(exc):
+            raise
         interrupted = True
     finally:
         # On Ctrl-C, records queued for the workers are dropped rather than waited for.

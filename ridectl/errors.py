@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from enum import IntEnum
+from types import FrameType
 
 
 class ExitCode(IntEnum):
@@ -62,3 +65,29 @@ def require_positive(option: str, value: int) -> None:
     """Refuses a count below 1 with the one wording every option uses."""
     if value < 1:
         raise UsageError(f"{option} must be 1 or more, not {value}")
+
+
+#: Set once Ctrl-C (SIGINT) reached the process, when :func:`note_interrupts` is in place.
+_interrupted = False
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    global _interrupted
+    _interrupted = True
+    raise KeyboardInterrupt
+
+
+def note_interrupts() -> None:
+    """Ctrl-C still raises KeyboardInterrupt, and is remembered (main thread only).
+
+    confluent-kafka loses a KeyboardInterrupt raised while it runs one of our callbacks (a
+    delivery report served by ``poll``): the call then fails with a SystemError ("returned
+    NULL without setting an exception"; confluentinc/confluent-kafka-python#1146), which
+    :func:`is_interrupt` recognises."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` is Ctrl-C: a KeyboardInterrupt, or a SystemError after a SIGINT."""
+    return isinstance(exc, KeyboardInterrupt) or (isinstance(exc, SystemError) and _interrupted)

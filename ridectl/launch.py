@@ -41,6 +41,9 @@ def main() -> None:
     from ridectl.phases import mark
 
     mark("interpreter")
+    from ridectl.errors import note_interrupts
+
+    note_interrupts()
     try:
         wanted = early_check_file(sys.argv[1:])
         if wanted is not None:

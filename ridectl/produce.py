@@ -25,7 +25,7 @@ from ridectl.clients.base import (
     ProducerDiagnostics,
 )
 from ridectl.clients.factory import make_producer
-from ridectl.errors import RidectlError, UsageError, require_positive
+from ridectl.errors import RidectlError, UsageError, is_interrupt, require_positive
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
@@ -276,6 +276,9 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
     outcomes.settle()
     result.acked = len(result.acks)
     result.failed = sum(result.errors.values())
+    # Every record with an outcome was sent: a run stopped inside a block of records (Ctrl-C,
+    # a client gone) counts the records of that block that reached the client.
+    result.sent = max(result.sent, result.acked + result.failed)
     result.per_partition.update(a.partition for a in result.acks)
     result.placement = _placement(opts, result)
     return result
@@ -345,7 +348,9 @@ def _send_all(
             loop.send_each(producer.send)
         result.sent = loop.sent
         _finish(producer, other, opts, result, outcomes)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not is_interrupt(exc):
+            raise
         result.interrupted = True
         result.sent = loop.sent
     except UsageError:

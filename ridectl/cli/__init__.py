@@ -16,7 +16,7 @@ from rich.markup import escape
 from typer.core import TyperOption
 
 from ridectl import __version__
-from ridectl.errors import ExitCode, RidectlError, one_line
+from ridectl.errors import ExitCode, RidectlError, is_interrupt, one_line
 from ridectl.output import console
 
 
@@ -140,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(ExitCode.OK)
     except Exception as exc:
+        if is_interrupt(exc):
+            console.err().print("interrupted")
+            sys.exit(ExitCode.INTERRUPTED)
         if os.environ.get("RIDECTL_DEBUG"):
             raise
         known = _client_error(exc)

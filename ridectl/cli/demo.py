@@ -12,7 +12,7 @@ import typer
 
 from ridectl.cli.options import Bootstrap, ConfigFile, XOption
 from ridectl.cli.paths import writable_option
-from ridectl.errors import ExitCode, UsageError
+from ridectl.errors import ExitCode, UsageError, is_interrupt
 from ridectl.output import console
 from ridectl.output.formats import Export, save
 
@@ -85,7 +85,10 @@ def demo(
                 render_outcome(out, lesson, outcome)
                 if not outcome.promised:
                     failed.append(lesson.name)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, SystemError) as exc:
+            if not is_interrupt(exc):
+                runner.close()
+                raise
             _leave_now(ctx)
         except Exception:
             runner.close()  # before the topics of the lessons still running are deleted

@@ -16,7 +16,7 @@ from ridectl.cli.options import (
     settings_from,
 )
 from ridectl.clients.base import ClientName
-from ridectl.errors import ExitCode, UsageError
+from ridectl.errors import ExitCode, UsageError, is_interrupt
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
 
@@ -86,7 +86,9 @@ def watch(
         else:
             last = deque(stream, maxlen=1)
             state = last[0] if last else None
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not is_interrupt(exc):
+            raise
         interrupted = True
     if state is None or state.report is None:
         console.err().print("No ride events were seen.")
