@@ -5,10 +5,12 @@ program's side of the frames is checked on the real broker (tests/test_client_ja
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import struct
 import threading
+import time
 
 from ridectl.clients.base import ConsumedRecord
 from ridectl.clients.java import build_key
@@ -102,6 +104,37 @@ def test_the_writer_keeps_the_order_of_every_write_and_reports_a_closed_pipe() -
     writer.thread.join(10)
     assert writer.failed and not writer.put(b"more")
     os.close(write_fd)
+
+
+def test_a_command_for_a_program_that_stopped_reading_does_not_hold_the_caller() -> None:
+    """A JVM blocked elsewhere (a producer waiting for buffer room) reads nothing: the command
+    is queued for the writer thread and the caller goes on to wait for its reply with a bound,
+    instead of blocking in the write."""
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(write_fd, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(write_fd, bytes(1 << 16))  # the pipe full: nobody reads
+    os.set_blocking(write_fd, True)
+    writer = _Writer(write_fd)
+    time.sleep(0.05)  # the writer thread waits for work
+    done = threading.Event()
+
+    def command() -> None:
+        if writer.put_now(text_frame("F")):
+            done.set()
+
+    caller = threading.Thread(target=command, daemon=True)
+    caller.start()
+    caller.join(5)
+    assert done.is_set(), "put_now blocked on a full pipe"
+    received = bytearray()
+    while not received.endswith(text_frame("F")):  # once the program reads again, it comes
+        received += os.read(read_fd, 1 << 16)
+    writer.end()
+    writer.thread.join(10)
+    os.close(write_fd)
+    os.close(read_fd)
 
 
 def test_text_frames_carry_any_text_with_its_length() -> None:

@@ -21,6 +21,7 @@ import contextlib
 import fcntl
 import os
 import queue
+import select
 import struct
 import subprocess
 import sys
@@ -105,6 +106,10 @@ class FrameSplitter:
         return out
 
 
+def _writable(fd: int) -> bool:
+    return bool(select.select([], [fd], [], 0)[1])
+
+
 class _Writer:
     """Bytes for the JVM, written by a thread of their own in as few writes as possible."""
 
@@ -139,17 +144,21 @@ class _Writer:
     def put_now(self, data: bytes) -> bool:
         """``put`` for a command: when nothing is queued and the thread is waiting, ``data`` is
         written at once by the calling thread, instead of when the writer thread next gets the
-        interpreter (up to a switch interval later while the caller keeps it busy)."""
-        with self._lock:
-            if self._idle and not self._chunks and not self.failed:
-                view = memoryview(data)
-                try:
-                    while view:
-                        view = view[os.write(self._fd, view) :]
-                except OSError:
-                    self.failed = True
-                    self._cond.notify_all()
-                return not self.failed
+        interpreter (up to a switch interval later while the caller keeps it busy).
+
+        Only when the write cannot block: a pipe that select() calls writable has room for
+        PIPE_BUF bytes, and a write of at most that many goes in whole. A program that stopped
+        reading (a producer blocked on a full buffer) must not hold the caller past the bound
+        it waits for the reply with: then the writer thread takes the command."""
+        if len(data) <= select.PIPE_BUF:
+            with self._lock:
+                if self._idle and not self._chunks and not self.failed and _writable(self._fd):
+                    try:
+                        os.write(self._fd, data)
+                    except OSError:
+                        self.failed = True
+                        self._cond.notify_all()
+                    return not self.failed
         return self.put(data)
 
     def end(self) -> None:
