@@ -99,6 +99,14 @@ def test_bad_arguments(cli: Cli, args: list[str], needles: list[str]) -> None:
     assert r.out == ""
 
 
+def test_a_bench_section_that_failed_fails_the_command(cli: Cli, tmp_path: Path) -> None:
+    """The figures measured are still written; the exit status says a section failed."""
+    out = tmp_path / "bench"
+    r = cli("bench", "--size", "small", "--section", "producer", "-b", DEAD, "-o", str(out))
+    one_error_line(r, "1 section(s) of the bench failed (producer;", "cannot reach Kafka")
+    assert "**failed**" in (out / "RESULTS.md").read_text()
+
+
 def test_unreachable_broker_fails_within_the_timeout_set(cli: Cli) -> None:
     t0 = time.monotonic()
     r = cli("produce", "-t", "t", "-b", DEAD, "-X", "bootstrap.timeout.ms=1500")

@@ -10,7 +10,7 @@ import typer
 
 from ridectl.cli.options import parse_clients
 from ridectl.cli.paths import writable_dir_option
-from ridectl.errors import UsageError
+from ridectl.errors import RidectlError, UsageError
 from ridectl.output import console
 
 if TYPE_CHECKING:
@@ -110,6 +110,18 @@ def bench(
         verdict = "-" if met is None else ("met" if met else "NOT met")
         err.print(f"{target['name']}: {target['figure']} ({target['target']}): {verdict}")
     console.out().print(f"{md}\n{js}", markup=False, highlight=False)
+    failed = {
+        s.value: results[key]["error"]
+        for s in sections
+        if isinstance(results.get(key := s.value.replace("-", "_")), dict)
+        and results[key].get("error")
+    }
+    if failed:
+        first, error = next(iter(failed.items()))
+        raise RidectlError(
+            f"{len(failed)} section(s) of the bench failed ({', '.join(failed)}; {first}: "
+            f"{error}); what was measured is in {md}"
+        )
 
 
 def _sections(given: list[str] | None) -> tuple[Section, ...]:
