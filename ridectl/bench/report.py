@@ -341,6 +341,21 @@ def _consume(section: Any) -> list[str]:
     return [*out, *_table(header, rows), ""]
 
 
+def _first_round_row(run: dict[str, Any] | None) -> list[list[str]]:
+    """The row of ``demo --fast`` with the lessons its target was set on (none if not run)."""
+    if not run:
+        return []
+    note = f"; {run['note']}" if run.get("note") else ""
+    return [
+        [
+            "`ridectl demo --fast` with the first round's eight lessons (`--scenario` each: "
+            f"{', '.join(FIRST_ROUND_LESSONS)})",
+            _num(run.get("wall_s"), 1),
+            f"exit {run.get('exit_code')}{note}",
+        ]
+    ]
+
+
 def _first_lesson(results: dict[str, Any]) -> list[str]:
     out = ["## 4. Time to first lesson", ""]
     lesson = results.get("first_lesson") or {}
@@ -389,18 +404,7 @@ def _first_lesson(results: dict[str, Any]) -> list[str]:
                     f"exit {whole.get('exit_code')}: {whole.get('last_line', '')}",
                 ]
             )
-    first_round = lesson.get("first_round")
-    if first_round:
-        rows.append(
-            [
-                "`ridectl demo --fast` with the first round's eight lessons (`--scenario` each: "
-                + ", ".join(FIRST_ROUND_LESSONS)
-                + ")",
-                _num(first_round.get("wall_s"), 1),
-                f"exit {first_round.get('exit_code')}"
-                + (f"; {first_round['note']}" if first_round.get("note") else ""),
-            ]
-        )
+    rows += _first_round_row(lesson.get("first_round"))
     if cold.get("error"):
         rows.append(["broker cold start", "-", f"failed: {cold['error']}"])
     else:
