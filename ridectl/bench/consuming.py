@@ -149,7 +149,7 @@ class ConsumeSection:
         t1 = time.perf_counter()
         report = check(history)
         t2 = time.perf_counter()
-        events = len(history.observations)
+        events = history.events
         return {
             "events": events,
             "wall_s": round(t2 - t0, 3),

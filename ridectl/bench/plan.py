@@ -67,6 +67,11 @@ class Section(StrEnum):
     FIRST_LESSON = "first-lesson"
     COLD_START = "cold-start"
 
+    @property
+    def key(self) -> str:
+        """The section's key in the results (``results.json``)."""
+        return self.value.replace("-", "_")
+
 
 @dataclass(frozen=True)
 class Size:

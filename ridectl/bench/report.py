@@ -362,7 +362,9 @@ def _first_lesson(results: dict[str, Any]) -> list[str]:
     cold = results.get("cold_start") or {}
     jars = results.get("jars", {}).get("tools", {})
     rows: list[list[str]] = []
-    if lesson.get("error"):
+    if "first_lesson" not in results:
+        rows.append(["`ridectl demo --fast`", "-", "not measured"])
+    elif lesson.get("error"):
         rows.append(["`ridectl demo --fast`", "-", f"failed: {lesson['error']}"])
     elif not lesson.get("available"):
         rows.append(["`ridectl demo --fast`", "-", str(lesson.get("note", "not available yet"))])
@@ -405,8 +407,11 @@ def _first_lesson(results: dict[str, Any]) -> list[str]:
                 ]
             )
     rows += _first_round_row(lesson.get("first_round"))
-    if cold.get("error"):
-        rows.append(["broker cold start", "-", f"failed: {cold['error']}"])
+    if "cold_start" not in results:
+        rows.append(["broker cold start", "-", "not measured"])
+    elif cold.get("error") or cold.get("unavailable"):
+        why = f"failed: {cold['error']}" if cold.get("error") else cold["unavailable"]
+        rows.append(["broker cold start", "-", why])
     else:
         rows.append(
             [

@@ -117,12 +117,11 @@ class Bench:
             for section, measure in sections:
                 if section not in self.opts.sections:
                     continue
-                name = section.value.replace("-", "_")
                 try:
-                    results[name] = measure()
+                    results[section.key] = measure()
                 except Exception as exc:  # a failed section is reported, the rest still runs
-                    self.say(f"{name}: failed: {error_text(exc)}")
-                    results[name] = {"error": error_text(exc)}
+                    self.say(f"{section.key}: failed: {error_text(exc)}")
+                    results[section.key] = {"error": error_text(exc)}
             self._delete_topics()
         results["targets"] = evaluate_targets(results)
         results["duration_s"] = round(time.monotonic() - t0, 1)
@@ -170,6 +169,8 @@ class Bench:
         if (libs / ".complete").exists():
             count, size = jar_set_size(libs)
             info["broker"] = {"jars": count, "mb": round(size / 1e6, 1), "status": "cached"}
+        if Section.PRODUCER not in self.opts.sections or ClientName.JAVA not in self.opts.clients:
+            return info  # (the tools are ProducerPerformance's, a Java producer reference)
         tools_dir = jar_dir(set_name="tools")
         cached = (tools_dir / ".complete").exists()
         t0 = time.monotonic()
@@ -234,7 +235,7 @@ class Bench:
         from ridectl.broker.local import LocalCluster
 
         if self.java is None:
-            return {"error": "no Java 17+ found"}
+            return {"unavailable": "no Java 17+ found"}
         count = self.opts.repeat if self.size.name == "full" else 1
         runs = [self.own_start] if self.own_start is not None else []
         while len(runs) < count:

@@ -110,17 +110,16 @@ def bench(
         verdict = "-" if met is None else ("met" if met else "NOT met")
         err.print(f"{target['name']}: {target['figure']} ({target['target']}): {verdict}")
     console.out().print(f"{md}\n{js}", markup=False, highlight=False)
-    failed = {
-        s.value: results[key]["error"]
+    failed = [
+        (s, results[s.key]["error"])
         for s in sections
-        if isinstance(results.get(key := s.value.replace("-", "_")), dict)
-        and results[key].get("error")
-    }
+        if isinstance(results.get(s.key), dict) and results[s.key].get("error")
+    ]
     if failed:
-        first, error = next(iter(failed.items()))
         raise RidectlError(
-            f"{len(failed)} section(s) of the bench failed ({', '.join(failed)}; {first}: "
-            f"{error}); what was measured is in {md}"
+            f"{len(failed)} section(s) of the bench failed ("
+            + "; ".join(f"{s.value}: {error}" for s, error in failed)
+            + f"); what was measured is in {md}"
         )
 
 
