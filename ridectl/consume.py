@@ -216,17 +216,12 @@ class Recorder:
         return True
 
     def _columns(self, run_id: str) -> Recorded:
-        """Where the next events go: the history's recorded columns, which continue at this
-        recorder's position (new ones when there are none or they do not)."""
-        history = self.history
-        recorded = history.recorded
-        if (
-            recorded is None
-            or recorded.run_id != run_id
-            or recorded.start + len(recorded) != self.position
-        ):
-            history.settle()
-            recorded = history.recorded = Recorded(self.position, run_id)
+        """Where the next events go: the history's recorded columns, new ones from this
+        recorder's position when there are none (yet, or since they were turned into
+        observations, or since a newer run replaced the events kept)."""
+        recorded = self.history.recorded
+        if recorded is None:
+            recorded = self.history.recorded = Recorded(self.position, run_id)
         return recorded
 
     def add_columns(

@@ -11,7 +11,6 @@ A run through the fault proxy also keeps ``<run_id>.requests.ndjson``: the Produ
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import secrets
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from ridectl.judge.history import Ack
+from ridectl.judge.history import Ack, decode_lines
 
 
 def home() -> Path:
@@ -131,19 +130,9 @@ def load_acks(run_id: str) -> list[Ack] | None:
         text = (home() / "runs" / f"{run_id}.acks.ndjson").read_bytes()
     except OSError:
         return None
-    try:
-        return _decode_lines(text)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        pass
-    acks: list[Ack] = []
-    for line in text.splitlines():
-        with contextlib.suppress(msgspec.DecodeError, UnicodeDecodeError):
-            if line.strip():
-                acks.append(_decode_line(line))
-    return acks
+    return decode_lines(_ACKS, text)[0]
 
 
 # (msgspec, not json: 300,000 acknowledgements took about a second each way with json)
 _encode_lines = msgspec.json.Encoder().encode_lines
-_decode_lines = msgspec.json.Decoder(Ack).decode_lines
-_decode_line = msgspec.json.Decoder(Ack).decode
+_ACKS = msgspec.json.Decoder(Ack)

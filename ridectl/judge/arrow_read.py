@@ -3,8 +3,9 @@
 pyarrow's JSON reader parses in C++ without holding the interpreter lock, but its streaming
 reader parses one block after another. So the file is cut at line ends into as many parts
 as there are cores (up to four), each part is read by its own streaming reader on its own
-thread, and each thread also reduces its batches to the columns the checker needs (ride ids
-dictionary-encoded per batch, the strings dropped). The parts are joined in file order.
+thread, and each thread also reduces its batches to the columns the checker needs (the
+part's ride ids, kept batch by batch, dictionary-encoded once the part is read). The parts are
+joined in file order.
 
 The file's bytes reach the threads through ``ridectl.judge.file_parts``: mapped (parsed in
 place) while a read lease keeps other programs from truncating the file, else read by
@@ -31,7 +32,7 @@ import threading
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -51,7 +52,6 @@ _SPLIT_BYTES = 8 << 20
 _MAX_PARTS = 4
 
 _Ints = npt.NDArray[np.int64]
-_T = TypeVar("_T", bound=np.generic)
 
 
 @dataclass(slots=True)
@@ -77,10 +77,6 @@ class Reading:
     """The columnar read of one history file, on background threads."""
 
     def __init__(self, path: Path, run_id: str | None) -> None:
-        # imported here, in the caller's thread, before any reader thread needs them
-        # (pyarrow._compute, not pyarrow.compute: that one builds a Python wrapper for each of
-        # its hundreds of functions as it is imported, some 50 ms of one core)
-
         self.path = path
         self.run_id = run_id
         #: A pipe or a device is not opened here (that could take a writer's bytes or wait
@@ -88,19 +84,20 @@ class Reading:
         self.regular = stat.S_ISREG(os.stat(path).st_mode)  # OSError here, in the caller
         self._file: FileParts | None = None
         spans: list[tuple[int, int]] = []
+        work: list[tuple[int, FilePart]] = []
         if self.regular:
             self._file = FileParts(path, _BLOCK_BYTES)
-            spans = list(pairwise(self._file.cuts(part_count(self._file.size))))
+            try:
+                spans = list(pairwise(self._file.cuts(part_count(self._file.size))))
+                work = [(i, self._file.part(a, b)) for i, (a, b) in enumerate(spans) if b > a]
+            except BaseException:
+                self._file.close()  # (the file and its lease: nothing else would let go)
+                raise
         # an empty part has nothing to read; the others are filled in by their thread
         self._results: list[Columns | BaseException | None] = [
             None if b > a else Columns() for a, b in spans
         ]
         self._stop = threading.Event()
-        work = [
-            (i, self._file.part(a, b))
-            for i, (a, b) in enumerate(spans)
-            if b > a and self._file is not None
-        ]
         # the threads wait for each other to compare their parts' ride ids
         self._barrier = threading.Barrier(max(1, len(work)))
         self._threads: list[threading.Thread] = []

@@ -218,7 +218,7 @@ def check(history: History, *, detectors: Sequence[Detector] = DETECTORS) -> Rep
         suspects.update(seen if wanted is None else wanted)
     facts = facts.for_rides(suspects)  # (the acknowledgements of the rides judged)
     report.rides = len(seen) + len(suspects - seen)
-    groups = events_of(recorded, suspects) if recorded is not None else _group(ordered, suspects)
+    groups = _group(ordered if recorded is None else events_of(recorded, suspects), suspects)
     asked = tuple(d for d in detectors if d.applies(facts))
     for ride_id in sorted(suspects):
         events = groups.get(ride_id, [])

@@ -6,7 +6,10 @@ pyarrow's own reads. But a mapped file that another program truncates while it i
 its pages with it, and touching them kills the process with SIGBUS. So the file is mapped only
 under a read lease (Linux ``F_SETLEASE``): while the lease is held, a program that opens the
 file for writing or truncates it waits until the lease is let go (or is refused at once, if it
-opens without blocking), and the lease is let go when the parse is over. Where no lease can be
+opens without blocking), and the lease is let go when the parse is over. The kernel takes a
+lease back by force after ``/proc/sys/fs/lease-break-time`` (45 s by default): a parse that
+long, or a process stopped with Ctrl-Z while a writer waits, is not protected any more. Where
+no lease can be
 had (the file is open for writing elsewhere, belongs to someone else, lives on a file system
 without leases, another system, or the read starts outside the main thread), each part is read
 by pyarrow's own file reader: ``pread`` in C++, no interpreter lock; a file cut short then gives
@@ -99,12 +102,20 @@ class FileParts:
         self._map: mmap.mmap | None = None
         self._whole: pa.Buffer | None = None
         self._file: pa.NativeFile | None = None
-        if self._leased:
-            self._map = mmap.mmap(self._fd, self.size, access=mmap.ACCESS_READ)
-            self._whole = pa.py_buffer(self._map)
-        elif self.size:
-            # (the C library's allocator for its read buffers, as for the parser's)
-            self._file = pa.OSFile(str(path), memory_pool=pa.system_memory_pool())
+        try:
+            if self._leased:
+                try:
+                    self._map = mmap.mmap(self._fd, self.size, access=mmap.ACCESS_READ)
+                except OSError:  # cannot be mapped after all: read, without the lease
+                    self._let_go()
+            if self._map is not None:
+                self._whole = pa.py_buffer(self._map)
+            elif self.size:
+                # (the C library's allocator for its read buffers, as for the parser's)
+                self._file = pa.OSFile(str(path), memory_pool=pa.system_memory_pool())
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def mapped(self) -> bool:
@@ -149,16 +160,21 @@ class FileParts:
                 self._map.close()
             except BufferError:
                 # A view of the mapping is still held somewhere: the lease (and the file)
-                # stay with the process, so the pages cannot vanish under that view.
+                # stay with the process, so the pages cannot vanish under that view (for as
+                # long as the kernel leaves the lease: see the module docstring).
                 return
         if self._file is not None:
             with contextlib.suppress(OSError):
                 self._file.close()
+        self._let_go()
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+    def _let_go(self) -> None:
+        """Give the lease back (when held)."""
         if self._leased:
             import fcntl
 
             with contextlib.suppress(OSError):
                 fcntl.fcntl(self._fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
             self._leased = False
-        with contextlib.suppress(OSError):
-            os.close(self._fd)

@@ -11,7 +11,7 @@ from itertools import compress, repeat
 from json.encoder import encode_basestring_ascii
 from operator import attrgetter
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -20,6 +20,7 @@ from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 if TYPE_CHECKING:
     from ridectl.judge.recorded import Recorded
 
+_T = TypeVar("_T")
 _Seq = Annotated[int, msgspec.Meta(ge=1, le=LIFECYCLE_LENGTH)]
 #: Kafka's partitions and offsets are 64-bit at most; a larger number is not a place in a log
 #: (and would not fit the packed columns the checker of a large file keeps).
@@ -243,7 +244,6 @@ def write_ndjson(observations: Iterable[Observation], out: IO[str]) -> int:
 
 
 _decoder = msgspec.json.Decoder(Observation)
-_decode_lines = _decoder.decode_lines
 _run_of = attrgetter("run_id")
 
 #: Bytes of a history file decoded at once: big enough to amortise the calls, small enough
@@ -251,25 +251,34 @@ _run_of = attrgetter("run_id")
 _CHUNK_BYTES = 8 << 20
 
 
+def decode_lines(decoder: msgspec.json.Decoder[_T], chunk: bytes | str) -> tuple[list[_T], int]:
+    """Every JSON line of ``chunk`` decoded, and how many lines could not be. A chunk holding
+    a bad line is decoded again line by line, so only that line is lost; lines end at "\n"
+    alone, and a line is read as the whole chunk reads it (objects back to back on one line
+    are items each, as msgspec and pyarrow take them), so a bad line changes nothing but its
+    own count."""
+    try:
+        return decoder.decode_lines(chunk), 0
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    items: list[_T] = []
+    bad = 0
+    text = chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        try:
+            items += decoder.decode_lines(line)
+        except msgspec.DecodeError:
+            bad += 1
+    return items, bad
+
+
 def decode_chunk(chunk: bytes | str, into: list[Observation], history: History) -> None:
     """Decode whole lines into ``into``; malformed lines and lines of another run than
-    ``history.run_id`` (when set) are counted in ``history``. A chunk holding a bad line is
-    decoded again line by line, so only that line is lost."""
-    try:
-        decoded = _decode_lines(chunk)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        decoded = []
-        text = chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
-        # Lines end at "\n" alone, and a line is read as the whole chunk reads it (objects
-        # back to back on one line are events each, as msgspec and pyarrow take them), so a
-        # bad line elsewhere in the chunk changes nothing but its own count.
-        for line in text.split("\n"):
-            if not line.strip():
-                continue
-            try:
-                decoded += _decode_lines(line)
-            except msgspec.DecodeError:
-                history.malformed += 1
+    ``history.run_id`` (when set) are counted in ``history`` (see :func:`decode_lines`)."""
+    decoded, bad = decode_lines(_decoder, chunk)
+    history.malformed += bad
     run_id = history.run_id
     if run_id is not None:
         kept = list(compress(decoded, map(run_id.__eq__, map(_run_of, decoded))))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from itertools import compress, count, repeat
 from operator import not_
@@ -104,11 +105,7 @@ def suspects(recorded: Recorded) -> Suspects:
     )
 
 
-def events_of(recorded: Recorded, rides: set[str]) -> dict[str, list[Observation]]:
-    """The events of ``rides`` as observations, in processing order, grouped by ride."""
-    groups: dict[str, list[Observation]] = {r: [] for r in rides}
-    if groups:
-        rows = list(compress(count(), map(groups.__contains__, recorded.ride_ids)))
-        for o in recorded.observations(rows):
-            groups[o.ride_id].append(o)
-    return groups
+def events_of(recorded: Recorded, rides: AbstractSet[str]) -> list[Observation]:
+    """The events of ``rides`` as observations, in processing order."""
+    rows = list(compress(count(), map(rides.__contains__, recorded.ride_ids)))
+    return list(recorded.observations(rows))

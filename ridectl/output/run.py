@@ -101,7 +101,7 @@ def produce_json(result: ProduceResult) -> str:
 def render_consume(console: Console, history: History, stats: ConsumeStats, topic: str) -> None:
     console.print(
         f"Read {stats.records} records from {topic} in {stats.elapsed_s:.2f}s "
-        f"({stats.rate:,.0f}/s): {len(history.observations)} ride events"
+        f"({stats.rate:,.0f}/s): {history.events} ride events"
         + (f" of run {history.run_id}" if history.run_id else "")
         + f", {history.foreign} foreign records skipped."
     )

@@ -35,7 +35,7 @@ class WatchState:
 
     @property
     def events(self) -> int:
-        return len(self.history.observations)
+        return self.history.events
 
 
 def watch(
