@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import select
 import struct
 import threading
 import time
@@ -129,7 +130,10 @@ def test_a_command_for_a_program_that_stopped_reading_does_not_hold_the_caller()
     caller.join(5)
     assert done.is_set(), "put_now blocked on a full pipe"
     received = bytearray()
+    deadline = time.monotonic() + 10
     while not received.endswith(text_frame("F")):  # once the program reads again, it comes
+        ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, "the queued command never came"
         received += os.read(read_fd, 1 << 16)
     writer.end()
     writer.thread.join(10)
