@@ -85,14 +85,11 @@ def demo(
                 render_outcome(out, lesson, outcome)
                 if not outcome.promised:
                     failed.append(lesson.name)
-        except (KeyboardInterrupt, SystemError) as exc:
+        except (KeyboardInterrupt, Exception) as exc:
             if not is_interrupt(exc):
-                runner.close()
+                runner.close()  # before the topics of the lessons still running are deleted
                 raise
             _leave_now(ctx)
-        except Exception:
-            runner.close()  # before the topics of the lessons still running are deleted
-            raise
     out.print(
         f"\n{len(lessons) - len(failed)} of {len(lessons)} lessons showed what they promise "
         f"({time.monotonic() - t0:.0f}s)."
