@@ -61,6 +61,8 @@ class Outcomes:
         self.awaiting_first = True
         self.watch_expiry = watch_expiry
         self._settled = self._failed_settled = self._batches_settled = 0
+        #: acknowledgements received in batches so far (written by the one reader thread)
+        self._batched = 0
 
     def acked(self, index: int, partition: int, offset: int) -> None:
         # One extend of a tuple that is freed at once (deliveries may come from two threads
@@ -78,6 +80,7 @@ class Outcomes:
         if not indexes:
             return
         self.batches.append((indexes, partitions, offsets, self.clock()))
+        self._batched += len(indexes)
         if self.awaiting_first:
             self.awaiting_first = False
             self.first_outcome.set()
@@ -98,7 +101,7 @@ class Outcomes:
 
     def acknowledged(self) -> int:
         """Records acknowledged so far (settled or not)."""
-        return len(self.done) // 4 + sum(len(batch[0]) for batch in list(self.batches))
+        return len(self.done) // 4 + self._batched
 
     def settle(self) -> None:
         """Turn the deliveries noted since the last call into acknowledgements (with their

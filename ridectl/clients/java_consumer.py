@@ -110,7 +110,8 @@ class JavaConsumer:
         #: the close) covers all it polled, so a poll sent ahead would commit records never
         #: handed over (the JVM holds none ahead either)
         auto_commit = props.get("enable.auto.commit", "false").strip().lower() == "true"
-        self._may_read_ahead = group is None or not auto_commit
+        # (the JVM's rule: a group.id given with -X counts as much as one given here)
+        self._may_read_ahead = props.get("group.id") is None or not auto_commit
         #: the positions the last poll handed over reported, for the topic assigned last
         self._positions: dict[int, int] = {}
         self._topic: str | None = None
@@ -140,9 +141,10 @@ class JavaConsumer:
             # The JVM seeks back records read but not handed over (the kept ones too).
             self._ask(f"A {topic} {listed} {1 if from_beginning else 0} {self._handed}", "OK")
             self._topic = topic
+            self._handed = 0  # (the JVM counts afresh from an assignment)
         elif self._ahead_s is not None:
             self._collect()  # records of the old assignment, not wanted any more
-        self._kept, self._handed, self._positions = None, 0, {}
+        self._kept, self._positions = None, {}
         self._assigned = tuple(partitions)
 
     def end_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
