@@ -30,7 +30,7 @@ from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import Ack
 from ridectl.placement import KeyBy, Placement, client_hash
-from ridectl.produce_loop import SendLoop
+from ridectl.produce_loop import STAGE_BUDGET_BYTES, SendLoop
 from ridectl.produce_outcomes import FailedEvent, Outcomes
 from ridectl.produce_records import lay_out
 from ridectl.settings import ClientSettings, check_idempotence
@@ -75,6 +75,9 @@ class ProduceOptions:
     #: send at most this many events per second (None: as fast as the client takes them),
     #: like a service whose rides happen over time
     pace_events_per_s: float | None = None
+    #: how much of a run built ahead may be held by the client before the clock starts (see
+    #: :data:`ridectl.produce_loop.STAGE_BUDGET_BYTES`; 0: none, every record streams)
+    stage_budget_bytes: int = STAGE_BUDGET_BYTES
 
 
 @dataclass
@@ -335,14 +338,22 @@ def _send_all(
     k0 = _client_cpu(producer)
     t0 = clock()
     try:
+        staging = loop.staging_possible(producer, other is None)
         if not opts.faults:
             # Learn the topic's partitions before the clock starts (the first send would wait
             # for them); through the fault proxy the run is not timed, and a fault may hold
-            # the answer.
+            # the answer. A producer that can hold records is handed them now too, so that
+            # the clock covers their sends, not their way into the client.
             _learn_partitions(producer, opts.topic)
+            if staging is not None:
+                loop.stage(staging, opts.stage_budget_bytes)
             c0, k0 = time.process_time(), _client_cpu(producer)
             t0 = clock()
-        if loop.blocks_possible(producer, other is None):
+        if staging is not None and loop.held:
+            loop.send_staged(staging)
+            if loop.sent == loop.held:  # not stopped: the rest of a run over the budget
+                loop.send_blocks(staging, loop.held)
+        elif loop.blocks_possible(producer, other is None):
             loop.send_blocks(cast(BlockProducer, producer))
         else:
             loop.send_each(producer.send)
@@ -363,6 +374,9 @@ def _send_all(
             f"records after {loop.sent} sends ({exc})"
         )
     finally:
+        # A run stopped early counts at least every record with an outcome (held records
+        # the client was still sending when stopped are counted by their outcomes).
+        result.sent = max(result.sent, outcomes.with_outcome())
         result.elapsed_s = clock() - t0
         result.cpu_s = time.process_time() - c0
         k1 = _client_cpu(producer)

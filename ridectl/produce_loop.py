@@ -5,16 +5,24 @@ between two producers. A run built ahead and sent as fast as the client takes it
 producer that can take blocks (:class:`~ridectl.clients.base.BlockProducer`), is handed over
 in blocks of consecutive records instead: one call (and, for the Java client, one frame) per
 block. Both stop at the same checkpoints (progress, growing the topic) and when a record
-expired because the broker stopped answering."""
+expired because the broker stopped answering.
+
+A producer that can hold records (:class:`~ridectl.clients.base.StagingProducer`, the Java
+client) is handed the start of such a run before the clock starts (``stage``), up to
+:data:`STAGE_BUDGET_BYTES`; on the clock it is told to send them (``send_staged``), then the
+rest follows in blocks as above. Not for a run through the fault proxy (it is not timed, and
+its faults are set to the requests of a streamed run) nor one that grows its topic (that
+checkpoint must fall between two sends)."""
 
 from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ridectl.clients.base import BlockProducer
+from ridectl.clients.base import BlockProducer, StagingProducer
+from ridectl.errors import RidectlError
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 
 if TYPE_CHECKING:
@@ -28,6 +36,21 @@ PROGRESS_EVERY = 500
 #: Records per block handed to a BlockProducer. Every record of a block is noted as sent when
 #: the block is handed over; a block is packed in well under a millisecond.
 BLOCK = 256
+
+#: What a run may hold in the client's memory before its clock starts, counted as each held
+#: record's key and value bytes plus :data:`STAGED_RECORD_COST`. The Java client's JVM runs
+#: with -Xmx512m and its producer buffers up to 32 MiB (buffer.memory's default); 64 MiB held
+#: leaves it most of its heap. A longer run holds its first records and streams the rest.
+STAGE_BUDGET_BYTES = 64 << 20
+
+#: The heap a held record costs the JVM beyond its key and value bytes: two byte[] headers
+#: and their padding (2 x 16 + up to 2 x 7), a ProducerRecord (40), its RecordHeaders (24)
+#: and their empty ArrayList (24), and its slot in the list of held records (4): 138, rounded
+#: up. It makes the budget hold for small records too.
+STAGED_RECORD_COST = 160
+
+#: How often a run waiting for its held records to be sent reports progress.
+STAGED_WAIT_S = 0.25
 
 
 class Checkpoints:
@@ -67,6 +90,8 @@ class SendLoop:
         self.sent = 0
         #: bytes of the values encoded at send time (a paced run's)
         self.encoded_bytes = 0
+        #: records the producer holds before the clock (``stage``)
+        self.held = 0
 
     def blocks_possible(self, producer: object, single: bool) -> bool:
         """Whether the run can go in blocks: built ahead, not paced, one producer able to."""
@@ -77,14 +102,58 @@ class SendLoop:
             and isinstance(producer, BlockProducer)
         )
 
-    def send_blocks(self, producer: BlockProducer) -> None:
+    def staging_possible(self, producer: object, single: bool) -> StagingProducer | None:
+        """The producer, when the run can be held by it before the clock (see module doc)."""
+        if (
+            self.blocks_possible(producer, single)
+            and isinstance(producer, StagingProducer)
+            and not self.opts.faults
+            and self.checkpoints.grow_at < 0
+        ):
+            return producer
+        return None
+
+    def stage(self, producer: StagingProducer, budget: int) -> None:
+        """Before the clock: hand the producer the run's first records to hold, as many as
+        ``budget`` (see :data:`STAGE_BUDGET_BYTES`) allows; ``held`` says how many."""
+        keys, values = self.records.keys, self.records.values
+        assert values is not None
+        end = held_within(keys, values, budget)
+        for first in range(0, end, BLOCK):
+            last = min(end, first + BLOCK)
+            producer.stage_block(first, keys[first:last], values[first:last])
+        self.held = producer.held() if end else 0
+        if self.held != end:
+            raise RidectlError(f"the producer holds {self.held} records, not the {end} handed over")
+
+    def send_staged(self, producer: StagingProducer) -> None:
+        """On the clock: have the producer send the records it holds, then wait until it
+        has. ``sent`` counts them only then (before, progress shows the records with an
+        outcome, which were sent for certain). A broker that stopped answering stops them."""
+        outcomes = self.outcomes
+        # The records' send times as this process knows them, for a client that does not
+        # time its records itself (the Java client does, in its JVM).
+        outcomes.sent_at.extend(itertools.repeat(outcomes.clock(), self.held))
+        producer.start_staged()
+        stopping = False
+        wait = STAGED_WAIT_S if self.checkpoints.every is not None else 1.0
+        while (sent := producer.staged_sent(wait)) is None:
+            if outcomes.stop and not stopping:
+                producer.stop_staged()
+                stopping = True
+            if self.checkpoints.every is not None:
+                self.at_checkpoint(outcomes.with_outcome())
+        self.sent = sent
+
+    def send_blocks(self, producer: BlockProducer, start: int = 0) -> None:
+        """Records ``start`` to the end in blocks (those before went held: ``send_staged``)."""
         outcomes, keys, values = self.outcomes, self.records.keys, self.records.values
         assert values is not None
         total = len(outcomes.sent)
         clock, note_times = outcomes.clock, outcomes.sent_at.extend
         send_block = producer.send_block
-        check_at = self.checkpoints.next(0)
-        index = 0
+        check_at = self.checkpoints.next(start)
+        index = start
         while index < total:
             if index == check_at:
                 self.at_checkpoint(index)
@@ -126,6 +195,18 @@ class SendLoop:
             (send if sends is None else sends[index])(index, keys[index], value, None)
         else:
             self.sent = len(schedule)
+
+
+def held_within(keys: Sequence[bytes | None], values: Sequence[bytes], budget: int) -> int:
+    """How many of the first records fit in ``budget``: each costs its key and value bytes
+    and :data:`STAGED_RECORD_COST`."""
+    if budget <= 0:
+        return 0
+    costs = itertools.accumulate(
+        len(v) + (0 if k is None else len(k)) + STAGED_RECORD_COST
+        for k, v in zip(keys, values, strict=True)
+    )
+    return sum(1 for _ in itertools.takewhile(budget.__ge__, costs))
 
 
 def _wait_turn(outcomes: Outcomes, paced_from: float, sent: int, pace: float) -> float:

@@ -48,8 +48,11 @@ class Outcomes:
         #: in one flat list: no object per record stays under the garbage collector's watch
         self.done: list[float] = []
         self._note_done = self.done.extend
-        #: acknowledgements that arrived together (``acked_many``): their columns and clock
-        self.batches: list[tuple[Sequence[int], Sequence[int], Sequence[int], float]] = []
+        #: acknowledgements that arrived together (``acked_many``): their columns, the
+        #: client's own latencies (None: taken from ``sent_at``) and the arrival clock
+        self.batches: list[
+            tuple[Sequence[int], Sequence[int], Sequence[int], Sequence[int] | None, float]
+        ] = []
         self.failed: list[Delivery] = []
         self.clock = time.perf_counter
         # Set when a record expires unacknowledged (the broker stopped answering): sending
@@ -73,13 +76,17 @@ class Outcomes:
             self.first_outcome.set()
 
     def acked_many(
-        self, indexes: Sequence[int], partitions: Sequence[int], offsets: Sequence[int]
+        self,
+        indexes: Sequence[int],
+        partitions: Sequence[int],
+        offsets: Sequence[int],
+        latencies_ns: Sequence[int] | None = None,
     ) -> None:
         # Acknowledgements that arrived together share their arrival time; the columns are
         # kept as given (the Java client's are C arrays) and read once the run is settled.
         if not indexes:
             return
-        self.batches.append((indexes, partitions, offsets, self.clock()))
+        self.batches.append((indexes, partitions, offsets, latencies_ns, self.clock()))
         self._batched += len(indexes)
         if self.awaiting_first:
             self.awaiting_first = False
@@ -103,6 +110,10 @@ class Outcomes:
         """Records acknowledged so far (settled or not)."""
         return len(self.done) // 4 + self._batched
 
+    def with_outcome(self) -> int:
+        """Records acknowledged or failed so far: each of them was certainly sent."""
+        return self.acknowledged() + len(self.failed)
+
     def settle(self) -> None:
         """Turn the deliveries noted since the last call into acknowledgements (with their
         latency), counted errors and failed events."""
@@ -119,10 +130,13 @@ class Outcomes:
             acks.append(Ack(names[ride], seq, int(partition), int(offset)))
         batches = self.batches[self._batches_settled :]
         self._batches_settled += len(batches)
-        for indexes, partitions, offsets, at in batches:
+        for indexes, partitions, offsets, measured, at in batches:
+            if measured is None:  # from this process's send time to the batch's arrival
+                latencies.extend((at - sent_at[index]) * 1000.0 for index in indexes)
+            else:  # the client's own, from its real send (nanoseconds)
+                latencies.extend(ns / 1e6 for ns in measured)
             for index, partition, offset in zip(indexes, partitions, offsets, strict=True):
                 ride, seq = sent[index]
-                latencies.append((at - sent_at[index]) * 1000.0)
                 acks.append(Ack(names[ride], seq, partition, offset))
         failed = self.failed[self._failed_settled :]
         self._failed_settled += len(failed)

@@ -36,7 +36,11 @@ class BatchRecorder(Recorder):
         self(Delivery(index, partition, offset))
 
     def acked_many(
-        self, indexes: Sequence[int], partitions: Sequence[int], offsets: Sequence[int]
+        self,
+        indexes: Sequence[int],
+        partitions: Sequence[int],
+        offsets: Sequence[int],
+        latencies_ns: Sequence[int] | None = None,
     ) -> None:
         with self._batch_lock:
             self.batches += 1

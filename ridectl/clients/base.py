@@ -89,28 +89,50 @@ def ack_receiver(on_delivery: DeliveryCallback) -> Callable[[int, int, int], Non
 
 @runtime_checkable
 class AckBatchSink(AckSink, Protocol):
-    """An :class:`AckSink` that also takes acknowledgements that arrived together, as three
+    """An :class:`AckSink` that also takes acknowledgements that arrived together, as
     parallel columns (optional): a client that receives them in batches (the Java client's
     frames) reports a batch in one call, not one call per record."""
 
     def acked_many(
-        self, indexes: Sequence[int], partitions: Sequence[int], offsets: Sequence[int]
+        self,
+        indexes: Sequence[int],
+        partitions: Sequence[int],
+        offsets: Sequence[int],
+        latencies_ns: Sequence[int] | None = None,
     ) -> None:
-        """Records ``indexes[i]`` were written at ``offsets[i]`` of ``partitions[i]``."""
+        """Records ``indexes[i]`` were written at ``offsets[i]`` of ``partitions[i]``.
+
+        ``latencies_ns``, when the client measured them itself: the nanoseconds from the
+        record's send to its acknowledgement, as the client saw them (the Java client's JVM
+        does, so a record handed over before it was sent is timed from its real send)."""
 
 
-AckBatch = Callable[[Sequence[int], Sequence[int], Sequence[int]], None]
+class AckBatch(Protocol):
+    """Where an adapter reports a batch of acknowledgements (:func:`ack_batch_receiver`)."""
+
+    def __call__(
+        self,
+        indexes: Sequence[int],
+        partitions: Sequence[int],
+        offsets: Sequence[int],
+        latencies_ns: Sequence[int] | None = None,
+    ) -> None: ...
 
 
 def ack_batch_receiver(on_delivery: DeliveryCallback) -> AckBatch:
     """Where an adapter reports a batch of acknowledgements: the callback's ``acked_many``
     when it is an :class:`AckBatchSink`, otherwise each record through
-    :func:`ack_receiver`."""
+    :func:`ack_receiver` (a :class:`Delivery` has no room for a latency: it is dropped)."""
     if isinstance(on_delivery, AckBatchSink):
         return on_delivery.acked_many
     one = ack_receiver(on_delivery)
 
-    def each(indexes: Sequence[int], partitions: Sequence[int], offsets: Sequence[int]) -> None:
+    def each(
+        indexes: Sequence[int],
+        partitions: Sequence[int],
+        offsets: Sequence[int],
+        latencies_ns: Sequence[int] | None = None,
+    ) -> None:
         for index, partition, offset in zip(indexes, partitions, offsets, strict=True):
             one(index, partition, offset)
 
@@ -229,6 +251,34 @@ class BlockProducer(Protocol):
 
     def send_block(self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]) -> None:
         """Queue the records; their outcomes reach the delivery callback, each by index."""
+
+
+@runtime_checkable
+class StagingProducer(BlockProducer, Protocol):
+    """A :class:`BlockProducer` that can also hold records before sending them (optional): a
+    run built ahead is handed over before its clock starts, then sent from the client's own
+    memory at one command, as a bare loop of the client sends records it already holds. The
+    held records are sent in index order, before any record handed over later; a record
+    held is not sent (nor counted as sent) until the client sends it."""
+
+    def stage_block(
+        self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]
+    ) -> None:
+        """Hold records ``first``, ``first + 1``, ... (consecutive with those held before)."""
+
+    def held(self) -> int:
+        """How many records are held, once every block staged so far has arrived."""
+
+    def start_staged(self) -> None:
+        """Start sending the held records (their outcomes reach the delivery callback)."""
+
+    def staged_sent(self, timeout_s: float) -> int | None:
+        """How many held records went to the client's send, once it has sent them all (or
+        was stopped); None while it is still sending after ``timeout_s``."""
+
+    def stop_staged(self) -> None:
+        """Send no more held records (those not sent yet are dropped); ``staged_sent`` then
+        tells how many were. Closing the producer stops them too."""
 
 
 @runtime_checkable

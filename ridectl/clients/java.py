@@ -36,7 +36,7 @@ from ridectl.clients.base import (
     Delivery,
     DeliveryCallback,
 )
-from ridectl.clients.java_process import JavaProcess
+from ridectl.clients.java_process import JavaProcess, client_error
 from ridectl.clients.placement import KeyPlacement
 from ridectl.errors import RidectlError, UsageError
 from ridectl.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
@@ -250,11 +250,12 @@ def block_frame(
     keys: Sequence[bytes | None],
     values: Sequence[bytes],
     partitions: Sequence[int] | None = None,
+    kind: bytes = b"B",
 ) -> bytes:
-    """One ``B`` frame (see ``RideClient.java``): records ``first``, ``first + 1``, ... as
-    columns of partitions (-1, or None for all: the client's choice), key lengths (-1: no
-    key) and value lengths, then every key, then every value. Packed in C, with no Python
-    step per record but the lengths."""
+    """One ``B`` frame (``S``: held, not sent; see ``RideClient.java``): records ``first``,
+    ``first + 1``, ... as columns of partitions (-1, or None for all: the client's choice),
+    key lengths (-1: no key) and value lengths, then every key, then every value. Packed in
+    C, with no Python step per record but the lengths."""
     n = len(values)
     if n != len(keys) or (partitions is not None and len(partitions) != n):
         raise ValueError("a block's keys, values and partitions must be as many")
@@ -270,7 +271,7 @@ def block_frame(
         key_lengths = struct.pack(f">{n}i", *(-1 if k is None else len(k) for k in keys))
         present = (k for k in keys if k is not None)
     body = b"".join(itertools.chain((where, key_lengths, value_lengths), present, values))
-    return _BLOCK.pack(b"B", first, n, len(body)) + body
+    return _BLOCK.pack(kind, first, n, len(body)) + body
 
 
 class JavaProducer:
@@ -310,12 +311,36 @@ class JavaProducer:
 
     def send_block(self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]) -> None:
         """The records ``first``, ``first + 1``, ... in one frame (see :func:`block_frame`)."""
+        self._proc.write(block_frame(first, keys, values, self._partitions(keys)))
+
+    def stage_block(
+        self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]
+    ) -> None:
+        """Like :meth:`send_block`, but the JVM holds the records until ``start_staged``."""
+        self._proc.write(block_frame(first, keys, values, self._partitions(keys), b"S"))
+
+    def held(self) -> int:
+        reply = self._proc.request("H", "H", 60.0 + GRACE_S)
+        if reply is None:
+            raise client_error("producer", "records handed over were not read within 75s")
+        return int(reply[-1].split()[1])
+
+    def start_staged(self) -> None:
+        self._proc.send("R")
+
+    def staged_sent(self, timeout_s: float) -> int | None:
+        reply = self._proc.collect("R", timeout_s)
+        return None if reply is None else int(reply[-1].split()[1])
+
+    def stop_staged(self) -> None:
+        self._proc.send("Z")
+
+    def _partitions(self, keys: Sequence[bytes | None]) -> list[int] | None:
+        """Explicit partitions for another client's hash (None: the Java client places)."""
         placement = self._placement
-        partitions = None
-        if placement is not None:
-            placed = map(placement.partition, keys)
-            partitions = [-1 if p is None else p for p in placed]
-        self._proc.write(block_frame(first, keys, values, partitions))
+        if placement is None:
+            return None
+        return [-1 if p is None else p for p in map(placement.partition, keys)]
 
     def flush(self, timeout_s: float) -> bool:
         return self._proc.request("F", "F", timeout_s) is not None

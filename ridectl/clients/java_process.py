@@ -4,12 +4,12 @@ Both directions carry length-prefixed binary frames (``RideClient.java`` describ
 Writes go through a writer thread that sends whatever has gathered since its last write in
 one go, so a producer's records cost no system call each and the caller never waits on the
 pipe unless a few megabytes are already queued. A reader thread takes the program's output in
-large reads: an acknowledgement frame (columns of index, partition and offset) becomes one
-call with three C arrays, or a :class:`~ridectl.clients.base.Delivery` call per record for a
-callback that takes no batches, as it arrives; consumed records are kept as raw frames for
-the consumer's poll to decode, and every other line is queued as a reply to the command
-waiting for it. A third thread keeps the last lines the JVM wrote to stderr, for the error
-message when it dies. :meth:`JavaProcess.close`
+large reads: an acknowledgement frame (columns of index, partition, offset and the latency the
+JVM measured) becomes one call with four C arrays, or a
+:class:`~ridectl.clients.base.Delivery` call per record for a callback that takes no batches,
+as it arrives; consumed records are kept as raw frames for the consumer's poll to decode, and
+every other line is queued as a reply to the command waiting for it. A third thread keeps the
+last lines the JVM wrote to stderr, for the error message when it dies. :meth:`JavaProcess.close`
 asks the program to close its client and kills the JVM when that takes longer than the bound
 it was given.
 """
@@ -302,16 +302,16 @@ class JavaProcess:
         if acked is None:
             return
         (count,) = _COUNT.unpack_from(body, 0)
-        # The three columns as C arrays, no Python number per record (read when settled).
+        # The four columns as C arrays, no Python number per record (read when settled).
         at = _COUNT.size
-        indexes, partitions, offsets = array("q"), array("i"), array("q")
-        for column, size in ((indexes, 8), (partitions, 4), (offsets, 8)):
+        indexes, partitions, offsets, latencies = array("q"), array("i"), array("q"), array("q")
+        for column, size in ((indexes, 8), (partitions, 4), (offsets, 8), (latencies, 8)):
             column.frombytes(body[at : at + size * count])
             at += size * count
             if _SWAP:
                 column.byteswap()
         try:
-            acked(indexes, partitions, offsets)
+            acked(indexes, partitions, offsets, latencies)
         except Exception as exc:  # a failing callback must not stop the reader
             if self._callback_error is None:
                 self._callback_error = exc

@@ -9,10 +9,13 @@
 //   'B' first:i64 count:i32 length:i32 (of the rest) partitions:i32[count] keyLengths:i32[count]
 //       valueLengths:i32[count] keys values (every key in order, then every value)
 //                                                       send records first, first+1, ... (producer)
+//   'S' as 'B'                                          hold records first, first+1, ... unsent,
+//                                                       until 'R' (producer; see "Staged records")
 //   'T' length:i32 UTF-8 text                           one command, words separated by spaces
 // To ridectl, every frame is kind:u8 bodyLength:i32 body:
-//   'a' count:i32 indexes:i64[count] partitions:i32[count] offsets:i64[count]
-//                                                                     records acknowledged
+//   'a' count:i32 indexes:i64[count] partitions:i32[count] offsets:i64[count] latencies:i64[count]
+//       records acknowledged; a latency is the nanoseconds from the call of send() to the
+//       acknowledgement callback, both taken in this JVM (System.nanoTime)
 //   'e' index:i64 UTF-8 "<Exception> <message>"                       one record failed
 //   'l' UTF-8 text                                                    one reply line
 //   'r' count:i32 dataLength:i32 partitions:i32[count] offsets:i64[count] keyLengths:i32[count]
@@ -22,6 +25,14 @@
 // Start:     C <name> <value> (one client setting, as given) ... then G (create the client)
 //            -> S <name> <value> (a setting the client runs with) ... then READY (or X, exit 2)
 // Producer:  F (flush) -> F | M <topic> -> M <partitions> | T -> T <records retried> | Q <ms> -> Q
+//            H -> H <records held> (every 'S' frame before it has been read)
+//            R (send the held records, on a thread of their own) -> R <records sent>, once they
+//            all went to send() or Z stopped them | Z (stop sending held records; no reply)
+// Staged records: a run can be handed over before it is timed ('S' frames), so that its clock
+// covers the sends alone, as a bare loop's does. They are sent by their own thread so that the
+// main one keeps reading commands: Z and Q stop the sends between two records (Q also closes
+// the producer, which frees a send() waiting for buffer room). Frames and commands that send
+// or flush ('P', 'B', F) wait until the held records were all sent, so order is kept.
 // Consumer:  A <topic> <p,p,...> <1: from the beginning, 0: committed offsets> [<handed>] -> OK
 //            O <topic> <p,p,...> -> O <p>:<end offset> ... | N <topic> <p> [<handed>] -> N <offset>
 //            L <ms> [<handed>] (poll) -> one 'r' frame, then LD <p>:<position> ... (the positions
@@ -108,19 +119,21 @@ public final class RideClient {
         private final long[] ackIndex = new long[4 * ACKS_AT_ONCE];
         private final int[] ackPartition = new int[ackIndex.length];
         private final long[] ackOffset = new long[ackIndex.length];
+        private final long[] ackLatency = new long[ackIndex.length];
         private int acks;
         private boolean waiting;
         private boolean gathering; // the writer waits for a burst of acknowledgements to end
         private boolean stopping;
         private long lastWrite = System.nanoTime() - FLOWING_NS; // only the writer uses it
 
-        synchronized void ack(long index, int partition, long offset) {
+        synchronized void ack(long index, int partition, long offset, long latencyNs) {
             if (acks == ackIndex.length) {
                 closeAcks();
             }
             ackIndex[acks] = index;
             ackPartition[acks] = partition;
             ackOffset[acks] = offset;
+            ackLatency[acks] = latencyNs;
             acks++;
             if (waiting || acks >= ACKS_AT_ONCE) {
                 wake();
@@ -234,9 +247,9 @@ public final class RideClient {
                 return;
             }
             acks = 0;
-            room(9 + 20 * n);
+            room(9 + 28 * n);
             buf[len++] = 'a';
-            putInt(4 + 20 * n);
+            putInt(4 + 28 * n);
             putInt(n);
             for (int i = 0; i < n; i++) {
                 putLong(ackIndex[i]);
@@ -246,6 +259,9 @@ public final class RideClient {
             }
             for (int i = 0; i < n; i++) {
                 putLong(ackOffset[i]);
+            }
+            for (int i = 0; i < n; i++) {
+                putLong(ackLatency[i]);
             }
         }
 
@@ -356,7 +372,11 @@ public final class RideClient {
         showSettings(producerConfig(producer, props), PRODUCER_SHOWN);
         say("READY");
         byte[] block = new byte[1 << 16];
+        Staged staged = new Staged(producer);
         for (int kind = in.read(); kind >= 0; kind = in.read()) {
+            if (kind == 'P' || kind == 'B') {
+                staged.join(); // sent after the held records
+            }
             if (kind == 'P') {
                 long index = in.readLong();
                 int p = in.readInt();
@@ -367,7 +387,7 @@ public final class RideClient {
                 send(producer, new ProducerRecord<>(topic, p < 0 ? null : p, key, value), index);
                 continue;
             }
-            if (kind == 'B') {
+            if (kind == 'B' || kind == 'S') {
                 long first = in.readLong();
                 int count = in.readInt();
                 int length = in.readInt();
@@ -375,12 +395,23 @@ public final class RideClient {
                     block = new byte[Math.max(length, 2 * block.length)];
                 }
                 in.readFully(block, 0, length); // one array for every block: less to collect
-                sendBlock(producer, topic, first, count, block);
+                if (kind == 'B') {
+                    eachRecord(topic, count, block, (record, i) -> send(producer, record, first + i));
+                } else {
+                    staged.hold(first, count, topic, block);
+                }
                 continue;
             }
             String line = text(in);
             char op = line.charAt(0);
-            if (op == 'F') {
+            if (op == 'H') {
+                say("H " + staged.held());
+            } else if (op == 'R') {
+                staged.start();
+            } else if (op == 'Z') {
+                staged.stop = true;
+            } else if (op == 'F') {
+                staged.join();
                 producer.flush();
                 say("F");
             } else if (op == 'M') {
@@ -388,18 +419,78 @@ public final class RideClient {
             } else if (op == 'T') {
                 say("T " + retries(producer));
             } else if (op == 'Q') {
+                staged.stop = true;
                 producer.close(Duration.ofMillis(Long.parseLong(line.substring(2))));
+                staged.join();
                 say("Q");
                 return 0;
             }
         }
+        staged.stop = true;
         producer.close(Duration.ZERO); // ridectl went away
+        staged.join();
         return 0;
     }
 
+    // Records held in the heap ('S' frames) until R sends them, each with its index.
+    static final class Staged implements Runnable {
+        private final KafkaProducer<byte[], byte[]> producer;
+        private final ArrayList<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+        private long first = -1;
+        private Thread thread;
+        volatile boolean stop;
+
+        Staged(KafkaProducer<byte[], byte[]> producer) {
+            this.producer = producer;
+        }
+
+        void hold(long from, int count, String topic, byte[] body) {
+            if (records.isEmpty()) {
+                first = from;
+            } else if (from != first + records.size()) {
+                throw new IllegalStateException("held records must be consecutive: " + from);
+            }
+            eachRecord(topic, count, body, (record, i) -> records.add(record));
+        }
+
+        int held() {
+            return records.size();
+        }
+
+        void start() {
+            if (thread == null) {
+                thread = new Thread(this, "ridectl-staged");
+                thread.start();
+            }
+        }
+
+        public void run() {
+            int n = records.size();
+            int sent = 0;
+            while (sent < n && !stop) {
+                // Let go of each record once sent: the producer holds its own copy.
+                send(producer, records.set(sent, null), first + sent);
+                sent++;
+            }
+            records.clear();
+            say("R " + sent);
+        }
+
+        void join() throws InterruptedException {
+            if (thread != null) {
+                thread.join();
+                thread = null;
+            }
+        }
+    }
+
+    interface RecordSink {
+        void take(ProducerRecord<byte[], byte[]> record, int i);
+    }
+
     // A block's records, read from its body in one piece (one read of the pipe's stream for
-    // the block, not several per record).
-    static void sendBlock(KafkaProducer<byte[], byte[]> producer, String topic, long first, int n, byte[] body) {
+    // the block, not several per record), each handed to the sink with its place in the block.
+    static void eachRecord(String topic, int n, byte[] body, RecordSink sink) {
         ByteBuffer columns = ByteBuffer.wrap(body); // big-endian
         int keyAt = 12 * n;
         int valueAt = keyAt;
@@ -420,15 +511,18 @@ public final class RideClient {
                 value = Arrays.copyOfRange(body, valueAt, valueAt + valueLength);
                 valueAt += valueLength;
             }
-            send(producer, new ProducerRecord<>(topic, p < 0 ? null : p, key, value), first + i);
+            sink.take(new ProducerRecord<>(topic, p < 0 ? null : p, key, value), i);
         }
     }
 
+    // The latency is taken from the call of send() (which may wait for buffer room), as the
+    // bare loop takes it.
     static void send(KafkaProducer<byte[], byte[]> producer, ProducerRecord<byte[], byte[]> record, long index) {
+        long at = System.nanoTime();
         try {
             producer.send(record, (meta, error) -> {
                 if (error == null) {
-                    OUT.ack(index, meta.partition(), meta.offset());
+                    OUT.ack(index, meta.partition(), meta.offset(), System.nanoTime() - at);
                 } else {
                     OUT.failed(index, oneLine(error));
                 }
