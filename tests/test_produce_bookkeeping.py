@@ -4,6 +4,7 @@ turned into acknowledgements, latencies and error counts; the loop stops at its 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from ridectl.clients.admin import TopicInfo
 from ridectl.clients.base import Delivery
@@ -200,3 +201,167 @@ def test_acknowledgements_in_columns_settle_like_single_ones_with_their_shared_a
     seen: list[Delivery] = []
     ack_batch_receiver(seen.append)([4, 5], [1, 2], [10, 11])
     assert seen == [Delivery(4, 1, 10), Delivery(5, 2, 11)]
+
+
+class _HoldingProducer:
+    """A StagingProducer on the caller's thread: it holds what it is staged, sends the held
+    records in two halves (one per wait), acknowledging each with a latency of its own
+    (index + 1 ms, as the client measured it), fails a record with ``fail_at`` as if the
+    broker were gone, and notes every call."""
+
+    def __init__(self, fail_at: int = -1) -> None:
+        self.outcomes: Outcomes | None = None
+        self.calls: list[tuple[str, int, int]] = []
+        self.held_keys: list[bytes | None] = []
+        self.held_values: list[bytes] = []
+        self.next = 0
+        self.stopped = False
+        self.fail_at = fail_at
+
+    def _deliver(self, first: int, end: int) -> None:
+        assert self.outcomes is not None
+        for index in range(first, end):
+            if index == self.fail_at:
+                self.outcomes.on_delivery(Delivery(index, -1, -1, "TimeoutException", "gone"))
+            else:
+                self.outcomes.acked_many([index], [0], [index], [(index + 1) * 1_000_000])
+
+    def send(self, index: int, key: bytes | None, value: bytes, partition: int | None) -> None:
+        raise AssertionError("a run built ahead goes in blocks")
+
+    def send_block(self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]) -> None:
+        self.calls.append(("send", first, len(values)))
+        self._deliver(first, first + len(values))
+
+    def stage_block(
+        self, first: int, keys: Sequence[bytes | None], values: Sequence[bytes]
+    ) -> None:
+        assert first == len(self.held_keys)
+        self.calls.append(("stage", first, len(values)))
+        self.held_keys += keys
+        self.held_values += values
+
+    def held(self) -> int:
+        return len(self.held_keys)
+
+    def start_staged(self) -> None:
+        self.calls.append(("start", 0, 0))
+
+    def staged_sent(self, timeout_s: float) -> int | None:
+        total = len(self.held_keys)
+        if self.stopped or self.next == total:
+            return self.next
+        end = min(total, self.next + max(1, total // 2))
+        self._deliver(self.next, end)
+        self.next = end
+        return None
+
+    def stop_staged(self) -> None:
+        self.calls.append(("stop", self.next, 0))
+        self.stopped = True
+
+    def flush(self, timeout_s: float) -> bool:
+        return True
+
+
+def _staged_run(
+    producer: _HoldingProducer, budget: int, **extra: object
+) -> tuple[ProduceResult, Outcomes, list[tuple[int, int]]]:
+    seen: list[tuple[int, int]] = []
+    opts = _options(
+        40,
+        progress=lambda sent, acked: seen.append((sent, acked)),
+        stage_budget_bytes=budget,
+        **extra,
+    )
+    result = ProduceResult("run-1", TopicInfo("t", 3, False, 1), True, 40, 3)
+    outcomes = Outcomes(result, ride_ids(40), watch_expiry=True)
+    producer.outcomes = outcomes
+    _send_all(producer, None, opts, result, outcomes)  # type: ignore[arg-type]
+    outcomes.settle()
+    return result, outcomes, seen
+
+
+def test_a_run_held_within_its_budget_streams_the_rest_and_reports_the_clients_latencies() -> None:
+    from ridectl.clients.base import StagingProducer
+    from ridectl.produce_loop import STAGED_RECORD_COST
+
+    producer = _HoldingProducer()
+    assert isinstance(producer, StagingProducer)
+    # Room for every record: all held, nothing streamed; no room: every record streamed.
+    result, outcomes, seen = _staged_run(producer, 10**9)
+    assert [c[0] for c in producer.calls] == ["stage", "start"]
+    assert result.sent == len(result.acks) == 200
+    producer = _HoldingProducer()
+    result, outcomes, seen = _staged_run(producer, 0)
+    assert [c[0] for c in producer.calls] == ["send"] and producer.calls[0][1:] == (0, 200)
+    producer = _HoldingProducer()
+    sizes = [len(v) + len(k or b"") + STAGED_RECORD_COST for k, v in _laid_out()]
+    budget = sum(sizes[:121]) - 1  # room for 120 records, not for the 121st
+    result, outcomes, seen = _staged_run(producer, budget)
+    # Held: records 0-119, staged before the clock, then sent at "start"; the rest streamed.
+    assert producer.calls == [("stage", 0, 120), ("start", 0, 0), ("send", 120, 80)]
+    assert result.sent == len(result.acks) == 200
+    # Each record's latency is the client's own (index + 1 ms), not this process's.
+    by_event = {
+        (a.ride_id, a.seq): lat for a, lat in zip(result.acks, result.latencies_ms, strict=True)
+    }
+    names = ride_ids(40)
+    for index, (ride, seq) in enumerate(outcomes.sent):
+        assert by_event[(names[ride], seq)] == index + 1.0
+    # While held records went out, progress showed only those with an outcome as sent.
+    assert seen[0] == (60, 60)
+
+
+def _laid_out() -> list[tuple[bytes | None, bytes]]:
+    """The keys and values of ``_staged_run``'s run (all held, as handed over)."""
+    producer = _HoldingProducer()
+    _staged_run(producer, 10**9)
+    return list(zip(producer.held_keys, producer.held_values, strict=True))
+
+
+def test_a_broker_gone_while_held_records_go_out_stops_them_and_streams_nothing() -> None:
+    producer = _HoldingProducer(fail_at=30)
+    result, _outcomes, _seen = _staged_run(producer, 10**9)
+    # The first half (100 records, one failed) went; the client was told to stop at once.
+    assert producer.calls == [("stage", 0, 200), ("start", 0, 0), ("stop", 100, 0)]
+    assert (
+        result.sent == 100 and len(result.acks) == 99 and result.errors == {"TimeoutException": 1}
+    )
+
+
+def test_only_a_run_built_ahead_for_one_unfaulted_steady_producer_is_held() -> None:
+    from ridectl.faults.spec import parse_fault_spec
+    from ridectl.produce_loop import SendLoop
+    from ridectl.produce_records import Records
+
+    built = Records([b"k"], None, [b"v"], {}, [])
+    encoded_late = Records([b"k"], None, None, {}, [])
+    producer, plain = _HoldingProducer(), _InstantProducer()
+
+    def loop(records: Records = built, **extra: object) -> SendLoop:
+        opts = _options(1, **extra)
+        result = ProduceResult("run-1", TopicInfo("t", 3, False, 1), True, 1, 3)
+        return SendLoop(opts, Outcomes(result, ride_ids(1), watch_expiry=True), records, print)
+
+    assert loop().staging_possible(producer, True) is producer
+    assert loop().staging_possible(producer, False) is None  # two producers
+    assert loop().staging_possible(plain, True) is None
+    assert loop(encoded_late).staging_possible(producer, True) is None
+    assert loop(pace_events_per_s=10.0).staging_possible(producer, True) is None
+    assert loop(grow_to=9).staging_possible(producer, True) is None
+    assert loop(faults=[parse_fault_spec("delay:ms=1")]).staging_possible(producer, True) is None
+
+
+def test_held_within_counts_the_records_a_budget_allows() -> None:
+    from ridectl.produce_loop import STAGED_RECORD_COST, held_within
+
+    keys: list[bytes | None] = [b"k", None, b"kk"]
+    values = [b"v" * 9, b"v" * 10, b"v" * 8]
+    each = 10 + STAGED_RECORD_COST  # every record here is ten bytes of key and value
+    assert held_within(keys, values, 0) == 0
+    assert held_within(keys, values, each - 1) == 0
+    assert held_within(keys, values, each) == 1
+    assert held_within(keys, values, 3 * each - 1) == 2
+    assert held_within(keys, values, 3 * each) == 3
+    assert held_within(keys, values, 10**9) == 3

@@ -441,7 +441,10 @@ def _method(results: dict[str, Any]) -> list[str]:
         "- One broker for everything, never shared with another measurement at the same time; "
         "every producer run writes to a fresh topic.",
         "- ridectl: `run_produce()` as `ridectl produce` runs it, with the client named; its "
-        "clock covers the sends and the final flush (the topic is created before). The bare "
+        "clock covers the sends and the final flush (the topic is created before). With the "
+        "Java client the run's records are handed to the JVM before the clock (up to 64 MiB; "
+        "these runs fit), so its clock starts at the command that sends them from the JVM's "
+        "heap, as the bare Java loop's starts with its records in its heap. The bare "
         "kafka-python and librdkafka loops get the same records (built before their clock "
         "starts), send them with one latency callback and flush; the clock covers the same span. "
         "Each producer is made before its records are built and asks for the topic's "
@@ -458,7 +461,9 @@ def _method(results: dict[str, Any]) -> list[str]:
         "to the end counting records; it is timed from its JVM's start to its end.",
         "- ridectl and the bare loop alternate which goes first in each repetition.",
         "- Ack latency: from `send()` to the acknowledgement callback, so it includes the time "
-        "a record waits in the client's buffer when the producer is saturated. The bare "
+        "a record waits in the client's buffer when the producer is saturated. For Java, "
+        "ridectl's JVM and the bare loop's both measure it themselves with `System.nanoTime()`, "
+        "a held record from its real send. The bare "
         "librdkafka loop, which shares one callback between records, takes it from the "
         "record's create timestamp (set inside `produce()`, to the millisecond), not from "
         "librdkafka's `latency()`, which stops before the report waits to be served.",
