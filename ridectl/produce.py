@@ -368,10 +368,10 @@ def _send_all(
         raise  # the records or settings cannot work (a record too large): nothing to report
     except RidectlError as exc:
         # send() blocks when the buffer is full and the broker is gone.
-        result.sent = loop.sent
+        result.sent = max(loop.sent, outcomes.with_outcome())
         result.aborted = (
             f"producing to {opts.topic}: Kafka at {opts.settings.bootstrap} stopped accepting "
-            f"records after {loop.sent} sends ({exc})"
+            f"records after {result.sent} sends ({exc})"
         )
     finally:
         # A run stopped early counts at least every record with an outcome (held records
