@@ -404,8 +404,12 @@ def _learn_partitions(producer: ProducerClient, topic: str) -> None:
 
 
 def _report(opts: ProduceOptions, outcomes: Outcomes, sent: int) -> None:
+    """Progress: ``sent`` as the loop knows it, raised to the records with an outcome (read
+    after the acknowledged count, so never below it): a client holding records tells how
+    many it sent only at the end."""
     if opts.progress is not None:
-        opts.progress(sent, outcomes.acknowledged())
+        acked = outcomes.acknowledged()
+        opts.progress(max(sent, acked + len(outcomes.failed)), acked)
 
 
 def _finish(

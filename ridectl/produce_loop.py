@@ -142,7 +142,7 @@ class SendLoop:
                 producer.stop_staged()
                 stopping = True
             if self.checkpoints.every is not None:
-                self.at_checkpoint(outcomes.with_outcome())
+                self.at_checkpoint(self.sent)  # reported as the records with an outcome
         self.sent = sent
 
     def send_blocks(self, producer: BlockProducer, start: int = 0) -> None:
