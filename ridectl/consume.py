@@ -30,7 +30,12 @@ from ridectl.clients.base import (
 )
 from ridectl.clients.factory import make_consumer
 from ridectl.errors import ExitCode, RidectlError, UsageError, is_interrupt, require_positive
-from ridectl.judge.history import History, parse_ride_event, ride_event_columns
+from ridectl.judge.history import (
+    History,
+    parse_ride_event,
+    ride_event_columns,
+    run_event_columns,
+)
 from ridectl.judge.recorded import Recorded
 from ridectl.runs import is_newer
 from ridectl.settings import ClientSettings
@@ -231,7 +236,18 @@ class Recorder:
         each in turn. The common case (every value a ride event of one run, the run kept)
         costs one decode per record, no object beyond it and no Python loop; anything else
         (foreign records, several runs in one batch) goes record by record."""
-        columns = ride_event_columns(values) if offsets else None
+        if not offsets:
+            return None
+        kept = self.history.run_id
+        if kept is not None:
+            # Most often every value is an event of the run kept: decoded as such, no run id
+            # is read into a string.
+            ours = run_event_columns(values, kept)
+            if ours is not None:
+                self._columns(kept).extend(ours[0], ours[1], partitions, offsets)
+                self.position += len(offsets)
+                return None
+        columns = ride_event_columns(values)
         if columns is None:
             return self._one_by_one(partitions, offsets, values)
         ride_ids, seqs, run_ids = columns
@@ -297,6 +313,10 @@ class _Processor:
     def columns(self, records: RecordColumns, end: dict[int, int]) -> int:
         """``batch`` for records read as columns (one worker only)."""
         partitions, offsets, values = records.partitions, records.offsets, records.values
+        if offsets and max(offsets) < min(map(end.__getitem__, set(partitions))):
+            # (every record before the end offsets, with one comparison per partition)
+            self.recorder.add_columns(partitions, offsets, values)
+            return len(offsets)
         before_end = list(map(lt, offsets, map(end.__getitem__, partitions)))
         if before_end.count(True) != len(before_end):
             # Records past the end offsets (written after the read began) are left out.

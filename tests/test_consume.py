@@ -139,3 +139,33 @@ def test_recording_columns_gives_what_recording_one_by_one_gives(
     _as_columns(Recorder(cols), values, rng.choice([1, 3, 17, 1000]))
     assert cols.observations == one.observations
     assert (cols.run_id, cols.foreign, cols.other_runs) == (one.run_id, one.foreign, one.other_runs)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_records_read_as_columns_past_the_end_offsets_are_left_out(seed: int) -> None:
+    """Columns and one-by-one records give the same history, whichever records of a poll lie
+    past the end offsets (written after the read began), partitions interleaved or not."""
+    import random
+
+    from ridectl.clients.base import ConsumedRecord, RecordColumns
+    from ridectl.consume import _Processor
+
+    rng = random.Random(seed)
+    run = "20260101-000000-aaaa"
+    end = {p: rng.randrange(0, 12) for p in range(3)}
+    next_offset = dict.fromkeys(end, 0)
+    records: list[ConsumedRecord] = []
+    for _ in range(rng.randrange(1, 40)):
+        p = rng.randrange(3)
+        value = _event(run, f"ride-{rng.randrange(5)}", rng.randrange(1, 6))
+        records.append(ConsumedRecord(p, next_offset[p], None, value))
+        next_offset[p] += 1
+    opts = ConsumeOptions(topic="t", settings=build_settings("localhost:9092", None, []))
+    one, cols = History(run_id=run), History(run_id=run)
+    n_one = _Processor(Recorder(one), opts).batch(records, end)
+    columns = RecordColumns(
+        [r.partition for r in records], [r.offset for r in records], [r.value for r in records]
+    )
+    n_cols = _Processor(Recorder(cols), opts).columns(columns, end)
+    assert n_cols == n_one == sum(r.offset < end[r.partition] for r in records)
+    assert cols.observations == one.observations

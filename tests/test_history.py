@@ -17,6 +17,7 @@ from ridectl.judge.history import (
     read_ndjson,
     read_ndjson_file,
     ride_event_columns,
+    run_event_columns,
     write_ndjson,
 )
 from ridectl.judge.lifecycle import SCHEMA
@@ -105,3 +106,14 @@ def test_the_schema_type_is_the_lifecycle_schema_and_columns_refuse_others() -> 
     other = json.dumps({**value, "schema": "ridectl.ride-event/2"}).encode()
     assert ride_event_columns([ours, other]) is None
     assert ride_event_columns([ours, b" " + ours]) is None  # not starting with "{": not ours
+
+
+def test_columns_of_one_run_refuse_any_other_run_and_anything_not_ours() -> None:
+    value = {"schema": SCHEMA, "ride_id": "r-1", "seq": 4, "run_id": "x", "extra": [1]}
+    ours = json.dumps(value, indent=1).encode()
+    assert run_event_columns([ours, ours], "x") == (["r-1", "r-1"], [4, 4])
+    assert run_event_columns([ours], "y") is None
+    assert run_event_columns([ours, json.dumps({**value, "run_id": "y"}).encode()], "x") is None
+    for bad in (None, b"", b" " + ours, ours[:-1], ours.replace(b"4", b"9")):
+        assert run_event_columns([ours, bad], "x") is None
+    assert ride_event_columns([ours, b""]) is None

@@ -80,7 +80,7 @@ class Facts:
         kept = history.acked
         if aborted:
             kept = [a for a in kept if (a.partition, a.offset) not in aborted]
-        acked_rides = frozenset(map(_ride_of_ack, kept))
+        acked_rides = frozenset([a.ride_id for a in kept])  # (faster than map(attrgetter))
         acks = _first_acks(kept, rides)
         return cls(acks, acked_rides, history.committed, aborted, aborted_rides, kept)
 

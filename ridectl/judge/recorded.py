@@ -87,7 +87,8 @@ def suspects(recorded: Recorded) -> Suspects:
     from ridectl.judge.clean import clean_rides, partition_counts
 
     number: defaultdict[str, int] = defaultdict(count().__next__)
-    numbers = np.array(list(map(number.__getitem__, recorded.ride_ids)), dtype=np.int32)
+    ride_ids = recorded.ride_ids
+    numbers = np.fromiter(map(number.__getitem__, ride_ids), dtype=np.int32, count=len(ride_ids))
     seqs = np.array(recorded.seqs, dtype=np.int64)
     partitions = np.array(recorded.partitions, dtype=np.int64)
     if len(seqs) and (int(seqs.min()) < 1 or int(seqs.max()) > LIFECYCLE_LENGTH):
@@ -107,5 +108,7 @@ def suspects(recorded: Recorded) -> Suspects:
 
 def events_of(recorded: Recorded, rides: AbstractSet[str]) -> list[Observation]:
     """The events of ``rides`` as observations, in processing order."""
+    if not rides:
+        return []
     rows = list(compress(count(), map(rides.__contains__, recorded.ride_ids)))
     return list(recorded.observations(rows))
