@@ -20,7 +20,6 @@ from ridectl.clients.java import JavaProducer
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.partitioners import partition_for
 from ridectl.produce import ProduceOptions, run_produce
-from ridectl.produce_loop import held_within
 from ridectl.produce_outcomes import Outcomes
 from ridectl.settings import ClientSettings
 
@@ -196,12 +195,6 @@ def test_a_run_over_the_budget_holds_its_start_and_streams_the_rest_with_jvm_lat
         events.sort()
         assert len({p for _, p, _ in events}) == 1
         assert [s for _, _, s in events] == list(range(1, LIFECYCLE_LENGTH + 1))
-
-
-def test_held_within_counts_the_records_a_budget_allows() -> None:
-    assert held_within([b"k"] * 3, [b"v" * 39] * 3, 0) == 0
-    # each costs 1 + 39 + 160 = 200
-    assert held_within([b"k"] * 3, [b"v" * 39] * 3, 399) == 1
 
 
 def test_an_interrupt_while_held_records_go_out_stops_them_and_counts_only_those_sent(

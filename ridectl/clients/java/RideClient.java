@@ -467,13 +467,17 @@ public final class RideClient {
         public void run() {
             int n = records.size();
             int sent = 0;
-            while (sent < n && !stop) {
-                // Let go of each record once sent: the producer holds its own copy.
-                send(producer, records.set(sent, null), first + sent);
-                sent++;
+            try {
+                while (sent < n && !stop) {
+                    // Let go of each record once sent: the producer holds its own copy.
+                    send(producer, records.set(sent, null), first + sent);
+                    sent++;
+                }
+            } finally {
+                // Even when an Error ends the sends: ridectl waits for this reply.
+                records.clear();
+                say("R " + sent);
             }
-            records.clear();
-            say("R " + sent);
         }
 
         void join() throws InterruptedException {
