@@ -86,7 +86,7 @@ class ConsumeSection:
     def _client(self, client: ClientName, topic: str, run: RunChoice) -> dict[str, Any]:
         ours: list[dict[str, Any]] = []
         bare: list[dict[str, Any]] = []
-        for rep in range(self.b.opts.repeat):
+        for rep in range(self.b.opts.pair_repeat):
             for who in ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl"):
                 c0 = _cpu()
                 if who == "bare":

@@ -69,7 +69,7 @@ def _run_id() -> str:
 
 
 class ProducerSection:
-    """Measures every client given, every strategy, ``producer_repeat`` times."""
+    """Measures every client given, every strategy, ``pair_repeat`` times."""
 
     def __init__(self, bench: Bench) -> None:
         self.b = bench
@@ -86,7 +86,7 @@ class ProducerSection:
                 continue
             clients.append(self._client(client))
         return {
-            "repeat": self.b.opts.producer_repeat,
+            "repeat": self.b.opts.pair_repeat,
             "partitions": PARTITIONS,
             "seed": SEED,
             "clients": clients,
@@ -113,7 +113,7 @@ class ProducerSection:
         }
         ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
         cpu_ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
-        for rep in range(self.b.opts.producer_repeat):
+        for rep in range(self.b.opts.pair_repeat):
             for strategy in STRATEGIES:
                 order = ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl")
                 got: dict[str, dict[str, Any]] = {}

@@ -50,8 +50,8 @@ def render_markdown(results: dict[str, Any]) -> str:
     out += [
         f"Measured {results.get('date', '?')} with `ridectl bench --size {results.get('size')}` "
         f"(figures are medians of {results.get('repeat')} run(s), "
-        f"{results.get('producer_repeat')} for each producer pair; the whole benchmark took "
-        f"{_num(results.get('duration_s'))} s; clients: "
+        f"{results.get('pair_repeat')} for each pair of ridectl and a bare client; the whole "
+        f"benchmark took {_num(results.get('duration_s'))} s; clients: "
         f"{', '.join(results.get('clients') or ['kafka-python'])}). Written by the command: "
         "re-run it rather than edit this file.",
         "",

@@ -50,10 +50,10 @@ __all__ = ["SIZES", "BenchOptions", "Section", "Size", "run_bench"]
 @dataclass
 class BenchOptions:
     size: Size
-    #: runs per measurement (the checker, consume-and-check, the first lesson, cold starts)
+    #: runs per measurement (the checker, the first lesson, cold starts)
     repeat: int
-    #: repetitions of each producer pair
-    producer_repeat: int
+    #: repetitions of each pair of ridectl and a bare client (producer, consume-and-check)
+    pair_repeat: int
     bootstrap: str | None = None
     progress: Callable[[str], None] = field(default=lambda _msg: None)
     #: the clients whose producer and consumer are measured, each beside its bare loop
@@ -100,7 +100,7 @@ class Bench:
                 "date": started.isoformat(timespec="seconds"),
                 "size": self.size.name,
                 "repeat": self.opts.repeat,
-                "producer_repeat": self.opts.producer_repeat,
+                "pair_repeat": self.opts.pair_repeat,
                 "sections": [x.value for x in self.opts.sections],
                 "clients": [c.value for c in self.opts.clients],
                 "machine": machine,

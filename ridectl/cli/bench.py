@@ -35,8 +35,8 @@ def bench(
         typer.Option(
             "--repeat",
             "-r",
-            help="Runs per measurement, producer pairs included; figures are their medians "
-            "(default: 3 full, 1 small; producer pairs 5 full).",
+            help="Runs per measurement, pairs of ridectl and a bare client included; figures "
+            "are their medians (default: 3 full, 1 small; pairs 9 full).",
             show_default=False,
         ),
     ] = None,
@@ -97,7 +97,7 @@ def bench(
         BenchOptions(
             size=chosen,
             repeat=repeat or chosen.repeat,
-            producer_repeat=repeat or chosen.producer_repeat,
+            pair_repeat=repeat or chosen.pair_repeat,
             bootstrap=bootstrap_servers,
             progress=progress,
             clients=parse_clients(client or ["all"]),
