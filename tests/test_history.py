@@ -117,3 +117,14 @@ def test_columns_of_one_run_refuse_any_other_run_and_anything_not_ours() -> None
     for bad in (None, b"", b" " + ours, ours[:-1], ours.replace(b"4", b"9")):
         assert run_event_columns([ours, bad], "x") is None
     assert ride_event_columns([ours, b""]) is None
+
+
+def test_values_no_decoder_can_take_are_foreign_not_errors() -> None:
+    """JSON nested past the interpreter's recursion limit, and a run id (from the command
+    line) that no JSON text can hold, are records that are not ours, never a crash."""
+    deep = b"{" + b'"a":[' * 1500 + b"]" * 1500 + b"}"
+    assert parse_ride_event(deep) is None
+    assert ride_event_columns([deep]) is None
+    assert run_event_columns([deep], "x") is None
+    value = {"schema": SCHEMA, "ride_id": "r-1", "seq": 4, "run_id": "x"}
+    assert run_event_columns([json.dumps(value).encode()], "\udcff") is None

@@ -202,14 +202,20 @@ class _RideValue(msgspec.Struct, gc=False):
 _decode_value = msgspec.json.Decoder(_RideValue).decode
 
 
+#: What decoding a value that is not one of our events raises: msgspec's errors (another
+#: schema or run is a ValidationError, a DecodeError), bytes that are not UTF-8, and JSON
+#: nested deeper than the interpreter's recursion limit (a foreign record, never ours).
+_NOT_OURS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
+
 def parse_ride_event(value: bytes | None) -> tuple[str, int, str] | None:
     """Decode a record value into ``(ride_id, seq, run_id)``, or None if it is not ours."""
     if not value or value[:1] != b"{":
         return None
     try:
         v = _decode_value(value)
-    except (msgspec.DecodeError, UnicodeDecodeError):
-        return None  # (another schema is a msgspec.ValidationError, a DecodeError)
+    except _NOT_OURS:
+        return None
     return v.ride_id, v.seq, v.run_id
 
 
@@ -240,7 +246,11 @@ def run_event_columns(
     The run id is checked by the decoder itself (a literal type), so no string is made for it
     and no column of run ids is built and compared: a consumer reading one run saves about a
     fifth of its decoding."""
-    decoded = _decode_all(_run_decoder(run_id), values)
+    try:
+        decode = _run_decoder(run_id)
+    except UnicodeEncodeError:
+        return None  # a run id no JSON text can hold (a lone surrogate): left to the slow path
+    decoded = _decode_all(decode, values)
     if decoded is None:
         return None
     return [v.ride_id for v in decoded], [v.seq for v in decoded]
@@ -259,7 +269,7 @@ def _decode_all(decode: Callable[[bytes], _T], values: Sequence[bytes | None]) -
         if list(map(_FIRST_BYTE, values)).count(_OPEN_BRACE) != len(values):  # type: ignore[arg-type]
             return None
         return list(map(decode, values))  # type: ignore[arg-type]
-    except (msgspec.DecodeError, UnicodeDecodeError, TypeError, IndexError):
+    except (*_NOT_OURS, TypeError, IndexError):
         return None
 
 
@@ -272,7 +282,7 @@ class _RunValue(Protocol):
 def _run_decoder(run_id: str) -> Callable[[bytes], _RunValue]:
     """A decoder of the ride events of ``run_id`` alone (another run id fails validation)."""
     fields = [("schema", SchemaName), ("ride_id", str), ("seq", _Seq), ("run_id", Literal[run_id])]
-    struct = msgspec.defstruct("_RunValue", fields, gc=False)
+    struct = msgspec.defstruct("_RunEvent", fields, gc=False)  # (what _RunValue describes)
     return cast(Callable[[bytes], _RunValue], msgspec.json.Decoder(struct).decode)
 
 
