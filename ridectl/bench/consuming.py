@@ -47,7 +47,11 @@ class ConsumeSection:
                 clients.append({"client": client.value, "unavailable": "no Java 17+ found"})
                 continue
             clients.append(self._client(client, topic, run))
-        return {"topic_events": self.b.size.consume_events, "clients": clients}
+        return {
+            "topic_events": self.b.size.consume_events,
+            "repeat": self.b.opts.pair_repeat,
+            "clients": clients,
+        }
 
     def _write_run(self) -> tuple[str, RunChoice]:
         """A keyed idempotent run of ``consume_events`` events on a fresh topic, and the

@@ -302,7 +302,10 @@ def _consume(section: Any) -> list[str]:
         "records by the same client that keeps nothing (the ceiling the client sets). Every "
         "figure and ratio covers the same span for every client: from client creation to "
         "verdict for ridectl, to the last record for the bare read. The loop columns leave "
-        "client start, assignment and end offsets out (ridectl's loop includes its check).",
+        "client start, assignment and end offsets out (ridectl's loop includes its check). "
+        f"ridectl and the bare read run side by side {section.get('repeat', '?')} time(s), "
+        "alternating which goes first; figures are medians, the ratio the median of the "
+        "side-by-side ones.",
         "",
     ]
     rows = []
