@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 
 from ridectl.clients.admin import ensure_topic
@@ -20,6 +21,38 @@ class Recorder:
     def __call__(self, d: Delivery) -> None:
         with self._lock:
             self.deliveries.append(d)
+
+
+class BatchRecorder(Recorder):
+    """A Recorder that also takes acknowledgements as columns (an AckBatchSink): it counts the
+    batches and keeps, per record, the latency the client measured (when it gave one) and
+    when its batch arrived."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches = 0
+        self.latencies: dict[int, int] = {}
+        self.arrived: dict[int, float] = {}
+        self._batch_lock = threading.Lock()
+
+    def acked(self, index: int, partition: int, offset: int) -> None:
+        self(Delivery(index, partition, offset))
+
+    def acked_many(
+        self,
+        indexes: Sequence[int],
+        partitions: Sequence[int],
+        offsets: Sequence[int],
+        latencies_ns: Sequence[int] | None = None,
+    ) -> None:
+        now = time.perf_counter()
+        with self._batch_lock:
+            self.batches += 1
+            if latencies_ns is not None:
+                self.latencies.update(zip(indexes, latencies_ns, strict=True))
+            self.arrived.update(dict.fromkeys(indexes, now))
+        for index, partition, offset in zip(indexes, partitions, offsets, strict=True):
+            self(Delivery(index, partition, offset))
 
 
 def make_topic(bootstrap: str, name: str, partitions: int, **configs: str) -> str:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 import pytest
-from client_helpers import Recorder, make_topic, poll_until
+from client_helpers import BatchRecorder, Recorder, make_topic, poll_until
 
 from ridectl.clients.base import ClientName, Delivery, StagingProducer
 from ridectl.clients.factory import make_consumer, make_producer
@@ -26,34 +26,6 @@ from ridectl.settings import ClientSettings
 pytestmark = pytest.mark.kafka
 
 PARTITIONS = 4
-
-
-class TimedRecorder(Recorder):
-    """Takes acknowledgements as columns, noting the JVM's latencies and when each arrived."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.latencies: dict[int, int] = {}
-        self.arrived: dict[int, float] = {}
-
-    def acked(self, index: int, partition: int, offset: int) -> None:
-        self(Delivery(index, partition, offset))
-
-    def acked_many(
-        self,
-        indexes: Sequence[int],
-        partitions: Sequence[int],
-        offsets: Sequence[int],
-        latencies_ns: Sequence[int] | None = None,
-    ) -> None:
-        now = time.perf_counter()
-        assert latencies_ns is not None and len(latencies_ns) == len(indexes)
-        for index, partition, offset, ns in zip(
-            indexes, partitions, offsets, latencies_ns, strict=True
-        ):
-            self.latencies[index] = ns
-            self.arrived[index] = now
-            self(Delivery(index, partition, offset))
 
 
 def _stage(producer: StagingProducer, keys: list[bytes | None], values: list[bytes]) -> None:
@@ -76,7 +48,7 @@ def test_held_records_go_out_in_order_with_their_indexes_and_the_jvms_latencies(
     settings = ClientSettings(kafka_bootstrap, {"linger.ms": "0"})
     keys: list[bytes | None] = [b"ride-%d" % (i % 13) for i in range(1000)]
     values = [b"value %d " % i + b"x" * (i % 40) for i in range(1000)]
-    rec = TimedRecorder()
+    rec = BatchRecorder()
     producer = make_producer(ClientName.JAVA, settings, topic, rec)
     try:
         assert isinstance(producer, StagingProducer)

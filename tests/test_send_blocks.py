@@ -6,13 +6,12 @@ batches (the Java client's columns), and a record refused inside a block fails a
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import pytest
-from client_helpers import Recorder, make_topic, poll_until
+from client_helpers import BatchRecorder, Recorder, make_topic, poll_until
 
-from ridectl.clients.base import ClientName, Delivery, ProducerClient
+from ridectl.clients.base import ClientName, ProducerClient
 from ridectl.clients.factory import make_consumer, make_producer
 from ridectl.partitioners import partition_for
 from ridectl.settings import ClientSettings
@@ -22,30 +21,6 @@ pytestmark = pytest.mark.kafka
 PARTITIONS = 4
 #: each client's own hash for keyed records with no partitioner named
 HASH = {ClientName.JAVA: "murmur2", ClientName.LIBRDKAFKA: "crc32"}
-
-
-class BatchRecorder(Recorder):
-    """A Recorder that also takes acknowledgements as columns (an AckBatchSink)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.batches = 0
-        self._batch_lock = threading.Lock()
-
-    def acked(self, index: int, partition: int, offset: int) -> None:
-        self(Delivery(index, partition, offset))
-
-    def acked_many(
-        self,
-        indexes: Sequence[int],
-        partitions: Sequence[int],
-        offsets: Sequence[int],
-        latencies_ns: Sequence[int] | None = None,
-    ) -> None:
-        with self._batch_lock:
-            self.batches += 1
-        for index, partition, offset in zip(indexes, partitions, offsets, strict=True):
-            self(Delivery(index, partition, offset))
 
 
 def _blocks() -> list[tuple[list[bytes | None], list[bytes]]]:
