@@ -127,3 +127,13 @@ def test_failover_cli_needs_three_nodes(
     assert r.code == 2 and "idempotence needs acks=all" in r.err, r
     r = cli("failover", "--state-dir", str(tmp_path), "--kill-at", "1.5")
     assert r.code == 2 and "--kill-at must be between 0 and 1" in r.err, r
+
+
+def test_failover_with_the_java_client_kills_the_leader_mid_run(three_nodes: LocalCluster) -> None:
+    """The kill is timed by the records handed to the client: a Java run is not held in the
+    JVM ahead of its clock here (it would report its sends only at their end, after the whole
+    run was acknowledged, and the leader would die with nothing in flight)."""
+    from ridectl.clients.base import ClientName
+
+    r = _run(three_nodes, client=ClientName.JAVA)
+    _numbers_add_up(r)
