@@ -52,6 +52,10 @@ STAGED_RECORD_COST = 160
 #: How often a run waiting for its held records to be sent reports progress.
 STAGED_WAIT_S = 0.25
 
+#: How long a client told to stop sending its held records may take (its send() may wait for
+#: buffer room up to max.block.ms, 60 s by default).
+STAGED_STOP_S = 90.0
+
 
 class Checkpoints:
     """The send counts at which the loop stops to do something besides sending: report
@@ -72,8 +76,9 @@ class Checkpoints:
 
 
 class SendLoop:
-    """Hands a run's records to its producer; ``sent`` is how many were handed over so far
-    (read by the caller when the loop ends early: an interrupt, a dead client)."""
+    """Hands a run's records to its producer; ``sent`` is how many went to the client's send so
+    far (read by the caller when the loop ends early: an interrupt, a dead client). Records
+    the client holds count only once it has sent them (``send_staged``)."""
 
     def __init__(
         self,
@@ -135,12 +140,19 @@ class SendLoop:
         # time its records itself (the Java client does, in its JVM).
         outcomes.sent_at.extend(itertools.repeat(outcomes.clock(), self.held))
         producer.start_staged()
-        stopping = False
+        stopped_at: float | None = None
         wait = STAGED_WAIT_S if self.checkpoints.every is not None else 1.0
         while (sent := producer.staged_sent(wait)) is None:
-            if outcomes.stop and not stopping:
+            if outcomes.stop and stopped_at is None:
                 producer.stop_staged()
-                stopping = True
+                stopped_at = time.monotonic()
+            elif stopped_at is not None and time.monotonic() - stopped_at > STAGED_STOP_S:
+                # A send() that waits for buffer room ends within max.block.ms; one that
+                # does not end is a client that no longer answers.
+                raise RidectlError(
+                    f"the client did not stop sending its held records {STAGED_STOP_S:g}s "
+                    "after it was told to"
+                )
             if self.checkpoints.every is not None:
                 self.at_checkpoint(self.sent)  # reported as the records with an outcome
         self.sent = sent

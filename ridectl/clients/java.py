@@ -55,10 +55,12 @@ GRACE_S = 15.0
 #: The JVM's options. The client lives for one run (seconds to minutes), so the quick
 #: compiler alone (TieredStopAtLevel=1) does better than also paying for the optimising one,
 #: whose compile threads cost more CPU over a run than they give back. The JVM's own log lines
-#: go to stderr: stdout carries the program's frames alone.
+#: go to stderr: stdout carries the program's frames alone. A JVM out of memory exits (ridectl
+#: sees the client gone and says so) rather than live on with a thread lost mid-command.
 JVM_FLAGS = (
     "-XX:+UseSerialGC",
     "-Xmx512m",
+    "-XX:+ExitOnOutOfMemoryError",
     "-XX:TieredStopAtLevel=1",
     "-XX:-UsePerfData",
     "-Xlog:disable",

@@ -197,7 +197,8 @@ class JavaProcess:
     ) -> None:
         self.what = what
         self.on_delivery: DeliveryCallback | None = None
-        #: where a frame's acknowledgements go, as three columns (chosen once: ``deliver_to``)
+        #: where a frame's acknowledgements go, as four columns (index, partition, offset and the
+        #: JVM's latency; chosen once: ``deliver_to``)
         self._acked: AckBatch | None = None
         #: the settings the client reported holding, by Java name
         self.settings: dict[str, str] = {}
