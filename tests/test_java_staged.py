@@ -88,6 +88,32 @@ def test_held_records_go_out_in_order_with_their_indexes_and_the_jvms_latencies(
         assert held[(d.partition, d.offset)] == (keys[d.index], values[d.index])
 
 
+def test_a_second_run_held_after_the_first_went_out_is_held_and_sent_too(
+    kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    """The JVM holds and starts a new run only once the last one went out, with no flush
+    between them (its sending thread may be done but not yet joined)."""
+    topic = make_topic(kafka_bootstrap, new_topic("staged-twice"), PARTITIONS)
+    settings = ClientSettings(kafka_bootstrap, {"linger.ms": "0"})
+    keys: list[bytes | None] = [b"ride-%d" % (i % 7) for i in range(400)]
+    values = [b"value %d" % i for i in range(400)]
+    rec = BatchRecorder()
+    producer = make_producer(ClientName.JAVA, settings, topic, rec)
+    try:
+        assert isinstance(producer, StagingProducer)
+        for first in (0, 200):
+            for start in range(first, first + 200, 100):
+                producer.stage_block(start, keys[start : start + 100], values[start : start + 100])
+            assert producer.held() == 200
+            producer.start_staged()
+            assert _sent_when_done(producer) == 200
+        assert producer.flush(60)
+    finally:
+        producer.close(10)
+    assert sorted(d.index for d in rec.deliveries) == list(range(400))
+    assert all(d.ok for d in rec.deliveries)
+
+
 def test_a_held_record_the_client_refuses_fails_alone_by_its_index(
     kafka_bootstrap: str, new_topic: Callable[[str], str]
 ) -> None:

@@ -32,7 +32,8 @@
 // covers the sends alone, as a bare loop's does. They are sent by their own thread so that the
 // main one keeps reading commands: Z and Q stop the sends between two records (Q also closes
 // the producer, which frees a send() waiting for buffer room). Frames and commands that send
-// or flush ('P', 'B', F) wait until the held records were all sent, so order is kept.
+// or flush ('P', 'B', F) wait until the held records were all sent, so order is kept; so do
+// 'S', H and R, so that a new run is only held or started once the last one went out.
 // Consumer:  A <topic> <p,p,...> <1: from the beginning, 0: committed offsets> [<handed>] -> OK
 //            O <topic> <p,p,...> -> O <p>:<end offset> ... | N <topic> <p> [<handed>] -> N <offset>
 //            L <ms> [<handed>] (poll) -> one 'r' frame, then LD <p>:<position> ... (the positions
@@ -374,8 +375,8 @@ public final class RideClient {
         byte[] block = new byte[1 << 16];
         Staged staged = new Staged(producer);
         for (int kind = in.read(); kind >= 0; kind = in.read()) {
-            if (kind == 'P' || kind == 'B') {
-                staged.join(); // sent after the held records
+            if (kind == 'P' || kind == 'B' || kind == 'S') {
+                staged.join(); // sent (or held) after the held records went out
             }
             if (kind == 'P') {
                 long index = in.readLong();
@@ -405,8 +406,10 @@ public final class RideClient {
             String line = text(in);
             char op = line.charAt(0);
             if (op == 'H') {
+                staged.join();
                 say("H " + staged.held());
             } else if (op == 'R') {
+                staged.join(); // a run sent before: this R sends what was held since
                 staged.start();
             } else if (op == 'Z') {
                 staged.stop = true;
