@@ -128,3 +128,10 @@ def test_values_no_decoder_can_take_are_foreign_not_errors() -> None:
     assert run_event_columns([deep], "x") is None
     value = {"schema": SCHEMA, "ride_id": "r-1", "seq": 4, "run_id": "x"}
     assert run_event_columns([json.dumps(value).encode()], "\udcff") is None
+
+
+def test_a_history_line_nested_past_the_recursion_limit_is_one_malformed_line() -> None:
+    line = Observation(0, "r-1", 1, 0, 0, "x").to_line()
+    deep = '{"x":' + "[" * 1500 + "]" * 1500 + "}\n"
+    history = read_ndjson(io.StringIO(line + deep + line.replace('"pos":0', '"pos":1')))
+    assert history.malformed == 1 and history.events == 2

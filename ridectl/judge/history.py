@@ -202,10 +202,10 @@ class _RideValue(msgspec.Struct, gc=False):
 _decode_value = msgspec.json.Decoder(_RideValue).decode
 
 
-#: What decoding a value that is not one of our events raises: msgspec's errors (another
-#: schema or run is a ValidationError, a DecodeError), bytes that are not UTF-8, and JSON
-#: nested deeper than the interpreter's recursion limit (a foreign record, never ours).
-_NOT_OURS = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+#: What decoding text that is not ours raises (a record value, or a line of a history or acks
+#: file): msgspec's errors (another schema or run is a ValidationError, a DecodeError), bytes
+#: that are not UTF-8, and JSON nested deeper than the interpreter's recursion limit.
+_UNDECODABLE = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
 def parse_ride_event(value: bytes | None) -> tuple[str, int, str] | None:
@@ -214,7 +214,7 @@ def parse_ride_event(value: bytes | None) -> tuple[str, int, str] | None:
         return None
     try:
         v = _decode_value(value)
-    except _NOT_OURS:
+    except _UNDECODABLE:
         return None
     return v.ride_id, v.seq, v.run_id
 
@@ -269,7 +269,7 @@ def _decode_all(decode: Callable[[bytes], _T], values: Sequence[bytes | None]) -
         if list(map(_FIRST_BYTE, values)).count(_OPEN_BRACE) != len(values):  # type: ignore[arg-type]
             return None
         return list(map(decode, values))  # type: ignore[arg-type]
-    except (*_NOT_OURS, TypeError, IndexError):
+    except (*_UNDECODABLE, TypeError, IndexError):
         return None
 
 
@@ -310,7 +310,7 @@ def decode_lines(decoder: msgspec.json.Decoder[_T], chunk: bytes | str) -> tuple
     own count."""
     try:
         return decoder.decode_lines(chunk), 0
-    except (msgspec.DecodeError, UnicodeDecodeError):
+    except _UNDECODABLE:
         pass
     items: list[_T] = []
     bad = 0
@@ -320,7 +320,7 @@ def decode_lines(decoder: msgspec.json.Decoder[_T], chunk: bytes | str) -> tuple
             continue
         try:
             items += decoder.decode_lines(line)
-        except msgspec.DecodeError:
+        except _UNDECODABLE:
             bad += 1
     return items, bad
 
