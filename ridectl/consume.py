@@ -239,14 +239,18 @@ class Recorder:
         if not offsets:
             return None
         kept = self.history.run_id
+        # Most often every value is an event of the run kept: decoded as such, no run id is
+        # read into a string.
         if kept is not None:
-            # Most often every value is an event of the run kept: decoded as such, no run id
-            # is read into a string.
             ours = run_event_columns(values, kept)
             if ours is not None:
-                self._columns(kept).extend(ours[0], ours[1], partitions, offsets)
-                self.position += len(offsets)
-                return None
+                return self._extend(kept, *ours, partitions, offsets)
+        return self._add_decoded(partitions, offsets, values)
+
+    def _add_decoded(
+        self, partitions: list[int], offsets: list[int], values: list[bytes | None]
+    ) -> None:
+        """``add_columns`` when the values are not all events of the run kept."""
         columns = ride_event_columns(values)
         if columns is None:
             return self._one_by_one(partitions, offsets, values)
@@ -262,9 +266,18 @@ class Recorder:
                 return self._one_by_one(partitions[1:], offsets[1:], values[1:])
             ride_ids, seqs = ride_ids[1:], seqs[1:]
             partitions, offsets = partitions[1:], offsets[1:]
+        return self._extend(run_id, ride_ids, seqs, partitions, offsets)
+
+    def _extend(
+        self,
+        run_id: str,
+        ride_ids: list[str],
+        seqs: list[int],
+        partitions: list[int],
+        offsets: list[int],
+    ) -> None:
         self._columns(run_id).extend(ride_ids, seqs, partitions, offsets)
         self.position += len(offsets)
-        return None
 
     def _one_by_one(
         self, partitions: list[int], offsets: list[int], values: list[bytes | None]
