@@ -15,8 +15,7 @@ from ridectl.produce import (
     _send_all,
     ride_ids,
 )
-from ridectl.produce_loop import PROGRESS_EVERY
-from ridectl.produce_loop import Checkpoints as _Checkpoints
+from ridectl.produce_loop import PROGRESS_EVERY, Checkpoints
 from ridectl.produce_outcomes import Outcomes
 from ridectl.settings import build_settings
 
@@ -81,11 +80,11 @@ def test_settled_deliveries_become_acks_of_the_right_events_and_counted_errors()
 
 def test_checkpoints_cover_progress_and_the_growth_point() -> None:
     every = PROGRESS_EVERY
-    none = _Checkpoints(_options(1000))
+    none = Checkpoints(_options(1000))
     assert none.next(0) == -1
-    grow = _Checkpoints(_options(1000, grow_to=9, grow_at=0.5))
+    grow = Checkpoints(_options(1000, grow_to=9, grow_at=0.5))
     assert grow.next(0) == 2500 and grow.next(2501) == -1
-    both = _Checkpoints(_options(1000, grow_to=9, grow_at=0.0, progress=lambda s, a: None))
+    both = Checkpoints(_options(1000, grow_to=9, grow_at=0.0, progress=lambda s, a: None))
     assert both.next(0) == 0
     assert both.next(1) == every
     assert both.next(every + 1) == 2 * every

@@ -88,7 +88,7 @@ class Size:
     repeat: int
     #: repetitions of each pair of ridectl and a bare client (producer runs, consume-and-check
     #: reads): a pair's ratio is decided by a second or two of a shared 2-core machine, where
-    #: single ratios spread by a quarter either way, so it is repeated more than the rest
+    #: single ratios of one pair range from about 0.5x to 1.5x, so it is repeated more
     pair_repeat: int
     #: also time the whole ``ridectl demo --fast`` (not only its first lesson)
     whole_demo: bool
