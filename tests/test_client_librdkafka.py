@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from client_helpers import Recorder, assert_mixed_records_read_back, make_topic, poll_until
-from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, Message, Producer
+from confluent_kafka import TIMESTAMP_CREATE_TIME, KafkaError, Message, Producer, TopicPartition
 from silent_broker import silent_broker
 
 from ridectl.clients.base import ClientName
@@ -111,7 +111,12 @@ def test_a_full_fetch_queue_pauses_fetching_briefly_not_for_librdkafkas_second(
 ) -> None:
     """Past queued.min.messages queued records, librdkafka stops fetching a partition for
     fetch.queue.backoff.ms (1 s by default). Our consumer pauses 20 ms; a user's value wins.
-    A threshold of 200 records makes the queue overflow on a 3,000-record read."""
+    A threshold of 200 records makes the queue overflow on a 3,000-record read.
+
+    librdkafka decides on the next fetch right after it has queued a fetch's records; a
+    consumer already waiting in poll can empty the queue before that, and then there is no
+    backoff to see. So nothing is polled until the first fetch is in (its high watermark is
+    cached) and the fetcher has had time to decide on a full queue, several times for 20 ms."""
     import logging
 
     topic = make_topic(kafka_bootstrap, new_topic("rdkbackoff"), 1)
@@ -128,6 +133,8 @@ def test_a_full_fetch_queue_pauses_fetching_briefly_not_for_librdkafkas_second(
         consumer = LibrdkafkaConsumer(ClientSettings(kafka_bootstrap, values))
         try:
             consumer.assign(topic, [0], from_beginning=True)
+            _await_first_fetch(consumer, topic)
+            time.sleep(0.5)
             assert len(poll_until(consumer, 3000)) == 3000
         finally:
             consumer.close()
@@ -138,6 +145,16 @@ def test_a_full_fetch_queue_pauses_fetching_briefly_not_for_librdkafkas_second(
         ]
     assert backoffs["ours"] and set(backoffs["ours"]) == {"20ms"}, backoffs
     assert backoffs["user's"] and set(backoffs["user's"]) == {"300ms"}, backoffs
+
+
+def _await_first_fetch(consumer: LibrdkafkaConsumer, topic: str) -> None:
+    """Waits (30 s at most) until a fetch response for partition 0 has arrived: librdkafka
+    caches the high watermark it carries, readable without polling."""
+    partition = TopicPartition(topic, 0)
+    deadline = time.monotonic() + 30
+    while consumer._consumer.get_watermark_offsets(partition, cached=True)[1] < 0:
+        assert time.monotonic() < deadline, "no fetch response within 30 s"
+        time.sleep(0.01)
 
 
 @pytest.mark.kafka
