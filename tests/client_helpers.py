@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ridectl.clients.admin import ensure_topic
 from ridectl.clients.base import ConsumedRecord, ConsumerClient, Delivery
-from ridectl.settings import ClientSettings
+from ridectl.clients.settings import ClientSettings
 
 
 class Recorder:

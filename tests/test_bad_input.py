@@ -472,7 +472,7 @@ def test_broker_dies_mid_consume_then_mid_produce(
 
     # Mid-consume: the node is killed as the first record is processed; tiny fetches leave
     # most of the topic unread at that moment.
-    from ridectl import consume as consume_module
+    from ridectl.run import consume as consume_module
 
     # Every poll's records pass through Recorder.add_columns (a columnar client) or
     # Recorder.parse (record by record), whichever path handles the poll.

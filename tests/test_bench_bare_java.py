@@ -16,8 +16,9 @@ from kafka import KafkaConsumer, TopicPartition
 from ridectl.bench.bare_java import BareJavaError, java_bare_consume, java_bare_produce
 from ridectl.bench.plan import STRATEGIES
 from ridectl.clients.base import ClientName
-from ridectl.produce import ProduceOptions, run_produce
-from ridectl.settings import ClientSettings
+from ridectl.clients.settings import ClientSettings
+from ridectl.run.options import ProduceOptions
+from ridectl.run.produce import run_produce
 
 pytestmark = pytest.mark.kafka
 

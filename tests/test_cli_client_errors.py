@@ -13,8 +13,8 @@ from conftest import CliResult
 
 from ridectl.cli import _client_error
 from ridectl.clients.kafka_python_errors import SPECIFIC, translate
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import ExitCode, RidectlError
-from ridectl.settings import ClientSettings
 
 Cli = Callable[..., CliResult]
 

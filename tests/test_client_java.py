@@ -17,11 +17,11 @@ from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_producer
 from ridectl.clients.java import JavaProducer, java_settings
 from ridectl.clients.java_consumer import JavaConsumer
+from ridectl.clients.partitioners import partition_for
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError
 from ridectl.faults.proxy import FaultProxy
 from ridectl.faults.spec import parse_fault_spec
-from ridectl.partitioners import partition_for
-from ridectl.settings import ClientSettings
 
 # ------------------------------------------------------------------ settings (no broker)
 

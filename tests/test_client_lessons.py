@@ -9,15 +9,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes, Trial, demo_context
+from ridectl.clients.partitioners import partition_for
 from ridectl.judge.kinds import DuplicateKind, OrderCause, ViolationKind
-from ridectl.partitioners import partition_for
+from ridectl.run.flow import Trial
 from ridectl.scenarios.client_lessons import (
     IDEMPOTENCE_FIVE,
     LIBRDKAFKA_DEFAULTS,
     MIXED_CLIENTS,
     UNKEYED,
 )
+from ridectl.scenarios.context import DemoContext, Sizes, demo_context
 from ridectl.scenarios.lesson import LessonOutcome
 
 pytestmark = pytest.mark.kafka

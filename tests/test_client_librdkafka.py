@@ -19,13 +19,13 @@ from silent_broker import silent_broker
 from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_consumer, make_producer
 from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer, describe_failure
+from ridectl.clients.partitioners import partition_for
 from ridectl.clients.rdkafka_callbacks import weakly
 from ridectl.clients.rdkafka_conf import settings_in_force, translate
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError
 from ridectl.faults.proxy import FaultProxy
 from ridectl.faults.spec import parse_fault_spec
-from ridectl.partitioners import partition_for
-from ridectl.settings import ClientSettings
 
 # ------------------------------------------------------------------ settings (no broker)
 
@@ -165,9 +165,10 @@ def test_reading_a_run_in_columns_gives_the_history_a_per_record_read_gives(
     foreign records (a tombstone, text, another schema) on one topic make it fall back record
     by record in some batches. The history must be the one a per-record read makes
     (kafka-python's, its columns taken away)."""
-    from ridectl.consume import ConsumeOptions, consume
-    from ridectl.produce import ProduceOptions, run_produce
-    from ridectl.settings import build_settings
+    from ridectl.clients.settings import build_settings
+    from ridectl.run.consume import ConsumeOptions, consume
+    from ridectl.run.options import ProduceOptions
+    from ridectl.run.produce import run_produce
 
     topic = make_topic(kafka_bootstrap, new_topic("rdkcols"), 3)
     settings = build_settings(kafka_bootstrap, None, [])
@@ -189,7 +190,7 @@ def test_reading_a_run_in_columns_gives_the_history_a_per_record_read_gives(
     }
     # Without a columnar client (isinstance of an empty tuple is never true), consume()
     # reads record by record.
-    monkeypatch.setattr("ridectl.consume.ColumnarConsumer", ())
+    monkeypatch.setattr("ridectl.run.consume.ColumnarConsumer", ())
     per_record = consume(
         ConsumeOptions(topic=topic, settings=settings, client=ClientName.KAFKA_PYTHON)
     )

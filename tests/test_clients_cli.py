@@ -14,8 +14,8 @@ from ridectl.clients.base import ClientName
 from ridectl.clients.factory import check_settings, make_consumer, make_producer
 from ridectl.clients.java import java_settings
 from ridectl.clients.order_defaults import ORDER_DEFAULTS, Side, callouts
+from ridectl.clients.settings import ClientSettings, build_settings
 from ridectl.errors import UsageError
-from ridectl.settings import ClientSettings, build_settings
 
 CLIENTS = [c.value for c in ClientName]
 

@@ -7,11 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from ridectl.consume import ConsumeOptions, Recorder, consume
+from ridectl.clients.settings import build_settings
 from ridectl.judge.history import History
 from ridectl.judge.lifecycle import EventEncoder
-from ridectl.produce import ProduceOptions, run_produce
-from ridectl.settings import build_settings
+from ridectl.run.consume import ConsumeOptions, Recorder, consume
+from ridectl.run.options import ProduceOptions
+from ridectl.run.produce import run_produce
 
 
 def _event(run_id: str, ride: str, seq: int) -> bytes:
@@ -148,7 +149,7 @@ def test_records_read_as_columns_past_the_end_offsets_are_left_out(seed: int) ->
     import random
 
     from ridectl.clients.base import ConsumedRecord, RecordColumns
-    from ridectl.consume import _Processor
+    from ridectl.run.consume import _Processor
 
     rng = random.Random(seed)
     run = "20260101-000000-aaaa"

@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes, demo_context
 from ridectl.judge.kinds import DuplicateKind, ViolationKind
 from ridectl.scenarios.consumer_lessons import CONSUMER_LESSONS
+from ridectl.scenarios.context import DemoContext, Sizes, demo_context
 from ridectl.scenarios.lessons import LessonOutcome
 
 pytestmark = pytest.mark.kafka

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes, demo_context
+from ridectl.scenarios.context import DemoContext, Sizes, demo_context
 from ridectl.scenarios.lessons import LESSONS
 
 pytestmark = pytest.mark.kafka

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import pytest
 from rich.console import Console
 
-from ridectl.experiment import concurrently
 from ridectl.output.demo import render_intro
+from ridectl.scenarios.context import concurrently
 from ridectl.scenarios.lesson import Lesson, LessonOutcome
 from ridectl.scenarios.running import LessonRunner
 

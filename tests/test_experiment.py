@@ -8,12 +8,15 @@ from collections.abc import Callable
 
 import pytest
 
-from ridectl import runs
 from ridectl.clients.base import ClientName, Delivery
 from ridectl.clients.factory import make_producer
-from ridectl.consume import ConsumeOptions
+from ridectl.clients.partitioners import partition_for
+from ridectl.clients.settings import build_settings
 from ridectl.errors import UsageError
-from ridectl.experiment import (
+from ridectl.judge.history import Ack, History
+from ridectl.run import store
+from ridectl.run.consume import ConsumeOptions
+from ridectl.run.flow import (
     Experiment,
     RunChoice,
     RunSource,
@@ -22,15 +25,12 @@ from ridectl.experiment import (
     read_back,
     run,
 )
-from ridectl.judge.history import Ack, History
-from ridectl.partitioners import partition_for
-from ridectl.produce import ProduceOptions
-from ridectl.settings import build_settings
+from ridectl.run.options import ProduceOptions
 
 
 def test_the_run_named_wins_then_the_last_produced_here_then_the_newest_on_the_topic() -> None:
     assert choose_run("rides") == RunChoice(None, RunSource.NEWEST_ON_TOPIC)
-    runs.save_run({"run_id": "r-here", "topic": "rides"}, [])
+    store.save_run({"run_id": "r-here", "topic": "rides"}, [])
     assert choose_run("rides") == RunChoice("r-here", RunSource.LAST_HERE)
     assert choose_run("other").source is RunSource.NEWEST_ON_TOPIC
     assert choose_run("rides", "r-named") == RunChoice("r-named", RunSource.NAMED)
@@ -48,7 +48,7 @@ def test_the_user_is_told_which_run_is_judged_unless_named() -> None:
 def test_acks_come_from_memory_for_a_run_just_produced_else_from_its_record() -> None:
     in_memory = [Ack("ride-00000", 1, 0, 0)]
     saved = [Ack("ride-00000", 1, 2, 7)]
-    runs.save_run({"run_id": "r1", "topic": "t"}, saved)
+    store.save_run({"run_id": "r1", "topic": "t"}, saved)
     history = History(run_id="r1")
     attach_acks(history, RunChoice("r1", RunSource.PRODUCED, in_memory))
     assert history.acked == in_memory

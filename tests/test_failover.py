@@ -15,9 +15,9 @@ import pytest
 from conftest import CliResult, free_port_block
 
 from ridectl.broker.local import LocalCluster
+from ridectl.clients.settings import build_settings
 from ridectl.errors import BrokerError
 from ridectl.scenarios.failover import FailoverOptions, FailoverResult, run_failover
-from ridectl.settings import build_settings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.cluster]
 

@@ -4,12 +4,12 @@ were written anyway, and what the proxy's request log says about them."""
 from __future__ import annotations
 
 from ridectl.clients.admin import TopicInfo
-from ridectl.experiment import Trial
 from ridectl.faults.requests import EventRef, RequestRecord
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.checker import check
 from ridectl.judge.history import Ack, History, Observation
-from ridectl.produce import FailedEvent, ProduceResult
+from ridectl.run.flow import Trial
+from ridectl.run.options import FailedEvent, ProduceResult
 from ridectl.scenarios.gap_lessons import gap_figures
 
 TOPIC = "t"

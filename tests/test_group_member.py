@@ -12,19 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from ridectl.clients.group_member import (
+from ridectl.clients.settings import build_settings
+from ridectl.judge.history import Ack
+from ridectl.run.options import ProduceOptions
+from ridectl.run.produce import run_produce
+from ridectl.run.store import new_run_id
+from ridectl.scenarios.children.group_member import (
     Assignor,
     Isolation,
     Journal,
     MemberConfig,
     config_from_args,
 )
-from ridectl.clients.transactions import TransactionalOptions, produce_in_transactions
-from ridectl.judge.history import Ack
-from ridectl.produce import ProduceOptions, run_produce
-from ridectl.runs import new_run_id
+from ridectl.scenarios.children.transactions import TransactionalOptions, produce_in_transactions
 from ridectl.scenarios.group_run import GroupJournal, MemberView, Processed, group_run
-from ridectl.settings import build_settings
 
 # -- pure ---------------------------------------------------------------------------------
 
@@ -76,7 +77,7 @@ def test_argv_round_trips(tmp_path: Path, changes: dict[str, object]) -> None:
 def test_bad_command_line_is_one_line_and_exit_2(extra: list[str], says: str) -> None:
     args = ["--bootstrap", "127.0.0.1:1", "--topic", "t", "--group", "g", "--journal", "j"]
     proc = subprocess.run(
-        [sys.executable, "-m", "ridectl.clients.group_member", *args, *extra],
+        [sys.executable, "-m", "ridectl.scenarios.children.group_member", *args, *extra],
         capture_output=True,
         text=True,
         timeout=60,

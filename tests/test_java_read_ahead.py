@@ -17,7 +17,7 @@ from client_helpers import Recorder, make_topic
 from ridectl.clients.base import ClientName, ConsumedRecord
 from ridectl.clients.factory import make_producer
 from ridectl.clients.java_consumer import JavaConsumer
-from ridectl.settings import ClientSettings
+from ridectl.clients.settings import ClientSettings
 
 pytestmark = pytest.mark.kafka
 

@@ -17,13 +17,14 @@ from client_helpers import BatchRecorder, Recorder, make_topic, poll_until
 from ridectl.clients.base import ClientName, Delivery, StagingProducer
 from ridectl.clients.factory import make_consumer, make_producer
 from ridectl.clients.java import JavaProducer
+from ridectl.clients.partitioners import partition_for
+from ridectl.clients.settings import ClientSettings
 from ridectl.faults.proxy import FaultProxy
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
-from ridectl.partitioners import partition_for
-from ridectl.produce import ProduceOptions, run_produce
-from ridectl.produce_outcomes import Outcomes
-from ridectl.settings import ClientSettings
+from ridectl.run.options import ProduceOptions
+from ridectl.run.outcomes import Outcomes
+from ridectl.run.produce import run_produce
 
 pytestmark = pytest.mark.kafka
 

@@ -115,7 +115,7 @@ def run_java_through_proxy(
     """``ridectl proxy --fault FAULT`` in front of the broker, VerifiableProducer through it
     (idempotent, retries on, plus ``settings``), 200 records to ``topic``."""
     from ridectl.clients.admin import ensure_topic
-    from ridectl.settings import build_settings
+    from ridectl.clients.settings import build_settings
 
     ensure_topic(build_settings(bootstrap, None, []), topic, 1)
     jars = ensure_jars(tools=True)

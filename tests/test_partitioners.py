@@ -11,13 +11,13 @@ import pytest
 from kafka.partitioner import DefaultPartitioner, Partitioner
 
 from ridectl.clients.key_partitioner import KeyPartitioner, kafka_partitioner
-from ridectl.errors import UsageError
-from ridectl.partitioners import (
+from ridectl.clients.partitioners import (
     PARTITIONERS,
     fnv1a_32,
     murmur2_hash,
     partition_for,
 )
+from ridectl.errors import UsageError
 
 KEYS = [f"run-{i % 7}-r{i:06d}".encode() for i in range(2000)] + [
     b"",

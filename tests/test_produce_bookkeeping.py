@@ -8,16 +8,12 @@ from collections.abc import Sequence
 
 from ridectl.clients.admin import TopicInfo
 from ridectl.clients.base import Delivery
+from ridectl.clients.settings import build_settings
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
-from ridectl.produce import (
-    ProduceOptions,
-    ProduceResult,
-    _send_all,
-    ride_ids,
-)
-from ridectl.produce_loop import PROGRESS_EVERY, Checkpoints
-from ridectl.produce_outcomes import Outcomes
-from ridectl.settings import build_settings
+from ridectl.run.options import ProduceOptions, ProduceResult, ride_ids
+from ridectl.run.outcomes import Outcomes
+from ridectl.run.produce import _send_all
+from ridectl.run.send_loop import PROGRESS_EVERY, Checkpoints
 
 
 class _InstantProducer:
@@ -283,7 +279,7 @@ def _staged_run(
 
 def test_a_run_held_within_its_budget_streams_the_rest_and_reports_the_clients_latencies() -> None:
     from ridectl.clients.base import StagingProducer
-    from ridectl.produce_loop import STAGED_RECORD_COST
+    from ridectl.run.send_loop import STAGED_RECORD_COST
 
     producer = _HoldingProducer()
     assert isinstance(producer, StagingProducer)
@@ -331,8 +327,8 @@ def test_a_broker_gone_while_held_records_go_out_stops_them_and_streams_nothing(
 
 def test_only_a_run_built_ahead_for_one_unfaulted_steady_producer_is_held() -> None:
     from ridectl.faults.spec import parse_fault_spec
-    from ridectl.produce_loop import SendLoop
-    from ridectl.produce_records import Records
+    from ridectl.run.records import Records
+    from ridectl.run.send_loop import SendLoop
 
     built = Records([b"k"], None, [b"v"], {}, [])
     encoded_late = Records([b"k"], None, None, {}, [])
@@ -353,7 +349,7 @@ def test_only_a_run_built_ahead_for_one_unfaulted_steady_producer_is_held() -> N
 
 
 def test_held_within_counts_the_records_a_budget_allows() -> None:
-    from ridectl.produce_loop import STAGED_RECORD_COST, held_within
+    from ridectl.run.send_loop import STAGED_RECORD_COST, held_within
 
     keys: list[bytes | None] = [b"k", None, b"kk"]
     values = [b"v" * 9, b"v" * 10, b"v" * 8]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from ridectl.clients.settings import build_settings
 from ridectl.errors import UsageError
-from ridectl.produce import ProduceOptions, run_produce
-from ridectl.settings import build_settings
+from ridectl.run.options import ProduceOptions
+from ridectl.run.produce import run_produce
 
 
 @pytest.mark.parametrize("rate", [0.0, -5.0])

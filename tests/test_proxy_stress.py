@@ -23,9 +23,9 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_producer
+from ridectl.clients.settings import ClientSettings
 from ridectl.faults import FaultProxy, ProxyStats, parse_fault_spec
 from ridectl.faults.stats import AnswerSource
-from ridectl.settings import ClientSettings
 
 RUNS = int(os.environ.get("RIDECTL_STRESS_RUNS", "2"))
 RECORDS = int(os.environ.get("RIDECTL_STRESS_RECORDS", "200"))

@@ -13,8 +13,8 @@ from client_helpers import BatchRecorder, Recorder, make_topic, poll_until
 
 from ridectl.clients.base import ClientName, ProducerClient
 from ridectl.clients.factory import make_consumer, make_producer
-from ridectl.partitioners import partition_for
-from ridectl.settings import ClientSettings
+from ridectl.clients.partitioners import partition_for
+from ridectl.clients.settings import ClientSettings
 
 pytestmark = pytest.mark.kafka
 

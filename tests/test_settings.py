@@ -9,8 +9,8 @@ import pytest
 from ridectl.clients.base import ClientName
 from ridectl.clients.factory import check_settings
 from ridectl.clients.rdkafka_conf import translate
+from ridectl.clients.settings import MASK, build_settings, parse_x_option, read_properties
 from ridectl.errors import UsageError
-from ridectl.settings import MASK, build_settings, parse_x_option, read_properties
 
 
 def test_java_names_map_to_kafka_python_arguments() -> None:
@@ -135,7 +135,7 @@ def test_x_value_may_contain_equals() -> None:
 
 
 def test_one_table_says_which_settings_are_reported_and_reads_them_back() -> None:
-    from ridectl.settings import REPORTED, SETTINGS, in_force
+    from ridectl.clients.settings import REPORTED, SETTINGS, in_force
 
     reported = {s.java for s in REPORTED}
     assert "max.in.flight.requests.per.connection" in reported and "acks" in reported
@@ -166,7 +166,7 @@ def test_one_table_says_which_settings_are_reported_and_reads_them_back() -> Non
 def test_idempotence_conflicts_are_decided_by_one_rule(
     given: list[str], conflicts: list[str]
 ) -> None:
-    from ridectl.settings import check_idempotence, idempotence_conflicts
+    from ridectl.clients.settings import check_idempotence, idempotence_conflicts
 
     settings = build_settings("h:1", None, given)
     assert idempotence_conflicts(settings) == conflicts

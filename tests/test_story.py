@@ -1,5 +1,5 @@
 """The story builder alone (no Kafka): request logs, acknowledgements and histories built by
-hand, judged by the real checker, told by ridectl.explain."""
+hand, judged by the real checker, told by ridectl.story.explain."""
 
 from __future__ import annotations
 
@@ -12,16 +12,17 @@ from rich.console import Console
 from rich.text import Text
 
 from ridectl.clients.base import ClientName
-from ridectl.explain import Evidence, RunEvidence, StepKind, StoryIndex, keep_requests
+from ridectl.clients.partitioners import PartitionerName, partition_for
 from ridectl.faults.requests import EventRef, RequestFate, RequestRecord
 from ridectl.judge.checker import check
 from ridectl.judge.history import Ack, History, Observation
 from ridectl.judge.kinds import OrderCause, ViolationKind
 from ridectl.output.explain import render_story
 from ridectl.output.report import render_table
-from ridectl.partitioners import PartitionerName, partition_for
-from ridectl.placement import KeyBy, Placement
-from ridectl.story_text import Role
+from ridectl.run.placement import KeyBy, Placement
+from ridectl.story.evidence import RunEvidence
+from ridectl.story.explain import Evidence, StepKind, StoryIndex, keep_requests
+from ridectl.story.text import Role
 
 RIDE = "ride-00001"
 FAULT = "error:every=2,code=REQUEST_TIMED_OUT"

@@ -13,7 +13,6 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from ridectl.clients.admin import TopicInfo
-from ridectl.experiment import Trial
 from ridectl.faults.proxy import ProxyStats
 from ridectl.judge.checker import Report, check
 from ridectl.judge.history import Ack, History, Observation
@@ -25,7 +24,8 @@ from ridectl.output.report import render_table
 from ridectl.output.run import render_produce
 from ridectl.output.tables import Column, FitTable, Kind
 from ridectl.output.watch import live_view
-from ridectl.produce import ProduceResult
+from ridectl.run.flow import Trial
+from ridectl.run.options import ProduceResult
 from ridectl.scenarios.failover import FailoverResult
 from ridectl.scenarios.lessons import LESSONS, LessonOutcome
 from ridectl.scenarios.matrix import Cell, MatrixRow

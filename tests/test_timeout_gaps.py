@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ridectl.experiment import DemoContext, Sizes, demo_context
 from ridectl.judge.kinds import ViolationKind
+from ridectl.scenarios.context import DemoContext, Sizes, demo_context
 from ridectl.scenarios.gap_lessons import GAP_LESSONS, TIMED_OUT, gap_figures
 
 pytestmark = pytest.mark.kafka

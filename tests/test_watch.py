@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from ridectl.produce import ProduceOptions, run_produce
+from ridectl.clients.settings import build_settings
+from ridectl.run.options import ProduceOptions
+from ridectl.run.produce import run_produce
 from ridectl.scenarios.watch import WatchState, watch
-from ridectl.settings import build_settings
 
 pytestmark = pytest.mark.kafka
 

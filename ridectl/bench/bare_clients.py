@@ -36,8 +36,8 @@ from ridectl.bench.baselines import ConsumeSample, ProduceSample, build_payloads
 from ridectl.clients import rdkafka_conf
 from ridectl.clients.admin import partition_count
 from ridectl.clients.librdkafka import CONSUMER_DEFAULTS
-from ridectl.produce import settings_id
-from ridectl.settings import ClientSettings
+from ridectl.clients.settings import ClientSettings
+from ridectl.run.options import settings_id
 
 _BATCH = 10_000
 _DEADLINE_S = 120.0
@@ -54,7 +54,7 @@ def rdkafka_produce(
 ) -> ProduceSample:
     """Send a ridectl run's records with a plain librdkafka loop (see module doc)."""
     conf = _conf(settings, "producer")
-    # The same order as ridectl's run (ridectl.produce.run_produce): the producer first, then
+    # The same order as ridectl's run (ridectl.run.produce.run_produce): the producer first, then
     # the records, then the topic's partitions, then the clock. ridectl's producer connects
     # (and, when idempotent, asks for its producer id) while the records are built; a bare
     # producer made right before its clock would do that on the clock instead.

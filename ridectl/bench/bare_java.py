@@ -31,9 +31,9 @@ from typing import IO
 from ridectl.bench.baselines import ConsumeSample, ProduceSample, build_payloads
 from ridectl.clients.java import CONSUMER_DEFAULTS, java_settings, jvm_command, shown_settings
 from ridectl.clients.java_process import text_frame
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import one_line
-from ridectl.produce import settings_id
-from ridectl.settings import ClientSettings
+from ridectl.run.options import settings_id
 
 PROGRAM = "BareLoop"
 TIMEOUT_S = 300.0

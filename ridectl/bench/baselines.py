@@ -25,9 +25,9 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from ridectl.clients.admin import client_kwargs, partition_count
 from ridectl.clients.kafka_python import CONSUMER_DEFAULTS
+from ridectl.clients.settings import ClientSettings, in_force
 from ridectl.judge.lifecycle import EventEncoder, interleaved_schedule
-from ridectl.produce import percentile, ride_ids, settings_id
-from ridectl.settings import ClientSettings, in_force
+from ridectl.run.options import percentile, ride_ids, settings_id
 
 
 @dataclass

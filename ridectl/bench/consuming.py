@@ -26,7 +26,7 @@ from ridectl.errors import RidectlError
 
 if TYPE_CHECKING:
     from ridectl.bench.runner import Bench
-    from ridectl.experiment import RunChoice
+    from ridectl.run.flow import RunChoice
 
 BARE_READ = {
     ClientName.KAFKA_PYTHON: "bare kafka-python read",
@@ -56,8 +56,8 @@ class ConsumeSection:
     def _write_run(self) -> tuple[str, RunChoice]:
         """A keyed idempotent run of ``consume_events`` events on a fresh topic, and the
         choice of that run with its acknowledgements."""
-        from ridectl.experiment import produce, produced_run
-        from ridectl.produce import ProduceOptions
+        from ridectl.run.flow import produce, produced_run
+        from ridectl.run.options import ProduceOptions
 
         writer = (
             ClientName.LIBRDKAFKA
@@ -142,9 +142,9 @@ class ConsumeSection:
         return java_bare_consume(settings, topic)
 
     def _ridectl(self, client: ClientName, topic: str, run: RunChoice) -> dict[str, Any]:
-        from ridectl.consume import ConsumeOptions
-        from ridectl.experiment import read_back
         from ridectl.judge.checker import check
+        from ridectl.run.consume import ConsumeOptions
+        from ridectl.run.flow import read_back
 
         t0 = time.perf_counter()
         history, stats, _ = read_back(

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ridectl.judge.history import HISTORY_LINE, json_text
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, interleaved_schedule
-from ridectl.produce import ride_ids
+from ridectl.run.options import ride_ids
 
 #: The kinds of damage, in the order the rides are drawn for them.
 DAMAGE = ("swap", "producer_dup", "redelivery", "missing", "gap")

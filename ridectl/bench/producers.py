@@ -63,7 +63,7 @@ def _with_client_cpu(own: float, client_cpu: float | None, client: ClientName) -
 
 
 def _run_id() -> str:
-    from ridectl.runs import new_run_id
+    from ridectl.run.store import new_run_id
 
     return new_run_id()
 
@@ -183,8 +183,8 @@ class ProducerSection:
 
     def ridectl(self, client: ClientName, strategy: Strategy, rides: int) -> ProduceSample:
         """One ridectl run (through the experiment, as ``ridectl produce`` runs it)."""
-        from ridectl.experiment import produce
-        from ridectl.produce import ProduceOptions
+        from ridectl.run.flow import produce
+        from ridectl.run.options import ProduceOptions
 
         topic = f"bench-ridectl-{uuid.uuid4().hex[:8]}"
         self.b.topics.append(topic)

@@ -191,7 +191,7 @@ class Bench:
         return info
 
     def settings(self, values: dict[str, str] | None = None) -> Any:
-        from ridectl.settings import build_settings
+        from ridectl.clients.settings import build_settings
 
         return build_settings(self.bootstrap, None, [], values or {})
 

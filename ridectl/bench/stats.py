@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ridectl.bench.baselines import ProduceSample
-from ridectl.produce import round_or_none as rounded
+from ridectl.run.options import round_or_none as rounded
 
 __all__ = ["aggregate", "median", "rounded", "sample_dict"]
 

@@ -79,7 +79,7 @@ def bench(
 
     Also times the checker, and writes a dated RESULTS.md and results.json."""
     from ridectl.bench import SIZES, BenchOptions, run_bench, write_results
-    from ridectl.settings import validate_host_port
+    from ridectl.clients.settings import validate_host_port
 
     chosen = SIZES[size.value]
     if repeat is not None and repeat < 1:

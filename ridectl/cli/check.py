@@ -1,5 +1,5 @@
 """``ridectl consume`` and ``ridectl check``: argument parsing only; the run is read back by
-ridectl.consume, judged by ridectl.judge.checker and shown by ridectl.output."""
+ridectl.run.consume, judged by ridectl.judge.checker and shown by ridectl.output."""
 
 from __future__ import annotations
 
@@ -219,8 +219,8 @@ def check(
 
 def _stories(topic: str | None, history: History, report: Report) -> dict[str, str]:
     """The one-line story of each violating ride (``--explain``)."""
-    from ridectl.experiment import run_evidence
-    from ridectl.explain import StoryIndex
+    from ridectl.story.evidence import run_evidence
+    from ridectl.story.explain import StoryIndex
 
     index = StoryIndex(run_evidence(topic or "", history), history, report)
     return {ride.ride_id: index.line(ride.ride_id) for ride in report.per_ride}

@@ -17,7 +17,7 @@ from ridectl.output import console
 from ridectl.output.formats import Export, save
 
 if TYPE_CHECKING:
-    from ridectl.experiment import DemoContext
+    from ridectl.scenarios.context import DemoContext
 
 
 def demo(
@@ -51,9 +51,9 @@ def demo(
     Each lesson runs, is judged, and says whether it showed what its title promises.
 
     Exit 1 if any lesson did not."""
-    from ridectl.experiment import Sizes, demo_context
     from ridectl.output.demo import render_intro, render_outcome
     from ridectl.scenarios.catalogue import LESSONS
+    from ridectl.scenarios.context import Sizes, demo_context
     from ridectl.scenarios.running import WIDTH, LessonRunner
 
     out = console.out(record=bool(export_svg or export_html))

@@ -1,5 +1,5 @@
 """``ridectl explain``: the story of one ride, argument parsing only (the story is built by
-ridectl.explain from the run's records and shown by ridectl.output.explain)."""
+ridectl.story.explain from the run's records and shown by ridectl.output.explain)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ def explain(
     x: XOption = None,
 ) -> None:
     """Tell one ride's story: sends, requests, faults, retries, offsets, processing, verdict."""
-    from ridectl.experiment import run_evidence
-    from ridectl.explain import StoryIndex
     from ridectl.judge.checker import check as judge
     from ridectl.output.explain import render_story, story_json
+    from ridectl.story.evidence import run_evidence
+    from ridectl.story.explain import StoryIndex
 
     settings = settings_from(bootstrap_servers, config, x)
     # The run judged is named in the story's title, so stderr stays for errors.

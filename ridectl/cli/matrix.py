@@ -64,8 +64,8 @@ def matrix(
     Defaults: keyed and unkeyed, in-flight 1 and 5, idempotence on and off, no fault and
     error:every=7,hold=4 (16 runs), for each client given. Each run has its own topic,
     deleted afterwards."""
-    from ridectl.experiment import Sizes, demo_context
     from ridectl.output.matrix import matrix_csv, matrix_json, matrix_table
+    from ridectl.scenarios.context import Sizes, demo_context
     from ridectl.scenarios.matrix import parse_grid, run_matrix
 
     export = Export(export_svg, export_html, title="ridectl matrix")

@@ -9,9 +9,9 @@ import typer
 
 from ridectl.cli.paths import writable_option
 from ridectl.clients.base import ClientName
+from ridectl.clients.settings import ClientSettings, build_settings
 from ridectl.errors import UsageError
 from ridectl.output.formats import Format
-from ridectl.settings import ClientSettings, build_settings
 
 
 def format_option(*offered: Format) -> Any:

@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from ridectl.cli.options import TableOrJson
+from ridectl.clients.partitioners import PARTITIONERS, PartitionerName
 from ridectl.errors import require_positive
 from ridectl.output.formats import Format, Views, emit
-from ridectl.partitioners import PARTITIONERS, PartitionerName
 
 #: ``--partitioner all`` shows every partitioner side by side
 ALL = "all"
@@ -38,8 +38,8 @@ def partition(
     fmt: TableOrJson = Format.table,
 ) -> None:
     """Predict the partition each key lands on, per client partitioner."""
+    from ridectl.clients.partitioners import partition_for
     from ridectl.output.partition import partition_json, render_partition
-    from ridectl.partitioners import partition_for
 
     names = list(PARTITIONERS) if partitioner == ALL else [PartitionerName(partitioner)]
     require_positive("--partitions", partitions)

@@ -1,4 +1,4 @@
-"""``ridectl produce``: argument parsing only; the run is made by ridectl.produce and shown by
+"""``ridectl produce``: argument parsing only; the run is made by ridectl.run.produce and shown by
 ridectl.output.run."""
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from ridectl.cli.options import (
     settings_from,
 )
 from ridectl.clients.base import ClientName
+from ridectl.clients.partitioners import PartitionerName
 from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.console import progress_bar
 from ridectl.output.formats import Format, Views, emit
-from ridectl.partitioners import PartitionerName
 
 if TYPE_CHECKING:
-    from ridectl.produce import ProduceResult
+    from ridectl.run.options import ProduceResult
 
 
 class Acks(StrEnum):
@@ -185,11 +185,11 @@ def produce(
     x: XOption = None,
 ) -> None:
     """Produce interleaved ride lifecycles and report what the broker acknowledged."""
-    from ridectl import runs
     from ridectl.clients.kafka_python_errors import client_errors
-    from ridectl.experiment import produce as run_produce
     from ridectl.output.run import produce_json, render_produce
-    from ridectl.produce import ProduceOptions
+    from ridectl.run import store
+    from ridectl.run.flow import produce as run_produce
+    from ridectl.run.options import ProduceOptions
 
     require_positive("--rides", rides)
     if record_size is not None and record_size < 0:
@@ -242,9 +242,9 @@ def produce(
     record["bootstrap"] = settings.bootstrap
     try:
         _save_request_log(record, result)
-        runs.save_run(record, result.acks)
+        store.save_run(record, result.acks)
     except OSError as exc:
-        console.err().print(f"warning: could not remember the run under {runs.home()}: {exc}")
+        console.err().print(f"warning: could not remember the run under {store.home()}: {exc}")
     emit(
         fmt, Views(table=lambda out: render_produce(out, result), json=lambda: produce_json(result))
     )
@@ -271,13 +271,13 @@ def _not_written(result: ProduceResult) -> RidectlError:
 def _save_request_log(record: dict[str, Any], result: ProduceResult) -> None:
     """Keep the requests ``explain`` needs beside the run, and only their summary in the run
     record (the proxy's whole log can hold thousands)."""
-    from ridectl import runs
-    from ridectl.explain import keep_requests
+    from ridectl.run import store
+    from ridectl.story.explain import keep_requests
 
     if result.fault_stats is None or not isinstance(record.get("faults"), dict):
         return
     kept, summary = keep_requests(result.fault_stats.request_log)
-    runs.save_requests(result.run_id, (r.to_dict() for r in kept))
+    store.save_requests(result.run_id, (r.to_dict() for r in kept))
     record["faults"] = {**record["faults"], "request_log": summary}
 
 

@@ -14,9 +14,9 @@ from ridectl.output import console
 from ridectl.output.console import progress_bar
 
 if TYPE_CHECKING:
-    from ridectl.consume import ConsumeStats
+    from ridectl.clients.settings import ClientSettings
     from ridectl.judge.history import History
-    from ridectl.settings import ClientSettings
+    from ridectl.run.consume import ConsumeStats
 
 RunId = Annotated[
     str | None,
@@ -42,8 +42,8 @@ def consume_history(
 ) -> tuple[History, ConsumeStats]:
     """Read the chosen run back from ``topic`` (a progress bar on a terminal); the run chosen
     and the client's notes on its consumer settings go to stderr unless ``announce`` is off."""
-    from ridectl.consume import ConsumeOptions
-    from ridectl.experiment import choose_run, read_back
+    from ridectl.run.consume import ConsumeOptions
+    from ridectl.run.flow import choose_run, read_back
 
     err = console.err()
     choice = choose_run(topic, run_id)

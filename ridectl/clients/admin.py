@@ -14,8 +14,8 @@ from kafka import errors as kerrors
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from ridectl.clients.kafka_python_errors import translate
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError, require_positive
-from ridectl.settings import ClientSettings
 
 DEFAULT_PARTITIONS = 6
 #: How long a command keeps trying to reach the bootstrap servers before it gives up

@@ -4,12 +4,12 @@ into a producer or a consumer. The experiment asks here and never imports a clie
 from __future__ import annotations
 
 from ridectl.clients.base import ClientName, ConsumerClient, DeliveryCallback, ProducerClient
+from ridectl.clients.settings import ClientSettings, refuse_unknown
 from ridectl.errors import UsageError
-from ridectl.settings import ClientSettings, refuse_unknown
 
 
 def check_settings(client: ClientName, settings: ClientSettings) -> None:
-    """Refuse a setting name that neither ridectl's table (:mod:`ridectl.settings`) nor
+    """Refuse a setting name that neither ridectl's table (:mod:`ridectl.clients.settings`) nor
     ``client`` knows, as one line naming the client and the nearest name; a name the client
     knows passes through to it. The client libraries are asked, not copied."""
     if not settings.foreign():
@@ -38,7 +38,7 @@ def make_producer(
     """A producer of ``client`` sending to ``topic`` with ``settings`` (Java names).
 
     ``bootstrap`` replaces the settings' servers (the fault proxy's address); ``partitioner``
-    places keyed records like the named client would (see :mod:`ridectl.partitioners`)."""
+    places keyed records like the named client would (see :mod:`ridectl.clients.partitioners`)."""
     check_settings(client, settings)
     if client is ClientName.KAFKA_PYTHON:
         from ridectl.clients.kafka_python import KafkaPythonProducer

@@ -37,10 +37,10 @@ from ridectl.clients.base import (
     DeliveryCallback,
 )
 from ridectl.clients.java_process import JavaProcess, client_error
-from ridectl.clients.placement import KeyPlacement
+from ridectl.clients.key_placement import KeyPlacement
+from ridectl.clients.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
+from ridectl.clients.settings import knows as knows_setting
 from ridectl.errors import RidectlError, UsageError
-from ridectl.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
-from ridectl.settings import knows as knows_setting
 from ridectl.versions import KAFKA_VERSION
 
 MAIN_CLASS = "RideClient"

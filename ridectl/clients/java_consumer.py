@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ridectl.clients.base import ClientName, ConsumedRecord, RecordColumns
 from ridectl.clients.java import CONSUMER_DEFAULTS, GRACE_S, java_settings, start_program
 from ridectl.clients.java_process import client_error
-from ridectl.settings import ClientSettings
+from ridectl.clients.settings import ClientSettings
 
 _COUNTS = struct.Struct(">ii")
 

@@ -2,9 +2,10 @@
 describes them.
 
 Settings arrive by their Java names and are mapped to kafka-python's keywords through the one
-settings table (:mod:`ridectl.settings`); what the client runs with is read back from its own
-``config`` and reported by Java name again. Errors while starting or talking to the broker come
-out as one-line ``RidectlError`` messages (:func:`ridectl.clients.admin.kafka_errors`).
+settings table (:mod:`ridectl.clients.settings`); what the client runs with is read back from
+its own ``config`` and reported by Java name again. Errors while starting or talking to the
+broker come out as one-line ``RidectlError`` messages
+(:func:`ridectl.clients.admin.kafka_errors`).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ from ridectl.clients.base import (
 )
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.key_partitioner import kafka_partitioner
+from ridectl.clients.settings import ClientSettings, in_force
 from ridectl.errors import RidectlError
-from ridectl.settings import ClientSettings, in_force
 
 
 class _RetryCounter(logging.Handler):

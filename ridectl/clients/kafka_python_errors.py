@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 
 from kafka import errors as kerrors
 
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError
-from ridectl.settings import ClientSettings
 
 #: kafka-python's own defaults for the limits a too-large record runs into
 DEFAULT_MAX_REQUEST_SIZE = 1_048_576

@@ -1,5 +1,5 @@
 """kafka-python's ``partitioner=`` hook, placing keyed records with one of the hashes of
-ridectl.partitioners (so one producer can place keys the way another client would)."""
+ridectl.clients.partitioners (so one producer can place keys the way another client would)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from kafka.partitioner import Partitioner
 
-from ridectl.partitioners import lookup
+from ridectl.clients.partitioners import lookup
 
 
 class KeyPartitioner(Partitioner):  # type: ignore[misc]

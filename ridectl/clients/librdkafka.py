@@ -14,7 +14,7 @@ be handed over as columns (:class:`~ridectl.clients.base.RecordColumns`) so that
 makes no Python object per record beyond librdkafka's own messages.
 
 Placement. With ``partition=None`` librdkafka's configured partitioner places the record; its
-default ``consistent_random`` takes CRC-32 of the key (``ridectl.partitioners``' ``crc32``),
+default ``consistent_random`` takes CRC-32 of the key (``ridectl.clients.partitioners``' ``crc32``),
 and a random partition for a null or empty key.
 
 Errors. Anything librdkafka refuses (a setting, a fatal producer error, a failed read) becomes a
@@ -55,10 +55,10 @@ from ridectl.clients.base import (
     RecordColumns,
     ack_receiver,
 )
-from ridectl.clients.placement import KeyPlacement
+from ridectl.clients.key_placement import KeyPlacement
 from ridectl.clients.rdkafka_callbacks import RecordCallback, weakly
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, one_line
-from ridectl.settings import ClientSettings
 
 _LOG = logging.getLogger("ridectl.librdkafka")
 # librdkafka's log lines (a request that timed out, a connection dropped and made again) are

@@ -25,8 +25,8 @@ import os
 from collections.abc import Mapping
 from functools import cache
 
+from ridectl.clients.settings import IGNORED, SETTINGS, parse_jaas
 from ridectl.errors import UsageError
-from ridectl.settings import IGNORED, SETTINGS, parse_jaas
 
 #: Java name -> librdkafka name, where they differ and librdkafka has no alias of its own.
 RENAMED: dict[str, str] = {
@@ -34,7 +34,7 @@ RENAMED: dict[str, str] = {
     "receive.buffer.bytes": "socket.receive.buffer.bytes",
     "send.buffer.bytes": "socket.send.buffer.bytes",
     "fetch.max.wait.ms": "fetch.wait.max.ms",
-    # ridectl reads these as PEM files (see ridectl.settings); librdkafka's PEM names:
+    # ridectl reads these as PEM files (see ridectl.clients.settings); librdkafka's PEM names:
     "ssl.truststore.location": "ssl.ca.location",
     "ssl.keystore.location": "ssl.certificate.location",
 }

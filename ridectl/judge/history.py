@@ -79,7 +79,7 @@ class Ack(msgspec.Struct, frozen=True, gc=False, rename={"partition": "p", "offs
     """One event the producer saw acknowledged (partition and offset from the broker).
 
     A run keeps its acknowledgements as JSON lines ``{"ride_id":..,"seq":..,"p":..,"o":..}``
-    (``ridectl.runs``). A struct, not a dataclass: a producer makes one per acknowledgement,
+    (``ridectl.run.store``). A struct, not a dataclass: a producer makes one per acknowledgement,
     and a frozen dataclass took some 0.5 µs to make, against 0.04 µs."""
 
     ride_id: str

@@ -7,12 +7,12 @@ from rich.panel import Panel
 from rich.rule import Rule
 from rich.text import Text
 
-from ridectl.experiment import Trial
 from ridectl.judge.kinds import ViolationKind
 from ridectl.output.report import render_table
 from ridectl.output.tables import Cell, Column, FitTable, Kind, figure_pair, ms
 from ridectl.output.timeline import render_timelines
-from ridectl.produce import ProduceResult
+from ridectl.run.flow import Trial
+from ridectl.run.options import ProduceResult
 from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 
@@ -51,9 +51,9 @@ def render_outcome(console: Console, lesson: Lesson, outcome: LessonOutcome) -> 
 
 def render_one_story(console: Console, trial: Trial) -> None:
     """The story of the trial's first violating ride, in one line (nothing when clean)."""
-    from ridectl.experiment import trial_evidence
-    from ridectl.explain import StoryIndex
     from ridectl.output.explain import story_line
+    from ridectl.story.evidence import trial_evidence
+    from ridectl.story.explain import StoryIndex
 
     if not trial.report.per_ride:
         return

@@ -8,8 +8,8 @@ import json
 from rich.console import Console
 from rich.text import Text
 
-from ridectl.explain import Evidence, RideStory, StepKind
 from ridectl.output.tables import Column, FitTable, Kind
+from ridectl.story.explain import Evidence, RideStory, StepKind
 
 _EVIDENCE_TEXT = {
     Evidence.REQUESTS: "the fault proxy's request log, the acknowledgements and the history",

@@ -11,11 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ridectl.clients.order_defaults import Side, callouts
-from ridectl.consume import ConsumeStats
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.history import History
 from ridectl.output.tables import ms
-from ridectl.produce import ProduceResult
+from ridectl.run.consume import ConsumeStats
+from ridectl.run.options import ProduceResult
 
 
 def _partition_counts(counts: dict[int, int], partitions: int) -> str:

@@ -17,9 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ridectl.clients.base import ClientName
-from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import OrderCause, ViolationKind
+from ridectl.run.flow import Trial
+from ridectl.scenarios.context import DemoContext
 from ridectl.scenarios.lesson import GOTCHA, GOTCHA_FAULT, Lesson, LessonOutcome
 
 JAVA, RDKAFKA, PYTHON = ClientName.JAVA, ClientName.LIBRDKAFKA, ClientName.KAFKA_PYTHON

@@ -1,10 +1,10 @@
 """The consumer's half of the story, on the real broker with real group-member processes:
 redelivery after a crash, records skipped by auto-commit, rebalances, and aborted transactions.
 
-Each lesson produces rides, lets member processes (``ridectl.clients.group_member``) consume
-them in a group, does something to the group (a SIGKILL, a new member), then judges the merged
-journals of the members with the checker and with figures of its own. Lessons have the shape of
-``ridectl.scenarios.lessons`` (a :class:`Lesson` returning a :class:`LessonOutcome`).
+Each lesson produces rides, lets member processes (``ridectl.scenarios.children.group_member``)
+consume them in a group, does something to the group (a SIGKILL, a new member), then judges the
+merged journals of the members with the checker and with figures of its own. Lessons have the
+shape of ``ridectl.scenarios.lessons`` (a :class:`Lesson` returning a :class:`LessonOutcome`).
 """
 
 from __future__ import annotations
@@ -14,19 +14,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ridectl.clients.admin import broker_setting, ensure_topic
-from ridectl.clients.group_config import Assignor, Isolation, MemberConfig
-from ridectl.clients.transactions import (
+from ridectl.errors import RidectlError
+from ridectl.judge.checker import check
+from ridectl.judge.history import History
+from ridectl.judge.kinds import ViolationKind
+from ridectl.run.flow import Trial, produce
+from ridectl.run.options import ProduceOptions, ProduceResult
+from ridectl.run.store import new_run_id
+from ridectl.scenarios.children.group_config import Assignor, Isolation, MemberConfig
+from ridectl.scenarios.children.transactions import (
     TransactionalOptions,
     TransactionalRun,
     produce_in_transactions,
 )
-from ridectl.errors import RidectlError
-from ridectl.experiment import DemoContext, Trial, produce
-from ridectl.judge.checker import check
-from ridectl.judge.history import History
-from ridectl.judge.kinds import ViolationKind
-from ridectl.produce import ProduceOptions, ProduceResult
-from ridectl.runs import new_run_id
+from ridectl.scenarios.context import DemoContext
 from ridectl.scenarios.gap_lessons import GAP_LESSONS
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
 from ridectl.scenarios.lessons import Lesson, LessonOutcome

@@ -21,17 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ridectl import experiment
 from ridectl.broker.local import LocalCluster
 from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
 from ridectl.clients.base import ClientName
-from ridectl.consume import ConsumeOptions
+from ridectl.clients.settings import ClientSettings, check_idempotence
 from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.judge.checker import Report
 from ridectl.judge.kinds import ViolationKind
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
-from ridectl.produce import ProduceOptions, ProduceResult
-from ridectl.settings import ClientSettings, check_idempotence
+from ridectl.run import flow
+from ridectl.run.consume import ConsumeOptions
+from ridectl.run.options import ProduceOptions, ProduceResult
 
 #: How long the cluster may take to have every replica back in sync after the restart.
 HEAL_TIMEOUT_S = 120.0
@@ -243,7 +243,7 @@ def run_failover(opts: FailoverOptions) -> FailoverResult:
     heal_s = wait_in_sync(settings, topic)
     timings["in_sync"] = time.monotonic() - t0
     say(f"all replicas of {topic} back in sync {heal_s:.1f}s after the restart")
-    trial = experiment.judge_produced("failover", produced, ConsumeOptions(topic, settings))
+    trial = flow.judge_produced("failover", produced, ConsumeOptions(topic, settings))
     timings["judged"] = time.monotonic() - t0
     if not opts.keep_topic:
         with contextlib.suppress(RidectlError):  # a leftover topic is harmless
@@ -315,7 +315,7 @@ class _Kill:
 
     def _produce(self, opts: ProduceOptions) -> None:
         try:
-            self.result = experiment.produce(opts)
+            self.result = flow.produce(opts)
         except BaseException as exc:  # handed to the main thread, re-raised there
             self.error = exc
         finally:

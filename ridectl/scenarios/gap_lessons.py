@@ -32,11 +32,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ridectl.clients.base import ClientName
-from ridectl.experiment import DemoContext, Experiment, Trial, run
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.kinds import ViolationKind
-from ridectl.produce import ProduceOptions
+from ridectl.run.flow import Experiment, Trial, run
+from ridectl.run.options import ProduceOptions
+from ridectl.scenarios.context import DemoContext
 from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 #: The producer: idempotent, acks=all, and a delivery timeout of one second so the lesson takes

@@ -1,10 +1,10 @@
 """Consumer-group runs with real member processes: start them, watch their journals, kill one,
 reap them all, and turn the journals into a history for the checker.
 
-Each member (``ridectl.clients.group_member``) writes its own journal; the processing order of
-the whole group is the merged order of the journals' timestamps (one monotonic clock for the
-machine). The group's committed offsets are the highest offset each partition's commit lines
-name. Nothing here imports a client library: the members are separate processes.
+Each member (``ridectl.scenarios.children.group_member``) writes its own journal; the processing
+order of the whole group is the merged order of the journals' timestamps (one monotonic clock
+for the machine). The group's committed offsets are the highest offset each partition's commit
+lines name. Nothing here imports a client library: the members are separate processes.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ridectl.clients.group_config import MemberConfig
 from ridectl.errors import RidectlError
 from ridectl.judge.history import Ack, History, Observation
+from ridectl.scenarios.children.group_config import MemberConfig
 
 #: A member that does not stop within this long after SIGTERM is killed.
 STOP_GRACE_S = 10.0

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ridectl.experiment import DemoContext, Trial
+from ridectl.run.flow import Trial
+from ridectl.scenarios.context import DemoContext
 
 #: Producer settings under which a retried request can land after a later one: several
 #: requests in flight, retries on, idempotence off, and one record per batch so that each

@@ -4,15 +4,16 @@ reports a lesson whose outcome did not hold instead of pretending it did."""
 
 from __future__ import annotations
 
-from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
+from ridectl.run.flow import Trial
 from ridectl.scenarios.client_lessons import (
     IDEMPOTENCE_FIVE,
     LIBRDKAFKA_DEFAULTS,
     MIXED_CLIENTS,
     UNKEYED,
 )
+from ridectl.scenarios.context import DemoContext
 from ridectl.scenarios.lesson import GOTCHA, GOTCHA_FAULT, Lesson, LessonOutcome
 
 __all__ = ["GOTCHA", "GOTCHA_FAULT", "LESSONS", "Lesson", "LessonOutcome"]

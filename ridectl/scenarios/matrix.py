@@ -10,12 +10,13 @@ from typing import Any
 
 from ridectl.clients.base import ClientName
 from ridectl.clients.order_defaults import one_record_per_request
+from ridectl.clients.settings import ClientSettings, idempotence_conflicts
 from ridectl.errors import UsageError
-from ridectl.experiment import DemoContext, Trial
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
-from ridectl.produce import round_or_none
-from ridectl.settings import ClientSettings, idempotence_conflicts
+from ridectl.run.flow import Trial
+from ridectl.run.options import round_or_none
+from ridectl.scenarios.context import DemoContext
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 
-from ridectl.experiment import in_background
+from ridectl.scenarios.context import in_background
 from ridectl.scenarios.lesson import Lesson, LessonOutcome
 
 #: Lessons running at once (each may run several experiments at once itself).

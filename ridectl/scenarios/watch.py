@@ -15,11 +15,11 @@ from dataclasses import dataclass, field, replace
 from ridectl.clients.admin import partition_count
 from ridectl.clients.base import ClientName, ConsumerClient
 from ridectl.clients.factory import make_consumer
-from ridectl.consume import Recorder
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import UsageError
 from ridectl.judge.checker import Report, check
 from ridectl.judge.history import History
-from ridectl.settings import ClientSettings
+from ridectl.run.consume import Recorder
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """A real consumer-group member, run as a process of its own:
-``python -m ridectl.clients.group_member --bootstrap B --topic T --group G --journal FILE ...``.
+``python -m ridectl.scenarios.children.group_member --bootstrap B --topic T --group G
+--journal FILE ...``.
 
 It joins a group with kafka-python, "processes" each record (a configurable sleep), commits
 either after every N processed records or through kafka-python's auto-commit, and appends a
@@ -50,15 +51,15 @@ from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
 
 from ridectl.clients.admin import client_kwargs
-from ridectl.clients.group_config import (
+from ridectl.clients.settings import build_settings
+from ridectl.errors import RidectlError
+from ridectl.judge.history import parse_ride_event
+from ridectl.scenarios.children.group_config import (
     Assignor,
     Isolation,
     MemberConfig,
     config_from_args,
 )
-from ridectl.errors import RidectlError
-from ridectl.judge.history import parse_ride_event
-from ridectl.settings import build_settings
 
 __all__ = ["Assignor", "Isolation", "Journal", "MemberConfig", "config_from_args", "main"]
 

@@ -1,4 +1,4 @@
-"""The send loop's two shapes, kept apart from the run's set-up in :mod:`ridectl.produce`.
+"""The send loop's two shapes, kept apart from the run's set-up in :mod:`ridectl.run.produce`.
 
 A run is sent record by record (``send``) when it is paced, encoded at send time, or split
 between two producers. A run built ahead and sent as fast as the client takes it, by one
@@ -26,9 +26,9 @@ from ridectl.errors import RidectlError
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 
 if TYPE_CHECKING:
-    from ridectl.produce import ProduceOptions
-    from ridectl.produce_outcomes import Outcomes
-    from ridectl.produce_records import Records
+    from ridectl.run.options import ProduceOptions
+    from ridectl.run.outcomes import Outcomes
+    from ridectl.run.records import Records
 
 #: Sends between two progress reports.
 PROGRESS_EVERY = 500
@@ -37,11 +37,6 @@ PROGRESS_EVERY = 500
 #: the block is handed over; a block is packed in well under a millisecond.
 BLOCK = 256
 
-#: What a run may hold in the client's memory before its clock starts, counted as each held
-#: record's key and value bytes plus :data:`STAGED_RECORD_COST`. The Java client's JVM runs
-#: with -Xmx512m and its producer buffers up to 32 MiB (buffer.memory's default); 64 MiB held
-#: leaves it most of its heap. A longer run holds its first records and streams the rest.
-STAGE_BUDGET_BYTES = 64 << 20
 
 #: The heap a held record costs the JVM beyond its key and value bytes: two byte[] headers
 #: and their padding (2 x 16 + up to 2 x 7), a ProducerRecord (40), its RecordHeaders (24)

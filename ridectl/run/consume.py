@@ -29,6 +29,7 @@ from ridectl.clients.base import (
     RecordColumns,
 )
 from ridectl.clients.factory import make_consumer
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import ExitCode, RidectlError, UsageError, is_interrupt, require_positive
 from ridectl.judge.history import (
     History,
@@ -37,8 +38,7 @@ from ridectl.judge.history import (
     run_event_columns,
 )
 from ridectl.judge.recorded import Recorded
-from ridectl.runs import is_newer
-from ridectl.settings import ClientSettings
+from ridectl.run.store import is_newer
 
 Parsed = tuple[str, int, str]  # (ride_id, seq, run_id)
 

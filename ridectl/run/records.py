@@ -15,8 +15,8 @@ from ridectl.clients.base import ProducerClient
 from ridectl.judge.lifecycle import EventEncoder, interleaved_schedule
 
 if TYPE_CHECKING:
-    from ridectl.produce import ProduceOptions, ProduceResult
-    from ridectl.produce_outcomes import Outcomes
+    from ridectl.run.options import ProduceOptions, ProduceResult
+    from ridectl.run.outcomes import Outcomes
 
 
 def ride_keys(opts: ProduceOptions, ride_ids: list[str]) -> list[bytes] | None:

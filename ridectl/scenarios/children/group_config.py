@@ -1,5 +1,5 @@
-"""What a group member (``ridectl.clients.group_member``) is told on its command line: the
-settings, the command line built from them, and that command line parsed back and checked.
+"""What a group member (``ridectl.scenarios.children.group_member``) is told on its command
+line: the settings, the command line built from them, and that command line parsed back and checked.
 No client library here, so the scenarios can describe members without importing one."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from ridectl.clients.settings import parse_x_option
 from ridectl.errors import RidectlError
-from ridectl.settings import parse_x_option
 
 
 class Assignor(StrEnum):
@@ -69,7 +69,7 @@ class MemberConfig:
 
     def argv(self) -> list[str]:
         """The command line that starts this member (``sys.executable -m ...``)."""
-        args = [sys.executable, "-m", "ridectl.clients.group_member"]
+        args = [sys.executable, "-m", "ridectl.scenarios.children.group_member"]
         args += ["--bootstrap", self.bootstrap, "--topic", self.topic, "--group", self.group]
         args += ["--journal", str(self.journal), "--name", self.name]
         if self.commit_every is None:
@@ -96,7 +96,7 @@ class MemberConfig:
 
 
 def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m ridectl.clients.group_member")
+    ap = argparse.ArgumentParser(prog="python -m ridectl.scenarios.children.group_member")
     ap.add_argument("--bootstrap", required=True)
     ap.add_argument("--topic", required=True)
     ap.add_argument("--group", required=True)

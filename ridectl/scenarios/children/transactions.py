@@ -19,10 +19,10 @@ from kafka import KafkaProducer
 from kafka.producer.future import RecordMetadata
 
 from ridectl.clients.admin import TopicInfo, client_kwargs, ensure_topic, kafka_errors
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import UsageError, require_positive
 from ridectl.judge.history import Ack
 from ridectl.judge.lifecycle import LIFECYCLE_LENGTH, EventEncoder
-from ridectl.settings import ClientSettings
 
 #: How long one transaction's sends, commit or abort may take before the run gives up.
 STEP_TIMEOUT_S = 30.0

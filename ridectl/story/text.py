@@ -1,7 +1,7 @@
 """The sentences of a ride's story: why a stage landed on its partition, what became of a
 Produce request, and each violation told with the requests that played a part.
 
-Pure text built from typed evidence (used by :mod:`ridectl.explain`)."""
+Pure text built from typed evidence (used by :mod:`ridectl.story.explain`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ridectl.faults.spec import error_code_name
 from ridectl.judge.history import Ack, Observation
 from ridectl.judge.kinds import DuplicateKind, OrderCause, ViolationKind, at, label
 from ridectl.judge.verdict import Violation
-from ridectl.placement import KeyBy, Placement
+from ridectl.run.placement import KeyBy, Placement
 
 __all__ = ["Role", "Trail", "explain_violation", "fate_phrase", "placement_reason"]
 

@@ -5,7 +5,7 @@
 at it. ``consume``/``check`` without ``--run-id`` judge the last run on the same topic, and use
 its acknowledgements to tell events the broker lost from events that were never acknowledged.
 A run through the fault proxy also keeps ``<run_id>.requests.ndjson``: the Produce requests
-``ridectl explain`` needs (see :func:`ridectl.explain.keep_requests`).
+``ridectl explain`` needs (see :func:`ridectl.story.explain.keep_requests`).
 ``<home>`` is ``$RIDECTL_HOME`` or ``~/.local/state/ridectl``.
 """
 

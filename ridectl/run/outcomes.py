@@ -1,29 +1,15 @@
 """What became of each record a run sent: the producer's per-record bookkeeping, kept apart
-from the send loop in :mod:`ridectl.produce`."""
+from the send loop in :mod:`ridectl.run.produce`."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ridectl.clients.base import BROKER_GONE_ERRORS, Delivery
 from ridectl.judge.history import Ack
-
-if TYPE_CHECKING:
-    from ridectl.produce import ProduceResult
-
-
-@dataclass(frozen=True, slots=True)
-class FailedEvent:
-    """One event whose delivery ended in an error (after the client's own retries)."""
-
-    ride_id: str
-    seq: int
-    #: the client's error name, as in ``Delivery.error``
-    error: str
+from ridectl.run.options import FailedEvent, ProduceResult
 
 
 class Outcomes:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ridectl.clients.base import ClientName
-from ridectl.partitioners import PARTITIONERS, PartitionerName
+from ridectl.clients.partitioners import PARTITIONERS, PartitionerName
 
 __all__ = ["KeyBy", "KeylessStrategy", "Placement", "client_hash"]
 

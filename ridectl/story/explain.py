@@ -6,7 +6,7 @@ Pure: it joins four records made elsewhere (the run's placement and acknowledgem
 proxy's request log, the consumer's history, the checker's report) and talks to no Kafka.
 What is missing is said, not guessed: without the request log the story rests on the
 acknowledgements, and a keying cause needs neither (the key and the client's hash say it all).
-The sentences of each violation are written in :mod:`ridectl.story_text`.
+The sentences of each violation are written in :mod:`ridectl.story.text`.
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from ridectl.faults.requests import RequestFate, RequestRecord
 from ridectl.judge.history import Ack, History, Observation
 from ridectl.judge.kinds import at, label
 from ridectl.judge.verdict import Report, Violation
-from ridectl.placement import Placement
-from ridectl.story_text import Role, Trail, explain_violation, fate_phrase, placement_reason
+from ridectl.story.evidence import RunEvidence
+from ridectl.story.text import Role, Trail, explain_violation, fate_phrase, placement_reason
 
 __all__ = [
     "Evidence",
     "Explanation",
     "RideStory",
-    "RunEvidence",
     "Step",
     "StepKind",
     "StoryIndex",
@@ -128,18 +127,6 @@ class RideStory:
             "steps": [s.to_dict() for s in self.steps],
             "violations": [e.to_dict() for e in self.explanations],
         }
-
-
-@dataclass(frozen=True)
-class RunEvidence:
-    """What the producer side recorded about a run (each part may be unknown)."""
-
-    topic: str
-    run_id: str | None
-    placement: Placement | None = None
-    acks: Sequence[Ack] | None = None
-    #: the proxy's request log (None: the run did not go through the fault proxy)
-    requests: Sequence[RequestRecord] | None = None
 
 
 def _event_offset(record: RequestRecord, ride_id: str, seq: int) -> tuple[int, int] | None:

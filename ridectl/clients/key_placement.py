@@ -1,4 +1,4 @@
-"""Keyed placement by a named hash (``ridectl.partitioners``) for a client that lacks it.
+"""Keyed placement by a named hash (``ridectl.clients.partitioners``) for a client that lacks it.
 
 ridectl can make a producer place keyed records as another client would (the mixed-clients
 lesson). Where the client library has that partitioner built in, its driver configures it;
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ridectl.partitioners import lookup
+from ridectl.clients.partitioners import lookup
 
 
 class KeyPlacement:

@@ -1,0 +1,1 @@
+"""One run: produce rides, read them back, attach the acknowledgements, judge."""
