@@ -22,9 +22,11 @@ demo: setup
 test: setup lint typecheck
 	$(BIN)/pytest
 
+## ruff, the format check, and the layers (pyproject.toml's [tool.importlinter]).
 lint:
 	$(BIN)/ruff check ridectl tests
 	$(BIN)/ruff format --check ridectl tests
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	$(BIN)/mypy ridectl

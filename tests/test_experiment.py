@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ from ridectl.clients.partitioners import partition_for
 from ridectl.clients.settings import build_settings
 from ridectl.errors import UsageError
 from ridectl.judge.history import Ack, History
-from ridectl.run import store
+from ridectl.run import flow, store
 from ridectl.run.consume import ConsumeOptions
 from ridectl.run.flow import (
     Experiment,
@@ -25,7 +26,7 @@ from ridectl.run.flow import (
     read_back,
     run,
 )
-from ridectl.run.options import ProduceOptions
+from ridectl.run.options import ProduceOptions, ProduceResult
 
 
 def test_the_run_named_wins_then_the_last_produced_here_then_the_newest_on_the_topic() -> None:
@@ -135,3 +136,40 @@ def test_retries_are_counted_for_the_sender_thread_that_logged_them() -> None:
     counter.emit(record(9999, "%s: Got error produce response on %s, retrying (%s left)"))
     counter.emit(record(1234, "%s: something else"))
     assert counter.retries == 1
+
+
+def _result(run_id: str) -> ProduceResult:
+    from ridectl.clients.admin import TopicInfo
+
+    return ProduceResult(
+        run_id, TopicInfo("rides", 3, True, 1), True, 1, 7, acks=[Ack("r", 1, 0, 4)]
+    )
+
+
+def test_a_run_asked_to_be_remembered_is_saved_by_the_flow_with_its_broker_and_acks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(flow, "run_produce", lambda opts: _result("r-kept"))
+    opts = ProduceOptions("rides", 1, build_settings("127.0.0.1:1", None, []))
+    assert flow.produce(opts).not_remembered is None
+    assert store.load_run("r-kept") is None  # not asked: nothing saved
+    result = flow.produce(opts, remember=True)
+    assert result.not_remembered is None
+    record = store.load_run("r-kept")
+    assert record is not None and record["bootstrap"] == "127.0.0.1:1"
+    assert store.load_acks("r-kept") == [Ack("r", 1, 0, 4)]
+    assert choose_run("rides") == RunChoice("r-kept", RunSource.LAST_HERE)
+
+
+def test_a_run_that_cannot_be_remembered_still_comes_back_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("RIDECTL_HOME", str(blocker))  # a home that is a file: no runs/ in it
+    monkeypatch.setattr(flow, "run_produce", lambda opts: _result("r-lost"))
+    opts = ProduceOptions("rides", 1, build_settings("127.0.0.1:1", None, []))
+    result = flow.produce(opts, remember=True)
+    assert result.run_id == "r-lost"
+    assert result.not_remembered is not None
+    assert str(blocker) in result.not_remembered

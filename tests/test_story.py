@@ -20,8 +20,9 @@ from ridectl.judge.kinds import OrderCause, ViolationKind
 from ridectl.output.explain import render_story
 from ridectl.output.report import render_table
 from ridectl.run.placement import KeyBy, Placement
+from ridectl.run.store import keep_requests
 from ridectl.story.evidence import RunEvidence
-from ridectl.story.explain import Evidence, StepKind, StoryIndex, keep_requests
+from ridectl.story.explain import Evidence, StepKind, StoryIndex
 from ridectl.story.text import Role
 
 RIDE = "ride-00001"

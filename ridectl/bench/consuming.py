@@ -142,16 +142,15 @@ class ConsumeSection:
         return java_bare_consume(settings, topic)
 
     def _ridectl(self, client: ClientName, topic: str, run: RunChoice) -> dict[str, Any]:
-        from ridectl.judge.checker import check
         from ridectl.run.consume import ConsumeOptions
-        from ridectl.run.flow import read_back
+        from ridectl.run.flow import judge, read_back
 
         t0 = time.perf_counter()
         history, stats, _ = read_back(
             ConsumeOptions(topic=topic, settings=self.b.settings(), client=client), run
         )
         t1 = time.perf_counter()
-        report = check(history)
+        report = judge(history)
         t2 = time.perf_counter()
         events = history.events
         return {

@@ -161,9 +161,8 @@ def check(
 ) -> None:
     """Judge a history: per ride, events out of order, duplicated, missing or lost."""
     mark("command line (imports, arguments)")
-    from ridectl.judge.checker import check as judge
-    from ridectl.judge.stream import check_file, check_lines, check_reader
     from ridectl.output import report as render
+    from ridectl.run.flow import judge, judge_file, judge_stream
 
     if (topic is None) == (from_file is None):
         raise UsageError("give either --topic T (consume, then judge) or --from FILE")
@@ -173,13 +172,10 @@ def check(
     report = None
     if from_file is not None:
         if from_file == Path("-"):
-            raw = getattr(sys.stdin, "buffer", None)  # a replaced stdin may be text only
-            history, report = (
-                check_reader(raw, run_id=run_id) if raw else check_lines(sys.stdin, run_id=run_id)
-            )
+            history, report = judge_stream(sys.stdin, run_id)
         else:
             try:
-                history, report = check_file(from_file, run_id=run_id)
+                history, report = judge_file(from_file, run_id)
             except FileNotFoundError:
                 raise UsageError(f"history file not found: {from_file}") from None
             except OSError as exc:

@@ -24,8 +24,8 @@ def explain(
     x: XOption = None,
 ) -> None:
     """Tell one ride's story: sends, requests, faults, retries, offsets, processing, verdict."""
-    from ridectl.judge.checker import check as judge
     from ridectl.output.explain import render_story, story_json
+    from ridectl.run.flow import judge
     from ridectl.story.evidence import run_evidence
     from ridectl.story.explain import StoryIndex
 

@@ -187,7 +187,6 @@ def produce(
     """Produce interleaved ride lifecycles and report what the broker acknowledged."""
     from ridectl.clients.kafka_python_errors import client_errors
     from ridectl.output.run import produce_json, render_produce
-    from ridectl.run import store
     from ridectl.run.flow import produce as run_produce
     from ridectl.run.options import ProduceOptions
 
@@ -235,16 +234,11 @@ def produce(
                 opts.progress = lambda sent, acked: bar.update(
                     task, completed=sent, extra=f"{acked} acknowledged"
                 )
-                result = run_produce(opts)
+                result = run_produce(opts, remember=True)
         else:
-            result = run_produce(opts)
-    record = result.to_dict()
-    record["bootstrap"] = settings.bootstrap
-    try:
-        _save_request_log(record, result)
-        store.save_run(record, result.acks)
-    except OSError as exc:
-        console.err().print(f"warning: could not remember the run under {store.home()}: {exc}")
+            result = run_produce(opts, remember=True)
+    if result.not_remembered:
+        console.err().print(f"warning: {result.not_remembered}")
     emit(
         fmt, Views(table=lambda out: render_produce(out, result), json=lambda: produce_json(result))
     )
@@ -266,19 +260,6 @@ def _not_written(result: ProduceResult) -> RidectlError:
         hint="the summary above shows what was acknowledged",
         code=ExitCode.FOUND,
     )
-
-
-def _save_request_log(record: dict[str, Any], result: ProduceResult) -> None:
-    """Keep the requests ``explain`` needs beside the run, and only their summary in the run
-    record (the proxy's whole log can hold thousands)."""
-    from ridectl.run import store
-    from ridectl.story.explain import keep_requests
-
-    if result.fault_stats is None or not isinstance(record.get("faults"), dict):
-        return
-    kept, summary = keep_requests(result.fault_stats.request_log)
-    store.save_requests(result.run_id, (r.to_dict() for r in kept))
-    record["faults"] = {**record["faults"], "request_log": summary}
 
 
 def _s(value: int | None) -> str | None:

@@ -1,11 +1,14 @@
 """The one experiment every feature runs: client settings + faults + rides -> produce -> read
 back -> attach the acknowledgements -> judge -> a typed :class:`Trial`.
 
-``ridectl produce``/``check``, the demo's lessons, the matrix, the failover, ``watch`` and the
-benchmark all go through here, so which run is judged (:func:`choose_run`) and where its
-acknowledgements come from (:func:`read_back`) are decided in one place. The steps are
-exposed on their own too, for the callers that do something between them (the failover
-kills a node while the run produces; the CLI saves and prints the run before judging).
+Every history is judged through :func:`judge` (a topic read back, a saved history file through
+:func:`judge_file` or :func:`judge_stream`, a lesson's group journals, ``watch``'s live
+history, the benchmark's consume-and-check), so a change to how runs are judged lands here
+once. Which run is judged (:func:`choose_run`) and where its acknowledgements come from
+(:func:`read_back`) are decided here too, and :func:`produce` is what saves a run for the
+commands that judge and explain it later. The steps are exposed on their own, for the callers
+that do something between them (the failover kills a node while the run produces; ``watch``
+judges a history it keeps reading; the CLI prints the run before judging).
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
+from typing import IO, TextIO
 
 from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError
 from ridectl.judge.checker import Report, check
 from ridectl.judge.history import Ack, History
+from ridectl.judge.stream import check_file, check_lines, check_reader
 from ridectl.run import store
 from ridectl.run.consume import ConsumeOptions, ConsumeStats, consume
 from ridectl.run.options import ProduceOptions, ProduceResult
@@ -70,10 +76,41 @@ def produced_run(result: ProduceResult) -> RunChoice:
     return RunChoice(result.run_id, RunSource.PRODUCED, result.acks)
 
 
-def produce(opts: ProduceOptions) -> ProduceResult:
+def produce(opts: ProduceOptions, *, remember: bool = False) -> ProduceResult:
     """Send one run (the result may come back ``aborted`` or ``interrupted``; see
-    :func:`ridectl.run.produce.run_produce`)."""
-    return run_produce(opts)
+    :func:`ridectl.run.produce.run_produce`). With ``remember``, the run is saved for the
+    commands that judge and explain it later (:func:`ridectl.run.store.remember`); a run that
+    cannot be saved still happened, so the result says why in ``not_remembered`` instead of
+    failing."""
+    result = run_produce(opts)
+    if remember:
+        try:
+            store.remember(result, opts.settings.bootstrap)
+        except OSError as exc:
+            result.not_remembered = f"could not remember the run under {store.home()}: {exc}"
+    return result
+
+
+def judge(history: History) -> Report:
+    """The verdict on a history: per ride, events out of order, duplicated, missing or lost
+    (lost only when the history carries its run's acknowledgements)."""
+    return check(history)
+
+
+def judge_file(path: Path, run_id: str | None = None) -> tuple[History, Report]:
+    """Read and judge a saved history file (judged as it is read: the history returned holds
+    the counts of malformed and foreign lines, not the observations)."""
+    return check_file(path, run_id=run_id)
+
+
+def judge_stream(stream: TextIO, run_id: str | None = None) -> tuple[History, Report]:
+    """:func:`judge_file` for a history arriving on a text stream (standard input): read as
+    bytes from the binary buffer beneath it, or as lines of text when it has none (a replaced
+    stdin may be text only)."""
+    raw: IO[bytes] | None = getattr(stream, "buffer", None)
+    if raw is None:
+        return check_lines(stream, run_id=run_id)
+    return check_reader(raw, run_id=run_id)
 
 
 def read_back(opts: ConsumeOptions, choice: RunChoice) -> tuple[History, ConsumeStats, RunChoice]:
@@ -111,7 +148,7 @@ class Trial:
 def judge_produced(label: str, result: ProduceResult, read: ConsumeOptions) -> Trial:
     """Read back and judge a run this process produced."""
     history, stats, _ = read_back(read, produced_run(result))
-    return Trial(label, result, history, check(history), stats.rate, stats.records)
+    return Trial(label, result, history, judge(history), stats.rate, stats.records)
 
 
 @dataclass

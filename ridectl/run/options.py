@@ -120,6 +120,8 @@ class ProduceResult:
     client: ClientName = ClientName.KAFKA_PYTHON
     #: what decided each record's partition (client, key, hash), for ``ridectl explain``
     placement: Placement | None = None
+    #: why a run asked to be remembered could not be saved (it still happened)
+    not_remembered: str | None = None
 
     @property
     def unacknowledged(self) -> int:

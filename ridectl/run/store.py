@@ -5,7 +5,7 @@
 at it. ``consume``/``check`` without ``--run-id`` judge the last run on the same topic, and use
 its acknowledgements to tell events the broker lost from events that were never acknowledged.
 A run through the fault proxy also keeps ``<run_id>.requests.ndjson``: the Produce requests
-``ridectl explain`` needs (see :func:`ridectl.story.explain.keep_requests`).
+``ridectl explain`` needs (see :func:`keep_requests`).
 ``<home>`` is ``$RIDECTL_HOME`` or ``~/.local/state/ridectl``.
 """
 
@@ -16,12 +16,18 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import msgspec
 
+from ridectl.faults.requests import RequestFate, RequestRecord
 from ridectl.judge.history import Ack, decode_lines
+from ridectl.run.options import ProduceResult
+
+#: requests of the run record kept in full (those touching rides a fault or retry touched)
+MAX_REQUESTS_KEPT = 5_000
 
 
 def home() -> Path:
@@ -131,6 +137,47 @@ def load_acks(run_id: str) -> list[Ack] | None:
     except OSError:
         return None
     return decode_lines(_ACKS, text)[0]
+
+
+def remember(result: ProduceResult, bootstrap: str) -> Path:
+    """Save what ``result`` did so later commands can judge and explain it: the run record
+    (with the broker it went to), its acknowledgements, and the Produce requests ``explain``
+    needs (only their summary goes in the record: the proxy's whole log can hold thousands).
+    Raises OSError when the run cannot be written."""
+    record = result.to_dict()
+    record["bootstrap"] = bootstrap
+    faults = record.get("faults")
+    if result.fault_stats is not None and isinstance(faults, dict):
+        kept, summary = keep_requests(result.fault_stats.request_log)
+        save_requests(result.run_id, (r.to_dict() for r in kept))
+        record["faults"] = {**faults, "request_log": summary}
+    return save_run(record, result.acks)
+
+
+def keep_requests(
+    records: Sequence[RequestRecord], limit: int = MAX_REQUESTS_KEPT
+) -> tuple[list[RequestRecord], dict[str, object]]:
+    """The requests worth saving with a run, and a summary of all of them.
+
+    A ride can only be reordered or repeated by the producer when one of its events went in a
+    request that was not simply written (failed, refused, closed, its ack replaced) or in a
+    retry; every request carrying an event of such a ride is kept, up to ``limit``. The rest
+    are counted by fate."""
+    touched: set[str] = set()
+    for record in records:
+        if record.fate is not RequestFate.WRITTEN or record.retry_of or record.duplicate_of:
+            touched.update(e.ride_id for e in record.events)
+    kept = [r for r in records if any(e.ride_id in touched for e in r.events)][:limit]
+    fates: dict[str, int] = defaultdict(int)
+    for record in records:
+        fates[str(record.fate)] += 1
+    summary: dict[str, object] = {
+        "requests": len(records),
+        "kept": len(kept),
+        "rides_touched": len(touched),
+        "by_fate": dict(sorted(fates.items())),
+    }
+    return kept, summary
 
 
 # (msgspec, not json: 300,000 acknowledgements took about a second each way with json)

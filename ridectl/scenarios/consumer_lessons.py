@@ -15,10 +15,9 @@ from pathlib import Path
 
 from ridectl.clients.admin import broker_setting, ensure_topic
 from ridectl.errors import RidectlError
-from ridectl.judge.checker import check
 from ridectl.judge.history import History
 from ridectl.judge.kinds import ViolationKind
-from ridectl.run.flow import Trial, produce
+from ridectl.run.flow import Trial, judge, produce
 from ridectl.run.options import ProduceOptions, ProduceResult
 from ridectl.run.store import new_run_id
 from ridectl.scenarios.children.group_config import Assignor, Isolation, MemberConfig
@@ -116,7 +115,7 @@ def _produce(ctx: DemoContext, topic: str, rides: int) -> ProduceResult:
 
 
 def _trial(label: str, run: ProduceResult, history: History) -> Trial:
-    return Trial(label, run, history, check(history))
+    return Trial(label, run, history, judge(history))
 
 
 def _crash_run(

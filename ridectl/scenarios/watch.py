@@ -17,9 +17,10 @@ from ridectl.clients.base import ClientName, ConsumerClient
 from ridectl.clients.factory import make_consumer
 from ridectl.clients.settings import ClientSettings
 from ridectl.errors import UsageError
-from ridectl.judge.checker import Report, check
+from ridectl.judge.checker import Report
 from ridectl.judge.history import History
 from ridectl.run.consume import Recorder
+from ridectl.run.flow import judge
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _loop(
             dirty = True
         if now >= next_refresh:
             if dirty:
-                state.report = check(history)
+                state.report = judge(history)
                 dirty = False
             next_refresh = now + refresh_s
             yield state
@@ -138,5 +139,5 @@ def _loop(
         if max_seconds is not None and now - state.started > max_seconds:
             state.finished_reason = f"stopped after {max_seconds:g}s"
             break
-    state.report = check(history)
+    state.report = judge(history)
     yield state

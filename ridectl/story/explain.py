@@ -30,11 +30,7 @@ __all__ = [
     "Step",
     "StepKind",
     "StoryIndex",
-    "keep_requests",
 ]
-
-#: requests of the run record kept in full (those touching rides a fault or retry touched)
-MAX_REQUESTS_KEPT = 5_000
 
 
 class Evidence(StrEnum):
@@ -338,29 +334,3 @@ def _processed(trails: dict[int, Trail]) -> Iterable[Step]:
     for seq in sorted(trails):
         if not trails[seq].processed:
             yield Step(StepKind.NOT_PROCESSED, (seq,), f"{label(seq)} was never processed")
-
-
-def keep_requests(
-    records: Sequence[RequestRecord], limit: int = MAX_REQUESTS_KEPT
-) -> tuple[list[RequestRecord], dict[str, object]]:
-    """The requests worth saving with a run, and a summary of all of them.
-
-    A ride can only be reordered or repeated by the producer when one of its events went in a
-    request that was not simply written (failed, refused, closed, its ack replaced) or in a
-    retry; every request carrying an event of such a ride is kept, up to ``limit``. The rest
-    are counted by fate."""
-    touched: set[str] = set()
-    for record in records:
-        if record.fate is not RequestFate.WRITTEN or record.retry_of or record.duplicate_of:
-            touched.update(e.ride_id for e in record.events)
-    kept = [r for r in records if any(e.ride_id in touched for e in r.events)][:limit]
-    fates: dict[str, int] = defaultdict(int)
-    for record in records:
-        fates[str(record.fate)] += 1
-    summary: dict[str, object] = {
-        "requests": len(records),
-        "kept": len(kept),
-        "rides_touched": len(touched),
-        "by_fate": dict(sorted(fates.items())),
-    }
-    return kept, summary
