@@ -114,18 +114,18 @@ def test_rebalance_eager_revokes_everything_cooperative_only_what_moves(
 def test_lessons_ask_for_the_shortest_session_allowed(
     monkeypatch: pytest.MonkeyPatch, broker_says: str | None, timeout_ms: int
 ) -> None:
-    from ridectl.scenarios import consumer_lessons
+    from ridectl.scenarios import group_setup
 
-    monkeypatch.setattr(consumer_lessons, "broker_setting", lambda settings, name: broker_says)
+    monkeypatch.setattr(group_setup, "broker_setting", lambda settings, name: broker_says)
     ctx = SimpleNamespace(settings=None)
-    session = consumer_lessons.shortest_session(ctx)  # type: ignore[arg-type]
+    session = group_setup.shortest_session(ctx)  # type: ignore[arg-type]
     assert session.timeout_ms == timeout_ms
     assert 0 < session.heartbeat_ms <= timeout_ms // 5
 
 
 def test_local_broker_allows_a_one_second_session(kafka_cluster: object, ctx: DemoContext) -> None:
     from ridectl.broker.config import GROUP_MIN_SESSION_TIMEOUT_MS
-    from ridectl.scenarios.consumer_lessons import shortest_session
+    from ridectl.scenarios.group_setup import shortest_session
 
     session = shortest_session(ctx)
     if kafka_cluster is None:  # a broker we did not start: at least its (unknown) floor

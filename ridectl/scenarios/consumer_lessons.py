@@ -1,76 +1,39 @@
 """The consumer's half of the story, on the real broker with real group-member processes:
-redelivery after a crash, records skipped by auto-commit, rebalances, and aborted transactions.
+redelivery after a crash, records skipped by auto-commit, and rebalances; the list of consumer
+lessons also takes in the transactions lesson (``transaction_lessons``) and the gap lesson
+(``gap_lessons``).
 
 Each lesson produces rides, lets member processes (``ridectl.scenarios.children.group_member``)
 consume them in a group, does something to the group (a SIGKILL, a new member), then judges the
-merged journals of the members with the checker and with figures of its own. Lessons have the
-shape of ``ridectl.scenarios.lessons`` (a :class:`Lesson` returning a :class:`LessonOutcome`).
+merged journals of the members with the checker and with figures of its own; what every such
+group shares is in ``group_setup``. Lessons have the shape of ``ridectl.scenarios.lesson`` (a
+:class:`Lesson` returning a :class:`LessonOutcome`).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
-from ridectl.clients.admin import broker_setting, ensure_topic
-from ridectl.errors import RidectlError
-from ridectl.judge.history import History
+from ridectl.clients.admin import ensure_topic
 from ridectl.judge.kinds import ViolationKind
-from ridectl.run.flow import Trial, judge, produce
-from ridectl.run.options import ProduceOptions, ProduceResult
-from ridectl.run.store import new_run_id
-from ridectl.scenarios.children.group_config import Assignor, Isolation, MemberConfig
-from ridectl.scenarios.children.transactions import (
-    TransactionalOptions,
-    TransactionalRun,
-    produce_in_transactions,
-)
+from ridectl.run.flow import Trial
+from ridectl.scenarios.children.group_config import Assignor
 from ridectl.scenarios.context import DemoContext
 from ridectl.scenarios.gap_lessons import GAP_LESSONS
 from ridectl.scenarios.group_run import GroupJournal, MemberProcess, group_run
+from ridectl.scenarios.group_setup import (
+    PARTITIONS,
+    SETTLE_S,
+    Session,
+    judged_trial,
+    member_config,
+    produce_rides,
+    rides_per_run,
+    shortest_session,
+)
 from ridectl.scenarios.lessons import Lesson, LessonOutcome
-
-#: Partitions of every consumer-lesson topic: two members get two each.
-PARTITIONS = 4
-#: How long the group may take to settle, drain, or take over a dead member's partitions.
-SETTLE_S = 60.0
-#: Members heartbeat this often, so a join or a departure reaches the rest of the group within
-#: a fifth of a second (kafka-python's default: every 3 s).
-HEARTBEAT_MS = 200
-#: The shortest session the lessons ask for, even of a broker that allows less.
-SESSION_FLOOR_MS = 1000
-#: Kafka's default ``group.min.session.timeout.ms``, for a broker that does not tell its own.
-KAFKA_MIN_SESSION_MS = 6000
-
-
-@dataclass(frozen=True)
-class Session:
-    """The session timeout of the members that get killed: a dead member's partitions move
-    to the survivor only once it ran out."""
-
-    timeout_ms: int
-    #: why this figure, in words for the lesson's verdict
-    why: str
-
-    @property
-    def heartbeat_ms(self) -> int:
-        return min(HEARTBEAT_MS, self.timeout_ms // 5)
-
-    def describe(self) -> str:
-        return f"session timeout {self.timeout_ms / 1000:g}s ({self.why})"
-
-
-def shortest_session(ctx: DemoContext) -> Session:
-    """The shortest session the broker allows (its ``group.min.session.timeout.ms``), never
-    under ``SESSION_FLOOR_MS``; Kafka's default floor when the broker does not say."""
-    value = broker_setting(ctx.settings, "group.min.session.timeout.ms")
-    if value is None or not value.isdigit():
-        return Session(KAFKA_MIN_SESSION_MS, "Kafka's default minimum; the broker did not say")
-    allowed = int(value)
-    if allowed < SESSION_FLOOR_MS:
-        return Session(SESSION_FLOOR_MS, f"the broker allows {allowed} ms; 1 s is ours")
-    return Session(allowed, "the shortest the broker allows")
+from ridectl.scenarios.transaction_lessons import TRANSACTIONS
 
 
 @dataclass(frozen=True)
@@ -88,42 +51,12 @@ class CrashFigures:
     takeover_s: float
 
 
-def _rides(ctx: DemoContext) -> int:
-    """Rides per run: the members process every record with a pause of their own, so the
-    full demo gets a few more rides than the fast one, not ten times as many."""
-    return max(60, min(200, ctx.sizes.rides // 5))
-
-
-def _base(ctx: DemoContext, topic: str, **changes: object) -> MemberConfig:
-    cfg = MemberConfig(
-        bootstrap=ctx.settings.bootstrap,
-        topic=topic,
-        group=f"{topic}-group",
-        journal=Path("unused.ndjson"),  # each member gets its own
-        name="unused",
-        heartbeat_ms=HEARTBEAT_MS,
-        extra=tuple(f"{k}={v}" for k, v in ctx.settings.values.items()),
-    )
-    return replace(cfg, **changes)  # type: ignore[arg-type]
-
-
-def _produce(ctx: DemoContext, topic: str, rides: int) -> ProduceResult:
-    run = produce(ProduceOptions(topic=topic, rides=rides, settings=ctx.settings, seed=ctx.seed))
-    if run.aborted:
-        raise RidectlError(run.aborted)
-    return run
-
-
-def _trial(label: str, run: ProduceResult, history: History) -> Trial:
-    return Trial(label, run, history, judge(history))
-
-
 def _crash_run(
     ctx: DemoContext, commit_every: int, kill_after: int, session: Session
 ) -> tuple[Trial, CrashFigures]:
     topic = ctx.topic("crash", f"every{commit_every}")
     ensure_topic(ctx.settings, topic, PARTITIONS)
-    base = _base(
+    base = member_config(
         ctx,
         topic,
         commit_every=commit_every,
@@ -135,7 +68,7 @@ def _crash_run(
     with group_run(base) as group:
         victim, survivor = group.start("victim"), group.start("survivor")
         group.wait("both members owning partitions", lambda: group.owns_all(PARTITIONS), SETTLE_S)
-        run = _produce(ctx, topic, _rides(ctx))
+        run = produce_rides(ctx, topic, rides_per_run(ctx))
         group.wait(
             f"the victim processing {kill_after} records",
             lambda: len(victim.view.processed) >= kill_after,
@@ -148,7 +81,7 @@ def _crash_run(
         journal = group.journals()
     history = journal.history(run.run_id, run.acks)
     figures = _crash_figures(journal, victim, survivor, victim_parts, commit_every)
-    return _trial(f"commit every {commit_every}", run, history), figures
+    return judged_trial(f"commit every {commit_every}", run, history), figures
 
 
 def _crash_figures(
@@ -221,7 +154,7 @@ def _auto_commit(ctx: DemoContext) -> LessonOutcome:
     topic = ctx.topic("autocommit")
     ensure_topic(ctx.settings, topic, PARTITIONS)
     session = shortest_session(ctx)
-    base = _base(
+    base = member_config(
         ctx,
         topic,
         commit_every=None,
@@ -235,7 +168,7 @@ def _auto_commit(ctx: DemoContext) -> LessonOutcome:
         victim = group.start("victim")
         group.start("survivor")
         group.wait("both members owning partitions", lambda: group.owns_all(PARTITIONS), SETTLE_S)
-        run = _produce(ctx, topic, _rides(ctx))
+        run = produce_rides(ctx, topic, rides_per_run(ctx))
         group.wait(
             "the victim committing ahead of its work",
             lambda: _ahead(victim) >= 20,
@@ -255,7 +188,7 @@ def _auto_commit(ctx: DemoContext) -> LessonOutcome:
         unprocessed_uncommitted=len(unprocessed - skipped),
         redelivered=len(journal.redelivered()),
     )
-    trial = _trial("auto-commit every 200 ms, work handed to a thread", run, history)
+    trial = judged_trial("auto-commit every 200 ms, work handed to a thread", run, history)
     by_kind = trial.report.by_kind
     return LessonOutcome(
         promised=fig.skipped > 0
@@ -285,75 +218,6 @@ def _ahead(member: MemberProcess) -> int:
     return sum(max(0, nxt - done.get(part, 0)) for part, nxt in committed.items())
 
 
-def _transactions(ctx: DemoContext) -> LessonOutcome:
-    topic = ctx.topic("transactions")
-    run_id = new_run_id()
-    ensure_topic(ctx.settings, topic, PARTITIONS)
-    trials: list[Trial] = []
-    aborted_read: list[int] = []
-    committed_read: list[int] = []
-    isolations = (Isolation.READ_UNCOMMITTED, Isolation.READ_COMMITTED)
-    with group_run(_base(ctx, topic)) as group:
-        # The readers start (and join their groups) while the transactions are written.
-        readers = [
-            group.start(i.value.replace("_", "-"), isolation=i, group=f"{topic}-{i.value}")
-            for i in isolations
-        ]
-        txn = produce_in_transactions(
-            TransactionalOptions(
-                topic,
-                _rides(ctx) // 2,
-                ctx.settings,
-                run_id,
-                PARTITIONS,
-                seed=ctx.seed,
-                producers=3,
-            )
-        )
-        ends = txn.ends_with_markers()
-        for reader in readers:
-            group.wait(
-                f"{reader.name} reading the topic",
-                lambda r=reader: group.drained(PARTITIONS, [r], ends),  # type: ignore[misc]
-                SETTLE_S,
-            )
-        group.stop_all()
-        journal = group.journals()
-    produced = _as_produce_result(txn)
-    for isolation, reader in zip(isolations, readers, strict=True):
-        aborted = frozenset((a.partition, a.offset) for a in txn.aborted_acks())
-        history = journal.only(reader.name).history(run_id, txn.acks, aborted)
-        events = {(o.ride_id, o.seq) for o in history.observations}
-        aborted_read.append(sum(1 for a in txn.aborted_acks() if (a.ride_id, a.seq) in events))
-        committed_read.append(sum(1 for a in txn.committed_acks() if (a.ride_id, a.seq) in events))
-        trials.append(_trial(isolation.value, produced, history))
-    committed = len(txn.committed_acks())
-    return LessonOutcome(
-        promised=aborted_read[0] > 0
-        and aborted_read[1] == 0
-        and committed_read == [committed, committed]
-        and trials[0].report.by_kind[ViolationKind.ABORTED_READ] == aborted_read[0]
-        and trials[1].report.clean,
-        verdict=f"{len(txn.aborted)} of {txn.rides} rides aborted "
-        f"({len(txn.aborted_acks())} events in the log); read_uncommitted processed "
-        f"{aborted_read[0]} of them, read_committed {aborted_read[1]}; both processed all "
-        f"{committed} committed events: {committed_read[0]} and {committed_read[1]}.",
-        trials=trials,
-        focus=trials[0],
-        compare=True,
-    )
-
-
-def _as_produce_result(txn: TransactionalRun) -> ProduceResult:
-    """The transactional run in the shape every trial carries."""
-    result = ProduceResult(txn.run_id, txn.topic, True, txn.rides, None)
-    result.acks = list(txn.acks)
-    result.sent = result.acked = len(txn.acks)
-    result.elapsed_s = txn.elapsed_s
-    result.per_partition.update(a.partition for a in txn.acks)
-    return result
-
-
 @dataclass(frozen=True)
 class RebalanceFigures:
     assignor: Assignor
@@ -375,14 +239,16 @@ class RebalanceFigures:
 def _rebalance_run(ctx: DemoContext, assignor: Assignor) -> tuple[Trial, RebalanceFigures]:
     topic = ctx.topic("rebalance", assignor.value)
     ensure_topic(ctx.settings, topic, PARTITIONS)
-    base = _base(ctx, topic, assignor=assignor, commit_every=25, delay_ms=5.0, max_poll_records=8)
+    base = member_config(
+        ctx, topic, assignor=assignor, commit_every=25, delay_ms=5.0, max_poll_records=8
+    )
     with group_run(base) as group:
         first = group.start("first")
         # The newcomer's process starts now and waits, connected, for the word to join.
         newcomer = group.start("newcomer", hold=True)
         # A backlog that keeps the first member busy for a few seconds: it is still there
         # when the newcomer's join completes, even on a loaded machine.
-        run = _produce(ctx, topic, 3 * _rides(ctx))
+        run = produce_rides(ctx, topic, 3 * rides_per_run(ctx))
         # Told to join after 60 records. It polls 8 at a time and commits every 25, so the
         # poll where it gives its partitions up falls between two commits.
         group.wait("the first member under way", lambda: len(first.view.processed) >= 60, SETTLE_S)
@@ -409,7 +275,7 @@ def _rebalance_run(ctx: DemoContext, assignor: Assignor) -> tuple[Trial, Rebalan
         kept=kept,
         redelivered=frozenset(journal.redelivered()),
     )
-    return _trial(fig.label, run, history), fig
+    return judged_trial(fig.label, run, history), fig
 
 
 def _rebalance(ctx: DemoContext) -> LessonOutcome:
@@ -469,19 +335,7 @@ CONSUMER_LESSONS: list[Lesson] = [
         "Auto-commit is safe only when processing finishes before the next poll. With a queue "
         "or a thread pool in between, commit yourself, and only what has been processed.",
     ),
-    Lesson(
-        "transactions",
-        "Aborted transactions are read unless the consumer asks for committed data",
-        "Every ride's five events are written in one transaction (three transactional "
-        "producers share the rides), and a quarter of the transactions are aborted. An "
-        "aborted transaction's records stay in the log, followed by an abort marker. Two "
-        "consumers read the topic: one with isolation.level=read_uncommitted (kafka-python's "
-        "and the Java client's default), one with read_committed.",
-        _transactions,
-        "Transactions protect only consumers that ask for it: set isolation.level="
-        "read_committed wherever an aborted write must not be acted on (librdkafka already "
-        "defaults to it).",
-    ),
+    TRANSACTIONS,
     Lesson(
         "rebalance",
         "A member joins: eager and cooperative rebalancing",
