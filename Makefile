@@ -22,7 +22,9 @@ demo: setup
 test: setup lint typecheck
 	$(BIN)/pytest
 
+## uv.lock must still match pyproject.toml (uv stops with a reason and `uv lock` fixes it).
 lint:
+	$(BIN)/uv lock --check
 	$(BIN)/ruff check ridectl tests
 	$(BIN)/ruff format --check ridectl tests
 
