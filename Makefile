@@ -22,8 +22,10 @@ demo: setup
 test: setup lint typecheck
 	$(BIN)/pytest
 
-## ruff, the format check, and the layers (pyproject.toml's [tool.importlinter]).
+## The lockfile still matches pyproject.toml (else uv stops with its reason; `uv lock` mends
+## it), ruff, the format check, and the layers (pyproject.toml's [tool.importlinter]).
 lint:
+	$(BIN)/uv lock --check
 	$(BIN)/ruff check ridectl tests
 	$(BIN)/ruff format --check ridectl tests
 	$(BIN)/lint-imports --no-cache
