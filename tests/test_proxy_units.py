@@ -7,7 +7,7 @@ import json
 
 from kafka.record.memory_records import MemoryRecordsBuilder
 
-from ridectl.faults.core import ProxyConfig
+from ridectl.faults.config import ProxyConfig
 from ridectl.faults.kinds import ProduceCall, Verdict, behaviour_of
 from ridectl.faults.protocol import ProduceInfo
 from ridectl.faults.requests import RequestFate, RequestLog, ride_events

@@ -23,13 +23,15 @@ import struct
 from collections import deque
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from ridectl.faults.config import Address, ProxyConfig
 from ridectl.faults.hold import HeldAnswers
 from ridectl.faults.kinds import PendingAnswer, ProduceCall, Verdict, behaviour_of
 from ridectl.faults.protocol import (
     API_VERSIONS,
     PRODUCE,
+    ProduceInfo,
     ProtocolError,
     RequestInfo,
     api_name,
@@ -43,14 +45,11 @@ from ridectl.faults.protocol import (
     parse_request_header,
     response_correlation_id,
 )
-from ridectl.faults.requests import RequestFate
+from ridectl.faults.requests import RequestFate, RequestLog
 from ridectl.faults.spec import FaultSpec
-from ridectl.faults.stats import AnswerSource, Fate, PartitionAnswer, ProduceAnswer
+from ridectl.faults.stats import AnswerSource, Counters, Fate, PartitionAnswer, ProduceAnswer
 
-if TYPE_CHECKING:
-    from ridectl.faults.core import Address, ProxyCore
-
-__all__ = ["MAX_OWED", "OFFENCES_LOGGED", "Connection"]
+__all__ = ["MAX_OWED", "OFFENCES_LOGGED", "Connection", "ProxyShared"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,28 @@ log = logging.getLogger(__name__)
 OFFENCES_LOGGED = 100
 #: A client with this many answers owed is not read from until it reads some (bounded memory).
 MAX_OWED = 1000
+
+
+class ProxyShared(Protocol):
+    """What every connection of one proxy shares, kept by the proxy
+    (:class:`ridectl.faults.core.ProxyCore`): its configuration, counters and request log, the
+    Produce request numbering that picks which requests a fault hits, and a listener for each
+    broker a metadata answer names."""
+
+    config: ProxyConfig
+    counters: Counters
+    requests: RequestLog
+    #: connections closed for their input so far (their log lines are bounded)
+    offences: int
+    #: per broker, the API versions its ApiVersions answer listed (empty until seen)
+    api_ranges: dict[Address, dict[int, tuple[int, int]]]
+
+    def produce_fault(self, produce: ProduceInfo) -> tuple[int, FaultSpec | None]: ...
+    def count_request(self, api_key: int) -> None: ...
+    def count_failed(self) -> None: ...
+    def note_in_flight(self, count: int) -> None: ...
+    def count_rewrite(self) -> None: ...
+    async def listener_for(self, upstream: Address, *, port: int = 0) -> Address: ...
 
 
 @dataclass(eq=False)
@@ -101,7 +122,7 @@ async def read_frame(
 class Connection:
     def __init__(
         self,
-        core: ProxyCore,
+        core: ProxyShared,
         client_reader: asyncio.StreamReader,
         client_writer: asyncio.StreamWriter,
         upstream: Address,

@@ -12,69 +12,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 
 from ridectl.errors import BrokerError, UsageError
+from ridectl.faults.config import (
+    STOP_TIMEOUT_S,
+    WILDCARD_HOSTS,
+    Address,
+    ProxyConfig,
+    fmt_address,
+    parse_host_port,
+)
 from ridectl.faults.connection import Connection
 from ridectl.faults.kinds import behaviour_of
-from ridectl.faults.protocol import MAX_FRAME_BYTES, ProduceInfo, ProtocolError, api_name
+from ridectl.faults.protocol import ProduceInfo, ProtocolError, api_name
 from ridectl.faults.requests import RequestLog
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import Counters, ProxyStats
 
-__all__ = [
-    "CONNECT_TIMEOUT_S",
-    "FRAME_TIMEOUT_S",
-    "STOP_TIMEOUT_S",
-    "Address",
-    "ProxyConfig",
-    "ProxyCore",
-    "fmt_address",
-    "parse_host_port",
-]
+__all__ = ["ProxyCore"]
 
 log = logging.getLogger(__name__)
-
-Address = tuple[str, int]
-
-CONNECT_TIMEOUT_S = 10.0
-STOP_TIMEOUT_S = 10.0
-#: Once a frame started, the rest of it must arrive within this time (slow writers).
-FRAME_TIMEOUT_S = 30.0
-_WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
-
-
-def parse_host_port(text: str, *, what: str = "address") -> Address:
-    """``host:port`` (``[v6]:port`` for IPv6) to a tuple; UsageError when malformed."""
-    raw = text.strip()
-    host, sep, port_text = raw.rpartition(":")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    try:
-        port = int(port_text)
-    except ValueError:
-        port = -1
-    if not sep or not host or not 0 <= port <= 65535:
-        raise UsageError(f"bad {what} {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9092")
-    return host, port
-
-
-def fmt_address(address: Address) -> str:
-    host, port = address
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-@dataclass(frozen=True)
-class ProxyConfig:
-    """Everything a proxy is built from; it crosses to the child process as JSON."""
-
-    upstream: str
-    faults: tuple[FaultSpec, ...] = ()
-    listen_host: str = "127.0.0.1"
-    listen_port: int = 0
-    advertised_host: str | None = None
-    max_frame_bytes: int = MAX_FRAME_BYTES
-    connect_timeout_s: float = CONNECT_TIMEOUT_S
-    frame_timeout_s: float = FRAME_TIMEOUT_S
 
 
 class ProxyCore:
@@ -95,7 +52,7 @@ class ProxyCore:
         self._next_port = config.listen_port + 1 if config.listen_port else 0
         listen_host = config.listen_host
         self.advertised_host = config.advertised_host or (
-            "127.0.0.1" if listen_host in _WILDCARD_HOSTS else listen_host
+            "127.0.0.1" if listen_host in WILDCARD_HOSTS else listen_host
         )
         self.counters = Counters(self.faults)
         self.requests = RequestLog()

@@ -37,13 +37,8 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Literal
 
-from ridectl.faults.core import (
-    CONNECT_TIMEOUT_S,
-    FRAME_TIMEOUT_S,
-    ProxyConfig,
-    ProxyCore,
-    parse_host_port,
-)
+from ridectl.faults.config import CONNECT_TIMEOUT_S, FRAME_TIMEOUT_S, ProxyConfig, parse_host_port
+from ridectl.faults.core import ProxyCore
 from ridectl.faults.protocol import MAX_FRAME_BYTES
 from ridectl.faults.runners import ProcessRunner, Runner, ThreadRunner
 from ridectl.faults.spec import FaultSpec

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Protocol
 
 from ridectl.errors import BrokerError, RidectlError, UsageError
-from ridectl.faults.core import STOP_TIMEOUT_S, ProxyConfig, ProxyCore
+from ridectl.faults.config import STOP_TIMEOUT_S, ProxyConfig
+from ridectl.faults.core import ProxyCore
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
 

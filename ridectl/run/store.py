@@ -139,18 +139,27 @@ def load_acks(run_id: str) -> list[Ack] | None:
     return decode_lines(_ACKS, text)[0]
 
 
+def run_record(result: ProduceResult) -> tuple[dict[str, object], list[RequestRecord]]:
+    """What a run shows of itself, to a script (``produce --format json``) and in its saved
+    record: the result with the fault proxy's request log cut to a summary (the whole log can
+    hold thousands of requests), and the requests worth keeping beside it for ``explain``."""
+    record = result.to_dict()
+    faults = record.get("faults")
+    if result.fault_stats is None or not isinstance(faults, dict):
+        return record, []
+    kept, summary = keep_requests(result.fault_stats.request_log)
+    record["faults"] = {**faults, "request_log": summary}
+    return record, kept
+
+
 def remember(result: ProduceResult, bootstrap: str) -> Path:
     """Save what ``result`` did so later commands can judge and explain it: the run record
-    (with the broker it went to), its acknowledgements, and the Produce requests ``explain``
-    needs (only their summary goes in the record: the proxy's whole log can hold thousands).
-    Raises OSError when the run cannot be written."""
-    record = result.to_dict()
+    (:func:`run_record`, with the broker it went to), its acknowledgements, and the Produce
+    requests ``explain`` needs. Raises OSError when the run cannot be written."""
+    record, kept = run_record(result)
     record["bootstrap"] = bootstrap
-    faults = record.get("faults")
-    if result.fault_stats is not None and isinstance(faults, dict):
-        kept, summary = keep_requests(result.fault_stats.request_log)
+    if result.fault_stats is not None:
         save_requests(result.run_id, (r.to_dict() for r in kept))
-        record["faults"] = {**faults, "request_log": summary}
     return save_run(record, result.acks)
 
 
