@@ -23,7 +23,7 @@ Log = dict[int, dict[str, Any]]
 
 
 def _produce(cli: Cli, bootstrap: str, topic: str, *args: str) -> dict[str, Any]:
-    res = cli("produce", "-b", bootstrap, "-t", topic, "--format", "json", *args)
+    res = cli("produce", "-b", bootstrap, "-t", topic, "--format", "json", "--request-log", *args)
     assert res.code == 0, res
     run: dict[str, Any] = json.loads(res.out)
     return run

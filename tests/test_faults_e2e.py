@@ -33,7 +33,7 @@ def _run(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     res = cli(
         "produce", "-b", bootstrap, "-t", topic, "--rides", str(rides), "-p", str(partitions),
-        "--fault", fault, "--format", "json", *PIPELINED, *extra,
+        "--fault", fault, "--format", "json", "--request-log", *PIPELINED, *extra,
     )  # fmt: skip
     assert res.code == 0, res
     run = json.loads(res.out)
@@ -76,3 +76,20 @@ def test_disconnects_with_requests_in_flight_break_ordering_without_idempotence(
     )  # fmt: skip
     assert report["summary"]["violating_rides"] > 0
     assert report["summary"]["by_kind"]["lost"] == 0
+
+
+def test_produce_json_gives_the_request_log_as_a_summary_unless_asked_for_every_request(
+    cli: Callable[..., Any], kafka_bootstrap: str, new_topic: Callable[[str], str]
+) -> None:
+    topic = new_topic("log-summary")
+    res = cli(
+        "produce", "-b", kafka_bootstrap, "-t", topic, "--rides", "20", "-p", "2",
+        "--fault", "error:every=3", "--format", "json", *PIPELINED,
+    )  # fmt: skip
+    assert res.code == 0, res
+    faults = json.loads(res.out)["faults"]
+    summary = faults["request_log"]
+    assert isinstance(summary, dict), "the whole log came without --request-log"
+    assert summary["requests"] == faults["produce_requests"] > 0
+    assert sum(summary["by_fate"].values()) == summary["requests"]
+    assert summary["by_fate"]["written"] > 0 and summary["kept"] > 0

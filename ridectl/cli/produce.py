@@ -179,6 +179,13 @@ def produce(
         ),
     ] = None,
     fmt: TableOrJson = Format.table,
+    request_log: Annotated[
+        bool,
+        typer.Option(
+            "--request-log",
+            help="With --format json and --fault: every request the proxy saw, not a summary.",
+        ),
+    ] = False,
     client: Client = ClientName.KAFKA_PYTHON,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
@@ -240,7 +247,11 @@ def produce(
     if result.not_remembered:
         console.err().print(f"warning: {result.not_remembered}")
     emit(
-        fmt, Views(table=lambda out: render_produce(out, result), json=lambda: produce_json(result))
+        fmt,
+        Views(
+            table=lambda out: render_produce(out, result),
+            json=lambda: produce_json(result, whole_request_log=request_log),
+        ),
     )
     if result.aborted:
         raise RidectlError(result.aborted, hint="the summary above shows what was acknowledged")

@@ -16,6 +16,7 @@ from ridectl.judge.history import History
 from ridectl.output.tables import ms
 from ridectl.run.consume import ConsumeStats
 from ridectl.run.options import ProduceResult
+from ridectl.run.store import run_record
 
 
 def _partition_counts(counts: dict[int, int], partitions: int) -> str:
@@ -94,8 +95,11 @@ def _fault_line(stats: ProxyStats, proxy: str | None) -> str:
     return f"{hits} injected over {stats.produce_requests} produce requests (proxy {proxy})"
 
 
-def produce_json(result: ProduceResult) -> str:
-    return json.dumps(result.to_dict(), indent=2, default=str)
+def produce_json(result: ProduceResult, *, whole_request_log: bool = False) -> str:
+    """The run for scripts, as its saved record has it: the fault proxy's request log as a
+    summary by fate, or (``whole_request_log``) every request it saw."""
+    doc = result.to_dict() if whole_request_log else run_record(result)[0]
+    return json.dumps(doc, indent=2, default=str)
 
 
 def render_consume(console: Console, history: History, stats: ConsumeStats, topic: str) -> None:
