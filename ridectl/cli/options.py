@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from ridectl.cli.paths import writable_option
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
 from ridectl.clients.settings import ClientSettings, build_settings
 from ridectl.errors import UsageError
 from ridectl.output.formats import Format
@@ -123,7 +123,7 @@ def settings_from(
     config: Path | None,
     x: list[str] | None,
     *,
-    clients: tuple[ClientName, ...] = (ClientName.KAFKA_PYTHON,),
+    clients: tuple[ClientName, ...] = (DEFAULT_CLIENT,),
     **overrides: str | None,
 ) -> ClientSettings:
     """Merge the connection options. ``overrides`` use Java names with '_' for '.', e.g.

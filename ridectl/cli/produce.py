@@ -17,8 +17,8 @@ from ridectl.cli.options import (
     XOption,
     settings_from,
 )
-from ridectl.clients.base import ClientName
 from ridectl.clients.partitioners import PartitionerName
+from ridectl.clients.registry import DEFAULT_CLIENT
 from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.console import progress_bar
@@ -179,7 +179,7 @@ def produce(
         ),
     ] = None,
     fmt: TableOrJson = Format.table,
-    client: Client = ClientName.KAFKA_PYTHON,
+    client: Client = DEFAULT_CLIENT,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ridectl.clients.admin import delete_many
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
 from ridectl.clients.settings import ClientSettings, build_settings
 from ridectl.faults.spec import FaultSpec
 from ridectl.run.flow import Experiment, Trial, run
@@ -82,7 +82,7 @@ class DemoContext:
         hot_share: float = 0.5,
         grow_to: int | None = None,
         second_partitioner: str | None = None,
-        client: ClientName = ClientName.KAFKA_PYTHON,
+        client: ClientName = DEFAULT_CLIENT,
         second_client: ClientName | None = None,
     ) -> Trial:
         """One experiment of a lesson: the demo's connection plus ``producer`` settings (Java
