@@ -320,7 +320,7 @@ class LibrdkafkaProducer:
         if shown.get(SettingName.ENABLE_IDEMPOTENCE) == "true" and asked is None:
             return [
                 "librdkafka lowered max.in.flight.requests.per.connection from 1000000 to "
-                f"{shown.get('max.in.flight.requests.per.connection')} because idempotence is on"
+                f"{shown.get(SettingName.MAX_IN_FLIGHT)} because idempotence is on"
             ]
         return []
 

@@ -132,7 +132,7 @@ class ClientEntry:
     name: ClientName
     #: how one-line messages name it ("the Java client")
     called: str
-    #: what ``--client`` help says it is
+    #: what ``--client`` help says of it beside its name (empty: nothing)
     about: str
     capabilities: Capabilities
     #: where the client puts a record without a key
@@ -187,7 +187,7 @@ def _murmur2(_in_force: Mapping[str, str]) -> PartitionerName | None:
 KAFKA_PYTHON = ClientEntry(
     name=ClientName.KAFKA_PYTHON,
     called="kafka-python",
-    about="kafka-python",
+    about="",
     capabilities=Capabilities(
         idempotent_pipelining=False,
         transactions=True,
@@ -350,7 +350,7 @@ def _rdkafka_hash(in_force: Mapping[str, str]) -> PartitionerName | None:
 LIBRDKAFKA = ClientEntry(
     name=ClientName.LIBRDKAFKA,
     called="librdkafka",
-    about="librdkafka (confluent-kafka)",
+    about="confluent-kafka",
     capabilities=Capabilities(
         idempotent_pipelining=True,
         transactions=True,

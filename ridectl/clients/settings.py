@@ -487,7 +487,7 @@ def check_idempotence(settings: ClientSettings) -> None:
     conflicts = idempotence_conflicts(settings)
     if conflicts:
         raise UsageError(
-            f"{_given_as(settings, 'enable.idempotence')} conflicts with "
+            f"{_given_as(settings, SettingName.ENABLE_IDEMPOTENCE)} conflicts with "
             + " and ".join(_given_as(settings, key) for key in conflicts)
             + ": idempotence needs acks=all, retries above 0 and at most "
             f"{IDEMPOTENT_MAX_IN_FLIGHT} requests in flight",

@@ -11,6 +11,7 @@ from typing import Any
 
 from ridectl.clients.admin import TopicInfo
 from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
@@ -194,7 +195,7 @@ def settings_id(keyed: bool, effective: Mapping[str, str]) -> str:
     the settings in force (Java names, see :func:`ridectl.clients.settings.in_force`)."""
     return (
         f"{'keyed' if keyed else 'unkeyed'}"
-        f";inflight={effective.get('max.in.flight.requests.per.connection')}"
-        f";idempotence={'on' if effective.get('enable.idempotence') == 'true' else 'off'}"
-        f";acks={effective.get('acks')};retries={effective.get('retries')}"
+        f";inflight={effective.get(SettingName.MAX_IN_FLIGHT)}"
+        f";idempotence={'on' if effective.get(SettingName.ENABLE_IDEMPOTENCE) == 'true' else 'off'}"
+        f";acks={effective.get(SettingName.ACKS)};retries={effective.get(SettingName.RETRIES)}"
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,11 +60,11 @@ class DemoContext:
             delete_many(self.settings, self.topics)
         self.topics.clear()
 
-    def with_settings(self, **java: str) -> ClientSettings:
+    def with_settings(self, producer: Mapping[str, str]) -> ClientSettings:
         """The demo's connection settings plus producer settings by Java name."""
         merged = ClientSettings(self.settings.bootstrap, dict(self.settings.values))
-        for key, value in java.items():
-            merged.set(key.replace("_", "."), value, origin="demo")
+        for key, value in producer.items():
+            merged.set(key, value, origin="demo")
         return merged
 
     def trial(
@@ -91,7 +91,7 @@ class DemoContext:
         opts = ProduceOptions(
             topic=topic,
             rides=rides,
-            settings=self.with_settings(**(producer or {})),
+            settings=self.with_settings(producer or {}),
             keyed=keyed,
             partitions=partitions,
             seed=self.seed,

@@ -201,7 +201,7 @@ def _failover_settings(opts: FailoverOptions) -> ClientSettings:
     settings = dataclasses.replace(
         opts.settings, values=dict(opts.settings.values), origin=dict(opts.settings.origin)
     )
-    settings.set("acks", opts.acks, origin="options")
+    settings.set(SettingName.ACKS, opts.acks, origin="options")
     settings.set(SettingName.ENABLE_IDEMPOTENCE, str(opts.idempotence).lower(), origin="options")
     settings.set(SettingName.MAX_IN_FLIGHT, str(opts.max_in_flight), origin="options")
     for key, default in (

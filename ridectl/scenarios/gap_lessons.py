@@ -45,7 +45,7 @@ from ridectl.scenarios.lessons import Lesson, LessonOutcome
 #: seconds (librdkafka calls it message.timeout.ms; the Java name is translated).
 TIMEOUT_SETTINGS: dict[str, str] = {
     SettingName.ENABLE_IDEMPOTENCE: "true",
-    "acks": "all",
+    SettingName.ACKS: "all",
     SettingName.DELIVERY_TIMEOUT_MS: "1000",
 }
 #: Request 11 (a few dozen events into the run) gets its answer 4 s late: four times the
@@ -145,7 +145,7 @@ def _timeout_gaps(ctx: DemoContext) -> LessonOutcome:
     opts = ProduceOptions(
         topic=ctx.topic("timeout-gaps"),
         rides=TIMEOUT_RIDES,
-        settings=ctx.with_settings(**TIMEOUT_SETTINGS),
+        settings=ctx.with_settings(TIMEOUT_SETTINGS),
         partitions=TIMEOUT_PARTITIONS,
         seed=ctx.seed,
         faults=[parse_fault_spec(TIMEOUT_FAULT)],

@@ -19,8 +19,8 @@ from ridectl.scenarios.context import DemoContext
 GOTCHA: dict[str, str] = {
     SettingName.ENABLE_IDEMPOTENCE: "false",
     SettingName.MAX_IN_FLIGHT: "5",
-    "retries": "1000000",
-    "acks": "all",
+    SettingName.RETRIES: "1000000",
+    SettingName.ACKS: "all",
     SettingName.BATCH_SIZE: "1",
     SettingName.LINGER_MS: "0",
     SettingName.RETRY_BACKOFF_MS: "0",

@@ -82,7 +82,7 @@ def parse_grid(
         keyed.append(k == "keyed")
     for n in in_flight:
         if n < 1:
-            raise UsageError(f"--in-flight values must be 1 or more, not {n}")
+            raise UsageError(f"--max-in-flight values must be 1 or more, not {n}")
     idem: list[bool] = []
     for v in idempotence:
         if v not in ("on", "off"):
