@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ProducerClient,
     )
     from ridectl.clients.settings import ClientSettings
+    from ridectl.errors import RidectlError
 
 
 class ClientName(StrEnum):
@@ -159,6 +160,11 @@ class ClientEntry:
     #: pass through), and every name it has (asked only to suggest the nearest one)
     knows: Callable[[str], bool]
     own_names: Callable[[], Iterable[str]]
+    #: the module of the client library in this process (None: the client runs in a process
+    #: of its own, whose errors arrive as text), and the one line for an exception of it that
+    #: no command translated (None: not one of its exceptions)
+    library: str | None
+    uncaught_error: Callable[[BaseException], RidectlError | None]
 
 
 # --------------------------------------------------------------------------- kafka-python
@@ -178,6 +184,12 @@ def _kafka_python_consumer() -> ConsumerFactory:
 
 def _kafka_python_translate(settings: ClientSettings, role: str) -> Mapping[str, object]:
     return settings.kwargs(role)
+
+
+def _kafka_python_error(exc: BaseException) -> RidectlError | None:
+    from ridectl.clients.kafka_python_errors import client_error
+
+    return client_error(exc)
 
 
 def _murmur2(_in_force: Mapping[str, str]) -> PartitionerName | None:
@@ -220,6 +232,8 @@ KAFKA_PYTHON = ClientEntry(
     translate=_kafka_python_translate,
     knows=lambda _name: False,
     own_names=tuple,
+    library="kafka",
+    uncaught_error=_kafka_python_error,
 )
 
 
@@ -293,6 +307,8 @@ JAVA = ClientEntry(
     translate=_java_translate,
     knows=_java_knows,
     own_names=_java_names,
+    library=None,
+    uncaught_error=lambda _exc: None,
 )
 
 
@@ -327,6 +343,12 @@ def _librdkafka_names() -> Iterable[str]:
     from ridectl.clients.rdkafka_conf import own_names
 
     return own_names()
+
+
+def _librdkafka_error(exc: BaseException) -> RidectlError | None:
+    from ridectl.clients.librdkafka import uncaught_error
+
+    return uncaught_error(exc)
 
 
 #: librdkafka's default ``partitioner``
@@ -386,6 +408,8 @@ LIBRDKAFKA = ClientEntry(
     translate=_librdkafka_translate,
     knows=_librdkafka_knows,
     own_names=_librdkafka_names,
+    library="confluent_kafka",
+    uncaught_error=_librdkafka_error,
 )
 
 

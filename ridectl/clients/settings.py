@@ -3,10 +3,11 @@ mapped to kafka-python's keyword arguments.
 
 Users know Kafka's settings by their Java names (``max.in.flight.requests.per.connection``,
 ``enable.idempotence``, ``security.protocol``); kafka-python spells them with underscores and
-accepts a slightly different set. This module is the one place that translates, checks the
-values' types, and holds ridectl's names. A name outside its table may be a client library's
-own (librdkafka's ``batch.num.messages``, a Java-only setting): it is kept, and refused per
-client by :func:`refuse_unknown`, asking the client (``ridectl.clients.factory``) whether it
+accepts a slightly different set. This module holds ridectl's table of settings (their names
+are :class:`~ridectl.clients.setting_names.SettingName` members), checks the values' types and
+translates them for kafka-python. A name outside its table may be a client library's own
+(librdkafka's ``batch.num.messages``, a Java-only setting): it is kept, and refused per client
+by :func:`refuse_unknown`, asking the client's record (``ridectl.clients.registry``) whether it
 knows the name.
 """
 
@@ -111,7 +112,7 @@ class Setting:
     """One client setting: its Java name (ours), kafka-python's keyword, how to check a value,
     which clients take it, and whether the run summary reports the value in force."""
 
-    java: str
+    java: SettingName
     python: str
     parse: Callable[[str, str], object]
     roles: frozenset[Role]
@@ -444,53 +445,3 @@ def in_force(config: Mapping[str, object]) -> dict[str, str]:
             value = "none"
         out[setting.java] = str(value).lower() if isinstance(value, bool) else str(value)
     return out
-
-
-#: The command's own option for each Java setting, to name it in messages.
-_OPTION_NAMES: dict[str, str] = {
-    SettingName.ENABLE_IDEMPOTENCE: "--idempotence",
-    SettingName.ACKS: "--acks",
-    SettingName.RETRIES: "--retries",
-    SettingName.MAX_IN_FLIGHT: "--max-in-flight",
-}
-#: An idempotent producer keeps at most this many requests in flight per connection.
-IDEMPOTENT_MAX_IN_FLIGHT = 5
-
-
-def _given_as(settings: ClientSettings, key: str) -> str:
-    origin = settings.origin.get(key, "")
-    if origin == "options":
-        return f"{key}={settings.values[key]} (from {_OPTION_NAMES.get(key, 'an option')})"
-    return f"{key}={settings.values[key]} (from {origin or 'the settings'})"
-
-
-def idempotence_conflicts(settings: ClientSettings) -> list[str]:
-    """The settings given alongside an explicit ``enable.idempotence=true`` that an idempotent
-    producer cannot work with (acks other than all, no retries, more than 5 in flight)."""
-    if settings.parsed(SettingName.ENABLE_IDEMPOTENCE) is not True:
-        return []
-    conflicts: list[str] = []
-    acks = settings.parsed(SettingName.ACKS)
-    if acks is not None and acks != "all":
-        conflicts.append(SettingName.ACKS)
-    if settings.parsed(SettingName.RETRIES) == 0:
-        conflicts.append(SettingName.RETRIES)
-    in_flight = settings.parsed(SettingName.MAX_IN_FLIGHT)
-    if isinstance(in_flight, int) and in_flight > IDEMPOTENT_MAX_IN_FLIGHT:
-        conflicts.append(SettingName.MAX_IN_FLIGHT)
-    return conflicts
-
-
-def check_idempotence(settings: ClientSettings) -> None:
-    """Refuse, before connecting, settings that :func:`idempotence_conflicts` rejects, naming
-    where each came from (a client would fail later with a bare configuration error)."""
-    conflicts = idempotence_conflicts(settings)
-    if conflicts:
-        raise UsageError(
-            f"{_given_as(settings, SettingName.ENABLE_IDEMPOTENCE)} conflicts with "
-            + " and ".join(_given_as(settings, key) for key in conflicts)
-            + ": idempotence needs acks=all, retries above 0 and at most "
-            f"{IDEMPOTENT_MAX_IN_FLIGHT} requests in flight",
-            hint="change the conflicting setting, or turn idempotence off "
-            "(--no-idempotence / -X enable.idempotence=false)",
-        )

@@ -22,8 +22,8 @@ from ridectl.clients.base import (
     ProducerDiagnostics,
 )
 from ridectl.clients.factory import make_producer
+from ridectl.clients.idempotence import check_idempotence
 from ridectl.clients.setting_names import SettingName
-from ridectl.clients.settings import check_idempotence
 from ridectl.errors import RidectlError, UsageError, is_interrupt, require_positive
 from ridectl.run.options import ProduceOptions, ProduceResult, ride_ids, settings_id
 from ridectl.run.outcomes import Outcomes

@@ -23,9 +23,10 @@ from typing import Any
 
 from ridectl.broker.local import LocalCluster
 from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
+from ridectl.clients.idempotence import check_idempotence
 from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
 from ridectl.clients.setting_names import SettingName
-from ridectl.clients.settings import ClientSettings, check_idempotence
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.judge.checker import Report
 from ridectl.judge.kinds import ViolationKind

@@ -8,10 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ridectl.clients.idempotence import idempotence_conflicts
 from ridectl.clients.order_defaults import one_record_per_request
 from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
 from ridectl.clients.setting_names import SettingName
-from ridectl.clients.settings import ClientSettings, idempotence_conflicts
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import UsageError
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
