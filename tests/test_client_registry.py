@@ -6,6 +6,7 @@ in-flight option across commands (the old one still taken)."""
 from __future__ import annotations
 
 import ast
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,8 @@ from ridectl.clients.registry import (
     entry,
 )
 from ridectl.clients.setting_names import SettingName
-from ridectl.clients.settings import IGNORED, SETTINGS
+from ridectl.clients.settings import IGNORED, SETTINGS, build_settings
+from ridectl.errors import UsageError
 
 RIDECTL = Path(__file__).resolve().parent.parent / "ridectl"
 
@@ -92,6 +94,22 @@ def test_the_library_has_what_its_record_says(client: ClientName) -> None:
     assert _library_has(client, "transactional.id", "transactional_id") is caps.transactions
     assert _library_has(client, "group.protocol", "group_protocol") is caps.consumer_protocol
     assert _has_share_consumer(client) is caps.share_consumer
+
+
+def test_each_record_translates_settings_for_its_client_or_refuses_them() -> None:
+    settings = build_settings("h:1", None, ["linger.ms=7", "fetch.max.wait.ms=9"])
+    assert entry(ClientName.KAFKA_PYTHON).translate(settings, "producer")["linger_ms"] == 7
+    assert entry(ClientName.JAVA).translate(settings, "producer") == {"linger.ms": "7"}
+    assert entry(ClientName.LIBRDKAFKA).translate(settings, "consumer") == {
+        "fetch.wait.max.ms": "9"
+    }
+    own = build_settings("h:1", None, ["bootstrap.timeout.ms=5000"])
+    assert entry(ClientName.KAFKA_PYTHON).translate(own, "producer")["bootstrap_timeout_ms"] == 5000
+    for client in (ClientName.JAVA, ClientName.LIBRDKAFKA):
+        # the adapter's line names the client as its record calls it
+        called = re.escape(entry(client).called)
+        with pytest.raises(UsageError, match=rf"^{called} has no setting bootstrap\.timeout\.ms"):
+            entry(client).translate(own, "producer")
 
 
 def test_the_defaults_table_lines_up_each_records_defaults() -> None:
