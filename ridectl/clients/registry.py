@@ -1,8 +1,9 @@
 """One record per client library: everything ridectl knows about a client, in one place.
 
-The run, the lessons, the bench and the command line ask a client's :class:`ClientEntry`
-(``entry(client)``) what it can do and how it behaves; none of them decides anything by
-comparing a client's name. A new client is its adapter module (the producer and consumer of
+The run, the lessons and the command line ask a client's :class:`ClientEntry`
+(``entry(client)``) what it can do and how it behaves instead of comparing its name (a lesson
+still names the clients it deliberately runs, and the bench the clients whose bare loops it
+times). A new client is its adapter module (the producer and consumer of
 :mod:`ridectl.clients.base`) plus one member of :class:`ClientName` and one entry in
 :data:`CLIENTS` here.
 
@@ -78,8 +79,9 @@ class ClientDefault:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What a client can do, as ridectl's code and lessons ask it. Each flag is checked
-    against the library or the adapter itself by ``tests/test_client_registry.py``."""
+    """What a client can do, as ridectl's code and lessons ask it. ``tests/test_client_registry.py``
+    checks each flag against the adapter or the library itself; ``idempotent_pipelining`` is
+    measured on the broker by the idempotence-five lesson (``tests/test_client_lessons.py``)."""
 
     #: an idempotent producer keeps several requests in flight per partition (the broker
     #: orders them by sequence number); without it, one batch per partition at a time
@@ -90,14 +92,11 @@ class Capabilities:
     share_consumer: bool
     #: the consumer takes ``group.protocol=consumer`` (KIP-848's rebalance protocol)
     consumer_protocol: bool
-    #: ridectl's producer takes a run of records in one call (:class:`~ridectl.clients.base.
-    #: BlockProducer`)
+    #: ridectl's producer takes a run of records in one call (``base.BlockProducer``)
     block_producing: bool
-    #: ridectl's producer holds records before sending them (:class:`~ridectl.clients.base.
-    #: StagingProducer`)
+    #: ridectl's producer holds records before sending them (``base.StagingProducer``)
     staged_producing: bool
-    #: ridectl's consumer hands records over as columns (:class:`~ridectl.clients.base.
-    #: ColumnarConsumer`)
+    #: ridectl's consumer hands records over as columns (``base.ColumnarConsumer``)
     columnar_consuming: bool
     #: the client runs in a process of its own (its CPU is not ridectl's) started on a Java
     #: runtime, which must be installed (Java 17+)
