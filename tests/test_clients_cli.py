@@ -88,6 +88,7 @@ def test_produce_fails_after_its_summary_when_the_broker_refuses_every_record(
 def test_matrix_compares_the_three_clients_in_one_table(
     cli: Callable[..., Any], kafka_bootstrap: str
 ) -> None:
+    # --in-flight: the old spelling of --max-in-flight, still taken (hidden) for scripts
     grid = ["-b", kafka_bootstrap, "--keying", "keyed", "--in-flight", "5", "--idempotence", "on",
             "--fault", "none", "--rides", "20", "--client", "all"]  # fmt: skip
     res = cli("matrix", *grid, "--format", "json")

@@ -78,7 +78,7 @@ def test_matrix_compares_settings_under_faults(
     cli: Callable[..., Any], kafka_bootstrap: str
 ) -> None:
     res = cli(
-        "matrix", "-b", kafka_bootstrap, "--keying", "keyed", "--in-flight", "5",
+        "matrix", "-b", kafka_bootstrap, "--keying", "keyed", "--max-in-flight", "5",
         "--idempotence", "off,on", "--fault", "error:every=7,hold=4", "--rides", "150",
         "--format", "json",
     )  # fmt: skip

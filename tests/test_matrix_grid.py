@@ -30,7 +30,7 @@ def test_cells_an_idempotent_producer_refuses_are_left_out() -> None:
     ("keying", "in_flight", "idempotence", "faults", "message"),
     [
         (["sideways"], [1], ["on"], ["none"], "--keying takes keyed or unkeyed"),
-        (["keyed"], [0], ["on"], ["none"], "--in-flight values must be 1 or more"),
+        (["keyed"], [0], ["on"], ["none"], "--max-in-flight values must be 1 or more"),
         (["keyed"], [1], ["maybe"], ["none"], "--idempotence takes on or off"),
         (["keyed"], [1], ["on"], ["nonsense:x=1"], "nonsense"),
     ],

@@ -166,7 +166,7 @@ def test_one_table_says_which_settings_are_reported_and_reads_them_back() -> Non
 def test_idempotence_conflicts_are_decided_by_one_rule(
     given: list[str], conflicts: list[str]
 ) -> None:
-    from ridectl.clients.settings import check_idempotence, idempotence_conflicts
+    from ridectl.clients.idempotence import check_idempotence, idempotence_conflicts
 
     settings = build_settings("h:1", None, given)
     assert idempotence_conflicts(settings) == conflicts

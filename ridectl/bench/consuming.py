@@ -22,6 +22,7 @@ from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES
 from ridectl.bench.producers import _cpu
 from ridectl.bench.stats import median
 from ridectl.clients.base import ClientName
+from ridectl.clients.registry import entry
 from ridectl.errors import RidectlError
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class ConsumeSection:
         topic, run = self._write_run()
         clients = []
         for client in self.b.opts.clients:
-            if client is ClientName.JAVA and self.b.java is None:
+            if entry(client).capabilities.runs_on_java and self.b.java is None:
                 clients.append({"client": client.value, "unavailable": "no Java 17+ found"})
                 continue
             clients.append(self._client(client, topic, run))

@@ -26,6 +26,7 @@ from ridectl.bench.baselines import ProduceSample, bare_produce, java_produce
 from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES, Strategy
 from ridectl.bench.stats import aggregate, median, rounded, sample_dict
 from ridectl.clients.base import ClientName
+from ridectl.clients.registry import entry
 from ridectl.errors import RidectlError, error_text
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ def _timed(
 
 
 def _with_client_cpu(own: float, client_cpu: float | None, client: ClientName) -> float | None:
-    if client is not ClientName.JAVA:
+    if not entry(client).capabilities.runs_on_java:
         return own
     return None if client_cpu is None else own + client_cpu
 
@@ -93,7 +94,7 @@ class ProducerSection:
         }
 
     def _unavailable(self, client: ClientName) -> str | None:
-        if client is not ClientName.JAVA:
+        if not entry(client).capabilities.runs_on_java:
             return None
         return "no Java 17+ found" if self.b.java is None else None
 
@@ -105,7 +106,7 @@ class ProducerSection:
         # what they warm is the broker and the machine's caches, never the counted JVM).
         self.b.say(f"producer {client.value}: warm-up runs")
         rides = max(20, self.records // 25)
-        for strategy in STRATEGIES if client is not ClientName.JAVA else STRATEGIES[-1:]:
+        for strategy in STRATEGIES[-1:] if entry(client).capabilities.runs_on_java else STRATEGIES:
             self.ridectl(client, strategy, rides)
             self._bare(client, strategy, rides)
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {

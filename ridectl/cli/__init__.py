@@ -162,14 +162,11 @@ def _client_error(exc: Exception) -> RidectlError | None:
 
     Only libraries already loaded are asked (an error cannot come from one that never was).
     The Java client's exceptions arrive as text from its process and are translated there."""
-    if "confluent_kafka" in sys.modules:
-        from ridectl.clients.librdkafka import uncaught_error
+    from ridectl.clients.registry import CLIENTS
 
-        known = uncaught_error(exc)
-        if known is not None:
-            return known
-    if "kafka" not in sys.modules:
-        return None
-    from ridectl.clients.kafka_python_errors import client_error
-
-    return client_error(exc)
+    for record in CLIENTS.values():
+        if record.library is not None and record.library in sys.modules:
+            known = record.uncaught_error(exc)
+            if known is not None:
+                return known
+    return None

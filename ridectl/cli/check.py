@@ -24,7 +24,7 @@ from ridectl.cli.options import (
 )
 from ridectl.cli.paths import writable_option
 from ridectl.cli.reading import RunId, consume_history, judged_nothing
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT
 from ridectl.errors import ExitCode, UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.console import stdout_guard
@@ -78,7 +78,7 @@ def consume(
             "--out", "the history", "Save the history as NDJSON ('-' for stdout).", "-o"
         ),
     ] = None,
-    client: ReadingClient = ClientName.KAFKA_PYTHON,
+    client: ReadingClient = DEFAULT_CLIENT,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -154,7 +154,7 @@ def check(
     ] = None,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,
-    client: ReadingClient = ClientName.KAFKA_PYTHON,
+    client: ReadingClient = DEFAULT_CLIENT,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,

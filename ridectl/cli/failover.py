@@ -16,7 +16,7 @@ from ridectl.cli.options import (
     XOption,
     settings_from,
 )
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
 
@@ -53,7 +53,7 @@ def failover(
         bool, typer.Option("--keep-topic", help="Leave the scenario's topic for inspection.")
     ] = False,
     fmt: TableOrJson = Format.table,
-    client: Client = ClientName.KAFKA_PYTHON,
+    client: Client = DEFAULT_CLIENT,
     state_dir: StateDir = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,

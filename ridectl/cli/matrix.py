@@ -34,9 +34,16 @@ def matrix(
         list[str] | None,
         typer.Option("--keying", help="keyed and/or unkeyed (comma-separated or repeated)."),
     ] = None,
-    in_flight: Annotated[
-        list[str] | None, typer.Option("--in-flight", help="max.in.flight values, e.g. 1,5.")
+    max_in_flight: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--max-in-flight",
+            help="max.in.flight.requests.per.connection values (comma-separated or repeated), "
+            "e.g. 1,5.",
+        ),
     ] = None,
+    # the spelling before --max-in-flight, kept for scripts that use it
+    in_flight: Annotated[list[str] | None, typer.Option("--in-flight", hidden=True)] = None,
     idempotence: Annotated[
         list[str] | None, typer.Option("--idempotence", help="on and/or off.")
     ] = None,
@@ -75,9 +82,9 @@ def matrix(
     clients = parse_clients(client)
     settings_from(bootstrap_servers, config, x, clients=clients)  # refuse bad names first
     try:
-        flights = [int(v) for v in _split(in_flight, ["1", "5"])]
+        flights = [int(v) for v in _split([*(max_in_flight or []), *(in_flight or [])], ["1", "5"])]
     except ValueError:
-        raise UsageError("--in-flight takes whole numbers, e.g. 1,5") from None
+        raise UsageError("--max-in-flight takes whole numbers, e.g. 1,5") from None
     cells = parse_grid(
         _split(keying, ["keyed", "unkeyed"]),
         flights,

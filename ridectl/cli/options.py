@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from ridectl.cli.paths import writable_option
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName, entry
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings, build_settings
 from ridectl.errors import UsageError
 from ridectl.output.formats import Format
@@ -75,13 +77,21 @@ XOption = Annotated[
 ]
 
 
+def _clients_named() -> str:
+    """The clients as ``--client`` help lists them, each with its note."""
+    named = []
+    for client in ClientName:
+        notes = [n for n in (entry(client).about, client is DEFAULT_CLIENT and "default") if n]
+        named.append(client.value + (f" ({', '.join(notes)})" if notes else ""))
+    return ", ".join(named[:-1]) + " or " + named[-1]
+
+
 def client_option(doing: str) -> Any:
     """``--client`` (environment: ``RIDECTL_CLIENT``): the client library that ``doing``."""
     return typer.Option(
         "--client",
         envvar="RIDECTL_CLIENT",
-        help=f"Client library that {doing}: kafka-python (default), java (the Kafka Java "
-        "client) or librdkafka (confluent-kafka).",
+        help=f"Client library that {doing}: {_clients_named()}.",
         case_sensitive=False,
     )
 
@@ -93,16 +103,16 @@ Clients = Annotated[
     typer.Option(
         "--client",
         envvar="RIDECTL_CLIENT",
-        help="Client libraries to compare (comma-separated or repeated): kafka-python, java, "
-        "librdkafka, or all (default: kafka-python).",
+        help="Client libraries to compare (comma-separated or repeated): "
+        f"{', '.join(ClientName)}, or all (default: {DEFAULT_CLIENT.value}).",
         metavar="CLIENT",
     ),
 ]
 
 
 def parse_clients(values: list[str] | None) -> tuple[ClientName, ...]:
-    """The clients of a ``--client`` list; ``all`` stands for the three."""
-    names = [v.strip().lower() for raw in values or ["kafka-python"] for v in raw.split(",")]
+    """The clients of a ``--client`` list; ``all`` stands for every one."""
+    names = [v.strip().lower() for raw in values or [DEFAULT_CLIENT.value] for v in raw.split(",")]
     out: list[ClientName] = []
     for name in filter(None, names):
         if name == "all":
@@ -123,16 +133,16 @@ def settings_from(
     config: Path | None,
     x: list[str] | None,
     *,
-    clients: tuple[ClientName, ...] = (ClientName.KAFKA_PYTHON,),
-    **overrides: str | None,
+    clients: tuple[ClientName, ...] = (DEFAULT_CLIENT,),
+    options: Mapping[SettingName, str | None] | None = None,
 ) -> ClientSettings:
-    """Merge the connection options. ``overrides`` use Java names with '_' for '.', e.g.
-    ``max_in_flight_requests_per_connection="1"``; None means "not given". A name outside
-    ridectl's table must be one every client of ``clients`` knows."""
+    """Merge the connection options and the command's own setting ``options`` (None: not
+    given), later winning. A name outside ridectl's table must be one every client of
+    ``clients`` knows."""
     from ridectl.clients.factory import check_settings
 
-    java = {k.replace("_", "."): v for k, v in overrides.items() if v is not None}
-    settings = build_settings(bootstrap, config, x or [], java)
+    given: dict[str, str] = {k: v for k, v in (options or {}).items() if v is not None}
+    settings = build_settings(bootstrap, config, x or [], given)
     for client in clients:
         check_settings(client, settings)
     return settings

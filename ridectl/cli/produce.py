@@ -17,8 +17,9 @@ from ridectl.cli.options import (
     XOption,
     settings_from,
 )
-from ridectl.clients.base import ClientName
 from ridectl.clients.partitioners import PartitionerName
+from ridectl.clients.registry import DEFAULT_CLIENT
+from ridectl.clients.setting_names import SettingName
 from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
 from ridectl.output import console
 from ridectl.output.console import progress_bar
@@ -186,7 +187,7 @@ def produce(
             help="With --format json and --fault: every request the proxy saw, not a summary.",
         ),
     ] = False,
-    client: Client = ClientName.KAFKA_PYTHON,
+    client: Client = DEFAULT_CLIENT,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -205,12 +206,16 @@ def produce(
         config,
         x,
         clients=(client,),
-        max_in_flight_requests_per_connection=_s(max_in_flight),
-        retries=_s(retries),
-        enable_idempotence=None if idempotence is None else str(idempotence).lower(),
-        acks=None if acks is None else acks.value,
-        linger_ms=_s(linger_ms),
-        batch_size=_s(batch_size),
+        options={
+            SettingName.MAX_IN_FLIGHT: _s(max_in_flight),
+            SettingName.RETRIES: _s(retries),
+            SettingName.ENABLE_IDEMPOTENCE: None
+            if idempotence is None
+            else str(idempotence).lower(),
+            SettingName.ACKS: None if acks is None else acks.value,
+            SettingName.LINGER_MS: _s(linger_ms),
+            SettingName.BATCH_SIZE: _s(batch_size),
+        },
     )
     faults = _parse_faults(fault)
     padding = max(0, (record_size or 0) - 190)

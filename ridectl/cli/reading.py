@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
 from ridectl.errors import UsageError
 from ridectl.output import console
 from ridectl.output.console import progress_bar
@@ -36,7 +36,7 @@ def consume_history(
     workers: int,
     work_ms: float | None,
     settings: ClientSettings,
-    client: ClientName = ClientName.KAFKA_PYTHON,
+    client: ClientName = DEFAULT_CLIENT,
     *,
     announce: bool = True,
 ) -> tuple[History, ConsumeStats]:
@@ -67,7 +67,7 @@ def consume_history(
         history, stats, found = read_back(opts, choice)
     if announce and found is not choice and (line := found.announce(topic)) is not None:
         err.print(line)
-    if client is not ClientName.KAFKA_PYTHON:
+    if client is not DEFAULT_CLIENT:
         from ridectl.clients.order_defaults import Side, callouts
 
         for note in callouts(client, stats.effective, Side.CONSUMER):

@@ -15,7 +15,7 @@ from ridectl.cli.options import (
     XOption,
     settings_from,
 )
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT
 from ridectl.errors import ExitCode, UsageError, is_interrupt
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
@@ -45,7 +45,7 @@ def watch(
         ),
     ] = None,
     fmt: TableOrJson = Format.table,
-    client: ReadingClient = ClientName.KAFKA_PYTHON,
+    client: ReadingClient = DEFAULT_CLIENT,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,

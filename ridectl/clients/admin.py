@@ -14,6 +14,7 @@ from kafka import errors as kerrors
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from ridectl.clients.kafka_python_errors import translate
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError, require_positive
 
@@ -80,7 +81,7 @@ def _watch_connections() -> Iterator[_ConnectionWatch]:
 def _bootstrap_failure(settings: ClientSettings, watch: _ConnectionWatch) -> RidectlError:
     """The most telling message for a bootstrap that never succeeded."""
     where = settings.bootstrap
-    protocol = (settings.get("security.protocol") or "PLAINTEXT").strip().upper()
+    protocol = (settings.get(SettingName.SECURITY_PROTOCOL) or "PLAINTEXT").strip().upper()
     if watch.tls_failure:
         return RidectlError(
             f"TLS handshake with Kafka at {where} failed: {watch.tls_failure}",
@@ -88,7 +89,7 @@ def _bootstrap_failure(settings: ClientSettings, watch: _ConnectionWatch) -> Rid
             "broker's certificate) and the host name in the certificate",
         )
     if watch.sasl_started and watch.disconnected:
-        mechanism = settings.get("sasl.mechanism") or "PLAIN"
+        mechanism = settings.get(SettingName.SASL_MECHANISM) or "PLAIN"
         return RidectlError(
             f"Kafka at {where} refused the SASL login ({mechanism})",
             hint="check the user name and password (sasl.jaas.config or sasl.username / "
@@ -100,7 +101,7 @@ def _bootstrap_failure(settings: ClientSettings, watch: _ConnectionWatch) -> Rid
             hint="is this a TLS or SASL listener? set security.protocol (and its settings) "
             "with --config or -X",
         )
-    given = settings.parsed("bootstrap.timeout.ms")
+    given = settings.parsed(SettingName.BOOTSTRAP_TIMEOUT_MS)
     timeout = float(given if isinstance(given, int) else DEFAULT_CONNECT_TIMEOUT_MS)
     return unreachable(settings, timeout / 1000)
 

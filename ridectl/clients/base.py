@@ -3,7 +3,9 @@
 Producing and consuming go through these two small interfaces, so the experiment above them
 never imports a client library. kafka-python, the Java client (a small program driven over
 stdin/stdout) and librdkafka (confluent-kafka) each implement them in a module of their own in
-this package.
+this package; what else ridectl knows of each client is its record in
+:mod:`ridectl.clients.registry` (where :class:`ClientName` is defined, and kept importable
+from here).
 
 A producer is told where each record should go (its key, or an explicit partition) and reports
 every outcome through one callback, :class:`Delivery`, in whatever thread the library uses; the
@@ -16,18 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 import msgspec
 
-
-class ClientName(StrEnum):
-    """The client libraries ridectl drives."""
-
-    KAFKA_PYTHON = "kafka-python"
-    JAVA = "java"
-    LIBRDKAFKA = "librdkafka"
+# defined with the client records; kept importable from the seam
+from ridectl.clients.registry import ClientName as ClientName
 
 
 class Delivery(msgspec.Struct, gc=False):
@@ -137,24 +133,6 @@ def ack_batch_receiver(on_delivery: DeliveryCallback) -> AckBatch:
             one(index, partition, offset)
 
     return each
-
-
-#: ``Delivery.error`` names meaning "the broker stopped answering" (the record expired
-#: unacknowledged or its connection broke), per client; a run without faults that sees one
-#: stops sending and reports the broker gone.
-BROKER_GONE_ERRORS: frozenset[str] = frozenset(
-    {
-        # kafka-python
-        "KafkaTimeoutError",
-        "KafkaConnectionError",
-        # the Java client: the record expired unacknowledged (delivery.timeout.ms)
-        "TimeoutException",
-        # librdkafka: the record expired (message.timeout.ms), or no broker answers
-        "_MSG_TIMED_OUT",
-        "_TRANSPORT",
-        "_ALL_BROKERS_DOWN",
-    }
-)
 
 
 @dataclass(slots=True)

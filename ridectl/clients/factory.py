@@ -1,11 +1,12 @@
-"""Which implementation serves which client: the one place that turns a :class:`ClientName`
-into a producer or a consumer. The experiment asks here and never imports a client library."""
+"""Producers and consumers by client name: the experiment asks here and never imports a client
+library. Which class serves which client is the client's record's business
+(:mod:`ridectl.clients.registry`)."""
 
 from __future__ import annotations
 
 from ridectl.clients.base import ClientName, ConsumerClient, DeliveryCallback, ProducerClient
+from ridectl.clients.registry import entry
 from ridectl.clients.settings import ClientSettings, refuse_unknown
-from ridectl.errors import UsageError
 
 
 def check_settings(client: ClientName, settings: ClientSettings) -> None:
@@ -14,16 +15,8 @@ def check_settings(client: ClientName, settings: ClientSettings) -> None:
     knows passes through to it. The client libraries are asked, not copied."""
     if not settings.foreign():
         return
-    if client is ClientName.KAFKA_PYTHON:
-        refuse_unknown(settings, client.value, lambda _name: False)
-    elif client is ClientName.JAVA:
-        from ridectl.clients import java
-
-        refuse_unknown(settings, "the Java client", java.knows, java.all_own_names)
-    elif client is ClientName.LIBRDKAFKA:
-        from ridectl.clients import rdkafka_conf
-
-        refuse_unknown(settings, client.value, rdkafka_conf.knows, rdkafka_conf.own_names)
+    record = entry(client)
+    refuse_unknown(settings, record.called, record.knows, record.own_names)
 
 
 def make_producer(
@@ -40,45 +33,12 @@ def make_producer(
     ``bootstrap`` replaces the settings' servers (the fault proxy's address); ``partitioner``
     places keyed records like the named client would (see :mod:`ridectl.clients.partitioners`)."""
     check_settings(client, settings)
-    if client is ClientName.KAFKA_PYTHON:
-        from ridectl.clients.kafka_python import KafkaPythonProducer
-
-        return KafkaPythonProducer(
-            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
-        )
-    if client is ClientName.JAVA:
-        from ridectl.clients.java import JavaProducer
-
-        return JavaProducer(
-            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
-        )
-    if client is ClientName.LIBRDKAFKA:
-        from ridectl.clients.librdkafka import LibrdkafkaProducer
-
-        return LibrdkafkaProducer(
-            settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner
-        )
-    raise _unavailable(client)
+    make = entry(client).producer()
+    return make(settings, topic, on_delivery, bootstrap=bootstrap, partitioner=partitioner)
 
 
 def make_consumer(
     client: ClientName, settings: ClientSettings, *, group: str | None, doing: str
 ) -> ConsumerClient:
     """A consumer of ``client``; ``doing`` names the task in error messages."""
-    if client is ClientName.KAFKA_PYTHON:
-        from ridectl.clients.kafka_python import KafkaPythonConsumer
-
-        return KafkaPythonConsumer(settings, group=group, doing=doing)
-    if client is ClientName.JAVA:
-        from ridectl.clients.java_consumer import JavaConsumer
-
-        return JavaConsumer(settings, group=group, doing=doing)
-    if client is ClientName.LIBRDKAFKA:
-        from ridectl.clients.librdkafka import LibrdkafkaConsumer
-
-        return LibrdkafkaConsumer(settings, group=group, doing=doing)
-    raise _unavailable(client)
-
-
-def _unavailable(client: ClientName) -> UsageError:
-    return UsageError(f"the {client.value} client is not available in this version of ridectl")
+    return entry(client).consumer()(settings, group=group, doing=doing)

@@ -38,6 +38,7 @@ from ridectl.clients.base import (
 )
 from ridectl.clients.java_process import JavaProcess, client_error
 from ridectl.clients.key_placement import KeyPlacement
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import IGNORED, SETTINGS, ClientSettings, parse_jaas
 from ridectl.clients.settings import knows as knows_setting
 from ridectl.errors import RidectlError, UsageError
@@ -68,19 +69,20 @@ JVM_FLAGS = (
 )
 
 #: Read-side defaults unless the user sets them (as for ridectl's other consumers).
-CONSUMER_DEFAULTS = {
-    "enable.auto.commit": "false",
-    "auto.offset.reset": "earliest",
-    "max.poll.records": "5000",
-    "fetch.max.wait.ms": "100",
+CONSUMER_DEFAULTS: dict[str, str] = {
+    SettingName.ENABLE_AUTO_COMMIT: "false",
+    SettingName.AUTO_OFFSET_RESET: "earliest",
+    SettingName.MAX_POLL_RECORDS: "5000",
+    SettingName.FETCH_MAX_WAIT_MS: "100",
 }
 
 #: ridectl setting names the Java client spells otherwise or lacks, with what to do instead.
-_REFUSED = {
-    "bootstrap.timeout.ms": "it is kafka-python's own setting",
-    "ssl.certificate.location": "the Java client reads its certificate from ssl.keystore.*",
-    "ssl.key.location": "the Java client reads its key from ssl.keystore.*",
-    "ssl.crl.location": "the Java client takes revocation lists from the JVM's settings",
+_REFUSED: dict[str, str] = {
+    SettingName.BOOTSTRAP_TIMEOUT_MS: "it is kafka-python's own setting",
+    SettingName.SSL_CERTIFICATE_LOCATION: "the Java client reads its certificate from "
+    "ssl.keystore.*",
+    SettingName.SSL_KEY_LOCATION: "the Java client reads its key from ssl.keystore.*",
+    SettingName.SSL_CRL_LOCATION: "the Java client takes revocation lists from the JVM's settings",
 }
 
 
@@ -191,24 +193,27 @@ def java_settings(settings: Mapping[str, str], role: str) -> dict[str, str]:
             continue  # the Java client's own name, for the other role
         if key in _REFUSED:
             raise UsageError(f"the Java client has no setting {key}: {_REFUSED[key]}")
-        if key == "ssl.ca.location":
-            out["ssl.truststore.location"] = raw.strip()
+        if key == SettingName.SSL_CA_LOCATION:
+            out[SettingName.SSL_TRUSTSTORE_LOCATION] = raw.strip()
         else:
             out[key] = raw
-    if "ssl.truststore.location" in out:
+    if SettingName.SSL_TRUSTSTORE_LOCATION in out:
         # ridectl's trust store is a PEM file (kafka-python reads nothing else).
-        out.setdefault("ssl.truststore.type", "PEM")
-    user, password = out.pop("sasl.username", None), out.pop("sasl.password", None)
-    if user is not None and password is not None and "sasl.jaas.config" not in out:
-        mechanism = out.get("sasl.mechanism", "PLAIN")
+        out.setdefault(SettingName.SSL_TRUSTSTORE_TYPE, "PEM")
+    user, password = (
+        out.pop(SettingName.SASL_USERNAME, None),
+        out.pop(SettingName.SASL_PASSWORD, None),
+    )
+    if user is not None and password is not None and SettingName.SASL_JAAS_CONFIG not in out:
+        mechanism = out.get(SettingName.SASL_MECHANISM, "PLAIN")
         module = "plain.PlainLoginModule" if mechanism == "PLAIN" else "scram.ScramLoginModule"
         esc_user, esc_pw = (v.replace("\\", "\\\\").replace('"', '\\"') for v in (user, password))
-        out["sasl.jaas.config"] = (
+        out[SettingName.SASL_JAAS_CONFIG] = (
             f"org.apache.kafka.common.security.{module} required "
             f'username="{esc_user}" password="{esc_pw}";'
         )
-    if "sasl.jaas.config" in out:
-        parse_jaas(out["sasl.jaas.config"])  # a clear line for a malformed one
+    if SettingName.SASL_JAAS_CONFIG in out:
+        parse_jaas(out[SettingName.SASL_JAAS_CONFIG])  # a clear line for a malformed one
     return out
 
 
@@ -225,17 +230,17 @@ def start_program(
     mode: list[str], bootstrap: str, props: Mapping[str, str], what: str
 ) -> JavaProcess:
     """``RideClient`` started in ``mode`` with these settings, once it said it is ready."""
-    settings = {"bootstrap.servers": bootstrap, **props}
+    settings = {SettingName.BOOTSTRAP_SERVERS: bootstrap, **props}
     return JavaProcess(jvm_command(MAIN_CLASS, *mode), settings, what, START_TIMEOUT_S)
 
 
 def shown_settings(held: Mapping[str, str]) -> dict[str, str]:
     """The Java client's values, with two spelled as its documentation does."""
     out = dict(held)
-    if out.get("acks") == "-1":
-        out["acks"] = "all"
-    if out.get("partitioner.class") == "null":
-        out["partitioner.class"] = "built-in"
+    if out.get(SettingName.ACKS) == "-1":
+        out[SettingName.ACKS] = "all"
+    if out.get(SettingName.PARTITIONER_CLASS) == "null":
+        out[SettingName.PARTITIONER_CLASS] = "built-in"
     return out
 
 
@@ -370,12 +375,12 @@ class JavaProducer:
 
     def changed_by_client(self) -> list[str]:
         """Settings the Java client chose unlike its default, with the reason."""
-        if "enable.idempotence" in self._asked:
+        if SettingName.ENABLE_IDEMPOTENCE in self._asked:
             return []
-        if self._proc.settings.get("enable.idempotence") == "false":
+        if self._proc.settings.get(SettingName.ENABLE_IDEMPOTENCE) == "false":
             why = [
                 f"{k}={self._asked[k]}"
-                for k in ("acks", "retries", "max.in.flight.requests.per.connection")
+                for k in (SettingName.ACKS, SettingName.RETRIES, SettingName.MAX_IN_FLIGHT)
                 if k in self._asked
             ]
             return [

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ridectl.clients.base import ClientName, ConsumedRecord, RecordColumns
 from ridectl.clients.java import CONSUMER_DEFAULTS, GRACE_S, java_settings, start_program
 from ridectl.clients.java_process import client_error
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 
 _COUNTS = struct.Struct(">ii")
@@ -104,14 +105,14 @@ class JavaConsumer:
     ) -> None:
         props = {**CONSUMER_DEFAULTS, **java_settings(settings.values, "consumer")}
         if group is not None:
-            props["group.id"] = group
+            props[SettingName.GROUP_ID] = group
         self._proc = start_program(["consume"], settings.bootstrap, props, f"consumer, {doing}")
         #: False when the consumer auto-commits in a group: the commit of every poll (and of
         #: the close) covers all it polled, so a poll sent ahead would commit records never
         #: handed over (the JVM holds none ahead either)
-        auto_commit = props.get("enable.auto.commit", "false").strip().lower() == "true"
+        auto_commit = props.get(SettingName.ENABLE_AUTO_COMMIT, "false").strip().lower() == "true"
         # (the JVM's rule: a group.id given with -X counts as much as one given here)
-        self._may_read_ahead = props.get("group.id") is None or not auto_commit
+        self._may_read_ahead = props.get(SettingName.GROUP_ID) is None or not auto_commit
         #: the positions the last poll handed over reported, for the topic assigned last
         self._positions: dict[int, int] = {}
         self._topic: str | None = None

@@ -35,6 +35,7 @@ from ridectl.clients.base import (
 )
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.key_partitioner import kafka_partitioner
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings, in_force
 from ridectl.errors import RidectlError
 
@@ -160,7 +161,7 @@ class KafkaPythonProducer:
 
     def settings_in_force(self) -> Mapping[str, str]:
         partitioner = self._config.get("partitioner")
-        return {**in_force(self._config), "partitioner": type(partitioner).__name__}
+        return {**in_force(self._config), SettingName.PARTITIONER: type(partitioner).__name__}
 
     def retried_batches(self) -> int:
         """Batches kafka-python retried (one warning each) since the producer started."""
@@ -294,11 +295,11 @@ class KafkaPythonConsumer:
     def settings_in_force(self) -> Mapping[str, str]:
         cfg = self._config
         return {
-            "isolation.level": str(cfg.get("isolation_level")),
-            "enable.auto.commit": str(bool(cfg.get("enable_auto_commit"))).lower(),
-            "auto.offset.reset": str(cfg.get("auto_offset_reset")),
-            "max.poll.records": str(cfg.get("max_poll_records")),
-            "fetch.max.wait.ms": str(cfg.get("fetch_max_wait_ms")),
+            SettingName.ISOLATION_LEVEL: str(cfg.get("isolation_level")),
+            SettingName.ENABLE_AUTO_COMMIT: str(bool(cfg.get("enable_auto_commit"))).lower(),
+            SettingName.AUTO_OFFSET_RESET: str(cfg.get("auto_offset_reset")),
+            SettingName.MAX_POLL_RECORDS: str(cfg.get("max_poll_records")),
+            SettingName.FETCH_MAX_WAIT_MS: str(cfg.get("fetch_max_wait_ms")),
         }
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 
 from kafka import errors as kerrors
 
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError
 
@@ -42,10 +43,13 @@ def _too_large(
             "or send smaller records with a lower --record-size",
         )
     if "buffer_memory" in text:
-        limit, key = _setting(settings, "buffer.memory", DEFAULT_BUFFER_MEMORY), "buffer.memory"
+        limit, key = (
+            _setting(settings, SettingName.BUFFER_MEMORY, DEFAULT_BUFFER_MEMORY),
+            SettingName.BUFFER_MEMORY,
+        )
     else:
-        limit = _setting(settings, "max.request.size", DEFAULT_MAX_REQUEST_SIZE)
-        key = "max.request.size"
+        limit = _setting(settings, SettingName.MAX_REQUEST_SIZE, DEFAULT_MAX_REQUEST_SIZE)
+        key = SettingName.MAX_REQUEST_SIZE
     return UsageError(
         f"{doing}: a record of {size[1]} bytes is larger than the producer's {key}, {limit}",
         hint=f"raise it with -X {key}=N and the topic's max.message.bytes to match, "

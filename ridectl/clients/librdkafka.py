@@ -57,6 +57,7 @@ from ridectl.clients.base import (
 )
 from ridectl.clients.key_placement import KeyPlacement
 from ridectl.clients.rdkafka_callbacks import RecordCallback, weakly
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, one_line
 
@@ -82,13 +83,13 @@ _POLL_S = 0.05
 #: ridectl partitioner names librdkafka has built in (its own names): same placement.
 NATIVE_PARTITIONERS = {"murmur2": "murmur2_random", "crc32": "consistent_random"}
 #: Read-side defaults unless the user sets them (as for ridectl's other consumers).
-CONSUMER_DEFAULTS = {
-    "enable.auto.commit": "false",
-    "auto.offset.reset": "earliest",
-    "fetch.wait.max.ms": "100",
+CONSUMER_DEFAULTS: dict[str, str] = {
+    SettingName.ENABLE_AUTO_COMMIT: "false",
+    SettingName.AUTO_OFFSET_RESET: "earliest",
+    SettingName.FETCH_WAIT_MAX_MS: "100",
     # Past queued.min.messages (100,000) queued, librdkafka stops fetching for this long, 1 s
     # by default: a reader a little behind a fast fetch then stalls a whole second at a time.
-    "fetch.queue.backoff.ms": "20",
+    SettingName.FETCH_QUEUE_BACKOFF_MS: "20",
 }
 _FULL_WAIT_S = 0.01
 #: How often librdkafka reports its statistics (the retry count is read from them).
@@ -133,7 +134,7 @@ def _kafka_error(exc: BaseException) -> KafkaError | None:
 
 def _base_conf(bootstrap: str, settings: Mapping[str, str], role: str) -> dict[str, str]:
     conf = rdkafka_conf.translate(settings, role)
-    conf["bootstrap.servers"] = bootstrap
+    conf[SettingName.BOOTSTRAP_SERVERS] = bootstrap
     return conf
 
 
@@ -160,7 +161,7 @@ class LibrdkafkaProducer:
         self._conf = _base_conf(bootstrap or settings.bootstrap, settings.values, "producer")
         self._placement: KeyPlacement | None = None
         if partitioner in NATIVE_PARTITIONERS:
-            self._conf["partitioner"] = NATIVE_PARTITIONERS[partitioner]
+            self._conf[SettingName.PARTITIONER] = NATIVE_PARTITIONERS[partitioner]
         elif partitioner is not None:
             self._placement = KeyPlacement(partitioner, lambda: self.partitions_for(topic))
         self._fatal: KafkaError | None = None
@@ -171,7 +172,7 @@ class LibrdkafkaProducer:
             # through weak references: librdkafka's handle keeps these alive (see ``weakly``)
             "error_cb": weakly(self._on_error),
             "logger": _logger(self._conf),
-            "statistics.interval.ms": _STATS_MS,
+            SettingName.STATISTICS_INTERVAL_MS: _STATS_MS,
             "stats_cb": weakly(self._on_stats),
         }
         try:
@@ -312,14 +313,14 @@ class LibrdkafkaProducer:
 
     def changed_by_client(self) -> list[str]:
         """Order-deciding settings librdkafka chose unlike what was asked, with the reason."""
-        asked = self._conf.get("max.in.flight.requests.per.connection") or self._conf.get(
-            "max.in.flight"
+        asked = self._conf.get(SettingName.MAX_IN_FLIGHT) or self._conf.get(
+            SettingName.MAX_IN_FLIGHT_ALIAS
         )
         shown = self.settings_in_force()
-        if shown.get("enable.idempotence") == "true" and asked is None:
+        if shown.get(SettingName.ENABLE_IDEMPOTENCE) == "true" and asked is None:
             return [
                 "librdkafka lowered max.in.flight.requests.per.connection from 1000000 to "
-                f"{shown.get('max.in.flight.requests.per.connection')} because idempotence is on"
+                f"{shown.get(SettingName.MAX_IN_FLIGHT)} because idempotence is on"
             ]
         return []
 
@@ -381,8 +382,8 @@ class LibrdkafkaConsumer:
     ) -> None:
         conf = {**CONSUMER_DEFAULTS, **_base_conf(settings.bootstrap, settings.values, "consumer")}
         if group is not None:
-            conf["group.id"] = group
-        conf.setdefault("group.id", f"ridectl-{uuid.uuid4().hex[:12]}")
+            conf[SettingName.GROUP_ID] = group
+        conf.setdefault(SettingName.GROUP_ID, f"ridectl-{uuid.uuid4().hex[:12]}")
         self._conf = conf
         self._doing = doing
         try:

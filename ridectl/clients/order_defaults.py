@@ -1,26 +1,22 @@
-"""The out-of-the-box settings that decide order, where the three clients part ways.
+"""The out-of-the-box settings that decide order, where the clients part ways.
 
 A run shows the settings its client ran with, read back from the client itself. What a run
-cannot read back is what the *other* clients would have done by default; this table says it,
-each value spelled as that client prints it in its ``settings_in_force``. It is not trusted
-blindly: ``tests/test_clients_cli.py`` starts each client with no setting given and compares
-what it reads back with every entry here.
+cannot read back is what the *other* clients would have done by default; each client's record
+(:attr:`ridectl.clients.registry.ClientEntry.order_defaults`) says it, each value spelled as
+that client prints it in its ``settings_in_force``, and :data:`ORDER_DEFAULTS` lines them up
+setting by setting. It is not trusted blindly: ``tests/test_clients_cli.py`` starts each client
+with no setting given and compares what it reads back with every entry here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import CLIENTS, ClientEntry, ClientName, OrderSetting, Side
+from ridectl.clients.setting_names import SettingName
 
-_KP, _JAVA, _RDK = ClientName.KAFKA_PYTHON, ClientName.JAVA, ClientName.LIBRDKAFKA
-
-
-class Side(StrEnum):
-    PRODUCER = "producer"
-    CONSUMER = "consumer"
+__all__ = ["ORDER_DEFAULTS", "OrderDefault", "Side", "callouts", "one_record_per_request"]
 
 
 @dataclass(frozen=True)
@@ -37,41 +33,20 @@ class OrderDefault:
         return len(set(self.defaults.values())) > 1 or len(set(self.meaning.values())) > 1
 
 
-def _same(name: str) -> dict[ClientName, str]:
-    return {_KP: name, _JAVA: name, _RDK: name}
+def _line_up(setting: OrderSetting, entries: Mapping[ClientName, ClientEntry]) -> OrderDefault:
+    own = {
+        client: next(d for d in record.order_defaults if d.setting is setting)
+        for client, record in entries.items()
+    }
+    return OrderDefault(
+        setting.side,
+        {client: d.name for client, d in own.items()},
+        {client: d.value for client, d in own.items()},
+        {client: d.meaning for client, d in own.items() if d.meaning},
+    )
 
 
-ORDER_DEFAULTS: tuple[OrderDefault, ...] = (
-    OrderDefault(
-        Side.PRODUCER,
-        _same("enable.idempotence"),
-        {_KP: "true", _JAVA: "true", _RDK: "false"},
-        {},
-    ),
-    OrderDefault(
-        Side.PRODUCER,
-        _same("max.in.flight.requests.per.connection"),
-        {_KP: "5", _JAVA: "5", _RDK: "1000000"},
-        {},
-    ),
-    OrderDefault(
-        Side.PRODUCER,
-        {_KP: "partitioner", _JAVA: "partitioner.class", _RDK: "partitioner"},
-        {_KP: "DefaultPartitioner", _JAVA: "built-in", _RDK: "consistent_random"},
-        {
-            _KP: "keys by murmur2, no key: a random partition per record",
-            _JAVA: "keys by murmur2, no key: sticky",
-            _RDK: "keys by CRC-32, no key: sticky",
-        },
-    ),
-    OrderDefault(Side.PRODUCER, _same("linger.ms"), {_KP: "0", _JAVA: "5", _RDK: "5"}, {}),
-    OrderDefault(
-        Side.CONSUMER,
-        _same("isolation.level"),
-        {_KP: "read_uncommitted", _JAVA: "read_uncommitted", _RDK: "read_committed"},
-        {},
-    ),
-)
+ORDER_DEFAULTS: tuple[OrderDefault, ...] = tuple(_line_up(s, CLIENTS) for s in OrderSetting)
 
 
 def callouts(client: ClientName, in_force: Mapping[str, str], side: Side) -> list[str]:
@@ -105,16 +80,17 @@ def _spelled(entry: OrderDefault, other: ClientName, name: str) -> str:
 def one_record_per_request(client: ClientName) -> dict[str, str]:
     """The retry recipe for ``client``, by the names it takes: each record travels in its own
     request, five requests may be in flight per connection, retries go out at once and
-    nothing keeps them in order (idempotence off). kafka-python and the Java client size a
-    batch for one record with ``batch.size=1``; librdkafka counts records per batch
-    (``batch.num.messages=1``) and refuses a retry backoff under 1 ms."""
-    recipe = {
-        "enable.idempotence": "false",
-        "max.in.flight.requests.per.connection": "5",
-        "retries": "1000000",
-        "acks": "all",
-        "linger.ms": "0",
+    nothing keeps them in order (idempotence off). How a client makes a batch of one record
+    and how short its retry backoff may be are its record's
+    (:attr:`~ridectl.clients.registry.ClientEntry.one_record_batch`,
+    :attr:`~ridectl.clients.registry.ClientEntry.shortest_retry_backoff_ms`)."""
+    record = CLIENTS[client]
+    return {
+        SettingName.ENABLE_IDEMPOTENCE: "false",
+        SettingName.MAX_IN_FLIGHT: "5",
+        SettingName.RETRIES: "1000000",
+        SettingName.ACKS: "all",
+        SettingName.LINGER_MS: "0",
+        **record.one_record_batch,
+        SettingName.RETRY_BACKOFF_MS: str(record.shortest_retry_backoff_ms),
     }
-    if client is ClientName.LIBRDKAFKA:
-        return {**recipe, "batch.num.messages": "1", "retry.backoff.ms": "1"}
-    return {**recipe, "batch.size": "1", "retry.backoff.ms": "0"}

@@ -101,6 +101,24 @@ class PartitionerName(StrEnum):
     murmur3 = "murmur3"
 
 
+class KeylessStrategy(StrEnum):
+    """Where a client puts a record that has no key."""
+
+    RANDOM_PER_RECORD = "random_per_record"
+    STICKY_BATCH = "sticky_batch"
+    STICKY_TIME = "sticky_time"
+
+    def describe(self) -> str:
+        return _KEYLESS_TEXT[self]
+
+
+_KEYLESS_TEXT = {
+    KeylessStrategy.RANDOM_PER_RECORD: "a random partition for each record",
+    KeylessStrategy.STICKY_BATCH: "one partition until a batch fills, then another (sticky)",
+    KeylessStrategy.STICKY_TIME: "one random partition for a short while, then another "
+    "(sticky.partitioning.linger.ms)",
+}
+
 #: name -> ``f(key, partitions)``; None means "random partition" for that key.
 PARTITIONERS: dict[PartitionerName, Callable[[bytes, int], int | None]] = {
     PartitionerName.murmur2: _murmur2,

@@ -25,53 +25,54 @@ import os
 from collections.abc import Mapping
 from functools import cache
 
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import IGNORED, SETTINGS, parse_jaas
 from ridectl.errors import UsageError
 
 #: Java name -> librdkafka name, where they differ and librdkafka has no alias of its own.
 RENAMED: dict[str, str] = {
-    "max.request.size": "message.max.bytes",
-    "receive.buffer.bytes": "socket.receive.buffer.bytes",
-    "send.buffer.bytes": "socket.send.buffer.bytes",
-    "fetch.max.wait.ms": "fetch.wait.max.ms",
+    SettingName.MAX_REQUEST_SIZE: SettingName.MESSAGE_MAX_BYTES,
+    SettingName.RECEIVE_BUFFER_BYTES: SettingName.SOCKET_RECEIVE_BUFFER_BYTES,
+    SettingName.SEND_BUFFER_BYTES: SettingName.SOCKET_SEND_BUFFER_BYTES,
+    SettingName.FETCH_MAX_WAIT_MS: SettingName.FETCH_WAIT_MAX_MS,
     # ridectl reads these as PEM files (see ridectl.clients.settings); librdkafka's PEM names:
-    "ssl.truststore.location": "ssl.ca.location",
-    "ssl.keystore.location": "ssl.certificate.location",
+    SettingName.SSL_TRUSTSTORE_LOCATION: SettingName.SSL_CA_LOCATION,
+    SettingName.SSL_KEYSTORE_LOCATION: SettingName.SSL_CERTIFICATE_LOCATION,
 }
 
 #: Java (or kafka-python) settings librdkafka has no counterpart for, with the reason.
 REFUSED: dict[str, str] = {
-    "max.block.ms": "librdkafka never blocks a send; its queue is bounded by "
+    SettingName.MAX_BLOCK_MS: "librdkafka never blocks a send; its queue is bounded by "
     "queue.buffering.max.messages and queue.buffering.max.kbytes",
-    "bootstrap.timeout.ms": "it is kafka-python's own setting",
-    "max.poll.records": "librdkafka's consumer has no per-poll record limit",
+    SettingName.BOOTSTRAP_TIMEOUT_MS: "it is kafka-python's own setting",
+    SettingName.MAX_POLL_RECORDS: "librdkafka's consumer has no per-poll record limit",
 }
 
 #: What :func:`settings_in_force` reports: the name shown -> librdkafka's canonical name.
 #: The shown names are the ones a librdkafka user writes.
 PRODUCER_SHOWN: dict[str, str] = {
-    "enable.idempotence": "enable.idempotence",
-    "acks": "request.required.acks",
-    "max.in.flight.requests.per.connection": "max.in.flight.requests.per.connection",
-    "retries": "message.send.max.retries",
-    "linger.ms": "queue.buffering.max.ms",
-    "batch.num.messages": "batch.num.messages",
-    "batch.size": "batch.size",
-    "message.timeout.ms": "message.timeout.ms",
-    "retry.backoff.ms": "retry.backoff.ms",
-    "compression.type": "compression.codec",
-    "partitioner": "partitioner",
-    "sticky.partitioning.linger.ms": "sticky.partitioning.linger.ms",
-    "message.max.bytes": "message.max.bytes",
+    SettingName.ENABLE_IDEMPOTENCE: SettingName.ENABLE_IDEMPOTENCE,
+    SettingName.ACKS: SettingName.REQUEST_REQUIRED_ACKS,
+    SettingName.MAX_IN_FLIGHT: SettingName.MAX_IN_FLIGHT,
+    SettingName.RETRIES: SettingName.MESSAGE_SEND_MAX_RETRIES,
+    SettingName.LINGER_MS: SettingName.QUEUE_BUFFERING_MAX_MS,
+    SettingName.BATCH_NUM_MESSAGES: SettingName.BATCH_NUM_MESSAGES,
+    SettingName.BATCH_SIZE: SettingName.BATCH_SIZE,
+    SettingName.MESSAGE_TIMEOUT_MS: SettingName.MESSAGE_TIMEOUT_MS,
+    SettingName.RETRY_BACKOFF_MS: SettingName.RETRY_BACKOFF_MS,
+    SettingName.COMPRESSION_TYPE: SettingName.COMPRESSION_CODEC,
+    SettingName.PARTITIONER: SettingName.PARTITIONER,
+    SettingName.STICKY_PARTITIONING_LINGER_MS: SettingName.STICKY_PARTITIONING_LINGER_MS,
+    SettingName.MESSAGE_MAX_BYTES: SettingName.MESSAGE_MAX_BYTES,
 }
 CONSUMER_SHOWN: dict[str, str] = {
-    "isolation.level": "isolation.level",
-    "enable.auto.commit": "enable.auto.commit",
-    "auto.offset.reset": "auto.offset.reset",
-    "fetch.wait.max.ms": "fetch.wait.max.ms",
-    "fetch.min.bytes": "fetch.min.bytes",
-    "max.partition.fetch.bytes": "fetch.message.max.bytes",
-    "check.crcs": "check.crcs",
+    SettingName.ISOLATION_LEVEL: SettingName.ISOLATION_LEVEL,
+    SettingName.ENABLE_AUTO_COMMIT: SettingName.ENABLE_AUTO_COMMIT,
+    SettingName.AUTO_OFFSET_RESET: SettingName.AUTO_OFFSET_RESET,
+    SettingName.FETCH_WAIT_MAX_MS: SettingName.FETCH_WAIT_MAX_MS,
+    SettingName.FETCH_MIN_BYTES: SettingName.FETCH_MIN_BYTES,
+    SettingName.MAX_PARTITION_FETCH_BYTES: SettingName.FETCH_MESSAGE_MAX_BYTES,
+    SettingName.CHECK_CRCS: SettingName.CHECK_CRCS,
 }
 
 _ACKS = {"-1": "all"}
@@ -88,11 +89,11 @@ def translate(settings: Mapping[str, str], role: str) -> dict[str, str]:
             continue
         if key in REFUSED:
             raise UsageError(f"librdkafka has no setting {key}: {REFUSED[key]}")
-        if key == "sasl.jaas.config":
-            out["sasl.username"], out["sasl.password"] = parse_jaas(raw)
+        if key == SettingName.SASL_JAAS_CONFIG:
+            out[SettingName.SASL_USERNAME], out[SettingName.SASL_PASSWORD] = parse_jaas(raw)
             continue
         value = raw.strip()
-        if key == "ssl.endpoint.identification.algorithm" and not value:
+        if key == SettingName.SSL_ENDPOINT_IDENTIFICATION_ALGORITHM and not value:
             value = "none"  # Java turns host name checks off with an empty value
         out[RENAMED.get(key, key)] = value
     return out
@@ -227,7 +228,7 @@ def settings_in_force(conf: Mapping[str, str], role: str) -> dict[str, str]:
     When the bundled library cannot be found, the given values are reported alone, under
     ``(not read back)``."""
     shown = PRODUCER_SHOWN if role == "producer" else CONSUMER_SHOWN
-    twin_conf = {k: v for k, v in conf.items() if k != "bootstrap.servers"}
+    twin_conf = {k: v for k, v in conf.items() if k != SettingName.BOOTSTRAP_SERVERS}
     lib = _library()
     values = (
         _twin_dump(lib, twin_conf, _PRODUCER if role == "producer" else _CONSUMER) if lib else {}
@@ -238,5 +239,5 @@ def settings_in_force(conf: Mapping[str, str], role: str) -> dict[str, str]:
     for name, canonical in shown.items():
         if canonical in values:
             value = values[canonical]
-            out[name] = _ACKS.get(value, value) if name == "acks" else value
+            out[name] = _ACKS.get(value, value) if name == SettingName.ACKS else value
     return out

@@ -3,10 +3,11 @@ mapped to kafka-python's keyword arguments.
 
 Users know Kafka's settings by their Java names (``max.in.flight.requests.per.connection``,
 ``enable.idempotence``, ``security.protocol``); kafka-python spells them with underscores and
-accepts a slightly different set. This module is the one place that translates, checks the
-values' types, and holds ridectl's names. A name outside its table may be a client library's
-own (librdkafka's ``batch.num.messages``, a Java-only setting): it is kept, and refused per
-client by :func:`refuse_unknown`, asking the client (``ridectl.clients.factory``) whether it
+accepts a slightly different set. This module holds ridectl's table of settings (their names
+are :class:`~ridectl.clients.setting_names.SettingName` members), checks the values' types and
+translates them for kafka-python. A name outside its table may be a client library's own
+(librdkafka's ``batch.num.messages``, a Java-only setting): it is kept, and refused per client
+by :func:`refuse_unknown`, asking the client's record (``ridectl.clients.registry``) whether it
 knows the name.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ridectl.clients.setting_names import SettingName
 from ridectl.errors import UsageError
 from ridectl.versions import DEFAULT_BOOTSTRAP
 
@@ -110,7 +112,7 @@ class Setting:
     """One client setting: its Java name (ours), kafka-python's keyword, how to check a value,
     which clients take it, and whether the run summary reports the value in force."""
 
-    java: str
+    java: SettingName
     python: str
     parse: Callable[[str, str], object]
     roles: frozenset[Role]
@@ -119,90 +121,100 @@ class Setting:
 
 _TABLE: list[Setting] = [
     # ---- common
-    Setting("client.id", "client_id", _str, ALL_ROLES),
-    Setting("request.timeout.ms", "request_timeout_ms", _pos_int, ALL_ROLES),
-    Setting("retry.backoff.ms", "retry_backoff_ms", _nonneg_int, ALL_ROLES, reported=True),
-    Setting("reconnect.backoff.ms", "reconnect_backoff_ms", _nonneg_int, ALL_ROLES),
-    Setting("reconnect.backoff.max.ms", "reconnect_backoff_max_ms", _nonneg_int, ALL_ROLES),
-    Setting("connections.max.idle.ms", "connections_max_idle_ms", _pos_int, ALL_ROLES),
-    Setting("metadata.max.age.ms", "metadata_max_age_ms", _pos_int, ALL_ROLES),
-    Setting("receive.buffer.bytes", "receive_buffer_bytes", _int, ALL_ROLES),
-    Setting("send.buffer.bytes", "send_buffer_bytes", _int, ALL_ROLES),
-    Setting("client.dns.lookup", "client_dns_lookup", _str, ALL_ROLES),
-    # kafka-python's own: how long to keep trying the bootstrap servers before giving up.
-    Setting("bootstrap.timeout.ms", "bootstrap_timeout_ms", _pos_int, ALL_ROLES),
+    Setting(SettingName.CLIENT_ID, "client_id", _str, ALL_ROLES),
+    Setting(SettingName.REQUEST_TIMEOUT_MS, "request_timeout_ms", _pos_int, ALL_ROLES),
     Setting(
-        "security.protocol",
+        SettingName.RETRY_BACKOFF_MS, "retry_backoff_ms", _nonneg_int, ALL_ROLES, reported=True
+    ),
+    Setting(SettingName.RECONNECT_BACKOFF_MS, "reconnect_backoff_ms", _nonneg_int, ALL_ROLES),
+    Setting(
+        SettingName.RECONNECT_BACKOFF_MAX_MS, "reconnect_backoff_max_ms", _nonneg_int, ALL_ROLES
+    ),
+    Setting(SettingName.CONNECTIONS_MAX_IDLE_MS, "connections_max_idle_ms", _pos_int, ALL_ROLES),
+    Setting(SettingName.METADATA_MAX_AGE_MS, "metadata_max_age_ms", _pos_int, ALL_ROLES),
+    Setting(SettingName.RECEIVE_BUFFER_BYTES, "receive_buffer_bytes", _int, ALL_ROLES),
+    Setting(SettingName.SEND_BUFFER_BYTES, "send_buffer_bytes", _int, ALL_ROLES),
+    Setting(SettingName.CLIENT_DNS_LOOKUP, "client_dns_lookup", _str, ALL_ROLES),
+    # kafka-python's own: how long to keep trying the bootstrap servers before giving up.
+    Setting(SettingName.BOOTSTRAP_TIMEOUT_MS, "bootstrap_timeout_ms", _pos_int, ALL_ROLES),
+    Setting(
+        SettingName.SECURITY_PROTOCOL,
         "security_protocol",
         _choice("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
         ALL_ROLES,
     ),
     Setting(
-        "sasl.mechanism",
+        SettingName.SASL_MECHANISM,
         "sasl_mechanism",
         _choice("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "GSSAPI", "OAUTHBEARER"),
         ALL_ROLES,
     ),
     # Username/password come from sasl.jaas.config (Java) or these librdkafka-style names.
-    Setting("sasl.username", "sasl_plain_username", _str, ALL_ROLES),
-    Setting("sasl.password", "sasl_plain_password", _str, ALL_ROLES),
-    Setting("sasl.kerberos.service.name", "sasl_kerberos_service_name", _str, ALL_ROLES),
+    Setting(SettingName.SASL_USERNAME, "sasl_plain_username", _str, ALL_ROLES),
+    Setting(SettingName.SASL_PASSWORD, "sasl_plain_password", _str, ALL_ROLES),
+    Setting(SettingName.SASL_KERBEROS_SERVICE_NAME, "sasl_kerberos_service_name", _str, ALL_ROLES),
     # TLS. kafka-python reads PEM files only: a PEM trust/key store is accepted by its Java name.
-    Setting("ssl.truststore.location", "ssl_cafile", _file, ALL_ROLES),
-    Setting("ssl.ca.location", "ssl_cafile", _file, ALL_ROLES),
-    Setting("ssl.keystore.location", "ssl_certfile", _file, ALL_ROLES),
-    Setting("ssl.certificate.location", "ssl_certfile", _file, ALL_ROLES),
-    Setting("ssl.key.location", "ssl_keyfile", _file, ALL_ROLES),
-    Setting("ssl.key.password", "ssl_password", _str, ALL_ROLES),
-    Setting("ssl.crl.location", "ssl_crlfile", _file, ALL_ROLES),
-    Setting("ssl.cipher.suites", "ssl_ciphers", _str, ALL_ROLES),
+    Setting(SettingName.SSL_TRUSTSTORE_LOCATION, "ssl_cafile", _file, ALL_ROLES),
+    Setting(SettingName.SSL_CA_LOCATION, "ssl_cafile", _file, ALL_ROLES),
+    Setting(SettingName.SSL_KEYSTORE_LOCATION, "ssl_certfile", _file, ALL_ROLES),
+    Setting(SettingName.SSL_CERTIFICATE_LOCATION, "ssl_certfile", _file, ALL_ROLES),
+    Setting(SettingName.SSL_KEY_LOCATION, "ssl_keyfile", _file, ALL_ROLES),
+    Setting(SettingName.SSL_KEY_PASSWORD, "ssl_password", _str, ALL_ROLES),
+    Setting(SettingName.SSL_CRL_LOCATION, "ssl_crlfile", _file, ALL_ROLES),
+    Setting(SettingName.SSL_CIPHER_SUITES, "ssl_ciphers", _str, ALL_ROLES),
     # Java turns host name checking off with an empty value; "https" keeps it on.
     Setting(
-        "ssl.endpoint.identification.algorithm",
+        SettingName.SSL_ENDPOINT_IDENTIFICATION_ALGORITHM,
         "ssl_check_hostname",
         lambda _k, raw: raw.strip().lower() == "https",
         ALL_ROLES,
     ),
     # ---- producer
-    Setting("acks", "acks", _acks, PRODUCER, reported=True),
-    Setting("retries", "retries", _nonneg_int, PRODUCER, reported=True),
-    Setting("enable.idempotence", "enable_idempotence", _bool, PRODUCER, reported=True),
+    Setting(SettingName.ACKS, "acks", _acks, PRODUCER, reported=True),
+    Setting(SettingName.RETRIES, "retries", _nonneg_int, PRODUCER, reported=True),
+    Setting(SettingName.ENABLE_IDEMPOTENCE, "enable_idempotence", _bool, PRODUCER, reported=True),
     Setting(
-        "max.in.flight.requests.per.connection",
+        SettingName.MAX_IN_FLIGHT,
         "max_in_flight_requests_per_connection",
         _pos_int,
         ALL_ROLES,
         reported=True,
     ),
-    Setting("linger.ms", "linger_ms", _nonneg_int, PRODUCER, reported=True),
-    Setting("batch.size", "batch_size", _nonneg_int, PRODUCER, reported=True),
-    Setting("compression.type", "compression_type", _compression, PRODUCER, reported=True),
-    Setting("delivery.timeout.ms", "delivery_timeout_ms", _pos_int, PRODUCER, reported=True),
-    Setting("max.block.ms", "max_block_ms", _nonneg_int, PRODUCER),
-    Setting("max.request.size", "max_request_size", _pos_int, PRODUCER),
-    Setting("transaction.timeout.ms", "transaction_timeout_ms", _pos_int, PRODUCER),
-    # ---- consumer
-    Setting("group.id", "group_id", _str, CONSUMER),
-    Setting("group.instance.id", "group_instance_id", _str, CONSUMER),
-    Setting("auto.offset.reset", "auto_offset_reset", _choice("earliest", "latest"), CONSUMER),
-    Setting("enable.auto.commit", "enable_auto_commit", _bool, CONSUMER),
-    Setting("auto.commit.interval.ms", "auto_commit_interval_ms", _pos_int, CONSUMER),
-    Setting("fetch.min.bytes", "fetch_min_bytes", _pos_int, CONSUMER),
-    Setting("fetch.max.wait.ms", "fetch_max_wait_ms", _nonneg_int, CONSUMER),
-    Setting("fetch.max.bytes", "fetch_max_bytes", _pos_int, CONSUMER),
-    Setting("max.partition.fetch.bytes", "max_partition_fetch_bytes", _pos_int, CONSUMER),
-    Setting("max.poll.records", "max_poll_records", _pos_int, CONSUMER),
-    Setting("max.poll.interval.ms", "max_poll_interval_ms", _pos_int, CONSUMER),
-    Setting("session.timeout.ms", "session_timeout_ms", _pos_int, CONSUMER),
-    Setting("heartbeat.interval.ms", "heartbeat_interval_ms", _pos_int, CONSUMER),
-    Setting("check.crcs", "check_crcs", _bool, CONSUMER),
+    Setting(SettingName.LINGER_MS, "linger_ms", _nonneg_int, PRODUCER, reported=True),
+    Setting(SettingName.BATCH_SIZE, "batch_size", _nonneg_int, PRODUCER, reported=True),
     Setting(
-        "isolation.level",
+        SettingName.COMPRESSION_TYPE, "compression_type", _compression, PRODUCER, reported=True
+    ),
+    Setting(
+        SettingName.DELIVERY_TIMEOUT_MS, "delivery_timeout_ms", _pos_int, PRODUCER, reported=True
+    ),
+    Setting(SettingName.MAX_BLOCK_MS, "max_block_ms", _nonneg_int, PRODUCER),
+    Setting(SettingName.MAX_REQUEST_SIZE, "max_request_size", _pos_int, PRODUCER),
+    Setting(SettingName.TRANSACTION_TIMEOUT_MS, "transaction_timeout_ms", _pos_int, PRODUCER),
+    # ---- consumer
+    Setting(SettingName.GROUP_ID, "group_id", _str, CONSUMER),
+    Setting(SettingName.GROUP_INSTANCE_ID, "group_instance_id", _str, CONSUMER),
+    Setting(
+        SettingName.AUTO_OFFSET_RESET, "auto_offset_reset", _choice("earliest", "latest"), CONSUMER
+    ),
+    Setting(SettingName.ENABLE_AUTO_COMMIT, "enable_auto_commit", _bool, CONSUMER),
+    Setting(SettingName.AUTO_COMMIT_INTERVAL_MS, "auto_commit_interval_ms", _pos_int, CONSUMER),
+    Setting(SettingName.FETCH_MIN_BYTES, "fetch_min_bytes", _pos_int, CONSUMER),
+    Setting(SettingName.FETCH_MAX_WAIT_MS, "fetch_max_wait_ms", _nonneg_int, CONSUMER),
+    Setting(SettingName.FETCH_MAX_BYTES, "fetch_max_bytes", _pos_int, CONSUMER),
+    Setting(SettingName.MAX_PARTITION_FETCH_BYTES, "max_partition_fetch_bytes", _pos_int, CONSUMER),
+    Setting(SettingName.MAX_POLL_RECORDS, "max_poll_records", _pos_int, CONSUMER),
+    Setting(SettingName.MAX_POLL_INTERVAL_MS, "max_poll_interval_ms", _pos_int, CONSUMER),
+    Setting(SettingName.SESSION_TIMEOUT_MS, "session_timeout_ms", _pos_int, CONSUMER),
+    Setting(SettingName.HEARTBEAT_INTERVAL_MS, "heartbeat_interval_ms", _pos_int, CONSUMER),
+    Setting(SettingName.CHECK_CRCS, "check_crcs", _bool, CONSUMER),
+    Setting(
+        SettingName.ISOLATION_LEVEL,
         "isolation_level",
         _choice("read_uncommitted", "read_committed"),
         CONSUMER,
     ),
-    Setting("client.rack", "client_rack", _str, CONSUMER),
+    Setting(SettingName.CLIENT_RACK, "client_rack", _str, CONSUMER),
 ]
 SETTINGS: dict[str, Setting] = {s.java: s for s in _TABLE}
 #: The settings that decide order and speed, whose values in force a run reports.
@@ -212,15 +224,15 @@ REPORTED: tuple[Setting, ...] = tuple(s for s in _TABLE if s.reported)
 #: accepted (so a shared client.properties file works) and reported as ignored.
 IGNORED = frozenset(
     {
-        "key.serializer",
-        "value.serializer",
-        "key.deserializer",
-        "value.deserializer",
-        "ssl.truststore.type",
-        "ssl.keystore.type",
-        "ssl.truststore.password",
-        "ssl.keystore.password",
-        "sasl.login.callback.handler.class",
+        SettingName.KEY_SERIALIZER,
+        SettingName.VALUE_SERIALIZER,
+        SettingName.KEY_DESERIALIZER,
+        SettingName.VALUE_DESERIALIZER,
+        SettingName.SSL_TRUSTSTORE_TYPE,
+        SettingName.SSL_KEYSTORE_TYPE,
+        SettingName.SSL_TRUSTSTORE_PASSWORD,
+        SettingName.SSL_KEYSTORE_PASSWORD,
+        SettingName.SASL_LOGIN_CALLBACK_HANDLER_CLASS,
     }
 )
 
@@ -251,11 +263,11 @@ _NAME = re.compile(r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*")
 
 def knows(key: str) -> bool:
     """Whether ``key`` is one of ridectl's own (Java) setting names."""
-    return key in SETTINGS or key in IGNORED or key == "sasl.jaas.config"
+    return key in SETTINGS or key in IGNORED or key == SettingName.SASL_JAAS_CONFIG
 
 
 def _nearest(key: str, extra: Iterable[str] = ()) -> str:
-    known = [*SETTINGS, "sasl.jaas.config", *extra]
+    known = [*SETTINGS, SettingName.SASL_JAAS_CONFIG, *extra]
     near = [k for k in known if k.startswith(key + ".")] or difflib.get_close_matches(
         key, known, n=1
     )
@@ -296,14 +308,14 @@ class ClientSettings:
 
     def set(self, key: str, raw: str, origin: str) -> None:
         key = key.strip()
-        if key == "bootstrap.servers":
+        if key == SettingName.BOOTSTRAP_SERVERS:
             self.bootstrap = raw.strip()
             return
         if not _NAME.fullmatch(key):
             raise UsageError(f"'{key}' in {origin} is not a client setting name{_nearest(key)}")
         if key in SETTINGS:
             SETTINGS[key].parse(key, raw)  # type-check now, where the user can see the origin
-        elif key == "sasl.jaas.config":
+        elif key == SettingName.SASL_JAAS_CONFIG:
             parse_jaas(raw)
         self.values[key] = raw
         self.origin[key] = origin
@@ -331,7 +343,7 @@ class ClientSettings:
         """kafka-python keyword arguments for a producer, consumer or admin client."""
         out: dict[str, object] = {"bootstrap_servers": self.bootstrap.split(",")}
         for key, raw in self.values.items():
-            if key == "sasl.jaas.config":
+            if key == SettingName.SASL_JAAS_CONFIG:
                 out["sasl_plain_username"], out["sasl_plain_password"] = parse_jaas(raw)
                 continue
             setting = SETTINGS.get(key)
@@ -342,7 +354,7 @@ class ClientSettings:
 
     def display(self) -> dict[str, str]:
         """The settings as given, secrets masked: safe to print, log or export."""
-        shown = {"bootstrap.servers": self.bootstrap}
+        shown: dict[str, str] = {SettingName.BOOTSTRAP_SERVERS: self.bootstrap}
         for key, raw in self.values.items():
             shown[key] = MASK if is_secret(key) else raw
         return shown
@@ -427,59 +439,9 @@ def in_force(config: Mapping[str, object]) -> dict[str, str]:
     out: dict[str, str] = {}
     for setting in REPORTED:
         value = config.get(setting.python)
-        if setting.java == "acks" and value == -1:
+        if setting.java == SettingName.ACKS and value == -1:
             value = "all"
-        elif setting.java == "compression.type" and value is None:
+        elif setting.java == SettingName.COMPRESSION_TYPE and value is None:
             value = "none"
         out[setting.java] = str(value).lower() if isinstance(value, bool) else str(value)
     return out
-
-
-#: The command's own option for each Java setting, to name it in messages.
-_OPTION_NAMES = {
-    "enable.idempotence": "--idempotence",
-    "acks": "--acks",
-    "retries": "--retries",
-    "max.in.flight.requests.per.connection": "--max-in-flight",
-}
-#: An idempotent producer keeps at most this many requests in flight per connection.
-IDEMPOTENT_MAX_IN_FLIGHT = 5
-
-
-def _given_as(settings: ClientSettings, key: str) -> str:
-    origin = settings.origin.get(key, "")
-    if origin == "options":
-        return f"{key}={settings.values[key]} (from {_OPTION_NAMES.get(key, 'an option')})"
-    return f"{key}={settings.values[key]} (from {origin or 'the settings'})"
-
-
-def idempotence_conflicts(settings: ClientSettings) -> list[str]:
-    """The settings given alongside an explicit ``enable.idempotence=true`` that an idempotent
-    producer cannot work with (acks other than all, no retries, more than 5 in flight)."""
-    if settings.parsed("enable.idempotence") is not True:
-        return []
-    conflicts: list[str] = []
-    acks = settings.parsed("acks")
-    if acks is not None and acks != "all":
-        conflicts.append("acks")
-    if settings.parsed("retries") == 0:
-        conflicts.append("retries")
-    in_flight = settings.parsed("max.in.flight.requests.per.connection")
-    if isinstance(in_flight, int) and in_flight > IDEMPOTENT_MAX_IN_FLIGHT:
-        conflicts.append("max.in.flight.requests.per.connection")
-    return conflicts
-
-
-def check_idempotence(settings: ClientSettings) -> None:
-    """Refuse, before connecting, settings that :func:`idempotence_conflicts` rejects, naming
-    where each came from (a client would fail later with a bare configuration error)."""
-    conflicts = idempotence_conflicts(settings)
-    if conflicts:
-        raise UsageError(
-            f"{_given_as(settings, 'enable.idempotence')} conflicts with "
-            + " and ".join(_given_as(settings, key) for key in conflicts)
-            + ": idempotence needs acks=all, retries above 0 and at most "
-            f"{IDEMPOTENT_MAX_IN_FLIGHT} requests in flight",
-            hint="change the conflicting setting, or turn idempotence off "
-            "(--no-idempotence / -X enable.idempotence=false)",
-        )

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ridectl.clients.setting_names import SettingName
 from ridectl.judge.kinds import ViolationKind
 from ridectl.output.tables import Cell, Column, FitTable, Kind, figure_pair, ms
 from ridectl.scenarios.matrix import MatrixRow
@@ -17,8 +18,14 @@ from ridectl.scenarios.matrix import MatrixRow
 _SETTINGS = [
     Column("client", "client library", Kind.FIGURE, "left", fold=lambda v: v),
     Column("key", "", Kind.FIGURE, "left", fold=lambda v: v),
-    Column("infl", "max.in.flight.requests.per.connection", fold=lambda v: f"in-flight {v}"),
-    Column("idem", "enable.idempotence", Kind.FIGURE, "left", fold=lambda v: f"idempotence {v}"),
+    Column("infl", SettingName.MAX_IN_FLIGHT, fold=lambda v: f"in-flight {v}"),
+    Column(
+        "idem",
+        SettingName.ENABLE_IDEMPOTENCE,
+        Kind.FIGURE,
+        "left",
+        fold=lambda v: f"idempotence {v}",
+    ),
 ]
 _FAULT = Column("fault", "", Kind.NOTE, fold=lambda v: f"fault {v}" if v != "none" else "no fault")
 _RESULTS = [

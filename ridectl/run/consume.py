@@ -29,6 +29,8 @@ from ridectl.clients.base import (
     RecordColumns,
 )
 from ridectl.clients.factory import make_consumer
+from ridectl.clients.registry import DEFAULT_CLIENT
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 from ridectl.errors import ExitCode, RidectlError, UsageError, is_interrupt, require_positive
 from ridectl.judge.history import (
@@ -64,7 +66,7 @@ class ConsumeOptions:
     stall_timeout_s: float | None = None
     progress: Callable[[int, int], None] | None = None
     #: the client library that reads
-    client: ClientName = ClientName.KAFKA_PYTHON
+    client: ClientName = DEFAULT_CLIENT
 
 
 @dataclass
@@ -169,7 +171,7 @@ def stall_timeout(opts: ConsumeOptions) -> float:
     client's ``request.timeout.ms`` when the user set it, else STALL_TIMEOUT_S."""
     if opts.stall_timeout_s is not None:
         return opts.stall_timeout_s
-    raw = opts.settings.get("request.timeout.ms")
+    raw = opts.settings.get(SettingName.REQUEST_TIMEOUT_MS)
     if raw is not None and raw.strip().isdigit() and int(raw) > 0:
         return int(raw) / 1000.0
     return STALL_TIMEOUT_S

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ridectl.clients.admin import TopicInfo
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 from ridectl.faults.spec import FaultSpec
 from ridectl.faults.stats import ProxyStats
@@ -70,7 +71,7 @@ class ProduceOptions:
     #: own way unless ``second_partitioner`` says otherwise
     second_client: ClientName | None = None
     #: the client library that produces
-    client: ClientName = ClientName.KAFKA_PYTHON
+    client: ClientName = DEFAULT_CLIENT
     #: send at most this many events per second (None: as fast as the client takes them),
     #: like a service whose rides happen over time
     pace_events_per_s: float | None = None
@@ -117,7 +118,7 @@ class ProduceResult:
     #: (partitions before, after) when the topic was grown mid-run
     grown: tuple[int, int] | None = None
     #: the client library that produced
-    client: ClientName = ClientName.KAFKA_PYTHON
+    client: ClientName = DEFAULT_CLIENT
     #: what decided each record's partition (client, key, hash), for ``ridectl explain``
     placement: Placement | None = None
     #: why a run asked to be remembered could not be saved (it still happened)
@@ -194,7 +195,7 @@ def settings_id(keyed: bool, effective: Mapping[str, str]) -> str:
     the settings in force (Java names, see :func:`ridectl.clients.settings.in_force`)."""
     return (
         f"{'keyed' if keyed else 'unkeyed'}"
-        f";inflight={effective.get('max.in.flight.requests.per.connection')}"
-        f";idempotence={'on' if effective.get('enable.idempotence') == 'true' else 'off'}"
-        f";acks={effective.get('acks')};retries={effective.get('retries')}"
+        f";inflight={effective.get(SettingName.MAX_IN_FLIGHT)}"
+        f";idempotence={'on' if effective.get(SettingName.ENABLE_IDEMPOTENCE) == 'true' else 'off'}"
+        f";acks={effective.get(SettingName.ACKS)};retries={effective.get(SettingName.RETRIES)}"
     )

@@ -7,7 +7,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-from ridectl.clients.base import BROKER_GONE_ERRORS, Delivery
+from ridectl.clients.base import Delivery
+from ridectl.clients.registry import BROKER_GONE_ERRORS
 from ridectl.judge.history import Ack
 from ridectl.run.options import FailedEvent, ProduceResult
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ridectl.clients.base import ClientName
-from ridectl.clients.partitioners import PARTITIONERS, PartitionerName
+from ridectl.clients.partitioners import PARTITIONERS, KeylessStrategy, PartitionerName
+from ridectl.clients.registry import ClientName, entry
 
 __all__ = ["KeyBy", "KeylessStrategy", "Placement", "client_hash"]
 
@@ -25,51 +25,15 @@ class KeyBy(StrEnum):
     ZONE = "zone"
 
 
-class KeylessStrategy(StrEnum):
-    """Where a client puts a record that has no key."""
-
-    RANDOM_PER_RECORD = "random_per_record"
-    STICKY_BATCH = "sticky_batch"
-    STICKY_TIME = "sticky_time"
-
-    def describe(self) -> str:
-        return _KEYLESS_TEXT[self]
-
-
-_KEYLESS_TEXT = {
-    KeylessStrategy.RANDOM_PER_RECORD: "a random partition for each record",
-    KeylessStrategy.STICKY_BATCH: "one partition until a batch fills, then another (sticky)",
-    KeylessStrategy.STICKY_TIME: "one random partition for a short while, then another "
-    "(sticky.partitioning.linger.ms)",
-}
-
-KEYLESS: dict[ClientName, KeylessStrategy] = {
-    ClientName.KAFKA_PYTHON: KeylessStrategy.RANDOM_PER_RECORD,
-    ClientName.JAVA: KeylessStrategy.STICKY_BATCH,
-    ClientName.LIBRDKAFKA: KeylessStrategy.STICKY_TIME,
-}
-
-#: librdkafka's ``partitioner`` setting -> the hash it applies to a non-empty key
-_RDKAFKA_HASHES = {
-    "consistent": PartitionerName.crc32,
-    "consistent_random": PartitionerName.crc32,
-    "murmur2": PartitionerName.murmur2,
-    "murmur2_random": PartitionerName.murmur2,
-    "fnv1a": PartitionerName.fnv1a,
-    "fnv1a_random": PartitionerName.fnv1a,
-}
-
-
 def client_hash(
     client: ClientName, chosen: str | None, effective: Mapping[str, str]
 ) -> PartitionerName | None:
     """The hash a client applies to keys: the one ridectl was told to imitate, else the
-    client's default (librdkafka: its ``partitioner`` setting); None when it has none."""
+    client's own (:attr:`~ridectl.clients.registry.ClientEntry.key_hash`, which may depend on
+    the settings it ran with); None when it has none."""
     if chosen is not None:
         return PartitionerName(chosen)
-    if client is ClientName.LIBRDKAFKA:
-        return _RDKAFKA_HASHES.get(effective.get("partitioner", "consistent_random"))
-    return PartitionerName.murmur2
+    return entry(client).key_hash(effective)
 
 
 @dataclass(frozen=True)
@@ -90,7 +54,7 @@ class Placement:
 
     @property
     def keyless(self) -> KeylessStrategy:
-        return KEYLESS[self.client]
+        return entry(self.client).keyless
 
     def hash_of(self, seq: int) -> PartitionerName | None:
         """The hash that placed stage ``seq`` (keyed runs)."""

@@ -22,7 +22,8 @@ from ridectl.clients.base import (
     ProducerDiagnostics,
 )
 from ridectl.clients.factory import make_producer
-from ridectl.clients.settings import check_idempotence
+from ridectl.clients.idempotence import check_idempotence
+from ridectl.clients.setting_names import SettingName
 from ridectl.errors import RidectlError, UsageError, is_interrupt, require_positive
 from ridectl.run.options import ProduceOptions, ProduceResult, ride_ids, settings_id
 from ridectl.run.outcomes import Outcomes
@@ -61,11 +62,11 @@ def run_produce(opts: ProduceOptions) -> ProduceResult:
         )
     result = ProduceResult(run_id, topic, opts.keyed, opts.rides, opts.seed, client=opts.client)
     settings = opts.settings
-    if opts.grow_to is not None and settings.get("metadata.max.age.ms") is None:
+    if opts.grow_to is not None and settings.get(SettingName.METADATA_MAX_AGE_MS) is None:
         # A producer learns of new partitions when its metadata expires (5 minutes by
         # default); a 1 s age lets the second half of the run use them.
         settings = dataclasses.replace(
-            settings, values={**settings.values, "metadata.max.age.ms": "1000"}
+            settings, values={**settings.values, SettingName.METADATA_MAX_AGE_MS: "1000"}
         )
     outcomes = Outcomes(result, ride_ids(opts.rides), watch_expiry=not opts.faults)
 
@@ -255,7 +256,7 @@ def _finish(
     # Every record either completes or expires within delivery.timeout.ms of its send, so a
     # flush that takes longer than that (plus a margin) means the client is stuck on a broker
     # that went away; it then ends with a timeout instead of hanging.
-    timeout_ms = result.effective.get("delivery.timeout.ms", "")
+    timeout_ms = result.effective.get(SettingName.DELIVERY_TIMEOUT_MS, "")
     wait_s = (int(timeout_ms) if timeout_ms.isdigit() else 120_000) / 1000.0 + 5.0
     where = f"Kafka at {opts.settings.bootstrap}"
     flushed = producer.flush(wait_s) and (other is None or other.flush(wait_s))

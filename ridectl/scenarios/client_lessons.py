@@ -14,9 +14,10 @@ Lessons have the shape of :mod:`ridectl.scenarios.lesson`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import ClientName, entry
+from ridectl.clients.setting_names import SettingName
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import OrderCause, ViolationKind
 from ridectl.run.flow import Trial
@@ -29,17 +30,18 @@ JAVA, RDKAFKA, PYTHON = ClientName.JAVA, ClientName.LIBRDKAFKA, ClientName.KAFKA
 LOST_ACK_FAULT = "lost-ack:every=7,ms=20"
 #: Records of their own request (what steady traffic with a short linger looks like): the only
 #: settings changed from librdkafka's defaults in ``librdkafka-defaults``.
-ONE_BY_ONE = {"batch.size": "1", "linger.ms": "0"}
-_INFLIGHT = "max.in.flight.requests.per.connection"
-_IDEM = {"enable.idempotence": "true"}
+ONE_BY_ONE: dict[str, str] = {SettingName.BATCH_SIZE: "1", SettingName.LINGER_MS: "0"}
+_INFLIGHT = SettingName.MAX_IN_FLIGHT
+_IDEM: dict[str, str] = {SettingName.ENABLE_IDEMPOTENCE: "true"}
 
 
-def recipe(client: ClientName, **changes: str) -> dict[str, str]:
+def recipe(client: ClientName, changes: Mapping[str, str] | None = None) -> dict[str, str]:
     """The retry recipe (one record per request, 5 in flight, idempotence off) with
-    ``changes``, in values ``client`` accepts (librdkafka's shortest retry backoff is 1 ms)."""
-    settings = {**GOTCHA, **{k.replace("_", "."): v for k, v in changes.items()}}
-    if client is RDKAFKA and settings.get("retry.backoff.ms") == "0":
-        settings["retry.backoff.ms"] = "1"
+    ``changes``, in values ``client`` accepts (a retry backoff no shorter than its shortest)."""
+    settings = {**GOTCHA, **(changes or {})}
+    shortest = entry(client).shortest_retry_backoff_ms
+    if int(settings[SettingName.RETRY_BACKOFF_MS]) < shortest:
+        settings[SettingName.RETRY_BACKOFF_MS] = str(shortest)
     return settings
 
 
@@ -134,30 +136,25 @@ def busiest(t: Trial) -> float:
 
 def _idempotence_five(ctx: DemoContext) -> LessonOutcome:
     runs: list[tuple[ClientName, str, dict[str, str]]] = [
-        (JAVA, "idempotent", {"enable.idempotence": "true"}),
+        (JAVA, "idempotent", {SettingName.ENABLE_IDEMPOTENCE: "true"}),
         (JAVA, "1 in flight", {_INFLIGHT: "1"}),
-        (RDKAFKA, "idempotent", {"enable.idempotence": "true"}),
-        (PYTHON, "idempotent", {"enable.idempotence": "true"}),
+        (RDKAFKA, "idempotent", {SettingName.ENABLE_IDEMPOTENCE: "true"}),
+        (PYTHON, "idempotent", {SettingName.ENABLE_IDEMPOTENCE: "true"}),
         (PYTHON, "1 in flight", {_INFLIGHT: "1"}),
     ]
     rides = max(25, ctx.sizes.fault_rides // 8)
 
     def one(client: ClientName, what: str, changes: dict[str, str]) -> Callable[[], Trial]:
         topic = ctx.topic("idem5", f"{client.value}-{'idem' if 'idem' in what else 'one'}")
-        settings = recipe(client, **changes)
+        settings = recipe(client, changes)
         return lambda: _faulty(
             ctx, f"{client.value} {what}", topic, client, settings, GOTCHA_FAULT, rides, 1
         )
 
     trials = ctx.at_once(*(one(*r) for r in runs))
-    java_idem, java_one, rd_idem, py_idem, py_one = trials
-    promised = (
-        all(t.report.clean and injected(t) > 0 for t in trials)
-        and in_flight(java_idem) > 1
-        and in_flight(rd_idem) > 1
-        and in_flight(py_idem) == 1
-        and in_flight(java_one) == 1
-        and in_flight(py_one) == 1
+    promised = all(t.report.clean and injected(t) > 0 for t in trials) and all(
+        in_flight(t) > 1 if _pipelines(client, changes) else in_flight(t) == 1
+        for (client, _what, changes), t in zip(runs, trials, strict=True)
     )
     return LessonOutcome(
         promised=promised,
@@ -172,26 +169,34 @@ def _idempotence_five(ctx: DemoContext) -> LessonOutcome:
     )
 
 
+def _pipelines(client: ClientName, changes: Mapping[str, str]) -> bool:
+    """Whether idempotence-five expects several requests in flight on one connection: more
+    than one is allowed and the client's idempotent producer pipelines them."""
+    return changes.get(_INFLIGHT) != "1" and entry(client).capabilities.idempotent_pipelining
+
+
 # --------------------------------------------------------------------------- librdkafka-defaults
 
 
 def _librdkafka_defaults(ctx: DemoContext) -> LessonOutcome:
     small = max(25, ctx.sizes.fault_rides // 8)
 
-    def run(label: str, suffix: str, fault: str, rides: int, **changes: str) -> Callable[[], Trial]:
-        settings = {k.replace("_", "."): v for k, v in changes.items()}
+    def run(
+        label: str, suffix: str, fault: str, rides: int, *changes: Mapping[str, str]
+    ) -> Callable[[], Trial]:
+        settings = {k: v for change in changes for k, v in change.items()}
         topic = ctx.topic("rdk", suffix)
         return lambda: _faulty(ctx, label, topic, RDKAFKA, settings, fault, rides)
 
     big = ctx.sizes.fault_rides
     # The longest run first: it starts while the others are still being set up.
     one, burst, plain, idem, lost, lost_idem = ctx.at_once(
-        run("1 in flight, one by one", "one", GOTCHA_FAULT, big, **ONE_BY_ONE, **{_INFLIGHT: "1"}),
+        run("1 in flight, one by one", "one", GOTCHA_FAULT, big, ONE_BY_ONE, {_INFLIGHT: "1"}),
         run("out of the box, one burst", "burst", GOTCHA_FAULT, big),
-        run("out of the box, one by one", "plain", GOTCHA_FAULT, small, **ONE_BY_ONE),
-        run("idempotent, one by one", "idem", GOTCHA_FAULT, small, **ONE_BY_ONE, **_IDEM),
-        run("out of the box, lost acks", "lost", LOST_ACK_FAULT, small, **ONE_BY_ONE),
-        run("idempotent, lost acks", "lostidem", LOST_ACK_FAULT, small, **ONE_BY_ONE, **_IDEM),
+        run("out of the box, one by one", "plain", GOTCHA_FAULT, small, ONE_BY_ONE),
+        run("idempotent, one by one", "idem", GOTCHA_FAULT, small, ONE_BY_ONE, _IDEM),
+        run("out of the box, lost acks", "lost", LOST_ACK_FAULT, small, ONE_BY_ONE),
+        run("idempotent, lost acks", "lostidem", LOST_ACK_FAULT, small, ONE_BY_ONE, _IDEM),
     )
     dups = lost.report.by_kind[ViolationKind.DUPLICATE]
     promised = (

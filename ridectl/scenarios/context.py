@@ -7,14 +7,14 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 from ridectl.clients.admin import delete_many
-from ridectl.clients.base import ClientName
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
 from ridectl.clients.settings import ClientSettings, build_settings
 from ridectl.faults.spec import FaultSpec
 from ridectl.run.flow import Experiment, Trial, run
@@ -60,11 +60,11 @@ class DemoContext:
             delete_many(self.settings, self.topics)
         self.topics.clear()
 
-    def with_settings(self, **java: str) -> ClientSettings:
+    def with_settings(self, producer: Mapping[str, str]) -> ClientSettings:
         """The demo's connection settings plus producer settings by Java name."""
         merged = ClientSettings(self.settings.bootstrap, dict(self.settings.values))
-        for key, value in java.items():
-            merged.set(key.replace("_", "."), value, origin="demo")
+        for key, value in producer.items():
+            merged.set(key, value, origin="demo")
         return merged
 
     def trial(
@@ -82,7 +82,7 @@ class DemoContext:
         hot_share: float = 0.5,
         grow_to: int | None = None,
         second_partitioner: str | None = None,
-        client: ClientName = ClientName.KAFKA_PYTHON,
+        client: ClientName = DEFAULT_CLIENT,
         second_client: ClientName | None = None,
     ) -> Trial:
         """One experiment of a lesson: the demo's connection plus ``producer`` settings (Java
@@ -91,7 +91,7 @@ class DemoContext:
         opts = ProduceOptions(
             topic=topic,
             rides=rides,
-            settings=self.with_settings(**(producer or {})),
+            settings=self.with_settings(producer or {}),
             keyed=keyed,
             partitions=partitions,
             seed=self.seed,

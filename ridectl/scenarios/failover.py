@@ -23,8 +23,10 @@ from typing import Any
 
 from ridectl.broker.local import LocalCluster
 from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
-from ridectl.clients.base import ClientName
-from ridectl.clients.settings import ClientSettings, check_idempotence
+from ridectl.clients.idempotence import check_idempotence
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
+from ridectl.clients.setting_names import SettingName
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import RidectlError, UsageError, require_positive
 from ridectl.judge.checker import Report
 from ridectl.judge.kinds import ViolationKind
@@ -59,7 +61,7 @@ class FailoverOptions:
     #: called with a short line at each step (killed node, restart, in sync, ...)
     step: Callable[[str], None] | None = None
     #: the client library that produces (the run is read back with kafka-python)
-    client: ClientName = ClientName.KAFKA_PYTHON
+    client: ClientName = DEFAULT_CLIENT
 
 
 @dataclass
@@ -200,10 +202,13 @@ def _failover_settings(opts: FailoverOptions) -> ClientSettings:
     settings = dataclasses.replace(
         opts.settings, values=dict(opts.settings.values), origin=dict(opts.settings.origin)
     )
-    settings.set("acks", opts.acks, origin="options")
-    settings.set("enable.idempotence", str(opts.idempotence).lower(), origin="options")
-    settings.set("max.in.flight.requests.per.connection", str(opts.max_in_flight), origin="options")
-    for key, default in (("delivery.timeout.ms", "120000"), ("metadata.max.age.ms", "1000")):
+    settings.set(SettingName.ACKS, opts.acks, origin="options")
+    settings.set(SettingName.ENABLE_IDEMPOTENCE, str(opts.idempotence).lower(), origin="options")
+    settings.set(SettingName.MAX_IN_FLIGHT, str(opts.max_in_flight), origin="options")
+    for key, default in (
+        (SettingName.DELIVERY_TIMEOUT_MS, "120000"),
+        (SettingName.METADATA_MAX_AGE_MS, "1000"),
+    ):
         if settings.get(key) is None:
             settings.set(key, default, origin="failover")
     return settings

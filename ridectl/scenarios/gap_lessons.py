@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ridectl.clients.base import ClientName
+from ridectl.clients.setting_names import SettingName
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.faults.stats import ProxyStats
 from ridectl.judge.kinds import ViolationKind
@@ -42,10 +43,10 @@ from ridectl.scenarios.lessons import Lesson, LessonOutcome
 
 #: The producer: idempotent, acks=all, and a delivery timeout of one second so the lesson takes
 #: seconds (librdkafka calls it message.timeout.ms; the Java name is translated).
-TIMEOUT_SETTINGS = {
-    "enable.idempotence": "true",
-    "acks": "all",
-    "delivery.timeout.ms": "1000",
+TIMEOUT_SETTINGS: dict[str, str] = {
+    SettingName.ENABLE_IDEMPOTENCE: "true",
+    SettingName.ACKS: "all",
+    SettingName.DELIVERY_TIMEOUT_MS: "1000",
 }
 #: Request 11 (a few dozen events into the run) gets its answer 4 s late: four times the
 #: delivery timeout, so that records queued behind it time out whatever the machine's load.
@@ -144,7 +145,7 @@ def _timeout_gaps(ctx: DemoContext) -> LessonOutcome:
     opts = ProduceOptions(
         topic=ctx.topic("timeout-gaps"),
         rides=TIMEOUT_RIDES,
-        settings=ctx.with_settings(**TIMEOUT_SETTINGS),
+        settings=ctx.with_settings(TIMEOUT_SETTINGS),
         partitions=TIMEOUT_PARTITIONS,
         seed=ctx.seed,
         faults=[parse_fault_spec(TIMEOUT_FAULT)],

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ridectl.clients.setting_names import SettingName
 from ridectl.run.flow import Trial
 from ridectl.scenarios.context import DemoContext
 
@@ -15,14 +16,14 @@ from ridectl.scenarios.context import DemoContext
 #: requests in flight, retries on, idempotence off, and one record per batch so that each
 #: record travels in a request of its own (kafka-python drains one batch per partition into
 #: a request). acks=all keeps the broker's acknowledgements meaningful.
-GOTCHA = {
-    "enable.idempotence": "false",
-    "max.in.flight.requests.per.connection": "5",
-    "retries": "1000000",
-    "acks": "all",
-    "batch.size": "1",
-    "linger.ms": "0",
-    "retry.backoff.ms": "0",
+GOTCHA: dict[str, str] = {
+    SettingName.ENABLE_IDEMPOTENCE: "false",
+    SettingName.MAX_IN_FLIGHT: "5",
+    SettingName.RETRIES: "1000000",
+    SettingName.ACKS: "all",
+    SettingName.BATCH_SIZE: "1",
+    SettingName.LINGER_MS: "0",
+    SettingName.RETRY_BACKOFF_MS: "0",
 }
 #: Every 7th produce request fails with a retriable error before reaching the broker. The
 #: error is answered only once 4 more requests have arrived (the client's pipeline is then

@@ -4,6 +4,9 @@ reports a lesson whose outcome did not hold instead of pretending it did."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from ridectl.clients.setting_names import SettingName
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
 from ridectl.run.flow import Trial
@@ -35,8 +38,10 @@ def _keyed(ctx: DemoContext) -> LessonOutcome:
     )
 
 
-def _gotcha(ctx: DemoContext, label: str, topic: str, **producer: str) -> Trial:
-    settings = {**GOTCHA, **producer}
+def _gotcha(
+    ctx: DemoContext, label: str, topic: str, producer: Mapping[str, str] | None = None
+) -> Trial:
+    settings = {**GOTCHA, **(producer or {})}
     return ctx.trial(
         label,
         topic,
@@ -68,13 +73,10 @@ def _fixes(ctx: DemoContext) -> LessonOutcome:
     base, one, idem = ctx.at_once(
         lambda: _gotcha(ctx, "5 in flight, not idempotent", base_topic),
         lambda: _gotcha(
-            ctx,
-            "1 in flight, not idempotent",
-            one_topic,
-            **{"max.in.flight.requests.per.connection": "1"},
+            ctx, "1 in flight, not idempotent", one_topic, {SettingName.MAX_IN_FLIGHT: "1"}
         ),
         lambda: _gotcha(
-            ctx, "idempotent, 5 in flight", idem_topic, **{"enable.idempotence": "true"}
+            ctx, "idempotent, 5 in flight", idem_topic, {SettingName.ENABLE_IDEMPOTENCE: "true"}
         ),
     )
     fixed = [one, idem]

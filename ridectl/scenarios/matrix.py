@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ridectl.clients.base import ClientName
+from ridectl.clients.idempotence import idempotence_conflicts
 from ridectl.clients.order_defaults import one_record_per_request
-from ridectl.clients.settings import ClientSettings, idempotence_conflicts
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
+from ridectl.clients.setting_names import SettingName
+from ridectl.clients.settings import ClientSettings
 from ridectl.errors import UsageError
 from ridectl.faults.spec import parse_fault_spec
 from ridectl.judge.kinds import ViolationKind
@@ -25,7 +27,7 @@ class Cell:
     in_flight: int
     idempotence: bool
     fault: str  # canonical spec text, or "none"
-    client: ClientName = ClientName.KAFKA_PYTHON
+    client: ClientName = DEFAULT_CLIENT
 
     @property
     def label(self) -> str:
@@ -70,7 +72,7 @@ def parse_grid(
     in_flight: Sequence[int],
     idempotence: Sequence[str],
     faults: Sequence[str],
-    clients: Sequence[ClientName] = (ClientName.KAFKA_PYTHON,),
+    clients: Sequence[ClientName] = (DEFAULT_CLIENT,),
 ) -> list[Cell]:
     """The cells of the grid, validated; ``faults`` holds spec texts or "none". The client is
     the outermost axis: each client's rows come together."""
@@ -81,7 +83,7 @@ def parse_grid(
         keyed.append(k == "keyed")
     for n in in_flight:
         if n < 1:
-            raise UsageError(f"--in-flight values must be 1 or more, not {n}")
+            raise UsageError(f"--max-in-flight values must be 1 or more, not {n}")
     idem: list[bool] = []
     for v in idempotence:
         if v not in ("on", "off"):
@@ -105,8 +107,8 @@ def _possible(in_flight: int, idempotence: bool) -> bool:
     """Whether a producer accepts these settings together (an idempotent one refuses more
     than 5 requests in flight)."""
     settings = ClientSettings(bootstrap="")
-    settings.set("enable.idempotence", str(idempotence).lower(), origin="matrix")
-    settings.set("max.in.flight.requests.per.connection", str(in_flight), origin="matrix")
+    settings.set(SettingName.ENABLE_IDEMPOTENCE, str(idempotence).lower(), origin="matrix")
+    settings.set(SettingName.MAX_IN_FLIGHT, str(in_flight), origin="matrix")
     return not idempotence_conflicts(settings)
 
 
@@ -124,8 +126,8 @@ def run_matrix(
         base = {k: v for k, v in recipe.items() if ctx.settings.get(k) is None}
         producer = {
             **base,
-            "max.in.flight.requests.per.connection": str(cell.in_flight),
-            "enable.idempotence": str(cell.idempotence).lower(),
+            SettingName.MAX_IN_FLIGHT: str(cell.in_flight),
+            SettingName.ENABLE_IDEMPOTENCE: str(cell.idempotence).lower(),
         }
         faults = [] if cell.fault == "none" else [parse_fault_spec(cell.fault)]
         trial = ctx.trial(

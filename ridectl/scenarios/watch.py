@@ -13,8 +13,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from ridectl.clients.admin import partition_count
-from ridectl.clients.base import ClientName, ConsumerClient
+from ridectl.clients.base import ConsumerClient
 from ridectl.clients.factory import make_consumer
+from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
+from ridectl.clients.setting_names import SettingName
 from ridectl.clients.settings import ClientSettings
 from ridectl.errors import UsageError
 from ridectl.judge.checker import Report
@@ -50,7 +52,7 @@ def watch(
     refresh_s: float = 0.5,
     wait_topic_s: float = 60.0,
     on_wait: Callable[[str], None] | None = None,
-    client: ClientName = ClientName.KAFKA_PYTHON,
+    client: ClientName = DEFAULT_CLIENT,
 ) -> Iterator[WatchState]:
     """Yield the state after every refresh until the run goes quiet for ``idle_timeout_s``
     (after at least one event), ``max_seconds`` pass, or the caller stops iterating.
@@ -60,10 +62,12 @@ def watch(
     partitions, created_meanwhile = _wait_for_topic(settings, topic, wait_topic_s, on_wait)
     # A topic created while we waited holds only new events: read it all.
     from_beginning = from_beginning or created_meanwhile
-    if not from_beginning and settings.get("auto.offset.reset") != "latest":
+    if not from_beginning and settings.get(SettingName.AUTO_OFFSET_RESET) != "latest":
         # No group, so no committed offsets: the reset policy alone says where reading
         # starts, and "latest" is the end of each partition.
-        settings = replace(settings, values={**settings.values, "auto.offset.reset": "latest"})
+        settings = replace(
+            settings, values={**settings.values, SettingName.AUTO_OFFSET_RESET: "latest"}
+        )
     state = WatchState(topic, partitions, History(run_id=run_id))
     consumer = make_consumer(client, settings, group=None, doing=f"watching {topic}")
     try:
