@@ -1,0 +1,248 @@
+"""The judge of one entity's order: its order values, taken one at a time as they come.
+
+An *entity* is anything whose events must be seen in the order of an *order key* that rises
+with them: a ride and its seq (1..5), an order and its version, a row and its change sequence.
+The rules live here, once; a *mapping* says what the entity and its order key are, and which
+stream of its values is judged:
+
+* the ride checker (``ridectl.judge.detectors``): entity ``ride_id``, order ``seq``, one stream
+  per ride in processing order (across partitions), every value remembered (a ride has five:
+  :func:`judge_every_value`);
+* the audit (``ridectl.audit``): entity a record key or a JSON path, order a number or a declared
+  stage, one stream per entity *and partition* in log order, only the highest value remembered
+  (:class:`Track`: memory grows with entities, not records).
+
+The rules, for one stream:
+
+* a value above every value seen before *rises*: nothing to say;
+* a value seen before is a *repeat* (``duplicate``): ``redelivery`` when a copy already came
+  from the same (partition, offset), else ``producer`` (written twice), named with the first
+  copy known. A stream that remembers only its highest value knows only that value's copy;
+* a value not seen before, below the highest, is *late* (``out_of_order``), named with the first
+  copy of the highest value; its cause comes from the two places (:func:`order_cause`);
+* after the stream, the values between a start (declared, or the lowest seen) and the highest
+  that never came are *holes* (``gap``, :class:`Holes`), so a late arrival fills a hole rather
+  than leaving one; values above the highest up to a declared last one are the missing tail.
+
+An entity whose streams came from more than one partition is *split*: no reader can know the
+order of its events across partitions (the ride checker counts such rides and calls their
+reorderings ``keying``; the audit reports the split itself).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from enum import Enum
+from typing import Generic, TypeVar
+
+import msgspec
+
+from ridectl.judge.kinds import DuplicateKind, OrderCause
+
+#: An order value: an int (seqs, versions, stages by index) or a float (times).
+V = TypeVar("V", int, float)
+
+
+class Step(Enum):
+    """What a value that did not rise was."""
+
+    LATE = "late"
+    REPEAT = "repeat"
+
+
+class Sighting(msgspec.Struct, Generic[V], frozen=True, gc=False):
+    """One copy of an order value, and where it sat in the log.
+
+    (Sightings and findings are msgspec structs that the garbage collector does not track:
+    a checker makes one or two per damaged event, and tracked objects made the collector
+    walk a large heap more often.)"""
+
+    value: V
+    partition: int
+    offset: int
+
+    @property
+    def place(self) -> tuple[int, int]:
+        return self.partition, self.offset
+
+
+class Finding(msgspec.Struct, Generic[V], frozen=True, gc=False):
+    """A value of a stream that broke a rule, with the copy it is judged against."""
+
+    step: Step
+    #: The value that came (late, or again).
+    seen: Sighting[V]
+    #: LATE: the first copy of the highest value before it; REPEAT: the earlier copy named.
+    before: Sighting[V]
+    #: LATE only: where the order broke.
+    cause: OrderCause | None = None
+    #: REPEAT only: written twice, or delivered twice.
+    duplicate_kind: DuplicateKind | None = None
+
+
+def order_cause(ahead: Sighting[V], late: Sighting[V]) -> OrderCause:
+    """``ahead`` (a higher value) came before ``late``: where did the order break?
+
+    On different partitions the key split the entity (``keying``); on one partition with the
+    higher value at the lower offset the log itself is out of order (``log``); otherwise the
+    log holds them in order and the reader took them the other way round (``processing``)."""
+    if ahead.partition != late.partition:
+        return OrderCause.KEYING
+    if ahead.offset < late.offset:
+        return OrderCause.LOG
+    return OrderCause.PROCESSING
+
+
+class Track(Generic[V]):
+    """One stream of an entity's order values, remembering only the highest one (and where
+    its first copy sat): a repeat is known only when it repeats the highest value, and any
+    lower value is late."""
+
+    __slots__ = ("top", "top_offset", "top_partition")
+
+    def __init__(self) -> None:
+        self.top: V | None = None
+        self.top_partition = -1
+        self.top_offset = -1
+
+    def see(self, value: V, partition: int, offset: int) -> Finding[V] | None:
+        """Take the next value of the stream; a finding when it did not rise."""
+        top = self.top
+        if top is None or value > top:
+            self.top = value
+            self.top_partition = partition
+            self.top_offset = offset
+            return None
+        ahead = Sighting(top, self.top_partition, self.top_offset)
+        here = Sighting(value, partition, offset)
+        if value == top:
+            same = ahead.place == here.place
+            return _repeat(here, ahead, same)
+        return _late(here, ahead)
+
+    @property
+    def highest(self) -> Sighting[V] | None:
+        """The first copy of the highest value seen (None before any value)."""
+        top = self.top
+        return None if top is None else Sighting(top, self.top_partition, self.top_offset)
+
+
+def judge_every_value(stream: Iterable[tuple[V, int, int]]) -> list[tuple[int, Finding[V]]]:
+    """A whole stream judged at once, every value remembered with the places of its copies
+    (for entities with few values, as a ride's five stages), so any repeat is known as one:
+    ``(index, finding)`` for each ``(value, partition, offset)`` that did not rise.
+
+    The same rules as :class:`Track` (which remembers only the highest value), in one loop
+    over local variables: a ride checker judges hundreds of thousands of streams."""
+    found: list[tuple[int, Finding[V]]] = []
+    copies: dict[V, list[tuple[int, int]]] = {}  # value -> distinct places, first one first
+    top: Sighting[V] | None = None
+    for i, (value, partition, offset) in enumerate(stream):
+        place = (partition, offset)
+        known = copies.get(value)
+        if known is None:  # a new value: it rises or is late
+            copies[value] = [place]
+            if top is None or value > top.value:
+                top = Sighting(value, partition, offset)
+            else:
+                found.append((i, _late(Sighting(value, partition, offset), top)))
+            continue
+        here = Sighting(value, partition, offset)
+        if place in known:
+            found.append((i, _repeat(here, here, True)))
+        else:
+            found.append((i, _repeat(here, Sighting(value, *known[0]), False)))
+            known.append(place)
+    return found
+
+
+def _late(here: Sighting[V], ahead: Sighting[V]) -> Finding[V]:
+    return Finding(Step.LATE, here, ahead, cause=order_cause(ahead, here))
+
+
+def _repeat(here: Sighting[V], before: Sighting[V], same_place: bool) -> Finding[V]:
+    kind = DuplicateKind.REDELIVERY if same_place else DuplicateKind.PRODUCER
+    return Finding(Step.REPEAT, here, before, duplicate_kind=kind)
+
+
+def judge_stream(
+    stream: Iterable[tuple[V, int, int]], track: Track[V]
+) -> Iterator[tuple[int, Finding[V]]]:
+    """``(index, finding)`` for each ``(value, partition, offset)`` of ``stream`` that did not
+    rise, in stream order."""
+    see = track.see
+    for i, (value, partition, offset) in enumerate(stream):
+        found = see(value, partition, offset)
+        if found is not None:
+            yield i, found
+
+
+class Holes:
+    """The integer values never seen between the lowest and the highest value seen, kept as
+    inclusive ranges (a jump of a million values costs one range, not a million).
+
+    A declared ``start`` (a ride's first stage) counts as seen-from: the values from it up to
+    the highest are holes too (the lowest is then the start, or a value seen below it)."""
+
+    __slots__ = ("_ends", "_starts", "high", "low", "start")
+
+    def __init__(self, start: int | None = None) -> None:
+        self.start = start
+        self.low: int | None = None
+        self.high: int | None = None
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def see(self, value: int) -> None:
+        low, high = self.low, self.high
+        if low is None or high is None:  # the first value
+            start = self.start
+            if start is not None and value > start:
+                self._starts.append(start)
+                self._ends.append(value - 1)
+                low = start
+            self.low, self.high = value if low is None else low, value
+        elif value > high:
+            if value > high + 1:
+                self._starts.append(high + 1)
+                self._ends.append(value - 1)
+            self.high = value
+        elif value < low:
+            if self._starts and self._starts[0] == low:  # (the start itself is a hole)
+                self._starts[0] = value + 1
+            elif value < low - 1:
+                self._starts.insert(0, value + 1)
+                self._ends.insert(0, low - 1)
+            self.low = value
+        elif self._starts:
+            self._fill(value)
+
+    def _fill(self, value: int) -> None:
+        """``value`` came, between the lowest and the highest: it is a hole no more."""
+        i = bisect_right(self._starts, value) - 1
+        if i < 0 or self._ends[i] < value:
+            return  # (not in a hole: seen before)
+        start, end = self._starts[i], self._ends[i]
+        if start == end:
+            del self._starts[i], self._ends[i]
+        elif value == start:
+            self._starts[i] = value + 1
+        elif value == end:
+            self._ends[i] = value - 1
+        else:
+            self._ends[i] = value - 1
+            self._starts.insert(i + 1, value + 1)
+            self._ends.insert(i + 1, end)
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """The holes, lowest first, each ``(first, last)`` inclusive."""
+        return list(zip(self._starts, self._ends, strict=True))
+
+    def __bool__(self) -> bool:
+        return bool(self._starts)
+
+
+def beyond(highest: int, last: int) -> range:
+    """The values after ``highest`` up to a declared ``last`` one: an entity's missing tail."""
+    return range(highest + 1, last + 1)
