@@ -172,10 +172,12 @@ def test_holes_are_the_values_never_seen(values: list[int], start: int | None) -
 
 def test_a_jump_is_one_range_and_a_late_value_fills_it() -> None:
     holes = Holes()
-    for v in (3, 1_000_003, 500, 4):
-        holes.see(v)
-    assert holes.ranges() == [(5, 499), (501, 1_000_002)]
-    assert (holes.low, holes.high) == (3, 1_000_003)
+    for i, v in enumerate((3, 1_000_003, 500, 4, 1)):
+        holes.see(v, (0, i))
+    assert holes.ranges() == [(2, 2), (5, 499), (501, 1_000_002)]
+    assert (holes.low, holes.high) == (1, 1_000_003)
+    # each range names the record that jumped over it (a filled range keeps its opener)
+    assert holes.opened_by() == [(0, 4), (0, 1), (0, 1)]
 
 
 @pytest.mark.parametrize(("highest", "last", "tail"), [(3, 5, [4, 5]), (5, 5, []), (0, 2, [1, 2])])

@@ -183,9 +183,11 @@ class Holes:
     inclusive ranges (a jump of a million values costs one range, not a million).
 
     A declared ``start`` (a ride's first stage) counts as seen-from: the values from it up to
-    the highest are holes too (the lowest is then the start, or a value seen below it)."""
+    the highest are holes too (the lowest is then the start, or a value seen below it).
+    Each range keeps the place of the record that opened it (the value that jumped over it),
+    when the caller gives places."""
 
-    __slots__ = ("_ends", "_starts", "high", "low", "start")
+    __slots__ = ("_ends", "_places", "_starts", "high", "low", "start")
 
     def __init__(self, start: int | None = None) -> None:
         self.start = start
@@ -193,30 +195,33 @@ class Holes:
         self.high: int | None = None
         self._starts: list[int] = []
         self._ends: list[int] = []
+        self._places: list[tuple[int, int] | None] = []
 
-    def see(self, value: int) -> None:
+    def see(self, value: int, place: tuple[int, int] | None = None) -> None:
         low, high = self.low, self.high
         if low is None or high is None:  # the first value
             start = self.start
             if start is not None and value > start:
-                self._starts.append(start)
-                self._ends.append(value - 1)
+                self._open(len(self._starts), start, value - 1, place)
                 low = start
             self.low, self.high = value if low is None else low, value
         elif value > high:
             if value > high + 1:
-                self._starts.append(high + 1)
-                self._ends.append(value - 1)
+                self._open(len(self._starts), high + 1, value - 1, place)
             self.high = value
         elif value < low:
             if self._starts and self._starts[0] == low:  # (the start itself is a hole)
                 self._starts[0] = value + 1
             elif value < low - 1:
-                self._starts.insert(0, value + 1)
-                self._ends.insert(0, low - 1)
+                self._open(0, value + 1, low - 1, place)
             self.low = value
         elif self._starts:
             self._fill(value)
+
+    def _open(self, i: int, first: int, last: int, place: tuple[int, int] | None) -> None:
+        self._starts.insert(i, first)
+        self._ends.insert(i, last)
+        self._places.insert(i, place)
 
     def _fill(self, value: int) -> None:
         """``value`` came, between the lowest and the highest: it is a hole no more."""
@@ -225,19 +230,22 @@ class Holes:
             return  # (not in a hole: seen before)
         start, end = self._starts[i], self._ends[i]
         if start == end:
-            del self._starts[i], self._ends[i]
+            del self._starts[i], self._ends[i], self._places[i]
         elif value == start:
             self._starts[i] = value + 1
         elif value == end:
             self._ends[i] = value - 1
         else:
             self._ends[i] = value - 1
-            self._starts.insert(i + 1, value + 1)
-            self._ends.insert(i + 1, end)
+            self._open(i + 1, value + 1, end, self._places[i])
 
     def ranges(self) -> list[tuple[int, int]]:
         """The holes, lowest first, each ``(first, last)`` inclusive."""
         return list(zip(self._starts, self._ends, strict=True))
+
+    def opened_by(self) -> list[tuple[int, int] | None]:
+        """For each range of :meth:`ranges`, the place of the record that opened it."""
+        return list(self._places)
 
     def __bool__(self) -> bool:
         return bool(self._starts)
