@@ -157,17 +157,26 @@ def reference_holes(values: list[int], start: int | None) -> list[tuple[int, int
 
 
 @given(
-    st.lists(st.integers(-5, 30), max_size=30),
+    st.lists(st.tuples(st.integers(-5, 30), st.integers(0, 2)), max_size=30),
     st.one_of(st.none(), st.integers(-5, 30)),
 )
 @settings(max_examples=400)
-def test_holes_are_the_values_never_seen(values: list[int], start: int | None) -> None:
+def test_holes_are_the_values_never_seen(seen: list[tuple[int, int]], start: int | None) -> None:
+    """The ranges, and the places either side of each (the lowest place of the values that
+    border it), whatever order the values came in."""
     holes = Holes(start)
-    for v in values:
-        holes.see(v)
+    for i, (v, p) in enumerate(seen):
+        holes.see(v, (p, i))
+    values = [v for v, _ in seen]
     expected = reference_holes(values, start)
     assert holes.ranges() == expected
     assert bool(holes) == bool(expected)
+
+    def least(value: int) -> tuple[int, int] | None:
+        places = [(p, i) for i, (v, p) in enumerate(seen) if v == value]
+        return min(places) if places else None
+
+    assert holes.borders() == [(least(a - 1), least(b + 1)) for a, b in expected]
 
 
 def test_a_jump_is_one_range_and_a_late_value_fills_it() -> None:
@@ -176,8 +185,10 @@ def test_a_jump_is_one_range_and_a_late_value_fills_it() -> None:
         holes.see(v, (0, i))
     assert holes.ranges() == [(2, 2), (5, 499), (501, 1_000_002)]
     assert (holes.low, holes.high) == (1, 1_000_003)
-    # each range names the record that jumped over it (a filled range keeps its opener)
-    assert holes.opened_by() == [(0, 4), (0, 1), (0, 1)]
+    assert holes.borders() == [((0, 4), (0, 0)), ((0, 3), (0, 2)), ((0, 2), (0, 1))]
+    declared = Holes(start=1)
+    declared.see(4)
+    assert (declared.ranges(), declared.borders()) == ([(1, 3)], [(None, None)])
 
 
 @pytest.mark.parametrize(("highest", "last", "tail"), [(3, 5, [4, 5]), (5, 5, []), (0, 2, [1, 2])])

@@ -186,8 +186,8 @@ class Auditor:
         return self._verdict
 
     def _gaps(self, entity: str, state: _Entity, holes: Holes) -> None:
-        for (first, last), opener in zip(holes.ranges(), holes.opened_by(), strict=True):
-            evidence = () if opener is None else (opener,)
+        for (first, last), sides in zip(holes.ranges(), holes.borders(), strict=True):
+            evidence = tuple(place for place in sides if place is not None)
             self._add(entity, state, AuditViolation(entity, AuditKind.GAP, (first, last), evidence))
 
 

@@ -178,74 +178,104 @@ def judge_stream(
             yield i, found
 
 
+Place = tuple[int, int]
+
+
+def _least(a: Place | None, b: Place | None) -> Place | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
+
+
 class Holes:
     """The integer values never seen between the lowest and the highest value seen, kept as
     inclusive ranges (a jump of a million values costs one range, not a million).
 
     A declared ``start`` (a ride's first stage) counts as seen-from: the values from it up to
     the highest are holes too (the lowest is then the start, or a value seen below it).
-    Each range keeps the place of the record that opened it (the value that jumped over it),
-    when the caller gives places."""
 
-    __slots__ = ("_ends", "_places", "_starts", "high", "low", "start")
+    When the caller gives places, each range names the records of the values either side of
+    it (the lowest place among their copies), so the same values give the same ranges and
+    places whatever order they came in."""
+
+    __slots__ = ("_above", "_below", "_ends", "_starts", "high", "high_place", "low", "low_place")
 
     def __init__(self, start: int | None = None) -> None:
-        self.start = start
-        self.low: int | None = None
+        self.low = start
         self.high: int | None = None
+        self.low_place: Place | None = None
+        self.high_place: Place | None = None
         self._starts: list[int] = []
         self._ends: list[int] = []
-        self._places: list[tuple[int, int] | None] = []
+        #: the place of the value just below / just above each range
+        self._below: list[Place | None] = []
+        self._above: list[Place | None] = []
 
-    def see(self, value: int, place: tuple[int, int] | None = None) -> None:
+    def see(self, value: int, place: Place | None = None) -> None:
         low, high = self.low, self.high
-        if low is None or high is None:  # the first value
-            start = self.start
-            if start is not None and value > start:
-                self._open(len(self._starts), start, value - 1, place)
-                low = start
-            self.low, self.high = value if low is None else low, value
+        if high is None:  # the first value (low is the declared start, if any)
+            if low is not None and value > low:
+                self._open(0, low, value - 1, None, place)
+            else:
+                self.low, self.low_place = value, place
+            self.high, self.high_place = value, place
         elif value > high:
             if value > high + 1:
-                self._open(len(self._starts), high + 1, value - 1, place)
-            self.high = value
-        elif value < low:
+                self._open(len(self._starts), high + 1, value - 1, self.high_place, place)
+            self.high, self.high_place = value, place
+        elif low is not None and value < low:
             if self._starts and self._starts[0] == low:  # (the start itself is a hole)
-                self._starts[0] = value + 1
+                self._starts[0], self._below[0] = value + 1, place
             elif value < low - 1:
-                self._open(0, value + 1, low - 1, place)
-            self.low = value
-        elif self._starts:
-            self._fill(value)
+                self._open(0, value + 1, low - 1, place, self.low_place)
+            self.low, self.low_place = value, place
+        else:
+            if value == high:
+                self.high_place = _least(self.high_place, place)
+            if value == low:
+                self.low_place = _least(self.low_place, place)
+            if self._starts:
+                self._fill(value, place)
 
-    def _open(self, i: int, first: int, last: int, place: tuple[int, int] | None) -> None:
+    def _open(
+        self, i: int, first: int, last: int, below: Place | None, above: Place | None
+    ) -> None:
         self._starts.insert(i, first)
         self._ends.insert(i, last)
-        self._places.insert(i, place)
+        self._below.insert(i, below)
+        self._above.insert(i, above)
 
-    def _fill(self, value: int) -> None:
-        """``value`` came, between the lowest and the highest: it is a hole no more."""
-        i = bisect_right(self._starts, value) - 1
-        if i < 0 or self._ends[i] < value:
-            return  # (not in a hole: seen before)
-        start, end = self._starts[i], self._ends[i]
+    def _fill(self, value: int, place: Place | None) -> None:
+        """``value`` came, between the lowest and the highest: it is a hole no more (or, seen
+        before, it may border one)."""
+        starts, ends = self._starts, self._ends
+        i = bisect_right(starts, value) - 1
+        if i < 0 or ends[i] < value:
+            if i >= 0 and ends[i] + 1 == value:
+                self._above[i] = _least(self._above[i], place)
+            if i + 1 < len(starts) and starts[i + 1] - 1 == value:
+                self._below[i + 1] = _least(self._below[i + 1], place)
+            return
+        start, end = starts[i], ends[i]
         if start == end:
-            del self._starts[i], self._ends[i], self._places[i]
+            del starts[i], ends[i], self._below[i], self._above[i]
         elif value == start:
-            self._starts[i] = value + 1
+            starts[i], self._below[i] = value + 1, place
         elif value == end:
-            self._ends[i] = value - 1
+            ends[i], self._above[i] = value - 1, place
         else:
-            self._ends[i] = value - 1
-            self._open(i + 1, value + 1, end, self._places[i])
+            ends[i] = value - 1
+            self._open(i + 1, value + 1, end, place, self._above[i])
+            self._above[i] = place
 
     def ranges(self) -> list[tuple[int, int]]:
         """The holes, lowest first, each ``(first, last)`` inclusive."""
         return list(zip(self._starts, self._ends, strict=True))
 
-    def opened_by(self) -> list[tuple[int, int] | None]:
-        """For each range of :meth:`ranges`, the place of the record that opened it."""
-        return list(self._places)
+    def borders(self) -> list[tuple[Place | None, Place | None]]:
+        """For each range of :meth:`ranges`, the places of the values just below and just
+        above it (None where no place was given, or below a declared start)."""
+        return list(zip(self._below, self._above, strict=True))
 
     def __bool__(self) -> bool:
         return bool(self._starts)
