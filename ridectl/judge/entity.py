@@ -187,6 +187,49 @@ def _least(a: Place | None, b: Place | None) -> Place | None:
     return a if b is None else min(a, b)
 
 
+class _Ranges:
+    """The holes' ranges as parallel lists (made with the first hole: most entities have
+    none, and an audit keeps one ``Holes`` per entity)."""
+
+    __slots__ = ("above", "below", "ends", "starts")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        #: the place of the value just below / just above each range
+        self.below: list[Place | None] = []
+        self.above: list[Place | None] = []
+
+    def open(self, i: int, first: int, last: int, below: Place | None, above: Place | None) -> None:
+        self.starts.insert(i, first)
+        self.ends.insert(i, last)
+        self.below.insert(i, below)
+        self.above.insert(i, above)
+
+    def fill(self, value: int, place: Place | None) -> None:
+        """``value`` came, between the lowest and the highest: it is a hole no more (or, seen
+        before, it may border one)."""
+        starts, ends = self.starts, self.ends
+        i = bisect_right(starts, value) - 1
+        if i < 0 or ends[i] < value:
+            if i >= 0 and ends[i] + 1 == value:
+                self.above[i] = _least(self.above[i], place)
+            if i + 1 < len(starts) and starts[i + 1] - 1 == value:
+                self.below[i + 1] = _least(self.below[i + 1], place)
+            return
+        start, end = starts[i], ends[i]
+        if start == end:
+            del starts[i], ends[i], self.below[i], self.above[i]
+        elif value == start:
+            starts[i], self.below[i] = value + 1, place
+        elif value == end:
+            ends[i], self.above[i] = value - 1, place
+        else:
+            ends[i] = value - 1
+            self.open(i + 1, value + 1, end, place, self.above[i])
+            self.above[i] = place
+
+
 class Holes:
     """The integer values never seen between the lowest and the highest value seen, kept as
     inclusive ranges (a jump of a million values costs one range, not a million).
@@ -198,21 +241,24 @@ class Holes:
     it (the lowest place among their copies), so the same values give the same ranges and
     places whatever order they came in."""
 
-    __slots__ = ("_above", "_below", "_ends", "_starts", "high", "high_place", "low", "low_place")
+    __slots__ = ("_ranges", "high", "high_place", "low", "low_place")
 
     def __init__(self, start: int | None = None) -> None:
         self.low = start
         self.high: int | None = None
         self.low_place: Place | None = None
         self.high_place: Place | None = None
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        #: the place of the value just below / just above each range
-        self._below: list[Place | None] = []
-        self._above: list[Place | None] = []
+        self._ranges: _Ranges | None = None
+
+    def _open(
+        self, i: int, first: int, last: int, below: Place | None, above: Place | None
+    ) -> None:
+        if self._ranges is None:
+            self._ranges = _Ranges()
+        self._ranges.open(i, first, last, below, above)
 
     def see(self, value: int, place: Place | None = None) -> None:
-        low, high = self.low, self.high
+        low, high, ranges = self.low, self.high, self._ranges
         if high is None:  # the first value (low is the declared start, if any)
             if low is not None and value > low:
                 self._open(0, low, value - 1, None, place)
@@ -221,11 +267,12 @@ class Holes:
             self.high, self.high_place = value, place
         elif value > high:
             if value > high + 1:
-                self._open(len(self._starts), high + 1, value - 1, self.high_place, place)
+                end = 0 if ranges is None else len(ranges.starts)
+                self._open(end, high + 1, value - 1, self.high_place, place)
             self.high, self.high_place = value, place
         elif low is not None and value < low:
-            if self._starts and self._starts[0] == low:  # (the start itself is a hole)
-                self._starts[0], self._below[0] = value + 1, place
+            if ranges is not None and ranges.starts and ranges.starts[0] == low:
+                ranges.starts[0], ranges.below[0] = value + 1, place  # (the start was a hole)
             elif value < low - 1:
                 self._open(0, value + 1, low - 1, place, self.low_place)
             self.low, self.low_place = value, place
@@ -234,51 +281,22 @@ class Holes:
                 self.high_place = _least(self.high_place, place)
             if value == low:
                 self.low_place = _least(self.low_place, place)
-            if self._starts:
-                self._fill(value, place)
-
-    def _open(
-        self, i: int, first: int, last: int, below: Place | None, above: Place | None
-    ) -> None:
-        self._starts.insert(i, first)
-        self._ends.insert(i, last)
-        self._below.insert(i, below)
-        self._above.insert(i, above)
-
-    def _fill(self, value: int, place: Place | None) -> None:
-        """``value`` came, between the lowest and the highest: it is a hole no more (or, seen
-        before, it may border one)."""
-        starts, ends = self._starts, self._ends
-        i = bisect_right(starts, value) - 1
-        if i < 0 or ends[i] < value:
-            if i >= 0 and ends[i] + 1 == value:
-                self._above[i] = _least(self._above[i], place)
-            if i + 1 < len(starts) and starts[i + 1] - 1 == value:
-                self._below[i + 1] = _least(self._below[i + 1], place)
-            return
-        start, end = starts[i], ends[i]
-        if start == end:
-            del starts[i], ends[i], self._below[i], self._above[i]
-        elif value == start:
-            starts[i], self._below[i] = value + 1, place
-        elif value == end:
-            ends[i], self._above[i] = value - 1, place
-        else:
-            ends[i] = value - 1
-            self._open(i + 1, value + 1, end, place, self._above[i])
-            self._above[i] = place
+            if ranges is not None:
+                ranges.fill(value, place)
 
     def ranges(self) -> list[tuple[int, int]]:
         """The holes, lowest first, each ``(first, last)`` inclusive."""
-        return list(zip(self._starts, self._ends, strict=True))
+        r = self._ranges
+        return [] if r is None else list(zip(r.starts, r.ends, strict=True))
 
     def borders(self) -> list[tuple[Place | None, Place | None]]:
         """For each range of :meth:`ranges`, the places of the values just below and just
         above it (None where no place was given, or below a declared start)."""
-        return list(zip(self._below, self._above, strict=True))
+        r = self._ranges
+        return [] if r is None else list(zip(r.below, r.above, strict=True))
 
     def __bool__(self) -> bool:
-        return bool(self._starts)
+        return self._ranges is not None and bool(self._ranges.starts)
 
 
 def beyond(highest: int, last: int) -> range:
