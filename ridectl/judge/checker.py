@@ -36,6 +36,10 @@ Rules (each violation names one event of one ride, ``seq``):
   (partition, offset) written by a transaction that was aborted. Acknowledgements of such
   records are ignored by the other rules: never processing them is the correct outcome.
 
+The rules of order, repeats and holes are the generic judge's (``ridectl.judge.entity``), applied
+through the ride mapping (entity ``ride_id``, order ``seq``) by the detectors; this module adds
+what only a ride has: the lifecycle's five stages, and the run's other facts.
+
 Speed: most rides of a history are clean. One pass folds each ride's events into one int
 (one digit ``partition * 8 + seq`` per event); a ride whose fold equals that of ``1 2 3 4 5`` on
 a single partition is clean-looking and costs nothing more, unless a detector declares that such

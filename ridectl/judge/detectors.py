@@ -12,6 +12,14 @@ rule. One that can is shown every ride, unless it narrows them with ``extra_ride
 detector must make that declaration (a class that leaves it out fails at import), and the tests
 hold every detector that says False to it on clean-looking rides.
 
+The order rules themselves (late, repeated and never-seen values) are the generic judge's
+(``ridectl.judge.entity``); this module is its ride mapping: entity ``ride_id``, order
+``seq``, one stream per ride in processing order, every value remembered
+(``judge_every_value``), holes counted from the first stage, and the tail up to the last one.
+The detectors turn the judge's findings into ride violations (labels, consequences,
+processing positions) and add the rules that need the run's other facts (acknowledgements,
+commits, aborted transactions).
+
 Adding an anomaly: a member of ``ViolationKind`` (``kinds.py``), a detector class here, listed
 in ``DETECTORS``; a mark for the table in ``ridectl.output.report`` if it needs one.
 """
@@ -23,9 +31,10 @@ from collections.abc import Collection, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from itertools import compress
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import ClassVar
 
+from ridectl.judge.entity import Finding, Holes, Step, beyond, judge_every_value
 from ridectl.judge.history import Ack, History, Observation
 from ridectl.judge.kinds import (
     ABORTED_CONSEQUENCE,
@@ -33,7 +42,6 @@ from ridectl.judge.kinds import (
     CONSEQUENCES,
     DUPLICATE_CONSEQUENCES,
     DuplicateKind,
-    OrderCause,
     ViolationKind,
     at,
     label,
@@ -42,8 +50,6 @@ from ridectl.judge.lifecycle import LIFECYCLE_LENGTH
 from ridectl.judge.verdict import Violation
 
 ALL_SEQS = range(1, LIFECYCLE_LENGTH + 1)
-
-_second = itemgetter(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,17 +130,36 @@ class RideView:
     events: Sequence[Observation]
     #: seq -> index into ``events`` of its first processed copy.
     first: dict[int, int]
+    #: The generic judge's findings on the ride's stream of seqs: ``(index into events,
+    #: finding)`` for every event that did not rise, in processing order.
+    findings: tuple[tuple[int, Finding[int]], ...] = ()
 
     @classmethod
     def of(cls, ride_id: str, events: Sequence[Observation]) -> RideView:
         first: dict[int, int] = {}
         for i, o in enumerate(events):
             first.setdefault(o.seq, i)
-        return cls(ride_id, events, first)
+        if len(events) == len(first) and list(first) == sorted(first):
+            return cls(ride_id, events, first)  # (rising all the way: the judge finds nothing)
+        stream = [(o.seq, o.partition, o.offset) for o in events]
+        return cls(ride_id, events, first, tuple(judge_every_value(stream)))
 
     def unprocessed(self) -> Iterator[int]:
         """Seqs of the lifecycle with no processed copy, in order."""
         return (s for s in ALL_SEQS if s not in self.first)
+
+    def holes(self) -> Iterator[int]:
+        """Seqs never processed below the highest one processed (from the first stage)."""
+        if len(self.first) == max(self.first, default=0):
+            return iter(())  # (every seq from the first one up to the highest was processed)
+        holes = Holes(start=ALL_SEQS.start)
+        for s in self.first:
+            holes.see(s)
+        return (s for first, last in holes.ranges() for s in range(first, last + 1))
+
+    def tail(self) -> range:
+        """Seqs after the highest one processed (all of them for a ride never seen)."""
+        return beyond(max(self.first, default=0), ALL_SEQS[-1])
 
 
 class Detector(ABC):
@@ -166,61 +191,46 @@ class Detector(ABC):
 
 
 class OutOfOrder(Detector):
-    """A first copy processed after the first copy of a higher seq of the same ride."""
+    """A first copy processed after the first copy of a higher seq of the same ride (the
+    generic judge's *late* values)."""
 
     kind = ViolationKind.OUT_OF_ORDER
     flags_clean_rides = False
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
-        top: Observation | None = None  # first copy with the highest seq so far
-        for s, i in sorted(ride.first.items(), key=_second):
-            o = ride.events[i]
-            if top is None or s > top.seq:
-                top = o
+        for i, found in ride.findings:
+            if found.step is not Step.LATE:
                 continue
+            o, top = ride.events[i], found.before
             yield Violation(
                 ride.ride_id,
                 self.kind,
-                s,
-                ((top.partition, top.offset), (o.partition, o.offset)),
-                f"{label(top.seq)} before {label(s)}",
-                CONSEQUENCES.get((top.seq, s), ""),
-                other_seq=top.seq,
+                o.seq,
+                (top.place, (o.partition, o.offset)),
+                f"{label(top.value)} before {label(o.seq)}",
+                CONSEQUENCES.get((top.value, o.seq), ""),
+                other_seq=top.value,
                 position=o.position,
-                cause=self.cause(top, o),
+                cause=found.cause,
             )
-
-    @staticmethod
-    def cause(ahead: Observation, late: Observation) -> OrderCause:
-        """``ahead`` (a later stage) was processed before ``late``: where did it break?"""
-        if ahead.partition != late.partition:
-            return OrderCause.KEYING
-        if ahead.offset < late.offset:
-            return OrderCause.LOG
-        return OrderCause.PROCESSING
 
 
 class Duplicate(Detector):
-    """Every processing of a seq after its first one."""
+    """Every processing of a seq after its first one (the generic judge's *repeats*)."""
 
     kind = ViolationKind.DUPLICATE
     flags_clean_rides = False
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
-        copies: dict[int, list[tuple[int, int]]] = {}
-        for o in ride.events:
-            here = (o.partition, o.offset)
-            seen = copies.get(o.seq)
-            if seen is None:
-                copies[o.seq] = [here]
+        for i, found in ride.findings:
+            if found.step is not Step.REPEAT:
                 continue
-            if here in seen:
-                dkind, before = DuplicateKind.REDELIVERY, here
+            o, before = ride.events[i], found.before.place
+            here = (o.partition, o.offset)
+            if found.duplicate_kind is DuplicateKind.REDELIVERY:
                 detail = f"{label(o.seq)} delivered twice from {at(*here)}"
             else:
-                dkind, before = DuplicateKind.PRODUCER, seen[0]
                 detail = f"{label(o.seq)} written twice: {at(*before)} and {at(*here)}"
-                seen.append(here)
             yield Violation(
                 ride.ride_id,
                 self.kind,
@@ -228,20 +238,9 @@ class Duplicate(Detector):
                 (before, here),
                 detail,
                 DUPLICATE_CONSEQUENCES.get(o.seq, ""),
-                duplicate_kind=dkind,
+                duplicate_kind=found.duplicate_kind,
                 position=o.position,
             )
-
-
-def _unacked_absent(ride: RideView, facts: Facts) -> Iterator[tuple[int, int]]:
-    """Each seq of a seen ride that was never processed and has no acknowledgement known,
-    with the last seq that was processed (``Missing`` and ``Gap`` split them by that)."""
-    if not ride.events:
-        return
-    last = max(ride.first)
-    for s in ride.unprocessed():
-        if facts.ack(ride.ride_id, s) is None:
-            yield s, last
 
 
 class Missing(Detector):
@@ -252,8 +251,10 @@ class Missing(Detector):
     flags_clean_rides = False
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
-        for s, last in _unacked_absent(ride, facts):
-            if s > last:
+        if not ride.events:
+            return
+        for s in ride.tail():
+            if facts.ack(ride.ride_id, s) is None:
                 detail = f"{label(s)} never processed"
                 yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
 
@@ -266,8 +267,11 @@ class Gap(Detector):
     flags_clean_rides = False
 
     def detect(self, ride: RideView, facts: Facts) -> Iterator[Violation]:
-        for s, last in _unacked_absent(ride, facts):
-            if s < last:
+        if not ride.events:
+            return
+        last = max(ride.first)
+        for s in ride.holes():
+            if facts.ack(ride.ride_id, s) is None:
                 detail = f"{label(s)} never processed, {label(last)} was"
                 yield Violation(ride.ride_id, self.kind, s, (), detail, ABSENT_CONSEQUENCES[s])
 
