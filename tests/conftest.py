@@ -14,6 +14,7 @@ import pytest
 
 from ridectl.broker.local import LocalCluster
 from ridectl.broker.processes import free_port_block
+from ridectl.errors import BrokerError
 
 __all__ = ["CliResult", "free_port_block"]
 
@@ -26,6 +27,28 @@ def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClu
     state = tmp_path_factory.mktemp("broker-state")
     cluster = LocalCluster(state)
     cluster.up(nodes=1, port=free_port_block(2))
+    try:
+        yield cluster
+    finally:
+        cluster.down(wipe=True)
+
+
+@pytest.fixture(scope="session")
+def three_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A 3-node cluster of the session's own (tests marked ``cluster``), apart from the
+    one-node session broker; started on first use, stopped at the end. A test that kills a
+    node starts it again before it ends."""
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster-state"))
+    for attempt in range(3):
+        try:
+            cluster.up(nodes=3, port=free_port_block(6))
+            break
+        except BrokerError as exc:
+            # Other test sessions on this machine may take a port between the check and
+            # the JVM's bind; another block of ports is tried then.
+            if "already in use" not in str(exc) or attempt == 2:
+                raise
+            cluster.down(wipe=True)
     try:
         yield cluster
     finally:
