@@ -16,6 +16,7 @@ from ridectl.errors import UsageError
 from ridectl.output.formats import Format
 
 
+# Any: typer.Option() is typed to return Any (it stands in for the parameter's default).
 def format_option(*offered: Format) -> Any:
     """``--format/-f`` limited to the formats a command ``offered``;
     any other choice is a usage error before the command runs."""
@@ -86,6 +87,7 @@ def _clients_named() -> str:
     return ", ".join(named[:-1]) + " or " + named[-1]
 
 
+# Any: typer.Option() is typed to return Any, as above.
 def client_option(doing: str) -> Any:
     """``--client`` (environment: ``RIDECTL_CLIENT``): the client library that ``doing``."""
     return typer.Option(

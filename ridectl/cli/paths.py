@@ -58,6 +58,7 @@ def _reason(exc: OSError) -> str:
     return (exc.strerror or type(exc).__name__).lower()
 
 
+# Any: typer.Option() is typed to return Any (it stands in for the parameter's default).
 def writable_option(flag: str, what: str, help: str, *short: str) -> Any:
     """A ``typer.Option`` for a file to write, checked as soon as it is parsed."""
 
@@ -68,6 +69,7 @@ def writable_option(flag: str, what: str, help: str, *short: str) -> Any:
     return typer.Option(flag, *short, help=help, callback=check, dir_okay=False)
 
 
+# Any: typer.Option() is typed to return Any, as above.
 def writable_dir_option(flag: str, what: str, help: str, *short: str) -> Any:
     """A ``typer.Option`` for a folder to write into, checked as soon as it is parsed."""
 

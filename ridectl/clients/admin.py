@@ -33,6 +33,7 @@ def unreachable(settings: ClientSettings, seconds: float) -> RidectlError:
     )
 
 
+# Any: the keyword arguments of kafka-python's constructors, whose values are of many types.
 def client_kwargs(settings: ClientSettings, role: str) -> dict[str, Any]:
     kwargs = settings.kwargs(role)
     kwargs.setdefault("bootstrap_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS)

@@ -22,6 +22,8 @@ class KeyPartitioner(Partitioner):  # type: ignore[misc]
         self.name = name
         self._fn = lookup(name)
 
+    # Any: kafka-python calls this with the user's key and value objects and its own cluster
+    # metadata object, as its partitioner interface has it.
     def partition(
         self,
         topic: str,

@@ -229,6 +229,7 @@ def produce_error_response(
     return encode_response(response, version, correlation_id)
 
 
+# Any: a kafka-python protocol Struct of any API (the library's protocol classes are untyped).
 def encode_response(message: Any, version: int, correlation_id: int) -> bytes:
     """Frame a response message of ``version`` with the header that version calls for."""
     if version != message.API_VERSION:
@@ -278,6 +279,7 @@ def has_addresses(api_key: int, version: int) -> bool:
     return api is not None and version >= api.min_version
 
 
+# Any: kafka-python protocol Structs (untyped), as above.
 def decode_address_response(api_key: int, version: int, payload: bytes) -> tuple[Any, list[Any]]:
     """Decode a response that may name brokers; return it and its endpoint records (objects
     with writable ``host`` and ``port``)."""

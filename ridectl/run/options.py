@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ridectl.clients.admin import TopicInfo
 from ridectl.clients.registry import DEFAULT_CLIENT, ClientName
@@ -136,7 +135,7 @@ class ProduceResult:
     def latency_pct(self, q: float) -> float | None:
         return percentile(self.latencies_ms, q)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "run_id": self.run_id,
             "client": self.client.value,

@@ -19,7 +19,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ridectl.broker.local import LocalCluster
 from ridectl.clients.admin import admin_client, delete, ensure_topic, kafka_errors
@@ -85,7 +84,7 @@ class FailoverResult:
     def events(self) -> int:
         return self.produced.rides * LIFECYCLE_LENGTH
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> dict[str, object]:
         kinds = self.report.by_kind
         return {
             "topic": self.topic,

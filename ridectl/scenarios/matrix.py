@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ridectl.clients.idempotence import idempotence_conflicts
 from ridectl.clients.order_defaults import one_record_per_request
@@ -43,7 +42,7 @@ class MatrixRow:
     cell: Cell
     trial: Trial
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         run, rep = self.trial.run, self.trial.report
         return {
             "client": self.cell.client.value,
