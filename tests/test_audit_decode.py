@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ridectl.audit.decode import RecordDecoder
@@ -171,6 +171,8 @@ _MAPPINGS = [
 
 
 @given(_JSON, st.sampled_from(range(len(_MAPPINGS))), st.sampled_from([None, b"k1"]))
+@example({"id": 1e16, "v": 0}, 0, None)  # a float entity: one text for it, whichever path
+@example({"id": {"a": 2.5e-7, "b": True}, "v": 1}, 0, None)
 @settings(max_examples=600)
 def test_fast_decode_matches_a_plain_walk(doc: object, which: int, key: bytes | None) -> None:
     mapping = _MAPPINGS[which]

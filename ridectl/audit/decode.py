@@ -9,6 +9,7 @@ JSON and walked, so each record gets its exact reason (``ridectl.audit.kinds.Unm
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Union
@@ -143,13 +144,14 @@ def _walk(doc: object, path: FieldPath) -> object:
 
 
 def _entity_text(value: object) -> str | None:
-    """An entity that is not a string: a number by its digits, null as no entity, anything
-    else (true, an object) by its compact JSON text."""
+    """An entity that is not a string: an integer by its digits, null as no entity, anything
+    else (a float, true, an object) by its compact JSON text as Python's json writes it (a
+    float by its shortest round-trip digits, ``1e+16``; rare enough that speed is no matter)."""
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return msgspec.json.encode(value).decode()
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _struct_for(
