@@ -7,6 +7,7 @@ test sets the first and clears the second, so it renders what an 80-column termi
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -86,6 +87,14 @@ def test_help_fits_80_columns(cli: Cli, at_80: None, path: list[str], command: C
             assert row, f"{names} not shown whole:\n{page}"
     typed = PYTHON_TYPE.findall(page.lower())
     assert not typed, page
+
+
+@pytest.mark.parametrize(("path", "command"), TREE, ids=[" ".join(p) or "ridectl" for p, _ in TREE])
+def test_description_paragraphs_wrap_to_the_terminal(path: list[str], command: Command) -> None:
+    """Typer's rich help keeps a line break inside a paragraph after the first, so a paragraph
+    broken in the source breaks mid-line on any terminal wider or narrower than the source."""
+    paragraphs = inspect.cleandoc(command.help or "").split("\n\n")[1:]
+    assert not [p for p in paragraphs if "\n" in p]
 
 
 def test_every_panel_has_a_name_all_commands_share() -> None:
