@@ -13,7 +13,7 @@ import sys
 
 import typer
 from rich.markup import escape
-from typer.core import TyperOption
+from typer.core import TyperArgument, TyperOption
 
 from ridectl import __version__
 from ridectl.errors import ExitCode, RidectlError, is_interrupt, one_line
@@ -28,6 +28,16 @@ def _flag_type(option: TyperOption, ctx: typer.Context) -> str | None:
 
 _value_type = TyperOption.display_type_rich
 setattr(TyperOption, "display_type_rich", _flag_type)  # noqa: B010 (a method is replaced)
+
+
+def _argument_type(argument: TyperArgument, ctx: typer.Context) -> str | None:
+    """Typer shows the Python type of an argument that takes several values (``<list[str]>``)
+    even when its declaration names the value: a ``metavar`` stands alone, as for options."""
+    return None if argument.metavar is not None else _argument_value_type(argument, ctx)
+
+
+_argument_value_type = TyperArgument.display_type_rich
+setattr(TyperArgument, "display_type_rich", _argument_type)  # noqa: B010 (a method is replaced)
 
 
 def _new_app() -> typer.Typer:

@@ -53,7 +53,11 @@ def bench(
     out_dir: Annotated[
         Path,
         writable_dir_option(
-            "--out-dir", "the results", "Where RESULTS.md and results.json go.", "-o"
+            "--out-dir",
+            "the results",
+            "Where RESULTS.md and results.json go.",
+            "-o",
+            panel="Output",
         ),
     ] = Path("bench"),
     bootstrap_servers: Annotated[
@@ -63,6 +67,7 @@ def bench(
             "-b",
             help="Measure on this broker (default: start a local one for the run, then stop it).",
             show_default=False,
+            rich_help_panel="Connection",
         ),
     ] = None,
     client: Annotated[

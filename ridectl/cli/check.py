@@ -75,7 +75,11 @@ def consume(
     out: Annotated[
         Path | None,
         writable_option(
-            "--out", "the history", "Save the history as NDJSON ('-' for stdout).", "-o"
+            "--out",
+            "the history",
+            "Save the history as NDJSON ('-' for stdout).",
+            "-o",
+            panel="Output",
         ),
     ] = None,
     client: ReadingClient = DEFAULT_CLIENT,
@@ -139,18 +143,34 @@ def check(
         bool,
         typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
     ] = False,
-    show_all: Annotated[bool, typer.Option("--all", help="Show every violating ride.")] = False,
+    show_all: Annotated[
+        bool,
+        typer.Option("--all", help="Show every violating ride.", rich_help_panel="Output"),
+    ] = False,
     explain: Annotated[
         bool,
-        typer.Option("--explain", help="Add each violating ride's story in one line."),
+        typer.Option(
+            "--explain",
+            help="Add each violating ride's story in one line.",
+            rich_help_panel="Output",
+        ),
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", help="Rows shown without --all.")] = 25,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", help="Rows shown without --all.", rich_help_panel="Output"),
+    ] = 25,
     group: Group_ = None,
     workers: Workers = 1,
     work_ms: WorkMs = None,
     out: Annotated[
         Path | None,
-        writable_option("--out", "the history", "Also save the consumed history as NDJSON.", "-o"),
+        writable_option(
+            "--out",
+            "the history",
+            "Also save the consumed history as NDJSON.",
+            "-o",
+            panel="Output",
+        ),
     ] = None,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,

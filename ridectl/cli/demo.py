@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 def demo(
     scenario: Annotated[
         list[str] | None,
-        typer.Option("--scenario", "-s", help="Run only this lesson (repeatable); see --list."),
+        typer.Option(
+            "--scenario",
+            "-s",
+            help="Run only this lesson (repeatable); see --list.",
+            metavar="NAME",
+        ),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the lessons and exit.")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="Small runs (a class in a hurry).")] = False,
@@ -36,11 +41,15 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 7,
     export_svg: Annotated[
         Path | None,
-        writable_option("--export-svg", "the SVG picture", "Also save the whole demo as SVG."),
+        writable_option(
+            "--export-svg", "the SVG picture", "Also save the whole demo as SVG.", panel="Output"
+        ),
     ] = None,
     export_html: Annotated[
         Path | None,
-        writable_option("--export-html", "the HTML page", "Also save the whole demo as HTML."),
+        writable_option(
+            "--export-html", "the HTML page", "Also save the whole demo as HTML.", panel="Output"
+        ),
     ] = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,

@@ -28,16 +28,25 @@ class FailoverAcks(StrEnum):
 
 def failover(
     rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 10_000,
-    acks: Annotated[FailoverAcks, typer.Option("--acks", help="acks of the producer.")] = (
-        FailoverAcks.all
-    ),
+    acks: Annotated[
+        FailoverAcks,
+        typer.Option("--acks", help="acks of the producer.", rich_help_panel="Producer settings"),
+    ] = FailoverAcks.all,
     idempotence: Annotated[
         bool,
-        typer.Option("--idempotence/--no-idempotence", help="enable.idempotence of the producer."),
+        typer.Option(
+            "--idempotence/--no-idempotence",
+            help="enable.idempotence of the producer.",
+            rich_help_panel="Producer settings",
+        ),
     ] = True,
     max_in_flight: Annotated[
         int,
-        typer.Option("--max-in-flight", help="max.in.flight.requests.per.connection."),
+        typer.Option(
+            "--max-in-flight",
+            help="Unacknowledged requests per connection.",
+            rich_help_panel="Producer settings",
+        ),
     ] = 5,
     partitions: Annotated[
         int, typer.Option("--partitions", "-p", help="Partitions of the scenario's topic.")
@@ -61,9 +70,13 @@ def failover(
 ) -> None:
     """Kill the node leading most partitions mid-run, then judge what the producer lost.
 
-    The node is killed with -9 while a run is produced, restarted, and every replica is waited
-    for; then the run is judged with the producer's acknowledgements. Needs a 3-node local
-    cluster: ridectl broker up --nodes 3."""
+    The node is killed with -9 while a run is produced, then restarted.
+
+    Once every replica is back, the run is judged against the producer's acknowledgements.
+
+    Needs a 3-node local cluster: ridectl broker up --nodes 3.
+
+    --max-in-flight stands for max.in.flight.requests.per.connection."""
     import json
 
     from rich.console import Console

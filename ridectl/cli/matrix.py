@@ -32,7 +32,12 @@ def _split(values: list[str] | None, default: list[str]) -> list[str]:
 def matrix(
     keying: Annotated[
         list[str] | None,
-        typer.Option("--keying", help="keyed and/or unkeyed (comma-separated or repeated)."),
+        typer.Option(
+            "--keying",
+            help="keyed and/or unkeyed (comma-separated or repeated).",
+            metavar="KEYING",
+            rich_help_panel="Settings to compare",
+        ),
     ] = None,
     max_in_flight: Annotated[
         list[str] | None,
@@ -40,12 +45,20 @@ def matrix(
             "--max-in-flight",
             help="max.in.flight.requests.per.connection values (comma-separated or repeated), "
             "e.g. 1,5.",
+            metavar="N",
+            rich_help_panel="Settings to compare",
         ),
     ] = None,
     # the spelling before --max-in-flight, kept for scripts that use it
     in_flight: Annotated[list[str] | None, typer.Option("--in-flight", hidden=True)] = None,
     idempotence: Annotated[
-        list[str] | None, typer.Option("--idempotence", help="on and/or off.")
+        list[str] | None,
+        typer.Option(
+            "--idempotence",
+            help="on and/or off (comma-separated or repeated).",
+            metavar="ON|OFF",
+            rich_help_panel="Settings to compare",
+        ),
     ] = None,
     fault: Annotated[
         list[str] | None,
@@ -53,11 +66,14 @@ def matrix(
             "--fault",
             help="Fault specs to compare, 'none' for no fault (repeatable).",
             metavar="SPEC",
+            rich_help_panel="Settings to compare",
         ),
     ] = None,
     rides: Annotated[int, typer.Option("--rides", "-n", help="Rides per run.")] = 300,
-    partitions: Annotated[int, typer.Option("--partitions", "-p")] = 3,
-    seed: Annotated[int, typer.Option("--seed")] = 7,
+    partitions: Annotated[
+        int, typer.Option("--partitions", "-p", help="Partitions of each run's topic.")
+    ] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 7,
     fmt: Annotated[Format, format_option(Format.table, Format.json, Format.csv)] = Format.table,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,
@@ -68,9 +84,9 @@ def matrix(
 ) -> None:
     """Run the same rides under every combination of the given settings and compare them.
 
-    Defaults: keyed and unkeyed, in-flight 1 and 5, idempotence on and off, no fault and
-    error:every=7,hold=4 (16 runs), for each client given. Each run has its own topic,
-    deleted afterwards."""
+    Default grid: keyed/unkeyed, in-flight 1/5, idempotence on/off, fault none/error:every=7,hold=4.
+
+    That makes 16 runs for each client given; each run has its own topic, deleted afterwards."""
     from ridectl.output.matrix import matrix_csv, matrix_json, matrix_table
     from ridectl.scenarios.context import Sizes, demo_context
     from ridectl.scenarios.matrix import parse_grid, run_matrix

@@ -15,6 +15,23 @@ from ridectl.clients.settings import ClientSettings, build_settings
 from ridectl.errors import UsageError
 from ridectl.output.formats import Format
 
+#: Panels of ``--help``: how the result is shown or saved, and how ridectl reaches Kafka.
+OUTPUT = "Output"
+CONNECTION = "Connection"
+#: Every panel a command's ``--help`` may group options into, by ``rich_help_panel=``; the
+#: rest stay under Typer's "Options". One list, so that each command names a panel alike and
+#: an option is found where it was in the last command's help.
+PANELS = (
+    "Topic",
+    "Keys and partitioners",
+    "Producer settings",
+    "Consumer",
+    "Faults",
+    "Settings to compare",
+    OUTPUT,
+    CONNECTION,
+)
+
 
 # Any: typer.Option() is typed to return Any (it stands in for the parameter's default).
 def format_option(*offered: Format) -> Any:
@@ -33,16 +50,20 @@ def format_option(*offered: Format) -> Any:
         metavar="|".join(offered),
         callback=only_offered,
         help=f"Output format: {names}.",
+        rich_help_panel=OUTPUT,
     )
 
 
 TableOrJson = Annotated[Format, format_option(Format.table, Format.json)]
 ExportSvg = Annotated[
     Path | None,
-    writable_option("--export-svg", "the SVG picture", "Also save the table as an SVG picture."),
+    writable_option(
+        "--export-svg", "the SVG picture", "Also save the table as an SVG picture.", panel=OUTPUT
+    ),
 ]
 ExportHtml = Annotated[
-    Path | None, writable_option("--export-html", "the HTML page", "Also save the table as HTML.")
+    Path | None,
+    writable_option("--export-html", "the HTML page", "Also save the table as HTML.", panel=OUTPUT),
 ]
 
 Topic = Annotated[str, typer.Option("--topic", "-t", help="Topic name.")]
@@ -54,7 +75,7 @@ Bootstrap = Annotated[
         envvar="KAFKA_BOOTSTRAP_SERVERS",
         help="Comma-separated host:port list (default: localhost:9092).",
         show_default=False,
-        rich_help_panel="Connection",
+        rich_help_panel=CONNECTION,
     ),
 ]
 ConfigFile = Annotated[
@@ -63,7 +84,7 @@ ConfigFile = Annotated[
         "--config",
         "-c",
         help="Java-style client .properties file (security.protocol, sasl.*, ssl.*, ...).",
-        rich_help_panel="Connection",
+        rich_help_panel=CONNECTION,
         dir_okay=False,
     ),
 ]
@@ -73,7 +94,7 @@ XOption = Annotated[
         "-X",
         help="Java-style client setting key=value; repeatable, wins over --config.",
         metavar="KEY=VALUE",
-        rich_help_panel="Connection",
+        rich_help_panel=CONNECTION,
     ),
 ]
 
@@ -94,7 +115,9 @@ def client_option(doing: str) -> Any:
         "--client",
         envvar="RIDECTL_CLIENT",
         help=f"Client library that {doing}: {_clients_named()}.",
+        metavar="CLIENT",
         case_sensitive=False,
+        rich_help_panel=CONNECTION,
     )
 
 
@@ -108,6 +131,7 @@ Clients = Annotated[
         help="Client libraries to compare (comma-separated or repeated): "
         f"{', '.join(ClientName)}, or all (default: {DEFAULT_CLIENT.value}).",
         metavar="CLIENT",
+        rich_help_panel="Settings to compare",
     ),
 ]
 

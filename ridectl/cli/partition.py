@@ -23,13 +23,15 @@ def _known(value: str) -> str:
 
 
 def partition(
-    keys: Annotated[list[str], typer.Argument(help="Keys (e.g. ride ids).", show_default=False)],
+    keys: Annotated[
+        list[str], typer.Argument(help="Keys (e.g. ride ids).", metavar="KEY", show_default=False)
+    ],
     partitions: Annotated[int, typer.Option("--partitions", "-p", help="Partition count.")],
     partitioner: Annotated[
         str,
         typer.Option(
             "--partitioner",
-            metavar="|".join(_CHOICES),
+            metavar="NAME",
             callback=_known,
             help="murmur2 (Java client, kafka-python), crc32 (librdkafka default), "
             "fnv1a (Sarama), murmur3, or all side by side.",

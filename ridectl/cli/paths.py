@@ -59,22 +59,30 @@ def _reason(exc: OSError) -> str:
 
 
 # Any: typer.Option() is typed to return Any (it stands in for the parameter's default).
-def writable_option(flag: str, what: str, help: str, *short: str) -> Any:
-    """A ``typer.Option`` for a file to write, checked as soon as it is parsed."""
+def writable_option(flag: str, what: str, help: str, *short: str, panel: str | None = None) -> Any:
+    """A ``typer.Option`` for a file to write, checked as soon as it is parsed; ``panel``
+    names the group the help lists it in."""
 
     def check(value: Path | None) -> Path | None:
         check_writable(value, what)
         return value
 
-    return typer.Option(flag, *short, help=help, callback=check, dir_okay=False)
+    return typer.Option(
+        flag, *short, help=help, callback=check, dir_okay=False, rich_help_panel=panel
+    )
 
 
 # Any: typer.Option() is typed to return Any, as above.
-def writable_dir_option(flag: str, what: str, help: str, *short: str) -> Any:
-    """A ``typer.Option`` for a folder to write into, checked as soon as it is parsed."""
+def writable_dir_option(
+    flag: str, what: str, help: str, *short: str, panel: str | None = None
+) -> Any:
+    """A ``typer.Option`` for a folder to write into, checked as soon as it is parsed;
+    ``panel`` names the group the help lists it in."""
 
     def check(value: Path | None) -> Path | None:
         check_writable_dir(value, what)
         return value
 
-    return typer.Option(flag, *short, help=help, callback=check, file_okay=False)
+    return typer.Option(
+        flag, *short, help=help, callback=check, file_okay=False, rich_help_panel=panel
+    )

@@ -47,7 +47,8 @@ def produce(
     keyed: Annotated[
         bool,
         typer.Option(
-            "--keyed/--unkeyed", help="Key each event by its ride_id, or send it without a key."
+            "--keyed/--unkeyed",
+            help="Key each event by its ride_id, or send it without a key.",
         ),
     ] = True,
     partitions: Annotated[
@@ -55,19 +56,22 @@ def produce(
         typer.Option(
             "--partitions",
             "-p",
-            help="Partitions when creating the topic (default: 6; an existing topic keeps its "
-            "count).",
+            help="Partitions of a new topic (default: 6; an existing topic keeps its own).",
             show_default=False,
+            rich_help_panel="Topic",
         ),
     ] = None,
     replication_factor: Annotated[
-        int, typer.Option("--replication-factor", help="Replicas when creating the topic.")
+        int,
+        typer.Option(
+            "--replication-factor", help="Replicas of a new topic.", rich_help_panel="Topic"
+        ),
     ] = 1,
     max_in_flight: Annotated[
         int | None,
         typer.Option(
             "--max-in-flight",
-            help="max.in.flight.requests.per.connection (client default: 5).",
+            help="Unacknowledged requests per connection (client default: 5).",
             rich_help_panel="Producer settings",
             show_default=False,
         ),
@@ -138,7 +142,9 @@ def produce(
             "--partitioner",
             help="Place keyed records as this client would: murmur2 (Java, kafka-python), "
             "crc32 (librdkafka), fnv1a (Sarama), murmur3.",
+            metavar="NAME",
             show_default=False,
+            rich_help_panel="Keys and partitioners",
         ),
     ] = None,
     key_by: Annotated[
@@ -147,27 +153,43 @@ def produce(
             "--key-by",
             help="With --keyed: key by ride id, or by pickup zone (hot keys: --hot-share of "
             "the rides start at the airport).",
+            rich_help_panel="Keys and partitioners",
         ),
     ] = KeyBy.ride,
     hot_share: Annotated[
-        float, typer.Option("--hot-share", help="With --key-by zone: share of airport rides.")
+        float,
+        typer.Option(
+            "--hot-share",
+            help="With --key-by zone: share of airport rides.",
+            rich_help_panel="Keys and partitioners",
+        ),
     ] = 0.5,
-    zones: Annotated[int, typer.Option("--zones", help="With --key-by zone: zone count.")] = 12,
+    zones: Annotated[
+        int,
+        typer.Option(
+            "--zones",
+            help="With --key-by zone: zone count.",
+            rich_help_panel="Keys and partitioners",
+        ),
+    ] = 12,
     grow_to: Annotated[
         int | None,
         typer.Option(
             "--grow-to",
             help="Add partitions up to this count halfway through the run (keys remap).",
             show_default=False,
+            rich_help_panel="Topic",
         ),
     ] = None,
     payment_partitioner: Annotated[
         PartitionerName | None,
         typer.Option(
             "--payment-partitioner",
-            help="Send PaymentProcessed from a second producer that places keys like this "
-            "client (two services, two client libraries, one key).",
+            help="Send PaymentProcessed from a second producer that places keys like NAME "
+            "(see --partitioner): two services, two client libraries, one key.",
+            metavar="NAME",
             show_default=False,
+            rich_help_panel="Keys and partitioners",
         ),
     ] = None,
     fault: Annotated[
@@ -177,6 +199,7 @@ def produce(
             help="Inject failures through a fault proxy, e.g. error:every=3, lost-ack:first=2, "
             "delay:ms=200, disconnect:every=10. Repeatable.",
             metavar="SPEC",
+            rich_help_panel="Faults",
         ),
     ] = None,
     fmt: TableOrJson = Format.table,
@@ -185,6 +208,7 @@ def produce(
         typer.Option(
             "--request-log",
             help="With --format json and --fault: every request the proxy saw, not a summary.",
+            rich_help_panel="Output",
         ),
     ] = False,
     client: Client = DEFAULT_CLIENT,
@@ -192,7 +216,9 @@ def produce(
     config: ConfigFile = None,
     x: XOption = None,
 ) -> None:
-    """Produce interleaved ride lifecycles and report what the broker acknowledged."""
+    """Produce interleaved ride lifecycles and report what the broker acknowledged.
+
+    --max-in-flight stands for max.in.flight.requests.per.connection."""
     from ridectl.clients.kafka_python_errors import client_errors
     from ridectl.output.run import produce_json, render_produce
     from ridectl.run.flow import produce as run_produce

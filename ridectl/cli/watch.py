@@ -52,8 +52,7 @@ def watch(
 ) -> None:
     """Show records per partition and violations as they arrive, then the final verdict.
 
-    The watch ends with Ctrl-C, when the run goes quiet (--idle-timeout) or after
-    --max-seconds."""
+    The watch ends with Ctrl-C, when the run goes quiet (--idle-timeout) or after --max-seconds."""
     from rich.live import Live
 
     from ridectl.output import report as render
