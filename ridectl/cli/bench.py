@@ -22,63 +22,71 @@ class BenchSize(StrEnum):
     full = "full"
 
 
+Size = Annotated[
+    BenchSize,
+    typer.Option(
+        "--size",
+        help="small: everything tiny, in seconds (smoke test); full: the published figures.",
+    ),
+]
+Repeat = Annotated[
+    int | None,
+    typer.Option(
+        "--repeat",
+        "-r",
+        help="Runs per measurement, pairs of ridectl and a bare client included; figures "
+        "are their medians (default: 3 full, 1 small; pairs 9 full).",
+        show_default=False,
+    ),
+]
+SectionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--section",
+        help="Measure only these parts (comma-separated or repeated): producer, "
+        "consume-check, checker, first-lesson, cold-start (default: all).",
+        metavar="SECTION",
+        show_default=False,
+    ),
+]
+OutDir = Annotated[
+    Path,
+    writable_dir_option(
+        "--out-dir",
+        "the results",
+        "Where RESULTS.md and results.json go.",
+        "-o",
+        panel="Output",
+    ),
+]
+BootstrapServers = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap-servers",
+        "-b",
+        help="Measure on this broker (default: start a local one for the run, then stop it).",
+        show_default=False,
+        rich_help_panel="Connection",
+    ),
+]
+Client = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--client",
+        help="Clients to measure, each beside a bare loop of its own (comma-separated or "
+        "repeated): kafka-python, java, librdkafka, or all (default: all).",
+        metavar="CLIENT",
+    ),
+]
+
+
 def bench(
-    size: Annotated[
-        BenchSize,
-        typer.Option(
-            "--size",
-            help="small: everything tiny, in seconds (smoke test); full: the published figures.",
-        ),
-    ] = BenchSize.full,
-    repeat: Annotated[
-        int | None,
-        typer.Option(
-            "--repeat",
-            "-r",
-            help="Runs per measurement, pairs of ridectl and a bare client included; figures "
-            "are their medians (default: 3 full, 1 small; pairs 9 full).",
-            show_default=False,
-        ),
-    ] = None,
-    section: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--section",
-            help="Measure only these parts (comma-separated or repeated): producer, "
-            "consume-check, checker, first-lesson, cold-start (default: all).",
-            metavar="SECTION",
-            show_default=False,
-        ),
-    ] = None,
-    out_dir: Annotated[
-        Path,
-        writable_dir_option(
-            "--out-dir",
-            "the results",
-            "Where RESULTS.md and results.json go.",
-            "-o",
-            panel="Output",
-        ),
-    ] = Path("bench"),
-    bootstrap_servers: Annotated[
-        str | None,
-        typer.Option(
-            "--bootstrap-servers",
-            "-b",
-            help="Measure on this broker (default: start a local one for the run, then stop it).",
-            show_default=False,
-            rich_help_panel="Connection",
-        ),
-    ] = None,
-    client: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--client",
-            help="Clients to measure, each beside a bare loop of its own (comma-separated or "
-            "repeated): kafka-python, java, librdkafka, or all (default: all).",
-            metavar="CLIENT",
-        ),
-    ] = None,
+    size: Size = BenchSize.full,
+    repeat: Repeat = None,
+    section: SectionOpt = None,
+    out_dir: OutDir = Path("bench"),
+    bootstrap_servers: BootstrapServers = None,
+    client: Client = None,
 ) -> None:
     """Measure ridectl with each client beside a bare loop of the same client.
 

@@ -129,49 +129,58 @@ def _write_history(history: Any, fh: Any, out: Path | None) -> None:
             fh.close()
 
 
+TopicOpt = Annotated[
+    str | None, typer.Option("--topic", "-t", help="Consume this topic, then judge.")
+]
+FromFile = Annotated[
+    Path | None,
+    typer.Option("--from", help="Judge a saved history (NDJSON) instead; '-' for stdin."),
+]
+ExitCodeOpt = Annotated[
+    bool,
+    typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
+]
+ShowAll = Annotated[
+    bool,
+    typer.Option("--all", help="Show every violating ride.", rich_help_panel="Output"),
+]
+Explain = Annotated[
+    bool,
+    typer.Option(
+        "--explain",
+        help="Add each violating ride's story in one line.",
+        rich_help_panel="Output",
+    ),
+]
+Limit = Annotated[
+    int,
+    typer.Option("--limit", help="Rows shown without --all.", rich_help_panel="Output"),
+]
+Out = Annotated[
+    Path | None,
+    writable_option(
+        "--out",
+        "the history",
+        "Also save the consumed history as NDJSON.",
+        "-o",
+        panel="Output",
+    ),
+]
+
+
 def check(
-    topic: Annotated[
-        str | None, typer.Option("--topic", "-t", help="Consume this topic, then judge.")
-    ] = None,
-    from_file: Annotated[
-        Path | None,
-        typer.Option("--from", help="Judge a saved history (NDJSON) instead; '-' for stdin."),
-    ] = None,
+    topic: TopicOpt = None,
+    from_file: FromFile = None,
     run_id: RunId = None,
     fmt: Annotated[Format, format_option(*Format)] = Format.table,
-    exit_code: Annotated[
-        bool,
-        typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
-    ] = False,
-    show_all: Annotated[
-        bool,
-        typer.Option("--all", help="Show every violating ride.", rich_help_panel="Output"),
-    ] = False,
-    explain: Annotated[
-        bool,
-        typer.Option(
-            "--explain",
-            help="Add each violating ride's story in one line.",
-            rich_help_panel="Output",
-        ),
-    ] = False,
-    limit: Annotated[
-        int,
-        typer.Option("--limit", help="Rows shown without --all.", rich_help_panel="Output"),
-    ] = 25,
+    exit_code: ExitCodeOpt = False,
+    show_all: ShowAll = False,
+    explain: Explain = False,
+    limit: Limit = 25,
     group: Group_ = None,
     workers: Workers = 1,
     work_ms: WorkMs = None,
-    out: Annotated[
-        Path | None,
-        writable_option(
-            "--out",
-            "the history",
-            "Also save the consumed history as NDJSON.",
-            "-o",
-            panel="Output",
-        ),
-    ] = None,
+    out: Out = None,
     export_svg: ExportSvg = None,
     export_html: ExportHtml = None,
     client: ReadingClient = DEFAULT_CLIENT,

@@ -20,37 +20,42 @@ if TYPE_CHECKING:
     from ridectl.scenarios.context import DemoContext
 
 
+Scenario = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--scenario",
+        "-s",
+        help="Run only this lesson (repeatable); see --list.",
+        metavar="NAME",
+    ),
+]
+Pause = Annotated[bool, typer.Option("--pause", help="Wait for Enter before each lesson's run.")]
+KeepTopics = Annotated[
+    bool, typer.Option("--keep-topics", help="Leave the lessons' topics for inspection.")
+]
+ExportSvg = Annotated[
+    Path | None,
+    writable_option(
+        "--export-svg", "the SVG picture", "Also save the whole demo as SVG.", panel="Output"
+    ),
+]
+ExportHtml = Annotated[
+    Path | None,
+    writable_option(
+        "--export-html", "the HTML page", "Also save the whole demo as HTML.", panel="Output"
+    ),
+]
+
+
 def demo(
-    scenario: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--scenario",
-            "-s",
-            help="Run only this lesson (repeatable); see --list.",
-            metavar="NAME",
-        ),
-    ] = None,
+    scenario: Scenario = None,
     list_: Annotated[bool, typer.Option("--list", help="List the lessons and exit.")] = False,
     fast: Annotated[bool, typer.Option("--fast", help="Small runs (a class in a hurry).")] = False,
-    pause: Annotated[
-        bool, typer.Option("--pause", help="Wait for Enter before each lesson's run.")
-    ] = False,
-    keep_topics: Annotated[
-        bool, typer.Option("--keep-topics", help="Leave the lessons' topics for inspection.")
-    ] = False,
+    pause: Pause = False,
+    keep_topics: KeepTopics = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 7,
-    export_svg: Annotated[
-        Path | None,
-        writable_option(
-            "--export-svg", "the SVG picture", "Also save the whole demo as SVG.", panel="Output"
-        ),
-    ] = None,
-    export_html: Annotated[
-        Path | None,
-        writable_option(
-            "--export-html", "the HTML page", "Also save the whole demo as HTML.", panel="Output"
-        ),
-    ] = None,
+    export_svg: ExportSvg = None,
+    export_html: ExportHtml = None,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,

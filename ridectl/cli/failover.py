@@ -26,41 +26,50 @@ class FailoverAcks(StrEnum):
     one = "1"
 
 
+Acks = Annotated[
+    FailoverAcks,
+    typer.Option("--acks", help="acks of the producer.", rich_help_panel="Producer settings"),
+]
+Idempotence = Annotated[
+    bool,
+    typer.Option(
+        "--idempotence/--no-idempotence",
+        help="enable.idempotence of the producer.",
+        rich_help_panel="Producer settings",
+    ),
+]
+MaxInFlight = Annotated[
+    int,
+    typer.Option(
+        "--max-in-flight",
+        help="Unacknowledged requests per connection.",
+        rich_help_panel="Producer settings",
+    ),
+]
+Partitions = Annotated[
+    int, typer.Option("--partitions", "-p", help="Partitions of the scenario's topic.")
+]
+KillAt = Annotated[
+    float,
+    typer.Option("--kill-at", help="Kill the leader when this share of events was sent."),
+]
+Seed = Annotated[
+    int | None, typer.Option("--seed", help="Seed of the interleaving.", show_default=False)
+]
+KeepTopic = Annotated[
+    bool, typer.Option("--keep-topic", help="Leave the scenario's topic for inspection.")
+]
+
+
 def failover(
     rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 10_000,
-    acks: Annotated[
-        FailoverAcks,
-        typer.Option("--acks", help="acks of the producer.", rich_help_panel="Producer settings"),
-    ] = FailoverAcks.all,
-    idempotence: Annotated[
-        bool,
-        typer.Option(
-            "--idempotence/--no-idempotence",
-            help="enable.idempotence of the producer.",
-            rich_help_panel="Producer settings",
-        ),
-    ] = True,
-    max_in_flight: Annotated[
-        int,
-        typer.Option(
-            "--max-in-flight",
-            help="Unacknowledged requests per connection.",
-            rich_help_panel="Producer settings",
-        ),
-    ] = 5,
-    partitions: Annotated[
-        int, typer.Option("--partitions", "-p", help="Partitions of the scenario's topic.")
-    ] = 3,
-    kill_at: Annotated[
-        float,
-        typer.Option("--kill-at", help="Kill the leader when this share of events was sent."),
-    ] = 0.3,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed of the interleaving.", show_default=False)
-    ] = None,
-    keep_topic: Annotated[
-        bool, typer.Option("--keep-topic", help="Leave the scenario's topic for inspection.")
-    ] = False,
+    acks: Acks = FailoverAcks.all,
+    idempotence: Idempotence = True,
+    max_in_flight: MaxInFlight = 5,
+    partitions: Partitions = 3,
+    kill_at: KillAt = 0.3,
+    seed: Seed = None,
+    keep_topic: KeepTopic = False,
     fmt: TableOrJson = Format.table,
     client: Client = DEFAULT_CLIENT,
     state_dir: StateDir = None,

@@ -29,50 +29,57 @@ def _split(values: list[str] | None, default: list[str]) -> list[str]:
     return out
 
 
+Keying = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--keying",
+        help="keyed and/or unkeyed (comma-separated or repeated).",
+        metavar="KEYING",
+        rich_help_panel="Settings to compare",
+    ),
+]
+MaxInFlight = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--max-in-flight",
+        help="max.in.flight.requests.per.connection values (comma-separated or repeated), "
+        "e.g. 1,5.",
+        metavar="N",
+        rich_help_panel="Settings to compare",
+    ),
+]
+Idempotence = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--idempotence",
+        help="on and/or off (comma-separated or repeated).",
+        metavar="ON|OFF",
+        rich_help_panel="Settings to compare",
+    ),
+]
+Fault = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fault",
+        help="Fault specs to compare, 'none' for no fault (repeatable).",
+        metavar="SPEC",
+        rich_help_panel="Settings to compare",
+    ),
+]
+Partitions = Annotated[
+    int, typer.Option("--partitions", "-p", help="Partitions of each run's topic.")
+]
+
+
 def matrix(
-    keying: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--keying",
-            help="keyed and/or unkeyed (comma-separated or repeated).",
-            metavar="KEYING",
-            rich_help_panel="Settings to compare",
-        ),
-    ] = None,
-    max_in_flight: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--max-in-flight",
-            help="max.in.flight.requests.per.connection values (comma-separated or repeated), "
-            "e.g. 1,5.",
-            metavar="N",
-            rich_help_panel="Settings to compare",
-        ),
-    ] = None,
+    keying: Keying = None,
+    max_in_flight: MaxInFlight = None,
     # the spelling before --max-in-flight, kept for scripts that use it
     in_flight: Annotated[list[str] | None, typer.Option("--in-flight", hidden=True)] = None,
-    idempotence: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--idempotence",
-            help="on and/or off (comma-separated or repeated).",
-            metavar="ON|OFF",
-            rich_help_panel="Settings to compare",
-        ),
-    ] = None,
-    fault: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fault",
-            help="Fault specs to compare, 'none' for no fault (repeatable).",
-            metavar="SPEC",
-            rich_help_panel="Settings to compare",
-        ),
-    ] = None,
+    idempotence: Idempotence = None,
+    fault: Fault = None,
     rides: Annotated[int, typer.Option("--rides", "-n", help="Rides per run.")] = 300,
-    partitions: Annotated[
-        int, typer.Option("--partitions", "-p", help="Partitions of each run's topic.")
-    ] = 3,
+    partitions: Partitions = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 7,
     fmt: Annotated[Format, format_option(Format.table, Format.json, Format.csv)] = Format.table,
     export_svg: ExportSvg = None,

@@ -26,7 +26,7 @@ from ridectl.output.console import progress_bar
 from ridectl.output.formats import Format, Views, emit
 
 if TYPE_CHECKING:
-    from ridectl.run.options import ProduceResult
+    from ridectl.run.options import ProduceOptions, ProduceResult
 
 
 class Acks(StrEnum):
@@ -41,176 +41,196 @@ class KeyBy(StrEnum):
     zone = "zone"
 
 
+Keyed = Annotated[
+    bool,
+    typer.Option(
+        "--keyed/--unkeyed",
+        help="Key each event by its ride_id, or send it without a key.",
+    ),
+]
+Partitions = Annotated[
+    int | None,
+    typer.Option(
+        "--partitions",
+        "-p",
+        help="Partitions of a new topic (default: 6; an existing topic keeps its own).",
+        show_default=False,
+        rich_help_panel="Topic",
+    ),
+]
+ReplicationFactor = Annotated[
+    int,
+    typer.Option("--replication-factor", help="Replicas of a new topic.", rich_help_panel="Topic"),
+]
+MaxInFlight = Annotated[
+    int | None,
+    typer.Option(
+        "--max-in-flight",
+        help="Unacknowledged requests per connection (client default: 5).",
+        rich_help_panel="Producer settings",
+        show_default=False,
+    ),
+]
+Retries = Annotated[
+    int | None,
+    typer.Option(
+        "--retries",
+        help="retries (client default: unlimited within delivery.timeout.ms).",
+        rich_help_panel="Producer settings",
+        show_default=False,
+    ),
+]
+Idempotence = Annotated[
+    bool | None,
+    typer.Option(
+        "--idempotence/--no-idempotence",
+        help="enable.idempotence (client default: on, unless another setting conflicts).",
+        rich_help_panel="Producer settings",
+        show_default=False,
+    ),
+]
+AcksOpt = Annotated[
+    Acks | None,
+    typer.Option(
+        "--acks",
+        help="acks (client default: all).",
+        rich_help_panel="Producer settings",
+        show_default=False,
+    ),
+]
+LingerMs = Annotated[
+    int | None,
+    typer.Option(
+        "--linger-ms",
+        help="linger.ms (client default: 0).",
+        rich_help_panel="Producer settings",
+        show_default=False,
+    ),
+]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(
+        "--batch-size",
+        help="batch.size in bytes (client default: 16384).",
+        rich_help_panel="Producer settings",
+        show_default=False,
+    ),
+]
+Seed = Annotated[
+    int | None,
+    typer.Option("--seed", help="Seed of the interleaving, to repeat a run exactly."),
+]
+Concurrent = Annotated[
+    int, typer.Option("--concurrent", help="Rides in progress at the same time.")
+]
+RecordSize = Annotated[
+    int | None,
+    typer.Option(
+        "--record-size",
+        help="Pad each event's JSON to about this many bytes.",
+        show_default=False,
+    ),
+]
+Partitioner = Annotated[
+    PartitionerName | None,
+    typer.Option(
+        "--partitioner",
+        help="Place keyed records as this client would: murmur2 (Java, kafka-python), "
+        "crc32 (librdkafka), fnv1a (Sarama), murmur3.",
+        metavar="NAME",
+        show_default=False,
+        rich_help_panel="Keys and partitioners",
+    ),
+]
+KeyByOpt = Annotated[
+    KeyBy,
+    typer.Option(
+        "--key-by",
+        help="With --keyed: key by ride id, or by pickup zone (hot keys: --hot-share of "
+        "the rides start at the airport).",
+        rich_help_panel="Keys and partitioners",
+    ),
+]
+HotShare = Annotated[
+    float,
+    typer.Option(
+        "--hot-share",
+        help="With --key-by zone: share of airport rides.",
+        rich_help_panel="Keys and partitioners",
+    ),
+]
+Zones = Annotated[
+    int,
+    typer.Option(
+        "--zones",
+        help="With --key-by zone: zone count.",
+        rich_help_panel="Keys and partitioners",
+    ),
+]
+GrowTo = Annotated[
+    int | None,
+    typer.Option(
+        "--grow-to",
+        help="Add partitions up to this count halfway through the run (keys remap).",
+        show_default=False,
+        rich_help_panel="Topic",
+    ),
+]
+PaymentPartitioner = Annotated[
+    PartitionerName | None,
+    typer.Option(
+        "--payment-partitioner",
+        help="Send PaymentProcessed from a second producer that places keys like NAME "
+        "(see --partitioner): two services, two client libraries, one key.",
+        metavar="NAME",
+        show_default=False,
+        rich_help_panel="Keys and partitioners",
+    ),
+]
+Fault = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fault",
+        help="Inject failures through a fault proxy, e.g. error:every=3, lost-ack:first=2, "
+        "delay:ms=200, disconnect:every=10. Repeatable.",
+        metavar="SPEC",
+        rich_help_panel="Faults",
+    ),
+]
+RequestLog = Annotated[
+    bool,
+    typer.Option(
+        "--request-log",
+        help="With --format json and --fault: every request the proxy saw, not a summary.",
+        rich_help_panel="Output",
+    ),
+]
+
+
 def produce(
     topic: Topic,
     rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 1000,
-    keyed: Annotated[
-        bool,
-        typer.Option(
-            "--keyed/--unkeyed",
-            help="Key each event by its ride_id, or send it without a key.",
-        ),
-    ] = True,
-    partitions: Annotated[
-        int | None,
-        typer.Option(
-            "--partitions",
-            "-p",
-            help="Partitions of a new topic (default: 6; an existing topic keeps its own).",
-            show_default=False,
-            rich_help_panel="Topic",
-        ),
-    ] = None,
-    replication_factor: Annotated[
-        int,
-        typer.Option(
-            "--replication-factor", help="Replicas of a new topic.", rich_help_panel="Topic"
-        ),
-    ] = 1,
-    max_in_flight: Annotated[
-        int | None,
-        typer.Option(
-            "--max-in-flight",
-            help="Unacknowledged requests per connection (client default: 5).",
-            rich_help_panel="Producer settings",
-            show_default=False,
-        ),
-    ] = None,
-    retries: Annotated[
-        int | None,
-        typer.Option(
-            "--retries",
-            help="retries (client default: unlimited within delivery.timeout.ms).",
-            rich_help_panel="Producer settings",
-            show_default=False,
-        ),
-    ] = None,
-    idempotence: Annotated[
-        bool | None,
-        typer.Option(
-            "--idempotence/--no-idempotence",
-            help="enable.idempotence (client default: on, unless another setting conflicts).",
-            rich_help_panel="Producer settings",
-            show_default=False,
-        ),
-    ] = None,
-    acks: Annotated[
-        Acks | None,
-        typer.Option(
-            "--acks",
-            help="acks (client default: all).",
-            rich_help_panel="Producer settings",
-            show_default=False,
-        ),
-    ] = None,
-    linger_ms: Annotated[
-        int | None,
-        typer.Option(
-            "--linger-ms",
-            help="linger.ms (client default: 0).",
-            rich_help_panel="Producer settings",
-            show_default=False,
-        ),
-    ] = None,
-    batch_size: Annotated[
-        int | None,
-        typer.Option(
-            "--batch-size",
-            help="batch.size in bytes (client default: 16384).",
-            rich_help_panel="Producer settings",
-            show_default=False,
-        ),
-    ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="Seed of the interleaving, to repeat a run exactly."),
-    ] = None,
-    concurrent: Annotated[
-        int, typer.Option("--concurrent", help="Rides in progress at the same time.")
-    ] = 64,
-    record_size: Annotated[
-        int | None,
-        typer.Option(
-            "--record-size",
-            help="Pad each event's JSON to about this many bytes.",
-            show_default=False,
-        ),
-    ] = None,
-    partitioner: Annotated[
-        PartitionerName | None,
-        typer.Option(
-            "--partitioner",
-            help="Place keyed records as this client would: murmur2 (Java, kafka-python), "
-            "crc32 (librdkafka), fnv1a (Sarama), murmur3.",
-            metavar="NAME",
-            show_default=False,
-            rich_help_panel="Keys and partitioners",
-        ),
-    ] = None,
-    key_by: Annotated[
-        KeyBy,
-        typer.Option(
-            "--key-by",
-            help="With --keyed: key by ride id, or by pickup zone (hot keys: --hot-share of "
-            "the rides start at the airport).",
-            rich_help_panel="Keys and partitioners",
-        ),
-    ] = KeyBy.ride,
-    hot_share: Annotated[
-        float,
-        typer.Option(
-            "--hot-share",
-            help="With --key-by zone: share of airport rides.",
-            rich_help_panel="Keys and partitioners",
-        ),
-    ] = 0.5,
-    zones: Annotated[
-        int,
-        typer.Option(
-            "--zones",
-            help="With --key-by zone: zone count.",
-            rich_help_panel="Keys and partitioners",
-        ),
-    ] = 12,
-    grow_to: Annotated[
-        int | None,
-        typer.Option(
-            "--grow-to",
-            help="Add partitions up to this count halfway through the run (keys remap).",
-            show_default=False,
-            rich_help_panel="Topic",
-        ),
-    ] = None,
-    payment_partitioner: Annotated[
-        PartitionerName | None,
-        typer.Option(
-            "--payment-partitioner",
-            help="Send PaymentProcessed from a second producer that places keys like NAME "
-            "(see --partitioner): two services, two client libraries, one key.",
-            metavar="NAME",
-            show_default=False,
-            rich_help_panel="Keys and partitioners",
-        ),
-    ] = None,
-    fault: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--fault",
-            help="Inject failures through a fault proxy, e.g. error:every=3, lost-ack:first=2, "
-            "delay:ms=200, disconnect:every=10. Repeatable.",
-            metavar="SPEC",
-            rich_help_panel="Faults",
-        ),
-    ] = None,
+    keyed: Keyed = True,
+    partitions: Partitions = None,
+    replication_factor: ReplicationFactor = 1,
+    max_in_flight: MaxInFlight = None,
+    retries: Retries = None,
+    idempotence: Idempotence = None,
+    acks: AcksOpt = None,
+    linger_ms: LingerMs = None,
+    batch_size: BatchSize = None,
+    seed: Seed = None,
+    concurrent: Concurrent = 64,
+    record_size: RecordSize = None,
+    partitioner: Partitioner = None,
+    key_by: KeyByOpt = KeyBy.ride,
+    hot_share: HotShare = 0.5,
+    zones: Zones = 12,
+    grow_to: GrowTo = None,
+    payment_partitioner: PaymentPartitioner = None,
+    fault: Fault = None,
     fmt: TableOrJson = Format.table,
-    request_log: Annotated[
-        bool,
-        typer.Option(
-            "--request-log",
-            help="With --format json and --fault: every request the proxy saw, not a summary.",
-            rich_help_panel="Output",
-        ),
-    ] = False,
+    request_log: RequestLog = False,
     client: Client = DEFAULT_CLIENT,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
@@ -219,33 +239,20 @@ def produce(
     """Produce interleaved ride lifecycles and report what the broker acknowledged.
 
     --max-in-flight stands for max.in.flight.requests.per.connection."""
-    from ridectl.clients.kafka_python_errors import client_errors
-    from ridectl.output.run import produce_json, render_produce
-    from ridectl.run.flow import produce as run_produce
     from ridectl.run.options import ProduceOptions
 
     require_positive("--rides", rides)
     if record_size is not None and record_size < 0:
         raise UsageError(f"--record-size must be 0 or more, not {record_size}")
-    settings = settings_from(
-        bootstrap_servers,
-        config,
-        x,
-        clients=(client,),
-        options={
-            SettingName.MAX_IN_FLIGHT: _s(max_in_flight),
-            SettingName.RETRIES: _s(retries),
-            SettingName.ENABLE_IDEMPOTENCE: None
-            if idempotence is None
-            else str(idempotence).lower(),
-            SettingName.ACKS: None if acks is None else acks.value,
-            SettingName.LINGER_MS: _s(linger_ms),
-            SettingName.BATCH_SIZE: _s(batch_size),
-        },
-    )
-    faults = _parse_faults(fault)
-    padding = max(0, (record_size or 0) - 190)
-    bar = progress_bar("producing")
+    asked = {
+        SettingName.MAX_IN_FLIGHT: _s(max_in_flight),
+        SettingName.RETRIES: _s(retries),
+        SettingName.ENABLE_IDEMPOTENCE: None if idempotence is None else str(idempotence).lower(),
+        SettingName.ACKS: None if acks is None else acks.value,
+        SettingName.LINGER_MS: _s(linger_ms),
+        SettingName.BATCH_SIZE: _s(batch_size),
+    }
+    settings = settings_from(bootstrap_servers, config, x, clients=(client,), options=asked)
     opts = ProduceOptions(
         topic=topic,
         rides=rides,
@@ -255,9 +262,9 @@ def produce(
         replication=replication_factor,
         seed=seed,
         concurrent=concurrent,
-        padding=padding,
+        padding=max(0, (record_size or 0) - 190),
         partitioner=partitioner.value if partitioner else None,
-        faults=faults,
+        faults=_parse_faults(fault),
         key_by=key_by.value,
         hot_share=hot_share,
         zones=zones,
@@ -265,16 +272,31 @@ def produce(
         second_partitioner=payment_partitioner.value if payment_partitioner else None,
         client=client,
     )
-    with client_errors(settings, f"producing to {topic}"):
-        if bar is not None:
-            with bar:
-                task = bar.add_task("producing", total=rides * 5, extra="")
-                opts.progress = lambda sent, acked: bar.update(
-                    task, completed=sent, extra=f"{acked} acknowledged"
-                )
-                result = run_produce(opts, remember=True)
-        else:
-            result = run_produce(opts, remember=True)
+    _report(_send(opts), fmt, request_log)
+
+
+def _send(opts: ProduceOptions) -> ProduceResult:
+    """Produce the run (a progress bar on a terminal) and remember it for later commands."""
+    from ridectl.clients.kafka_python_errors import client_errors
+    from ridectl.run.flow import produce as run_produce
+
+    bar = progress_bar("producing")
+    with client_errors(opts.settings, f"producing to {opts.topic}"):
+        if bar is None:
+            return run_produce(opts, remember=True)
+        with bar:
+            task = bar.add_task("producing", total=opts.rides * 5, extra="")
+            opts.progress = lambda sent, acked: bar.update(
+                task, completed=sent, extra=f"{acked} acknowledged"
+            )
+            return run_produce(opts, remember=True)
+
+
+def _report(result: ProduceResult, fmt: Format, request_log: bool) -> None:
+    """Show the run, then exit as it ended: aborted, interrupted, or with records that were
+    not written."""
+    from ridectl.output.run import produce_json, render_produce
+
     if result.not_remembered:
         console.err().print(f"warning: {result.not_remembered}")
     emit(

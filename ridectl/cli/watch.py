@@ -20,30 +20,36 @@ from ridectl.errors import ExitCode, UsageError, is_interrupt
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
 
+RunId = Annotated[
+    str | None, typer.Option("--run-id", help="Only this run (default: the newest seen).")
+]
+FromBeginning = Annotated[
+    bool, typer.Option("--from-beginning", help="Replay the topic instead of new events.")
+]
+IdleTimeout = Annotated[
+    float,
+    typer.Option("--idle-timeout", help="End when no event came for this many seconds."),
+]
+MaxSeconds = Annotated[
+    float | None, typer.Option("--max-seconds", help="End after this long in any case.")
+]
+WaitTopic = Annotated[
+    float | None,
+    typer.Option(
+        "--wait-topic",
+        help="Wait this long for the topic to be created (default: --idle-timeout).",
+        show_default=False,
+    ),
+]
+
 
 def watch(
     topic: Annotated[str, typer.Option("--topic", "-t", help="Topic to watch.")],
-    run_id: Annotated[
-        str | None, typer.Option("--run-id", help="Only this run (default: the newest seen).")
-    ] = None,
-    from_beginning: Annotated[
-        bool, typer.Option("--from-beginning", help="Replay the topic instead of new events.")
-    ] = False,
-    idle_timeout: Annotated[
-        float,
-        typer.Option("--idle-timeout", help="End when no event came for this many seconds."),
-    ] = 10.0,
-    max_seconds: Annotated[
-        float | None, typer.Option("--max-seconds", help="End after this long in any case.")
-    ] = None,
-    wait_topic: Annotated[
-        float | None,
-        typer.Option(
-            "--wait-topic",
-            help="Wait this long for the topic to be created (default: --idle-timeout).",
-            show_default=False,
-        ),
-    ] = None,
+    run_id: RunId = None,
+    from_beginning: FromBeginning = False,
+    idle_timeout: IdleTimeout = 10.0,
+    max_seconds: MaxSeconds = None,
+    wait_topic: WaitTopic = None,
     fmt: TableOrJson = Format.table,
     client: ReadingClient = DEFAULT_CLIENT,
     bootstrap_servers: Bootstrap = None,
