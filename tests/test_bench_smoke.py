@@ -72,6 +72,15 @@ def test_both_files_are_written_with_every_section(small_bench: Path) -> None:
         assert row["met"] in (True, False, None)
 
 
+def test_the_files_are_the_typed_results_written_out(small_bench: Path) -> None:
+    from ridectl.bench.report import read_results, render_markdown, results_json
+
+    text = (small_bench / "results.json").read_text(encoding="utf-8")
+    results = read_results(text)  # every key of a real run has its place in the types
+    assert results_json(results) == text
+    assert render_markdown(results) == (small_bench / "RESULTS.md").read_text(encoding="utf-8")
+
+
 def test_producer_section_has_figures_for_every_strategy_and_client(small_bench: Path) -> None:
     data = json.loads((small_bench / "results.json").read_text(encoding="utf-8"))
     clients = data["producer"]["clients"]

@@ -2,22 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ridectl.bench.histories import Layout
+from ridectl.bench.results import CheckerSize, DemoRun, Floor
+from ridectl.bench.targets import add_checker_targets, demo_target, marginal_costs
 
-from ridectl.bench.targets import add_checker_targets, marginal_costs
+
+def _size(events: int, seconds: float) -> CheckerSize:
+    """A checker size whose wall and CPU time are both ``seconds`` (the rest is filler)."""
+    return CheckerSize(
+        events=events,
+        layout=Layout.COMPACT,
+        rides=events // 5,
+        file_mb=0.0,
+        injected={},
+        expected={},
+        wall_s=seconds,
+        cpu_s=seconds,
+        peak_rss_mb=50.0,
+        s_per_million=None,
+        floor=Floor(parsers={}, best=None, wall_s=None, cpu_s=None),
+        vs_floor=None,
+        cpu_vs_floor=None,
+        found_all_injected=True,
+        run_count=1,
+        exit_codes=[0],
+        phases=[],
+        runs=[],
+    )
 
 
-def _rows(cpu: list[float]) -> list[dict[str, Any]]:
+def _rows(cpu: list[float]) -> list[CheckerSize]:
     sizes = [5_000, 20_000, 60_000]
-    rows = [
-        {"events": n, "wall_s": c, "cpu_s": c, "peak_rss_mb": 50.0}
-        for n, c in zip(sizes, cpu, strict=True)
-    ]
+    rows = [_size(n, c) for n, c in zip(sizes, cpu, strict=True)]
     marginal_costs(rows)
     return rows
 
 
-def _linear(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
+def _linear(rows: list[CheckerSize]) -> tuple[str, bool | None]:
     found: list[tuple[str, str, str, bool | None]] = []
     add_checker_targets(rows, lambda *row: found.append(row))
     name, _target, figure, met = found[-1]
@@ -27,9 +48,9 @@ def _linear(rows: list[dict[str, Any]]) -> tuple[str, bool | None]:
 
 def test_marginal_cost_is_the_extra_time_per_million_events() -> None:
     rows = _rows([0.5, 0.53, 0.61])
-    assert rows[0]["marginal_cpu_s_per_million"] is None
-    assert rows[1]["marginal_cpu_s_per_million"] == 2.0
-    assert rows[2]["marginal_cpu_s_per_million"] == 2.0
+    assert rows[0].marginal_cpu_s_per_million is None
+    assert rows[1].marginal_cpu_s_per_million == 2.0
+    assert rows[2].marginal_cpu_s_per_million == 2.0
 
 
 def test_linear_growth_is_judged_on_the_ratio_of_marginal_costs() -> None:
@@ -52,13 +73,11 @@ def test_the_first_round_lessons_are_lessons_of_the_demo() -> None:
 
 
 def test_the_demo_target_needs_every_lesson_to_pass() -> None:
-    from ridectl.bench.targets import evaluate_targets
-
     def verdict(wall_s: float, exit_code: int | None) -> bool | None:
-        run = {"wall_s": wall_s, "exit_code": exit_code}
-        rows = evaluate_targets({"first_lesson": {"first_round": run}})
-        (row,) = [r for r in rows if "eight lessons" in r["name"]]
-        return row["met"]  # type: ignore[no-any-return]
+        found: list[tuple[str, str, str, bool | None]] = []
+        demo_target(DemoRun(wall_s, exit_code), lambda *row: found.append(row))
+        (row,) = [r for r in found if "eight lessons" in r[0]]
+        return row[3]
 
     assert verdict(8.4, 0) is True
     assert verdict(19.5, 0) is False

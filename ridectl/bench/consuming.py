@@ -15,18 +15,24 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ridectl.bench.baselines import ConsumeSample, bare_consume
+from ridectl.bench.context import BenchContext
 from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES
-from ridectl.bench.producers import _cpu
-from ridectl.bench.stats import median
+from ridectl.bench.results import (
+    BareReadRun,
+    ClientUnavailable,
+    ConsumeClient,
+    ConsumeResult,
+    ConsumeRun,
+)
+from ridectl.bench.stats import cpu_seconds, median
 from ridectl.clients.base import ClientName
 from ridectl.clients.registry import entry
 from ridectl.errors import RidectlError
 
 if TYPE_CHECKING:
-    from ridectl.bench.runner import Bench
     from ridectl.run.flow import RunChoice
 
 BARE_READ = {
@@ -37,22 +43,22 @@ BARE_READ = {
 
 
 class ConsumeSection:
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: BenchContext) -> None:
         self.b = bench
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> ConsumeResult:
         topic, run = self._write_run()
-        clients = []
+        clients: list[ConsumeClient | ClientUnavailable] = []
         for client in self.b.opts.clients:
             if entry(client).capabilities.runs_on_java and self.b.java is None:
-                clients.append({"client": client.value, "unavailable": "no Java 17+ found"})
+                clients.append(ClientUnavailable(client, "no Java 17+ found"))
                 continue
             clients.append(self._client(client, topic, run))
-        return {
-            "topic_events": self.b.size.consume_events,
-            "repeat": self.b.opts.pair_repeat,
-            "clients": clients,
-        }
+        return ConsumeResult(
+            topic_events=self.b.size.consume_events,
+            repeat=self.b.opts.pair_repeat,
+            clients=clients,
+        )
 
     def _write_run(self) -> tuple[str, RunChoice]:
         """A keyed idempotent run of ``consume_events`` events on a fresh topic, and the
@@ -88,47 +94,45 @@ class ConsumeSection:
             )
         return topic, produced_run(result)
 
-    def _client(self, client: ClientName, topic: str, run: RunChoice) -> dict[str, Any]:
-        ours: list[dict[str, Any]] = []
-        bare: list[dict[str, Any]] = []
+    def _client(self, client: ClientName, topic: str, run: RunChoice) -> ConsumeClient:
+        ours: list[ConsumeRun] = []
+        bare: list[BareReadRun] = []
         for rep in range(self.b.opts.pair_repeat):
             for who in ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl"):
-                c0 = _cpu()
+                c0 = cpu_seconds()
                 if who == "bare":
-                    bare.append(_bare_dict(self._bare(client, topic)))
-                    bare[-1]["cpu_s"] = round(_cpu() - c0, 3)
+                    bare.append(_bare_run(self._bare(client, topic)))
+                    bare[-1].cpu_s = round(cpu_seconds() - c0, 3)
                 else:
                     ours.append(self._ridectl(client, topic, run))
-                    ours[-1]["cpu_s"] = round(_cpu() - c0, 3)
+                    ours[-1].cpu_s = round(cpu_seconds() - c0, 3)
             self.b.say(
                 f"consume-and-check {client.value} run {rep + 1}: "
-                f"{ours[-1]['events_per_s'] or 0:,} events/s "
-                f"({BARE_READ[client]}: {bare[-1]['events_per_s'] or 0:,} records/s)"
+                f"{ours[-1].events_per_s or 0:,} events/s "
+                f"({BARE_READ[client]}: {bare[-1].events_per_s or 0:,} records/s)"
             )
-        eps = median([s["events_per_s"] for s in ours])
-        bare_eps = median([s["events_per_s"] for s in bare])
         ratios = [
-            o["events_per_s"] / b["events_per_s"]
+            o.events_per_s / b.events_per_s
             for o, b in zip(ours, bare, strict=False)
-            if o["events_per_s"] and b["events_per_s"]
+            if o.events_per_s and b.events_per_s
         ]
-        return {
-            "client": client.value,
-            "bare": BARE_READ[client],
-            "events_per_s": eps,
-            "loop_events_per_s": median([s["loop_events_per_s"] for s in ours]),
-            "consume_s": median([s["consume_s"] for s in ours]),
-            "check_s": median([s["check_s"] for s in ours]),
-            "wall_s": median([s["wall_s"] for s in ours]),
-            "cpu_s": median([s["cpu_s"] for s in ours]),
-            "bare_records_per_s": bare_eps,
-            "bare_loop_records_per_s": median([s["loop_events_per_s"] for s in bare]),
-            "bare_cpu_s": median([s["cpu_s"] for s in bare]),
-            "ridectl_vs_bare": None if not ratios else round(median(ratios) or 0.0, 3),
-            "violating_rides": ours[-1]["violating_rides"] if ours else None,
-            "runs": ours,
-            "bare_runs": bare,
-        }
+        return ConsumeClient(
+            client=client,
+            bare=BARE_READ[client],
+            events_per_s=median([s.events_per_s for s in ours]),
+            loop_events_per_s=median([s.loop_events_per_s for s in ours]),
+            consume_s=median([s.consume_s for s in ours]),
+            check_s=median([s.check_s for s in ours]),
+            wall_s=median([s.wall_s for s in ours]),
+            cpu_s=median([s.cpu_s for s in ours]),
+            bare_records_per_s=median([s.events_per_s for s in bare]),
+            bare_loop_records_per_s=median([s.loop_events_per_s for s in bare]),
+            bare_cpu_s=median([s.cpu_s for s in bare]),
+            ridectl_vs_bare=None if not ratios else round(median(ratios) or 0.0, 3),
+            violating_rides=ours[-1].violating_rides if ours else None,
+            runs=ours,
+            bare_runs=bare,
+        )
 
     def _bare(self, client: ClientName, topic: str) -> ConsumeSample:
         settings = self.b.settings()
@@ -142,7 +146,7 @@ class ConsumeSection:
 
         return java_bare_consume(settings, topic)
 
-    def _ridectl(self, client: ClientName, topic: str, run: RunChoice) -> dict[str, Any]:
+    def _ridectl(self, client: ClientName, topic: str, run: RunChoice) -> ConsumeRun:
         from ridectl.run.consume import ConsumeOptions
         from ridectl.run.flow import judge, read_back
 
@@ -154,25 +158,24 @@ class ConsumeSection:
         report = judge(history)
         t2 = time.perf_counter()
         events = history.events
-        return {
-            "events": events,
-            "wall_s": round(t2 - t0, 3),
-            "consume_s": round(t1 - t0, 3),
-            "read_loop_s": round(stats.elapsed_s, 3),
-            "check_s": round(t2 - t1, 3),
-            "events_per_s": round(events / (t2 - t0)) if t2 > t0 else None,
-            "loop_events_per_s": round(events / (stats.elapsed_s + t2 - t1))
-            if stats.elapsed_s + t2 - t1 > 0
-            else None,
-            "violating_rides": report.violating_rides,
-        }
+        loop_s = stats.elapsed_s + t2 - t1
+        return ConsumeRun(
+            events=events,
+            wall_s=round(t2 - t0, 3),
+            consume_s=round(t1 - t0, 3),
+            read_loop_s=round(stats.elapsed_s, 3),
+            check_s=round(t2 - t1, 3),
+            events_per_s=round(events / (t2 - t0)) if t2 > t0 else None,
+            loop_events_per_s=round(events / loop_s) if loop_s > 0 else None,
+            violating_rides=report.violating_rides,
+        )
 
 
-def _bare_dict(b: ConsumeSample) -> dict[str, Any]:
-    return {
-        "records": b.records,
-        "wall_s": round(b.wall_s, 3),
-        "loop_s": round(b.loop_s, 3),
-        "events_per_s": round(b.records / b.wall_s) if b.wall_s else None,
-        "loop_events_per_s": round(b.records / b.loop_s) if b.loop_s else None,
-    }
+def _bare_run(b: ConsumeSample) -> BareReadRun:
+    return BareReadRun(
+        records=b.records,
+        wall_s=round(b.wall_s, 3),
+        loop_s=round(b.loop_s, 3),
+        events_per_s=round(b.records / b.wall_s) if b.wall_s else None,
+        loop_events_per_s=round(b.records / b.loop_s) if b.loop_s else None,
+    )

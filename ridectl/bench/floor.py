@@ -13,10 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
+from ridectl.bench.results import Floor, ParserFailed, ParserTiming
 from ridectl.judge.history import Observation
 
 _CHUNK = 8 << 20
@@ -51,26 +51,26 @@ PARSERS: dict[str, Callable[[Path], int]] = {
 }
 
 
-def floor(path: Path) -> dict[str, Any]:
+def floor(path: Path) -> Floor:
     """Wall and CPU seconds of each parser on ``path``; ``best`` names the fastest."""
-    out: dict[str, Any] = {}
+    out: dict[str, ParserTiming | ParserFailed] = {}
+    timed: dict[str, ParserTiming] = {}
     for name, parse in PARSERS.items():
         w0, c0 = time.perf_counter(), time.process_time()
         try:
             lines = parse(path)
         except Exception as exc:  # a parser that cannot read the file is left out
-            out[name] = {"error": f"{type(exc).__name__}: {exc}"[:200]}
+            out[name] = ParserFailed(f"{type(exc).__name__}: {exc}"[:200])
             continue
-        out[name] = {
-            "wall_s": round(time.perf_counter() - w0, 3),
-            "cpu_s": round(time.process_time() - c0, 3),
-            "lines": lines,
-        }
-    timed = {k: v for k, v in out.items() if "wall_s" in v}
-    best = min(timed, key=lambda k: timed[k]["wall_s"]) if timed else None
-    return {
-        "parsers": out,
-        "best": best,
-        "wall_s": timed[best]["wall_s"] if best else None,
-        "cpu_s": timed[best]["cpu_s"] if best else None,
-    }
+        out[name] = timed[name] = ParserTiming(
+            wall_s=round(time.perf_counter() - w0, 3),
+            cpu_s=round(time.process_time() - c0, 3),
+            lines=lines,
+        )
+    best = min(timed, key=lambda k: timed[k].wall_s) if timed else None
+    return Floor(
+        parsers=out,
+        best=best,
+        wall_s=timed[best].wall_s if best else None,
+        cpu_s=timed[best].cpu_s if best else None,
+    )

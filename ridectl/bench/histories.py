@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from ridectl.judge.history import HISTORY_LINE, json_text
@@ -32,12 +33,18 @@ DAMAGE = ("swap", "producer_dup", "redelivery", "missing", "gap")
 #: Lines are written to the file in chunks of this many.
 _CHUNK = 20_000
 
+
 #: The layouts a history can be written in: ours (compact, as ``ridectl consume --out`` writes
 #: it) and a spaced one (a space after every separator, as Python's ``json.dumps`` or another
 #: tool writes it), which no byte-level shortcut of the reader may treat differently.
-LAYOUTS: dict[str, str] = {
-    "compact": HISTORY_LINE,
-    "spaced": HISTORY_LINE.replace(",", ", ").replace(":", ": "),
+class Layout(StrEnum):
+    COMPACT = "compact"
+    SPACED = "spaced"
+
+
+LAYOUTS: dict[Layout, str] = {
+    Layout.COMPACT: HISTORY_LINE,
+    Layout.SPACED: HISTORY_LINE.replace(",", ", ").replace(":", ": "),
 }
 
 
@@ -73,7 +80,7 @@ def generate_history(
     damaged_share: float = 0.005,
     seed: int = 42,
     run_id: str = "bench-run",
-    layout: str = "compact",
+    layout: Layout = Layout.COMPACT,
 ) -> HistorySpec:
     """Write an NDJSON history of about ``events`` events (``events // 5`` rides) to ``path``.
 

@@ -8,7 +8,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+
+from ridectl.bench.results import Machine
 
 
 def _cpu_model() -> str:
@@ -44,22 +45,22 @@ def java_version(java: str | None) -> str | None:
     return f"{m.group(1)} ({first})" if m else first or None
 
 
-def describe_machine(java: str | None, kafka_version: str | None) -> dict[str, Any]:
+def describe_machine(java: str | None, kafka_version: str | None) -> Machine:
     from ridectl import __version__
     from ridectl.clients.kafka_python import crc32c_accelerated, library_version
 
     memory = _memory_bytes()
     load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "memory_gib": round(memory / 2**30, 1) if memory else None,
-        "os": platform.platform(),
-        "python": sys.version.split()[0],
-        "java": java_version(java),
-        "kafka_broker": kafka_version,
-        "kafka_python": library_version(),
-        "kafka_python_crc32c_c_extension": crc32c_accelerated(),
-        "ridectl": __version__,
-        "load_average_at_start": [round(x, 2) for x in load] if load else None,
-    }
+    return Machine(
+        cpu=_cpu_model(),
+        cores=os.cpu_count(),
+        memory_gib=round(memory / 2**30, 1) if memory else None,
+        os=platform.platform(),
+        python=sys.version.split()[0],
+        java=java_version(java),
+        kafka_broker=kafka_version,
+        kafka_python=library_version(),
+        kafka_python_crc32c_c_extension=crc32c_accelerated(),
+        ridectl=__version__,
+        load_average_at_start=[round(x, 2) for x in load] if load else None,
+    )

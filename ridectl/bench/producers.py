@@ -14,23 +14,30 @@ wall time.
 
 from __future__ import annotations
 
-import resource
 import subprocess
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, fields
+from typing import Protocol, TypeVar
 
 from ridectl.bench.baselines import ProduceSample, bare_produce, java_produce
+from ridectl.bench.context import BenchContext
 from ridectl.bench.plan import PARTITIONS, SEED, STRATEGIES, Strategy
-from ridectl.bench.stats import aggregate, median, rounded, sample_dict
+from ridectl.bench.results import (
+    ClientUnavailable,
+    JavaStrategyRow,
+    ProducerClient,
+    ProducerResult,
+    ProduceRun,
+    ReferenceRun,
+    RunFailed,
+    StrategyRow,
+)
+from ridectl.bench.stats import aggregate, cpu_seconds, median, produce_run, rounded
 from ridectl.clients.base import ClientName
 from ridectl.clients.registry import entry
 from ridectl.errors import RidectlError, error_text
-
-if TYPE_CHECKING:
-    from ridectl.bench.runner import Bench
 
 #: What each client's ridectl run is compared with.
 BARE_LABEL = {
@@ -41,19 +48,17 @@ BARE_LABEL = {
 REFERENCE_LABEL = "Java ProducerPerformance (reference, one run)"
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its children that ended (the Java programs)."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+class _Timed(Protocol):
+    cpu_s: float | None
 
 
-def _timed(
-    run: Callable[[ClientName, Strategy], dict[str, Any]], client: ClientName, strategy: Strategy
-) -> dict[str, Any]:
-    c0 = _cpu()
+_R = TypeVar("_R", bound=_Timed)
+
+
+def _timed(run: Callable[[ClientName, Strategy], _R], client: ClientName, strategy: Strategy) -> _R:
+    c0 = cpu_seconds()
     out = run(client, strategy)
-    out["cpu_s"] = round(_cpu() - c0, 3)
+    out.cpu_s = round(cpu_seconds() - c0, 3)
     return out
 
 
@@ -69,36 +74,62 @@ def _run_id() -> str:
     return new_run_id()
 
 
+def _per_second(run: ProduceRun | ReferenceRun | RunFailed) -> float | None:
+    return None if isinstance(run, RunFailed) else run.records_per_s
+
+
+def _loop_cpu(run: ProduceRun | RunFailed) -> float | None:
+    return None if isinstance(run, RunFailed) else run.loop_cpu_s
+
+
+class _Pairs:
+    """The runs of one client, per strategy and side, and the ratios of each pair."""
+
+    def __init__(self) -> None:
+        self.runs: dict[str, dict[str, list[ProduceRun | RunFailed]]] = {
+            s.name: {"ridectl": [], "bare": []} for s in STRATEGIES
+        }
+        self.ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
+        self.cpu_ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
+
+    def add(
+        self, strategy: Strategy, ours: ProduceRun | RunFailed, bare: ProduceRun | RunFailed
+    ) -> None:
+        a, b = _per_second(ours), _per_second(bare)
+        if a and b:
+            self.ratios[strategy.name].append(a / b)
+        a, b = _loop_cpu(ours), _loop_cpu(bare)
+        if a and b:
+            self.cpu_ratios[strategy.name].append(b / a)
+
+
 class ProducerSection:
     """Measures every client given, every strategy, ``pair_repeat`` times."""
 
-    def __init__(self, bench: Bench) -> None:
+    def __init__(self, bench: BenchContext) -> None:
         self.b = bench
         #: records per run of the client being measured (the size's, per client)
         self.records = 0
         self.record_size: dict[str, int] = {}
 
-    def run(self) -> dict[str, Any]:
-        clients = []
+    def run(self) -> ProducerResult:
+        clients: list[ProducerClient | ClientUnavailable] = []
         for client in self.b.opts.clients:
             unavailable = self._unavailable(client)
             if unavailable is not None:
-                clients.append({"client": client.value, "unavailable": unavailable})
+                clients.append(ClientUnavailable(client, unavailable))
                 continue
             clients.append(self._client(client))
-        return {
-            "repeat": self.b.opts.pair_repeat,
-            "partitions": PARTITIONS,
-            "seed": SEED,
-            "clients": clients,
-        }
+        return ProducerResult(
+            repeat=self.b.opts.pair_repeat, partitions=PARTITIONS, seed=SEED, clients=clients
+        )
 
     def _unavailable(self, client: ClientName) -> str | None:
         if not entry(client).capabilities.runs_on_java:
             return None
         return "no Java 17+ found" if self.b.java is None else None
 
-    def _client(self, client: ClientName) -> dict[str, Any]:
+    def _client(self, client: ClientName) -> ProducerClient:
         self.records = self.b.size.records[client]
         # The broker (a JVM) and the client warm up on runs that are not counted: a ridectl run
         # and a bare one of every strategy, so the first counted runs are not the cold ones
@@ -109,78 +140,65 @@ class ProducerSection:
         for strategy in STRATEGIES[-1:] if entry(client).capabilities.runs_on_java else STRATEGIES:
             self.ridectl(client, strategy, rides)
             self._bare(client, strategy, rides)
-        runs: dict[str, dict[str, list[dict[str, Any]]]] = {
-            s.name: {"ridectl": [], "bare": []} for s in STRATEGIES
-        }
-        ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
-        cpu_ratios: dict[str, list[float]] = {s.name: [] for s in STRATEGIES}
+        pairs = _Pairs()
         for rep in range(self.b.opts.pair_repeat):
             for strategy in STRATEGIES:
                 order = ("ridectl", "bare") if rep % 2 == 0 else ("bare", "ridectl")
-                got: dict[str, dict[str, Any]] = {}
+                got: dict[str, ProduceRun | RunFailed] = {}
                 for who in order:
                     if who == "ridectl":
-                        got[who] = _timed(self._ridectl_dict, client, strategy)
+                        got[who] = _timed(self._ridectl_run, client, strategy)
                     else:
                         got[who] = _timed(self._bare, client, strategy)
-                    runs[strategy.name][who].append(got[who])
+                    pairs.runs[strategy.name][who].append(got[who])
                     self.b.say(
                         f"producer {client.value} {strategy.name} {who} run {rep + 1}: "
-                        f"{got[who].get('records_per_s') or 0:,.0f} records/s, "
-                        f"{got[who]['cpu_s']:.2f} CPU s"
+                        f"{_per_second(got[who]) or 0:,.0f} records/s, "
+                        f"{got[who].cpu_s or 0.0:.2f} CPU s"
                     )
-                ours, bare = got["ridectl"].get("records_per_s"), got["bare"].get("records_per_s")
-                if ours and bare:
-                    ratios[strategy.name].append(ours / bare)
-                ours, bare = got["ridectl"].get("loop_cpu_s"), got["bare"].get("loop_cpu_s")
-                if ours and bare:
-                    cpu_ratios[strategy.name].append(bare / ours)
-        rows = [self._row(s, runs[s.name], ratios[s.name], cpu_ratios[s.name]) for s in STRATEGIES]
+                pairs.add(strategy, got["ridectl"], got["bare"])
+        rows = [self._row(s, pairs) for s in STRATEGIES]
         if client is ClientName.JAVA:
-            for strategy, row in zip(STRATEGIES, rows, strict=True):
-                row["reference"] = _timed(self._java_reference, client, strategy)
-                ours, theirs = (
-                    row["ridectl"].get("records_per_s"),
-                    row["reference"].get("records_per_s"),
-                )
-                row["ridectl_vs_reference"] = rounded(ours / theirs, 3) if ours and theirs else None
-        return {
-            "client": client.value,
-            "records": self.records,
-            "bare": BARE_LABEL[client],
-            "strategies": rows,
-        }
+            rows = [
+                self._with_reference(client, s, row)
+                for s, row in zip(STRATEGIES, rows, strict=True)
+            ]
+        return ProducerClient(
+            client=client, records=self.records, bare=BARE_LABEL[client], strategies=rows
+        )
 
-    def _row(
-        self,
-        strategy: Strategy,
-        runs: dict[str, list[dict[str, Any]]],
-        ratios: list[float],
-        cpu_ratios: list[float],
-    ) -> dict[str, Any]:
-        ours, bare = aggregate(runs["ridectl"]), aggregate(runs["bare"])
-        for agg, raw in ((ours, runs["ridectl"]), (bare, runs["bare"])):
-            agg["cpu_s"] = rounded(median([r.get("cpu_s") for r in raw]), 3)
-        return {
-            "name": strategy.name,
-            "title": strategy.title,
-            "keyed": strategy.keyed,
-            "settings": strategy.producer_settings(),
-            "record_bytes": self.record_size.get(strategy.name),
-            "ridectl": ours,
-            "bare": bare,
-            "ridectl_vs_bare": rounded(median(ratios), 3),
-            "ridectl_vs_bare_runs": [round(x, 3) for x in ratios],
-            # CPU seconds of the timed part, the bare loop's over ridectl's (1.0: the same work)
-            "loop_cpu_bare_over_ridectl": rounded(median(cpu_ratios), 3),
-        }
+    def _with_reference(
+        self, client: ClientName, strategy: Strategy, row: StrategyRow | JavaStrategyRow
+    ) -> JavaStrategyRow:
+        reference = _timed(self._java_reference, client, strategy)
+        ours, theirs = row.ridectl.records_per_s, _per_second(reference)
+        return JavaStrategyRow(
+            **{f.name: getattr(row, f.name) for f in fields(row)},
+            reference=reference,
+            ridectl_vs_reference=rounded(ours / theirs, 3) if ours and theirs else None,
+        )
+
+    def _row(self, strategy: Strategy, pairs: _Pairs) -> StrategyRow | JavaStrategyRow:
+        runs = pairs.runs[strategy.name]
+        return StrategyRow(
+            name=strategy.name,
+            title=strategy.title,
+            keyed=strategy.keyed,
+            settings=strategy.producer_settings(),
+            record_bytes=self.record_size.get(strategy.name),
+            ridectl=aggregate(runs["ridectl"]),
+            bare=aggregate(runs["bare"]),
+            ridectl_vs_bare=rounded(median(pairs.ratios[strategy.name]), 3),
+            ridectl_vs_bare_runs=[round(x, 3) for x in pairs.ratios[strategy.name]],
+            loop_cpu_bare_over_ridectl=rounded(median(pairs.cpu_ratios[strategy.name]), 3),
+        )
 
     # ------------------------------------------------------------------ one run each
-    def _ridectl_dict(self, client: ClientName, strategy: Strategy) -> dict[str, Any]:
+    def _ridectl_run(self, client: ClientName, strategy: Strategy) -> ProduceRun | RunFailed:
         sample = self.ridectl(client, strategy, self.records // 5)
         if sample.acked:
             self.record_size.setdefault(strategy.name, round(sample.value_bytes / sample.acked))
-        return sample_dict(sample)
+        return produce_run(sample)
 
     def ridectl(self, client: ClientName, strategy: Strategy, rides: int) -> ProduceSample:
         """One ridectl run (through the experiment, as ``ridectl produce`` runs it)."""
@@ -218,32 +236,32 @@ class ProducerSection:
 
     def _bare(
         self, client: ClientName, strategy: Strategy, rides: int | None = None
-    ) -> dict[str, Any]:
+    ) -> ProduceRun | RunFailed:
         settings = self.b.settings(strategy.producer_settings())
         topic = self.b.new_topic("bare")
         rides = self.records // 5 if rides is None else rides
         if client is ClientName.KAFKA_PYTHON:
-            return sample_dict(
+            return produce_run(
                 bare_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
             )
         if client is ClientName.LIBRDKAFKA:
             from ridectl.bench.bare_clients import rdkafka_produce
 
             sample = rdkafka_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
-            return sample_dict(sample)
+            return produce_run(sample)
         from ridectl.bench.bare_java import BareJavaError, java_bare_produce
 
         try:
             sample = java_bare_produce(settings, topic, rides, strategy.keyed, SEED, _run_id())
         except (BareJavaError, RidectlError, OSError) as exc:
-            return {"error": error_text(exc)}
-        return sample_dict(sample)
+            return RunFailed(error_text(exc))
+        return produce_run(sample)
 
-    def _java_reference(self, _client: ClientName, strategy: Strategy) -> dict[str, Any]:
+    def _java_reference(self, _client: ClientName, strategy: Strategy) -> ReferenceRun | RunFailed:
         """One ProducerPerformance run (a reference, not the bare loop of the target)."""
         assert self.b.java is not None
         if self.b.tools is None:
-            return {"error": self.b.tools_note or "kafka-tools jars unavailable"}
+            return RunFailed(self.b.tools_note or "kafka-tools jars unavailable")
         topic = self.b.new_topic("bare")
         size = self.record_size.get(strategy.name, 230)
         props = {
@@ -261,8 +279,7 @@ class ProducerSection:
                 self.b.java, self.b.tools, self.b.bootstrap, topic, self.records, size, props
             )
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-            return {"error": error_text(exc)}
-        out = asdict(sample)
-        out["record_bytes"] = size
-        out["elapsed_s"] = round(time.perf_counter() - t0, 3)
-        return out
+            return RunFailed(error_text(exc))
+        return ReferenceRun(
+            **asdict(sample), record_bytes=size, elapsed_s=round(time.perf_counter() - t0, 3)
+        )

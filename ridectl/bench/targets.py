@@ -6,7 +6,20 @@ the start-up of its child process, so linear growth is judged on the work alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+from ridectl.bench.results import (
+    BenchResults,
+    CheckerResult,
+    CheckerSize,
+    ClientUnavailable,
+    ConsumeResult,
+    DemoRun,
+    FirstLessonResult,
+    ProducerClient,
+    ProducerResult,
+    TargetRow,
+)
+from ridectl.clients.base import ClientName
 
 TARGETS = {
     "produce_ratio": 0.95,
@@ -23,33 +36,37 @@ TARGETS = {
 Add = Callable[[str, str, str, bool | None], None]
 
 
-def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+def evaluate_targets(results: BenchResults) -> list[TargetRow]:
     """The issue's targets, each with its figure and whether it is met (None: not measured)."""
-    rows: list[dict[str, Any]] = []
+    rows: list[TargetRow] = []
 
     def add(name: str, target: str, figure: str, met: bool | None) -> None:
-        rows.append({"name": name, "target": target, "figure": figure, "met": met})
+        rows.append(TargetRow(name, target, figure, met))
 
-    _producer_targets(results.get("producer", {}), add)
-    checker = results.get("checker", {})
-    sizes = checker.get("sizes", [])
-    for layout in checker.get("layouts", []):
-        add_checker_targets([r for r in sizes if r.get("layout") == layout], add, f" ({layout})")
-    _consume_targets(results.get("consume_check", {}), add)
-    _demo_target((results.get("first_lesson") or {}).get("first_round"), add)
+    if isinstance(results.producer, ProducerResult):
+        _producer_targets(results.producer, add)
+    if isinstance(results.checker, CheckerResult):
+        sizes = results.checker.sizes
+        for layout in results.checker.layouts:
+            add_checker_targets([r for r in sizes if r.layout == layout], add, f" ({layout})")
+    if isinstance(results.consume_check, ConsumeResult):
+        _consume_targets(results.consume_check, add)
+    if isinstance(results.first_lesson, FirstLessonResult):
+        demo_target(results.first_lesson.first_round, add)
     return rows
 
 
-def _demo_target(run: dict[str, Any] | None, add: Add) -> None:
+def demo_target(run: DemoRun | None, add: Add) -> None:
+    """The first round's lessons in ``demo --fast``: in time, and only if every one passed."""
     if run is None:
         return
     most = TARGETS["demo_first_round_s"]
-    wall, code = run.get("wall_s"), run.get("exit_code")
+    wall, code = run.wall_s, run.exit_code
     add(
         "`demo --fast`, the first round's eight lessons (warm broker)",
         f"<= {most:g} s",
         f"{wall:.1f} s, exit {code}",
-        None if wall is None or code != 0 else wall <= most,
+        None if code != 0 else wall <= most,
     )
 
 
@@ -58,37 +75,35 @@ def _ratio_figure(ratio: float | None, each: list[float]) -> str:
     return "not measured" if ratio is None else f"{ratio:.2f}x{spread}"
 
 
-def _producer_targets(section: dict[str, Any], add: Add) -> None:
+def _producer_targets(section: ProducerResult, add: Add) -> None:
     floor = TARGETS["produce_ratio"]
-    for client in section.get("clients", []):
-        for s in client.get("strategies", []):
-            ratio = s.get("ridectl_vs_bare")
+    for client in section.clients:
+        if not isinstance(client, ProducerClient):
+            continue
+        for s in client.strategies:
+            ratio = s.ridectl_vs_bare
             add(
-                f"produce {client['client']} {s['name']}",
-                f"ridectl >= {floor}x {client.get('bare', 'the bare loop')}",
-                _ratio_figure(ratio, s.get("ridectl_vs_bare_runs") or []),
+                f"produce {client.client} {s.name}",
+                f"ridectl >= {floor}x {client.bare}",
+                _ratio_figure(ratio, s.ridectl_vs_bare_runs),
                 None if ratio is None else ratio >= floor,
             )
 
 
-def _consume_targets(section: dict[str, Any], add: Add) -> None:
+def _consume_targets(section: ConsumeResult, add: Add) -> None:
     floor = TARGETS["consume_ratio"]
-    for client in section.get("clients", []):
-        if "unavailable" in client:
+    for client in section.clients:
+        if isinstance(client, ClientUnavailable):
             continue
-        ratio, eps = client.get("ridectl_vs_bare"), client.get("events_per_s")
+        ratio, eps = client.ridectl_vs_bare, client.events_per_s
         add(
-            f"consume-and-check {client['client']}",
-            f">= {floor}x {client.get('bare', 'a bare read')}",
+            f"consume-and-check {client.client}",
+            f">= {floor}x {client.bare}",
             _ratio_figure(ratio, [])
-            + (
-                ""
-                if eps is None
-                else f" ({eps:,.0f} vs {client.get('bare_records_per_s') or 0:,.0f}/s)"
-            ),
+            + ("" if eps is None else f" ({eps:,.0f} vs {client.bare_records_per_s or 0:,.0f}/s)"),
             None if ratio is None else ratio >= floor,
         )
-        if client["client"] == "librdkafka":
+        if client.client is ClientName.LIBRDKAFKA:
             least = TARGETS["consume_librdkafka_eps"]
             add(
                 "consume-and-check librdkafka speed",
@@ -98,25 +113,34 @@ def _consume_targets(section: dict[str, Any], add: Add) -> None:
             )
 
 
-def _at_size(rows: list[dict[str, Any]], events: int) -> tuple[float, float, str] | None:
+def _figures(row: CheckerSize) -> tuple[float, float]:
+    # (only rows with both figures reach here: see add_checker_targets)
+    return row.wall_s or 0.0, row.peak_rss_mb or 0.0
+
+
+def _at_size(rows: list[CheckerSize], events: int) -> tuple[float, float, str] | None:
     """Seconds and peak RSS at ``events``: measured, or along the line through the two
     largest sizes (said so)."""
-    exact = [r for r in rows if abs(r["events"] - events) <= events // 100]
+    exact = [r for r in rows if abs(r.events - events) <= events // 100]
     if exact:
-        return exact[0]["wall_s"], exact[0]["peak_rss_mb"], ""
+        return (*_figures(exact[0]), "")
     if len(rows) < 2:
         return None
     a, b = rows[-2], rows[-1]
-    frac = (events - a["events"]) / (b["events"] - a["events"])
-    secs = a["wall_s"] + (b["wall_s"] - a["wall_s"]) * frac
-    rss = a["peak_rss_mb"] + (b["peak_rss_mb"] - a["peak_rss_mb"]) * frac
-    return secs, rss, f" (extrapolated from {a['events']:,} and {b['events']:,} events)"
+    (a_s, a_mb), (b_s, b_mb) = _figures(a), _figures(b)
+    frac = (events - a.events) / (b.events - a.events)
+    secs = a_s + (b_s - a_s) * frac
+    rss = a_mb + (b_mb - a_mb) * frac
+    return secs, rss, f" (extrapolated from {a.events:,} and {b.events:,} events)"
 
 
-def add_checker_targets(sizes: list[dict[str, Any]], add: Add, suffix: str = "") -> None:
+def add_checker_targets(sizes: list[CheckerSize], add: Add, suffix: str = "") -> None:
     """The checker's targets: time and memory at one and ten million events (measured, or
     extrapolated along the line through the two largest sizes), and linear growth."""
-    rows = sorted((r for r in sizes if r.get("wall_s") is not None), key=lambda r: r["events"])
+    rows = sorted(
+        (r for r in sizes if r.wall_s is not None and r.peak_rss_mb is not None),
+        key=lambda r: r.events,
+    )
     for events, label in ((1_000_000, "1M"), (10_000_000, "10M")):
         limit_s, limit_mb = (
             TARGETS[f"check_{label.lower()}_s"],
@@ -134,17 +158,17 @@ def add_checker_targets(sizes: list[dict[str, Any]], add: Add, suffix: str = "")
     _linear_target(rows, add, suffix)
 
 
-def _linear_target(rows: list[dict[str, Any]], add: Add, suffix: str) -> None:
+def _linear_target(rows: list[CheckerSize], add: Add, suffix: str) -> None:
     # CPU time, not wall time: the growth of the work itself, less disturbed by other load.
-    marginal = [r.get("marginal_cpu_s_per_million") for r in rows[1:]]
+    marginal = [r.marginal_cpu_s_per_million for r in rows[1:]]
     name, flat = f"check grows linearly{suffix}", "flat marginal time per million events"
     if len(marginal) < 2 or marginal[-2] is None or marginal[-1] is None:
         add(name, flat, "not measured", None)
         return
     tolerance = TARGETS["linear_tolerance"]
     target = (
-        f"marginal CPU s per million events from {rows[-2]['events']:,} to "
-        f"{rows[-1]['events']:,} <= {tolerance}x that from {rows[-3]['events']:,}"
+        f"marginal CPU s per million events from {rows[-2].events:,} to "
+        f"{rows[-1].events:,} <= {tolerance}x that from {rows[-3].events:,}"
     )
     figures = f"{marginal[-1]:.2f} vs {marginal[-2]:.2f} CPU s/M"
     if marginal[-2] <= 0:
@@ -155,16 +179,23 @@ def _linear_target(rows: list[dict[str, Any]], add: Add, suffix: str) -> None:
     add(name, target, f"{figures} ({growth:.2f}x)", growth <= tolerance)
 
 
-def marginal_costs(rows: list[dict[str, Any]]) -> None:
+def marginal_costs(rows: list[CheckerSize]) -> None:
     """Set each size's marginal wall and CPU seconds per million events (from the size before
     it): the start-up of the child process cancels out, what is left is the cost of more
     events."""
-    previous: dict[str, Any] | None = None
-    for row in sorted(rows, key=lambda r: r["events"]):
-        for key in ("wall_s", "cpu_s"):
-            name = f"marginal_{key[:-2]}_s_per_million"
-            row[name] = None
-            if previous is not None and row.get(key) is not None and previous.get(key):
-                extra = row["events"] - previous["events"]
-                row[name] = round((row[key] - previous[key]) / extra * 1e6, 3)
+    previous: CheckerSize | None = None
+    for row in sorted(rows, key=lambda r: r.events):
+        row.marginal_wall_s_per_million = _marginal(previous, row, lambda r: r.wall_s)
+        row.marginal_cpu_s_per_million = _marginal(previous, row, lambda r: r.cpu_s)
         previous = row
+
+
+def _marginal(
+    previous: CheckerSize | None, row: CheckerSize, figure: Callable[[CheckerSize], float | None]
+) -> float | None:
+    if previous is None:
+        return None
+    now, before = figure(row), figure(previous)
+    if now is None or not before:
+        return None
+    return round((now - before) / (row.events - previous.events) * 1e6, 3)

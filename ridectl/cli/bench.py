@@ -118,16 +118,12 @@ def bench(
         )
     )
     md, js = write_results(results, out_dir)
-    for target in results.get("targets", []):
-        met = target.get("met")
+    for target in results.targets:
+        met = target.met
         verdict = "-" if met is None else ("met" if met else "NOT met")
-        err.print(f"{target['name']}: {target['figure']} ({target['target']}): {verdict}")
+        err.print(f"{target.name}: {target.figure} ({target.target}): {verdict}")
     console.out().print(f"{md}\n{js}", markup=False, highlight=False)
-    failed = [
-        (s, results[s.key]["error"])
-        for s in sections
-        if isinstance(results.get(s.key), dict) and results[s.key].get("error")
-    ]
+    failed = results.failures()
     if failed:
         raise RidectlError(
             f"{len(failed)} section(s) of the bench failed ("
