@@ -161,7 +161,8 @@ def test_one_in_flight_or_idempotence_keeps_order_under_the_same_faults(
     if client == "librdkafka" and "enable.idempotence" not in fix:
         # Measured, not expected: librdkafka 2.16 without idempotence sends a partition's next
         # record before the retry of a failed one now and then, even with a single request
-        # in flight (README, "Clients"). The records stay in their partition.
+        # in flight (docs/clients.md, "What the runs showed on this machine"). The records stay
+        # in their partition.
         assert kinds(report)["out_of_order"] > 0
         assert report["summary"]["rides_split"] == 0
         assert {v["kind"] for v in report["violations"]} == {"out_of_order"}

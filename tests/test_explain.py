@@ -12,7 +12,8 @@ import pytest
 
 pytestmark = pytest.mark.kafka
 
-#: The README's retry-gotcha recipe (one record per request, five in flight, no backoff).
+#: The retry-gotcha recipe of the README and docs/faults.md (one record per request, five in
+#: flight, no backoff).
 PIPELINED = [
     "--max-in-flight", "5", "--retries", "1000000", "--batch-size", "1",
     "-X", "retry.backoff.ms=0", "--seed", "5", "--no-idempotence",

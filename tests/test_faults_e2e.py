@@ -14,8 +14,8 @@ import pytest
 
 pytestmark = pytest.mark.kafka
 
-#: One record per request, several requests in flight, retries on, no backoff (see README,
-#: "Failures on demand").
+#: One record per request, several requests in flight, retries on, no backoff (see
+#: docs/faults.md, "The retry gotcha recipe").
 PIPELINED = [
     "--max-in-flight", "5", "--retries", "1000000", "--batch-size", "1",
     "-X", "retry.backoff.ms=0", "--seed", "5",

@@ -2,8 +2,8 @@
 proxy`` on the real broker.
 
 What a brand-new idempotent producer does when its first produce request fails while a later
-one is already on the way (README, "When the first request of an idempotent producer
-fails"): the broker holds no sequence state for a producer id it has never written, so it
+one is already on the way (docs/faults.md, "When the first request of an idempotent
+producer fails"): the broker holds no sequence state for a producer id it has never written, so it
 accepts whatever sequence number arrives first. A later batch can then be written at offset 0,
 after which the retried first batch is out of sequence for good: the broker answers
 OUT_OF_ORDER_SEQUENCE_NUMBER to every retry, the Java client keeps retrying (the batch is not

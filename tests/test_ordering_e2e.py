@@ -1,4 +1,4 @@
-"""The three runs of the README walk-through, against the real broker: unkeyed events break
+"""The three runs of the README's tour, against the real broker: unkeyed events break
 order, keyed events keep it, and a multi-threaded consumer breaks it again."""
 
 from __future__ import annotations

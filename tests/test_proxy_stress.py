@@ -116,8 +116,8 @@ def stress_run(
     # Acknowledged with an offset: the broker said where it wrote the record, so it must be
     # there. librdkafka also reports records as delivered WITHOUT an offset when its
     # idempotent producer infers they were persisted; after the proxy fails a partition's
-    # very first request, that inference can be wrong (see README, "What the proxy records,
-    # and how much it takes"). Those are counted and shown, not taken as the proxy's loss.
+    # very first request, that inference can be wrong (see docs/faults.md, "`make stress`").
+    # Those are counted and shown, not taken as the proxy's loss.
     confirmed = {d.index for d in rec.deliveries if d.ok and d.offset >= 0}
     written = set(read_all(bootstrap, topic))
     lost = sorted(confirmed - written)
