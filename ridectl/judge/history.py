@@ -1,7 +1,7 @@
 """The history of a run: what the consumer processed, in the order it processed it.
 
 Producing and consuming only *record* a history; judging it is ``ridectl.judge.checker``'s job.
-A history is saved as NDJSON, one observation per line (see README, "History files").
+A history is saved as NDJSON, one observation per line (see docs/reference.md, "History files").
 """
 
 from __future__ import annotations
