@@ -25,7 +25,8 @@ from ridectl.cli.options import (
 from ridectl.cli.paths import writable_option
 from ridectl.cli.reading import RunId, consume_history, judged_nothing
 from ridectl.clients.base import ClientName
-from ridectl.errors import ExitCode, UsageError, require_positive
+from ridectl.errors import ExitCode, UsageError
+from ridectl.limits import COUNT_MAX, INT32_MAX, readable_file
 from ridectl.output import console
 from ridectl.output.console import stdout_guard
 from ridectl.output.formats import Export, Format, Views, emit
@@ -52,6 +53,8 @@ Workers = Annotated[
         "-w",
         help="Process records in this many parallel threads (the consumer-side mistake).",
         rich_help_panel="Consumer",
+        min=1,
+        max=COUNT_MAX,
     ),
 ]
 WorkMs = Annotated[
@@ -62,6 +65,8 @@ WorkMs = Annotated[
         "event in 20 (default: 1 with --workers > 1).",
         rich_help_panel="Consumer",
         show_default=False,
+        min=0.0,
+        max=float(INT32_MAX),
     ),
 ]
 
@@ -144,7 +149,9 @@ def check(
         bool,
         typer.Option("--explain", help="Add each violating ride's story in one line."),
     ] = False,
-    limit: Annotated[int, typer.Option("--limit", help="Rows shown without --all.")] = 25,
+    limit: Annotated[
+        int, typer.Option("--limit", help="Rows shown without --all.", min=1, max=INT32_MAX)
+    ] = 25,
     group: Group_ = None,
     workers: Workers = 1,
     work_ms: WorkMs = None,
@@ -166,7 +173,6 @@ def check(
 
     if (topic is None) == (from_file is None):
         raise UsageError("give either --topic T (consume, then judge) or --from FILE")
-    require_positive("--limit", limit)
     export = Export(export_svg, export_html, title="ridectl check")
     export.require_table(fmt)
     report = None
@@ -174,6 +180,8 @@ def check(
         if from_file == Path("-"):
             history, report = judge_stream(sys.stdin, run_id)
         else:
+            # streamed, so any size; but a FIFO or a device could block or never end
+            readable_file(from_file, "history file", whole=False)
             try:
                 history, report = judge_file(from_file, run_id)
             except FileNotFoundError:

@@ -17,7 +17,8 @@ from ridectl.cli.options import (
     parse_clients,
     settings_from,
 )
-from ridectl.errors import UsageError, require_positive
+from ridectl.errors import UsageError
+from ridectl.limits import INT32_MAX, RIDES_MAX
 from ridectl.output import console
 from ridectl.output.formats import Export, Format, Views, emit
 
@@ -48,8 +49,10 @@ def matrix(
             metavar="SPEC",
         ),
     ] = None,
-    rides: Annotated[int, typer.Option("--rides", "-n", help="Rides per run.")] = 300,
-    partitions: Annotated[int, typer.Option("--partitions", "-p")] = 3,
+    rides: Annotated[
+        int, typer.Option("--rides", "-n", help="Rides per run.", min=1, max=RIDES_MAX)
+    ] = 300,
+    partitions: Annotated[int, typer.Option("--partitions", "-p", min=1, max=INT32_MAX)] = 3,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     fmt: Annotated[Format, format_option(Format.table, Format.json, Format.csv)] = Format.table,
     export_svg: ExportSvg = None,
@@ -70,8 +73,6 @@ def matrix(
 
     export = Export(export_svg, export_html, title="ridectl matrix")
     export.require_table(fmt)
-    require_positive("--rides", rides)
-    require_positive("--partitions", partitions)
     clients = parse_clients(client)
     settings_from(bootstrap_servers, config, x, clients=clients)  # refuse bad names first
     try:

@@ -19,7 +19,15 @@ from ridectl.cli.options import (
 )
 from ridectl.clients.base import ClientName
 from ridectl.clients.partitioners import PartitionerName
-from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
+from ridectl.errors import ExitCode, RidectlError
+from ridectl.limits import (
+    COUNT_MAX,
+    INT16_MAX,
+    INT32_MAX,
+    LINGER_MS_MAX,
+    RECORD_SIZE_MAX,
+    RIDES_MAX,
+)
 from ridectl.output import console
 from ridectl.output.console import progress_bar
 from ridectl.output.formats import Format, Views, emit
@@ -42,7 +50,9 @@ class KeyBy(StrEnum):
 
 def produce(
     topic: Topic,
-    rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 1000,
+    rides: Annotated[
+        int, typer.Option("--rides", "-n", help="How many ride lifecycles.", min=1, max=RIDES_MAX)
+    ] = 1000,
     keyed: Annotated[
         bool,
         typer.Option(
@@ -57,10 +67,15 @@ def produce(
             help="Partitions when creating the topic (default: 6; an existing topic keeps its "
             "count).",
             show_default=False,
+            min=1,
+            max=INT32_MAX,
         ),
     ] = None,
     replication_factor: Annotated[
-        int, typer.Option("--replication-factor", help="Replicas when creating the topic.")
+        int,
+        typer.Option(
+            "--replication-factor", help="Replicas when creating the topic.", min=1, max=INT16_MAX
+        ),
     ] = 1,
     max_in_flight: Annotated[
         int | None,
@@ -69,6 +84,8 @@ def produce(
             help="max.in.flight.requests.per.connection (client default: 5).",
             rich_help_panel="Producer settings",
             show_default=False,
+            min=1,
+            max=INT32_MAX,
         ),
     ] = None,
     retries: Annotated[
@@ -78,6 +95,8 @@ def produce(
             help="retries (client default: unlimited within delivery.timeout.ms).",
             rich_help_panel="Producer settings",
             show_default=False,
+            min=0,
+            max=INT32_MAX,
         ),
     ] = None,
     idempotence: Annotated[
@@ -105,6 +124,8 @@ def produce(
             help="linger.ms (client default: 0).",
             rich_help_panel="Producer settings",
             show_default=False,
+            min=0,
+            max=LINGER_MS_MAX,
         ),
     ] = None,
     batch_size: Annotated[
@@ -114,6 +135,8 @@ def produce(
             help="batch.size in bytes (client default: 16384).",
             rich_help_panel="Producer settings",
             show_default=False,
+            min=0,
+            max=INT32_MAX,
         ),
     ] = None,
     seed: Annotated[
@@ -121,7 +144,10 @@ def produce(
         typer.Option("--seed", help="Seed of the interleaving, to repeat a run exactly."),
     ] = None,
     concurrent: Annotated[
-        int, typer.Option("--concurrent", help="Rides in progress at the same time.")
+        int,
+        typer.Option(
+            "--concurrent", help="Rides in progress at the same time.", min=1, max=COUNT_MAX
+        ),
     ] = 64,
     record_size: Annotated[
         int | None,
@@ -129,6 +155,8 @@ def produce(
             "--record-size",
             help="Pad each event's JSON to about this many bytes.",
             show_default=False,
+            min=0,
+            max=RECORD_SIZE_MAX,
         ),
     ] = None,
     partitioner: Annotated[
@@ -149,15 +177,25 @@ def produce(
         ),
     ] = KeyBy.ride,
     hot_share: Annotated[
-        float, typer.Option("--hot-share", help="With --key-by zone: share of airport rides.")
+        float,
+        typer.Option(
+            "--hot-share",
+            help="With --key-by zone: share of airport rides.",
+            min=0.0,
+            max=1.0,
+        ),
     ] = 0.5,
-    zones: Annotated[int, typer.Option("--zones", help="With --key-by zone: zone count.")] = 12,
+    zones: Annotated[
+        int, typer.Option("--zones", help="With --key-by zone: zone count.", min=1, max=COUNT_MAX)
+    ] = 12,
     grow_to: Annotated[
         int | None,
         typer.Option(
             "--grow-to",
             help="Add partitions up to this count halfway through the run (keys remap).",
             show_default=False,
+            min=1,
+            max=INT32_MAX,
         ),
     ] = None,
     payment_partitioner: Annotated[
@@ -197,9 +235,6 @@ def produce(
     from ridectl.run.flow import produce as run_produce
     from ridectl.run.options import ProduceOptions
 
-    require_positive("--rides", rides)
-    if record_size is not None and record_size < 0:
-        raise UsageError(f"--record-size must be 0 or more, not {record_size}")
     settings = settings_from(
         bootstrap_servers,
         config,
