@@ -39,8 +39,10 @@ def _int(key: str, raw: str) -> int:
         value = int(raw.strip())
     except ValueError:
         raise UsageError(f"setting {key} must be a whole number, not {raw!r}") from None
-    if not -INT32_MAX - 1 <= value <= INT32_MAX:
-        raise UsageError(f"setting {key} must be at most {INT32_MAX} in size, not {value}")
+    if value > INT32_MAX:
+        raise UsageError(f"setting {key} must be at most {INT32_MAX}, not {value}")
+    if value < -INT32_MAX - 1:
+        raise UsageError(f"setting {key} must be at least {-INT32_MAX - 1}, not {value}")
     return value
 
 
