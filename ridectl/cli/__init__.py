@@ -17,17 +17,40 @@ from typer.core import TyperArgument, TyperOption
 
 from ridectl import __version__
 from ridectl.errors import ExitCode, RidectlError, is_interrupt, one_line
+from ridectl.limits import INT16_MAX, INT32_MAX, SECONDS_MAX
 from ridectl.output import console
 
 
 def _flag_type(option: TyperOption, ctx: typer.Context) -> str | None:
     """Typer shows a value placeholder (``<bool>``) after on/off flags, which reads as if they
-    took a value: show none for a flag."""
-    return None if option.is_flag else _value_type(option, ctx)
+    took a value: show none for a flag. A bounded number reads ``<int>``, not ``<int range>``:
+    its bounds follow it (``_range_text``)."""
+    if option.is_flag:
+        return None
+    shown = _value_type(option, ctx)
+    return None if shown is None else shown.replace(" range>", ">")
+
+
+def _range_text(option: TyperOption) -> str | None:
+    """An option's bounds as ``lo..hi`` beside its placeholder, short enough for an 80-column
+    help. A bound at one of Kafka's protocol limits (int16, int32, or int32 milliseconds as
+    seconds) is left out: it is the limit of what Kafka takes, not a choice of this option,
+    and a value past it is refused with the bound named."""
+    low, high = option.min, option.max
+    if high is not None and (high >= INT32_MAX or high in (INT16_MAX, SECONDS_MAX)):
+        high = None
+    if high is None:
+        return None if low is None or low <= 1 else f">={_number(low)}"
+    return f"{'' if low is None else _number(low)}..{_number(high)}"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value == int(value) else f"{value:g}"
 
 
 _value_type = TyperOption.display_type_rich
 setattr(TyperOption, "display_type_rich", _flag_type)  # noqa: B010 (a method is replaced)
+setattr(TyperOption, "_get_number_range_help_str", _range_text)  # noqa: B010 (as above)
 
 
 def _argument_type(argument: TyperArgument, ctx: typer.Context) -> str | None:

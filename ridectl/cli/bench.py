@@ -11,6 +11,7 @@ import typer
 from ridectl.cli.options import parse_clients
 from ridectl.cli.paths import writable_dir_option
 from ridectl.errors import RidectlError, UsageError
+from ridectl.limits import COUNT_MAX
 from ridectl.output import console
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ Repeat = Annotated[
         help="Runs per measurement, pairs of ridectl and a bare client included; figures "
         "are their medians (default: 3 full, 1 small; pairs 9 full).",
         show_default=False,
+        min=1,
+        max=COUNT_MAX,
     ),
 ]
 SectionOpt = Annotated[
@@ -95,8 +98,6 @@ def bench(
     from ridectl.clients.settings import validate_host_port
 
     chosen = SIZES[size.value]
-    if repeat is not None and repeat < 1:
-        raise UsageError(f"--repeat must be 1 or more, not {repeat}")
     if bootstrap_servers is not None:
         for part in bootstrap_servers.split(","):
             validate_host_port(part.strip(), "bootstrap server")

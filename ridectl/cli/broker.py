@@ -11,7 +11,8 @@ import typer
 from ridectl.broker.jars import jar_dir, jar_set_size
 from ridectl.broker.local import LocalCluster
 from ridectl.cli.options import TableOrJson
-from ridectl.errors import ExitCode
+from ridectl.errors import ExitCode, UsageError
+from ridectl.limits import INT32_MAX, PORT_MAX
 from ridectl.output import console
 from ridectl.output.broker import render_status, render_status_json, status_dict
 from ridectl.output.formats import Format, Views, emit
@@ -22,6 +23,15 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+def _a_folder(value: Path | None) -> Path | None:
+    """``--state-dir`` names a folder, or a place for one: click's ``file_okay=False`` refuses
+    only regular files, and a FIFO or a device there would fail later, less clearly."""
+    if value is not None and value.exists() and not value.is_dir():
+        raise UsageError(f"--state-dir {value} is not a folder")
+    return value
+
+
 StateDir = Annotated[
     Path | None,
     typer.Option(
@@ -31,6 +41,7 @@ StateDir = Annotated[
         "(default: ~/.local/state/ridectl/broker).",
         show_default=False,
         file_okay=False,
+        callback=_a_folder,
     ),
 ]
 
@@ -38,10 +49,18 @@ StateDir = Annotated[
 @app.command()
 def up(
     nodes: Annotated[
-        int, typer.Option("--nodes", "-n", help="1, or 3 for a replicated KRaft cluster.")
+        int,
+        typer.Option("--nodes", "-n", help="1, or 3 for a replicated KRaft cluster.", min=1, max=3),
     ] = 1,
     port: Annotated[
-        int, typer.Option("--port", "-p", help="First client port (nodes use port, port+1, ...).")
+        int,
+        typer.Option(
+            "--port",
+            "-p",
+            help="First client port (nodes use port, port+1, ...).",
+            min=1024,
+            max=PORT_MAX,
+        ),
     ] = DEFAULT_PORT,
     state_dir: StateDir = None,
 ) -> None:
@@ -99,8 +118,10 @@ def status(
 
 @app.command()
 def logs(
-    lines: Annotated[int, typer.Option("--lines", "-n", help="How many lines.")] = 50,
-    node: Annotated[int, typer.Option("--node", help="Which node's log.")] = 1,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", help="How many lines.", min=0, max=INT32_MAX)
+    ] = 50,
+    node: Annotated[int, typer.Option("--node", help="Which node's log.", min=1, max=3)] = 1,
     follow: Annotated[bool, typer.Option("--follow", "-F", help="Keep printing.")] = False,
     state_dir: StateDir = None,
 ) -> None:

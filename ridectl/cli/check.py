@@ -25,7 +25,8 @@ from ridectl.cli.options import (
 from ridectl.cli.paths import writable_option
 from ridectl.cli.reading import RunId, consume_history, judged_nothing
 from ridectl.clients.registry import DEFAULT_CLIENT
-from ridectl.errors import ExitCode, UsageError, require_positive
+from ridectl.errors import ExitCode, UsageError
+from ridectl.limits import COUNT_MAX, INT32_MAX, readable_file
 from ridectl.output import console
 from ridectl.output.console import stdout_guard
 from ridectl.output.formats import Export, Format, Views, emit
@@ -52,6 +53,8 @@ Workers = Annotated[
         "-w",
         help="Process records in this many parallel threads (the consumer-side mistake).",
         rich_help_panel="Consumer",
+        min=1,
+        max=COUNT_MAX,
     ),
 ]
 WorkMs = Annotated[
@@ -62,6 +65,8 @@ WorkMs = Annotated[
         "event in 20 (default: 1 with --workers > 1).",
         rich_help_panel="Consumer",
         show_default=False,
+        min=0.0,
+        max=float(INT32_MAX),
     ),
 ]
 
@@ -154,7 +159,9 @@ Explain = Annotated[
 ]
 Limit = Annotated[
     int,
-    typer.Option("--limit", help="Rows shown without --all.", rich_help_panel="Output"),
+    typer.Option(
+        "--limit", help="Rows shown without --all.", rich_help_panel="Output", min=1, max=INT32_MAX
+    ),
 ]
 Out = Annotated[
     Path | None,
@@ -195,7 +202,6 @@ def check(
 
     if (topic is None) == (from_file is None):
         raise UsageError("give either --topic T (consume, then judge) or --from FILE")
-    require_positive("--limit", limit)
     export = Export(export_svg, export_html, title="ridectl check")
     export.require_table(fmt)
     report = None
@@ -203,6 +209,8 @@ def check(
         if from_file == Path("-"):
             history, report = judge_stream(sys.stdin, run_id)
         else:
+            # streamed, so any size; but a FIFO or a device could block or never end
+            readable_file(from_file, "history file", whole=False)
             try:
                 history, report = judge_file(from_file, run_id)
             except FileNotFoundError:

@@ -17,6 +17,7 @@ from ridectl.cli.options import (
     settings_from,
 )
 from ridectl.clients.registry import DEFAULT_CLIENT
+from ridectl.limits import INT32_MAX, RIDES_MAX
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
 
@@ -44,10 +45,15 @@ MaxInFlight = Annotated[
         "--max-in-flight",
         help="Unacknowledged requests per connection.",
         rich_help_panel="Producer settings",
+        min=1,
+        max=INT32_MAX,
     ),
 ]
 Partitions = Annotated[
-    int, typer.Option("--partitions", "-p", help="Partitions of the scenario's topic.")
+    int,
+    typer.Option(
+        "--partitions", "-p", help="Partitions of the scenario's topic.", min=1, max=INT32_MAX
+    ),
 ]
 KillAt = Annotated[
     float,
@@ -62,7 +68,9 @@ KeepTopic = Annotated[
 
 
 def failover(
-    rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 10_000,
+    rides: Annotated[
+        int, typer.Option("--rides", "-n", help="How many ride lifecycles.", min=1, max=RIDES_MAX)
+    ] = 10_000,
     acks: Acks = FailoverAcks.all,
     idempotence: Idempotence = True,
     max_in_flight: MaxInFlight = 5,
@@ -91,13 +99,12 @@ def failover(
     from rich.console import Console
 
     from ridectl.broker.local import LocalCluster
-    from ridectl.errors import UsageError, require_positive
+    from ridectl.errors import UsageError
     from ridectl.output import report as render
     from ridectl.scenarios.failover import FailoverOptions, run_failover
 
     if not 0.0 < kill_at < 1.0:
         raise UsageError(f"--kill-at must be between 0 and 1, not {kill_at}")
-    require_positive("--partitions", partitions)
     settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     err = console.err()
     result = run_failover(

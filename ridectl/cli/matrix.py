@@ -17,7 +17,8 @@ from ridectl.cli.options import (
     parse_clients,
     settings_from,
 )
-from ridectl.errors import UsageError, require_positive
+from ridectl.errors import UsageError
+from ridectl.limits import INT32_MAX, RIDES_MAX
 from ridectl.output import console
 from ridectl.output.formats import Export, Format, Views, emit
 
@@ -67,7 +68,10 @@ Fault = Annotated[
     ),
 ]
 Partitions = Annotated[
-    int, typer.Option("--partitions", "-p", help="Partitions of each run's topic.")
+    int,
+    typer.Option(
+        "--partitions", "-p", help="Partitions of each run's topic.", min=1, max=INT32_MAX
+    ),
 ]
 
 
@@ -78,7 +82,9 @@ def matrix(
     in_flight: Annotated[list[str] | None, typer.Option("--in-flight", hidden=True)] = None,
     idempotence: Idempotence = None,
     fault: Fault = None,
-    rides: Annotated[int, typer.Option("--rides", "-n", help="Rides per run.")] = 300,
+    rides: Annotated[
+        int, typer.Option("--rides", "-n", help="Rides per run.", min=1, max=RIDES_MAX)
+    ] = 300,
     partitions: Partitions = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every run.")] = 7,
     fmt: Annotated[Format, format_option(Format.table, Format.json, Format.csv)] = Format.table,
@@ -100,8 +106,6 @@ def matrix(
 
     export = Export(export_svg, export_html, title="ridectl matrix")
     export.require_table(fmt)
-    require_positive("--rides", rides)
-    require_positive("--partitions", partitions)
     clients = parse_clients(client)
     settings_from(bootstrap_servers, config, x, clients=clients)  # refuse bad names first
     try:

@@ -8,7 +8,7 @@ import typer
 
 from ridectl.cli.options import TableOrJson
 from ridectl.clients.partitioners import PARTITIONERS, PartitionerName
-from ridectl.errors import require_positive
+from ridectl.limits import INT32_MAX
 from ridectl.output.formats import Format, Views, emit
 
 #: ``--partitioner all`` shows every partitioner side by side
@@ -26,7 +26,9 @@ def partition(
     keys: Annotated[
         list[str], typer.Argument(help="Keys (e.g. ride ids).", metavar="KEY", show_default=False)
     ],
-    partitions: Annotated[int, typer.Option("--partitions", "-p", help="Partition count.")],
+    partitions: Annotated[
+        int, typer.Option("--partitions", "-p", help="Partition count.", min=1, max=INT32_MAX)
+    ],
     partitioner: Annotated[
         str,
         typer.Option(
@@ -44,7 +46,6 @@ def partition(
     from ridectl.output.partition import partition_json, render_partition
 
     names = list(PARTITIONERS) if partitioner == ALL else [PartitionerName(partitioner)]
-    require_positive("--partitions", partitions)
     rows = {k: {str(n): partition_for(n, k.encode(), partitions) for n in names} for k in keys}
     emit(
         fmt,

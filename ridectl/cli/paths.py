@@ -4,6 +4,8 @@ to write is declared with ``writable_option``/``writable_dir_option``."""
 
 from __future__ import annotations
 
+import errno
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,9 +31,13 @@ def check_writable(path: Path | None, what: str) -> None:
         raise UsageError(f"cannot write {what} {path}: folder {parent} does not exist")
     existed = path.exists()
     try:
-        with path.open("ab"):
-            pass
+        # without O_NONBLOCK, opening a FIFO that nobody reads would wait for a reader forever
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666))
     except OSError as exc:
+        if exc.errno == errno.ENXIO and path.is_fifo():
+            raise UsageError(
+                f"cannot write {what} {path}: it is a FIFO that nothing reads"
+            ) from None
         raise UsageError(f"cannot write {what} {path}: {_reason(exc)}") from None
     if not existed:
         path.unlink(missing_ok=True)

@@ -20,7 +20,15 @@ from ridectl.cli.options import (
 from ridectl.clients.partitioners import PartitionerName
 from ridectl.clients.registry import DEFAULT_CLIENT
 from ridectl.clients.setting_names import SettingName
-from ridectl.errors import ExitCode, RidectlError, UsageError, require_positive
+from ridectl.errors import ExitCode, RidectlError
+from ridectl.limits import (
+    COUNT_MAX,
+    INT16_MAX,
+    INT32_MAX,
+    LINGER_MS_MAX,
+    RECORD_SIZE_MAX,
+    RIDES_MAX,
+)
 from ridectl.output import console
 from ridectl.output.console import progress_bar
 from ridectl.output.formats import Format, Views, emit
@@ -56,11 +64,19 @@ Partitions = Annotated[
         help="Partitions of a new topic (default: 6; an existing topic keeps its own).",
         show_default=False,
         rich_help_panel="Topic",
+        min=1,
+        max=INT32_MAX,
     ),
 ]
 ReplicationFactor = Annotated[
     int,
-    typer.Option("--replication-factor", help="Replicas of a new topic.", rich_help_panel="Topic"),
+    typer.Option(
+        "--replication-factor",
+        help="Replicas of a new topic.",
+        rich_help_panel="Topic",
+        min=1,
+        max=INT16_MAX,
+    ),
 ]
 MaxInFlight = Annotated[
     int | None,
@@ -69,15 +85,19 @@ MaxInFlight = Annotated[
         help="Unacknowledged requests per connection (client default: 5).",
         rich_help_panel="Producer settings",
         show_default=False,
+        min=1,
+        max=INT32_MAX,
     ),
 ]
 Retries = Annotated[
     int | None,
     typer.Option(
         "--retries",
-        help="retries (client default: unlimited within delivery.timeout.ms).",
+        help="retries (client default: no limit but the delivery timeout).",
         rich_help_panel="Producer settings",
         show_default=False,
+        min=0,
+        max=INT32_MAX,
     ),
 ]
 Idempotence = Annotated[
@@ -105,6 +125,8 @@ LingerMs = Annotated[
         help="linger.ms (client default: 0).",
         rich_help_panel="Producer settings",
         show_default=False,
+        min=0,
+        max=LINGER_MS_MAX,
     ),
 ]
 BatchSize = Annotated[
@@ -114,6 +136,8 @@ BatchSize = Annotated[
         help="batch.size in bytes (client default: 16384).",
         rich_help_panel="Producer settings",
         show_default=False,
+        min=0,
+        max=INT32_MAX,
     ),
 ]
 Seed = Annotated[
@@ -121,7 +145,8 @@ Seed = Annotated[
     typer.Option("--seed", help="Seed of the interleaving, to repeat a run exactly."),
 ]
 Concurrent = Annotated[
-    int, typer.Option("--concurrent", help="Rides in progress at the same time.")
+    int,
+    typer.Option("--concurrent", help="Rides in progress at the same time.", min=1, max=COUNT_MAX),
 ]
 RecordSize = Annotated[
     int | None,
@@ -129,6 +154,8 @@ RecordSize = Annotated[
         "--record-size",
         help="Pad each event's JSON to about this many bytes.",
         show_default=False,
+        min=0,
+        max=RECORD_SIZE_MAX,
     ),
 ]
 Partitioner = Annotated[
@@ -157,6 +184,8 @@ HotShare = Annotated[
         "--hot-share",
         help="With --key-by zone: share of airport rides.",
         rich_help_panel="Keys and partitioners",
+        min=0.0,
+        max=1.0,
     ),
 ]
 Zones = Annotated[
@@ -165,6 +194,8 @@ Zones = Annotated[
         "--zones",
         help="With --key-by zone: zone count.",
         rich_help_panel="Keys and partitioners",
+        min=1,
+        max=COUNT_MAX,
     ),
 ]
 GrowTo = Annotated[
@@ -174,6 +205,8 @@ GrowTo = Annotated[
         help="Add partitions up to this count halfway through the run (keys remap).",
         show_default=False,
         rich_help_panel="Topic",
+        min=1,
+        max=INT32_MAX,
     ),
 ]
 PaymentPartitioner = Annotated[
@@ -209,7 +242,9 @@ RequestLog = Annotated[
 
 def produce(
     topic: Topic,
-    rides: Annotated[int, typer.Option("--rides", "-n", help="How many ride lifecycles.")] = 1000,
+    rides: Annotated[
+        int, typer.Option("--rides", "-n", help="How many ride lifecycles.", min=1, max=RIDES_MAX)
+    ] = 1000,
     keyed: Keyed = True,
     partitions: Partitions = None,
     replication_factor: ReplicationFactor = 1,
@@ -241,9 +276,6 @@ def produce(
     --max-in-flight stands for max.in.flight.requests.per.connection."""
     from ridectl.run.options import ProduceOptions
 
-    require_positive("--rides", rides)
-    if record_size is not None and record_size < 0:
-        raise UsageError(f"--record-size must be 0 or more, not {record_size}")
     asked = {
         SettingName.MAX_IN_FLIGHT: _s(max_in_flight),
         SettingName.RETRIES: _s(retries),

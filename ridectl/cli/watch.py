@@ -16,7 +16,8 @@ from ridectl.cli.options import (
     settings_from,
 )
 from ridectl.clients.registry import DEFAULT_CLIENT
-from ridectl.errors import ExitCode, UsageError, is_interrupt
+from ridectl.errors import ExitCode, is_interrupt
+from ridectl.limits import SECONDS_MAX
 from ridectl.output import console
 from ridectl.output.formats import Format, Views, emit
 
@@ -28,10 +29,18 @@ FromBeginning = Annotated[
 ]
 IdleTimeout = Annotated[
     float,
-    typer.Option("--idle-timeout", help="End when no event came for this many seconds."),
+    typer.Option(
+        "--idle-timeout",
+        help="End when no event came for this many seconds.",
+        min=0.0,
+        max=SECONDS_MAX,
+    ),
 ]
 MaxSeconds = Annotated[
-    float | None, typer.Option("--max-seconds", help="End after this long in any case.")
+    float | None,
+    typer.Option(
+        "--max-seconds", help="End after this long in any case.", min=0.0, max=SECONDS_MAX
+    ),
 ]
 WaitTopic = Annotated[
     float | None,
@@ -39,6 +48,8 @@ WaitTopic = Annotated[
         "--wait-topic",
         help="Wait this long for the topic to be created (default: --idle-timeout).",
         show_default=False,
+        min=0.0,
+        max=SECONDS_MAX,
     ),
 ]
 
@@ -66,8 +77,6 @@ def watch(
     from ridectl.scenarios.watch import WatchState
     from ridectl.scenarios.watch import watch as run_watch
 
-    if wait_topic is not None and wait_topic < 0:
-        raise UsageError(f"--wait-topic must be 0 or more, not {wait_topic}")
     settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     state: WatchState | None = None
     live_console = console.out() if fmt is Format.table else console.err()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ridectl.clients.setting_names import SettingName
 from ridectl.errors import UsageError
+from ridectl.limits import INT32_MAX, LINGER_MS_MAX, readable_file
 from ridectl.versions import DEFAULT_BOOTSTRAP
 
 Role = str  # "producer" | "consumer" | "admin"
@@ -35,10 +36,16 @@ MASK = "********"
 
 
 def _int(key: str, raw: str) -> int:
+    """A whole number that fits Kafka's int32 (the widest every client takes)."""
     try:
-        return int(raw.strip())
+        value = int(raw.strip())
     except ValueError:
         raise UsageError(f"setting {key} must be a whole number, not {raw!r}") from None
+    if value > INT32_MAX:
+        raise UsageError(f"setting {key} must be at most {INT32_MAX}, not {value}")
+    if value < -INT32_MAX - 1:
+        raise UsageError(f"setting {key} must be at least {-INT32_MAX - 1}, not {value}")
+    return value
 
 
 def _nonneg_int(key: str, raw: str) -> int:
@@ -52,6 +59,13 @@ def _pos_int(key: str, raw: str) -> int:
     value = _int(key, raw)
     if value < 1:
         raise UsageError(f"setting {key} must be 1 or more, not {value}")
+    return value
+
+
+def _linger_ms(key: str, raw: str) -> int:
+    value = _nonneg_int(key, raw)
+    if value > LINGER_MS_MAX:
+        raise UsageError(f"setting {key} must be at most {LINGER_MS_MAX}, not {value}")
     return value
 
 
@@ -69,18 +83,10 @@ def _str(key: str, raw: str) -> str:
 
 
 def _file(key: str, raw: str) -> str:
-    """A path the client reads (a PEM file): it must exist and be readable now, so a typo is
-    reported as such instead of as a failed handshake later."""
-    path = Path(raw.strip()).expanduser()
-    if not path.is_file():
-        what = "is not a file" if path.exists() else "file not found"
-        raise UsageError(f"setting {key}: {what}: {raw.strip()}")
-    try:
-        with path.open("rb"):
-            pass
-    except OSError as exc:
-        raise UsageError(f"setting {key}: cannot read {raw.strip()}: {exc.strerror}") from None
-    return str(path)
+    """A path the client reads whole (a PEM file): it must be a readable regular file of a
+    sensible size now, so a typo is reported as such instead of as a failed handshake later,
+    and a FIFO or a device cannot hang the client."""
+    return str(readable_file(Path(raw.strip()).expanduser(), f"{key} file"))
 
 
 def _acks(key: str, raw: str) -> int | str:
@@ -180,7 +186,7 @@ _TABLE: list[Setting] = [
         ALL_ROLES,
         reported=True,
     ),
-    Setting(SettingName.LINGER_MS, "linger_ms", _nonneg_int, PRODUCER, reported=True),
+    Setting(SettingName.LINGER_MS, "linger_ms", _linger_ms, PRODUCER, reported=True),
     Setting(SettingName.BATCH_SIZE, "batch_size", _nonneg_int, PRODUCER, reported=True),
     Setting(
         SettingName.COMPRESSION_TYPE, "compression_type", _compression, PRODUCER, reported=True
@@ -372,9 +378,7 @@ def read_properties(path: Path) -> list[tuple[str, str]]:
     """Read a Java ``.properties`` file: ``key=value`` or ``key: value`` lines, ``#``/``!``
     comments, and backslash line continuations (as ``sasl.jaas.config`` often uses)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"config file not found: {path}") from None
+        text = readable_file(path, "config file").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
     pairs: list[tuple[str, str]] = []
