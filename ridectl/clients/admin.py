@@ -216,13 +216,20 @@ def ensure_topic(
         return TopicInfo(topic, count, True, rf)
 
 
-def partition_count(settings: ClientSettings, topic: str) -> int:
+def partition_count(
+    settings: ClientSettings,
+    topic: str,
+    *,
+    hint: str | None = None,
+) -> int:
+    """How many partitions ``topic`` has; a missing topic is one line (with ``hint``, or the
+    advice to produce a run)."""
     with admin_client(settings) as admin, kafka_errors(settings, f"describing topic {topic}"):
         existing = describe(admin, topic)
     if existing is None:
         raise UsageError(
             f"topic {topic} does not exist on {settings.bootstrap}",
-            hint="produce a run first: ridectl produce --topic " + topic,
+            hint=hint or "produce a run first: ridectl produce --topic " + topic,
         )
     return existing[0]
 
