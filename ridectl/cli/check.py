@@ -134,7 +134,9 @@ def check(
         typer.Option("--from", help="Judge a saved history (NDJSON) instead; '-' for stdin."),
     ] = None,
     run_id: RunId = None,
-    fmt: Annotated[Format, format_option(*Format)] = Format.table,
+    fmt: Annotated[
+        Format, format_option(Format.table, Format.json, Format.ndjson, Format.csv)
+    ] = Format.table,
     exit_code: Annotated[
         bool,
         typer.Option("--exit-code", help="Exit with 1 when any violation is found."),
