@@ -9,6 +9,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from ridectl.audit.engine import Auditor
+from ridectl.audit.explain import EntityTrace
 from ridectl.audit.files import FileRead, feed_file
 from ridectl.audit.mapping import AuditMapping
 from ridectl.audit.reading import ReadPlan, ReadStats, read_topic
@@ -36,14 +37,19 @@ class FileAudit:
     read: FileRead
 
 
-def audit_topic(plan: ReadPlan, mapping: AuditMapping, limit: int) -> TopicAudit:
-    """Read ``plan.topic`` and judge every record with ``mapping``."""
+def audit_topic(
+    plan: ReadPlan, mapping: AuditMapping, limit: int, trace: EntityTrace | None = None
+) -> TopicAudit:
+    """Read ``plan.topic`` and judge every record with ``mapping`` (and keep the records of
+    ``trace``'s entity, when given)."""
     auditor = Auditor(mapping, limit=limit)
     feed = auditor.feed
 
     def judge(partition: int, records: Sequence[ConsumedRecord]) -> None:
         columns = map(_OFFSET, records), map(_KEY, records), map(_VALUE, records)
         feed(partition, zip(*columns, strict=True))
+        if trace is not None:
+            trace.see(partition, records)
 
     stats = read_topic(plan, judge)
     return TopicAudit(auditor.finish(), stats)

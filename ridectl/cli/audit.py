@@ -4,8 +4,9 @@ ridectl.audit.flow and the verdict shown by ridectl.output.audit."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +15,12 @@ from ridectl.cli.options import Bootstrap, ConfigFile, XOption, format_option, s
 from ridectl.clients.registry import ClientName
 from ridectl.errors import ExitCode, UsageError, require_positive
 from ridectl.output.formats import Format
+
+if TYPE_CHECKING:
+    from ridectl.audit.explain import EntityTrace
+    from ridectl.audit.settings import MappingWords
+    from ridectl.clients.settings import ClientSettings
+    from ridectl.output.audit import AuditShown
 
 _MAP = "Mapping"
 _READ = "Reading"
@@ -103,6 +110,14 @@ def audit(
             rich_help_panel=_READ,
         ),
     ] = None,
+    explain: Annotated[
+        str | None,
+        typer.Option(
+            "--explain",
+            metavar="ENTITY",
+            help="Tell this entity's records in log order, with offsets and timestamps.",
+        ),
+    ] = None,
     fmt: Annotated[Format, format_option(*Format)] = Format.table,
     exit_code: Annotated[
         bool,
@@ -131,9 +146,7 @@ def audit(
     x: XOption = None,
 ) -> None:
     """Audit any topic: per entity, records out of order, repeated, missing or split."""
-    from ridectl.audit.flow import audit_file, audit_topic, refuse_nothing_judged
-    from ridectl.audit.reading import ReadPlan
-    from ridectl.audit.settings import MappingWords, parse_since, read_mapping_file
+    from ridectl.audit.settings import MappingWords, read_mapping_file
     from ridectl.output import audit as render
     from ridectl.output.formats import Views, emit
 
@@ -148,39 +161,83 @@ def audit(
         contiguous=True if contiguous else None,
     )
     words = flags if mapping_file is None else flags.over(read_mapping_file(mapping_file))
-    mapping = words.mapping()
-    if (words.topic is None) == (from_file is None):
+    if topic is not None and from_file is not None:
         raise UsageError("give either --topic T (read the topic) or --from FILE (an export)")
-    if from_file is not None:
-        if since is not None or follow:
-            raise UsageError("--since and --follow read a topic: not with --from")
-        done = audit_file(from_file, mapping, limit, words.topic)
-        verdict, source = done.verdict, f"file {from_file}"
-    else:
-        assert words.topic is not None
-        settings = settings_from(bootstrap_servers, config, x, clients=(client,))
-        since_ms = None if since is None else parse_since(since, int(time.time() * 1000))
-        plan = ReadPlan(
-            words.topic,
-            settings,
-            client,
-            since_ms=since_ms,
-            follow=follow,
-            idle_timeout_s=idle_timeout,
-        )
-        verdict, source = audit_topic(plan, mapping, limit).verdict, f"topic {words.topic}"
-    refuse_nothing_judged(verdict, mapping, source)
-    shown = render.AuditShown(verdict, mapping, source)
+    if words.topic is None and from_file is None:
+        raise UsageError("give --topic T (read the topic) or --from FILE (an export)")
+    if explain is not None and fmt is not Format.table:
+        raise UsageError("--explain tells one entity as a table: use it with --format table")
+    asked = _Asked(from_file, since, follow, idle_timeout, limit, explain, client)
+    shown, trace = _audited(
+        asked, words, settings_from(bootstrap_servers, config, x, clients=(client,))
+    )
     views = Views(
-        table=lambda con: render.render_table(shown, con),
+        table=lambda con: (
+            render.render_table(shown, con)
+            if trace is None
+            else render.render_explain(shown, trace, con)
+        ),
         json=lambda: render.render_json(shown),
         ndjson=lambda: render.render_ndjson(shown),
         csv=lambda: render.render_csv(shown),
         junit=lambda: render.render_junit(shown),
     )
     emit(fmt, views)
-    if exit_code and not verdict.clean:
+    if exit_code and not shown.verdict.clean:
         raise typer.Exit(ExitCode.FOUND)
+
+
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """How the records are to be read (the flags besides the mapping and the output)."""
+
+    from_file: Path | None
+    since: str | None
+    follow: bool
+    idle_timeout: float | None
+    limit: int
+    explain: str | None
+    client: ClientName
+
+
+def _audited(
+    asked: _Asked, words: MappingWords, settings: ClientSettings
+) -> tuple[AuditShown, EntityTrace | None]:
+    """Read the file or the topic, judged with the mapping the words make."""
+    from ridectl.audit.explain import EntityTrace
+    from ridectl.audit.flow import audit_file, audit_topic, refuse_nothing_judged
+    from ridectl.audit.reading import ReadPlan, refuse_time_seeking
+    from ridectl.audit.settings import parse_since
+    from ridectl.output.audit import AuditShown
+
+    mapping = words.mapping()
+    trace = None if asked.explain is None else EntityTrace(mapping, asked.explain)
+    if asked.from_file is not None:
+        if asked.since is not None or asked.follow:
+            raise UsageError("--since and --follow read a topic: not with --from")
+        if asked.explain is not None:
+            raise UsageError(
+                "--explain reads the records' timestamps from a topic: not with --from"
+            )
+        verdict = audit_file(asked.from_file, mapping, asked.limit, words.topic).verdict
+        source = f"file {asked.from_file}"
+    else:
+        assert words.topic is not None
+        if asked.explain is not None:
+            refuse_time_seeking(asked.client, "--explain")
+        since = asked.since
+        plan = ReadPlan(
+            words.topic,
+            settings,
+            asked.client,
+            since_ms=None if since is None else parse_since(since, int(time.time() * 1000)),
+            follow=asked.follow,
+            idle_timeout_s=asked.idle_timeout,
+        )
+        verdict = audit_topic(plan, mapping, asked.limit, trace).verdict
+        source = f"topic {words.topic}"
+    refuse_nothing_judged(verdict, mapping, source)
+    return AuditShown(verdict, mapping, source), trace
 
 
 def _refuse_flag_mixes(

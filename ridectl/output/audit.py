@@ -8,14 +8,17 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import msgspec
 from rich.console import Console
 from rich.table import Table
 
+from ridectl.audit.explain import EntityTrace
 from ridectl.audit.kinds import AuditKind
 from ridectl.audit.mapping import AuditMapping
 from ridectl.audit.verdict import AuditVerdict, AuditViolation
+from ridectl.judge.kinds import at
 
 _Json = dict[str, object]
 
@@ -49,6 +52,16 @@ def note(shown: AuditShown, v: AuditViolation) -> str:
     return f"records on partitions {parts}: readers may see them in any order"
 
 
+def _shown_values(shown: AuditShown, v: AuditViolation) -> str:
+    """The values of a violation as the table shows them: ``3 > 2``, ``2..3``, ``1``."""
+    values = _values(shown, v)
+    if v.kind is AuditKind.OUT_OF_ORDER:
+        return " > ".join(values)
+    if v.kind is AuditKind.GAP and values[0] != values[-1]:
+        return "..".join(values)
+    return values[0] if values else ""
+
+
 def render_table(shown: AuditShown, con: Console) -> None:
     verdict = shown.verdict
     if verdict.violations:
@@ -62,9 +75,7 @@ def render_table(shown: AuditShown, con: Console) -> None:
             table.add_row(
                 v.entity,
                 ",".join(str(p) for p in v.partitions),
-                " > ".join(_values(shown, v))
-                if v.kind is AuditKind.OUT_OF_ORDER
-                else " ".join(_values(shown, v)),
+                _shown_values(shown, v),
                 str(v.kind),
                 "" if v.cause is None else str(v.cause),
                 v.where,
@@ -193,3 +204,30 @@ def render_junit(shown: AuditShown) -> str:
         failure.text = "\n".join(f"{v.kind} at {v.where}: {note(shown, v)}" for v in violations)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def render_explain(shown: AuditShown, trace: EntityTrace, con: Console) -> None:
+    """The entity's records in log order with their timestamps, then its violations."""
+    entity = trace.entity
+    records = trace.records
+    if not records:
+        con.print(f"entity {entity}: no record of it in {shown.source}", soft_wrap=True)
+        return
+    table = Table(title=f"entity {entity} in {shown.source}, in log order", title_justify="left")
+    for name in ("where", "timestamp (UTC)", "value"):
+        table.add_column(name, no_wrap=True)
+    for r in records:
+        value = r.value if r.unmapped is None else f"(not judged: {r.unmapped.words})"
+        table.add_row(at(r.partition, r.offset), _stamp(r.timestamp_ms), value)
+    con.print(table)
+    mine = [v for v in shown.verdict.violations if v.entity == entity]
+    if not mine:
+        con.print(f"entity {entity}: no violation", soft_wrap=True)
+    for v in mine:
+        con.print(f"{v.kind} at {v.where}: {note(shown, v)}", soft_wrap=True, highlight=False)
+
+
+def _stamp(ms: int) -> str:
+    if ms < 0:
+        return "unknown"
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
