@@ -334,3 +334,18 @@ def test_explain_tells_an_entity_in_log_order(
     assert "not judged: tombstone" in r.out and "not judged: value is not JSON" in r.out
     _one_line(cli(*b, "--explain", "o1", "--client", "java"), "time_seeking")
     _one_line(cli(*b, "--explain", "o1", "-f", "json"), "--format table")
+
+
+@pytest.mark.parametrize("client", ["librdkafka", "kafka-python"])
+def test_records_removed_by_retention_are_not_waited_for(
+    cli: Cli, kafka_bootstrap: str, new_topic: Callable[[str], str], client: str
+) -> None:
+    topic = new_topic("expired")
+    _write(kafka_bootstrap, topic, 2, [(0, "a", {"v": 1}), (0, "a", {"v": 2}), (1, "b", {"v": 1})])
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    (deleted,) = admin.delete_records([TopicPartition(topic, 1, 1)]).values()
+    deleted.result(30)  # partition 1 now holds no record, its first offset 1
+    t0 = time.monotonic()
+    _, doc = _audit(cli, kafka_bootstrap, "-t", topic, "--seq", "v", "--client", client)
+    assert time.monotonic() - t0 < 20  # (the read's own stall limit is 30 s)
+    assert doc["summary"]["records_per_partition"] == {"0": 2}  # type: ignore[index]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from ridectl.clients.admin import partition_count
+from ridectl.clients.admin import first_offsets, partition_count
 from ridectl.clients.base import ConsumedRecord, ConsumerClient, TimeSeekingConsumer
 from ridectl.clients.factory import check_settings, make_consumer
 from ridectl.clients.registry import ClientName, entry
@@ -105,33 +105,42 @@ def read_topic(plan: ReadPlan, on_records: OnRecords) -> ReadStats:
     partitions = partition_count(
         settings, plan.topic, hint="check the name: ridectl broker topics lists them"
     )
+    # where each partition starts (records removed by retention are not waited for)
+    first = None if plan.since_ms is not None else first_offsets(settings, plan.topic, partitions)
     consumer = make_consumer(plan.client, settings, group=None, doing=f"auditing {plan.topic}")
     try:
-        return _read(consumer, plan, list(range(partitions)), on_records)
+        return _read(consumer, plan, list(range(partitions)), first, on_records)
     finally:
         consumer.close()
 
 
-def _start(consumer: ConsumerClient, plan: ReadPlan, parts: list[int]) -> ReadStats:
+def _start(
+    consumer: ConsumerClient, plan: ReadPlan, parts: list[int], first: dict[int, int] | None
+) -> ReadStats:
     """Assign the partitions where the read starts; the high watermarks taken first."""
     # The end offsets first: librdkafka then knows the leaders and starts reading at once.
     end = consumer.end_offsets(plan.topic, parts)
     stats = ReadStats(end=dict(end))
-    if plan.since_ms is not None:
+    if first is None:
+        assert plan.since_ms is not None
         assert isinstance(consumer, TimeSeekingConsumer)  # (refused before, by capability)
         stats.start = consumer.assign_from_time(plan.topic, parts, plan.since_ms)
     else:
         consumer.assign(plan.topic, parts, from_beginning=True)
-        stats.start = {p: consumer.position(plan.topic, p) or 0 for p in parts}
+        stats.start = {p: first.get(p, 0) for p in parts}
     return stats
 
 
 def _read(
-    consumer: ConsumerClient, plan: ReadPlan, parts: list[int], on_records: OnRecords
+    consumer: ConsumerClient,
+    plan: ReadPlan,
+    parts: list[int],
+    first: dict[int, int] | None,
+    on_records: OnRecords,
 ) -> ReadStats:
     topic = plan.topic
     t0 = time.monotonic()
-    stats = _start(consumer, plan, parts)
+    stats = _start(consumer, plan, parts, first)
     end = stats.end
     #: the next offset each partition reads, as far as the records tell
     upto = dict(stats.start)

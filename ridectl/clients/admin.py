@@ -10,8 +10,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from kafka import TopicPartition
 from kafka import errors as kerrors
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, OffsetSpec
 
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.setting_names import SettingName
@@ -232,6 +233,15 @@ def partition_count(
             hint=hint or "produce a run first: ridectl produce --topic " + topic,
         )
     return existing[0]
+
+
+def first_offsets(settings: ClientSettings, topic: str, partitions: int) -> dict[int, int]:
+    """The first offset each partition still holds (its low watermark): where a read from the
+    beginning starts, past records already removed by retention."""
+    specs = {TopicPartition(topic, p): OffsetSpec.EARLIEST for p in range(partitions)}
+    with admin_client(settings) as admin, kafka_errors(settings, f"finding the start of {topic}"):
+        found = admin.list_partition_offsets(specs)
+    return {tp.partition: int(at.offset) for tp, at in found.items()}
 
 
 def grow(settings: ClientSettings, topic: str, total: int) -> None:

@@ -390,6 +390,9 @@ class LibrdkafkaConsumer:
         conf = {**CONSUMER_DEFAULTS, **_base_conf(settings.bootstrap, settings.values, "consumer")}
         if group is not None:
             conf[SettingName.GROUP_ID] = group
+        #: the group is ridectl's placeholder, never joined nor committed to: a user without
+        #: rights on groups (a read-only auditor) may read all the same
+        self._placeholder_group = SettingName.GROUP_ID not in conf
         conf.setdefault(SettingName.GROUP_ID, f"ridectl-{uuid.uuid4().hex[:12]}")
         self._conf = conf
         self._doing = doing
@@ -495,6 +498,8 @@ class LibrdkafkaConsumer:
         err = m.error()
         if err is None or err.code() == KafkaError._PARTITION_EOF or err.retriable():
             return
+        if self._placeholder_group and err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+            return  # (librdkafka looks up the placeholder group's coordinator; unused)
         raise client_error(f"read failed ({self._doing})", err)
 
     def commit(self) -> None:
