@@ -19,6 +19,7 @@ from ridectl.clients.base import (
     ClientProcess,
     ColumnarConsumer,
     StagingProducer,
+    TimeSeekingConsumer,
 )
 from ridectl.clients.order_defaults import ORDER_DEFAULTS, one_record_per_request
 from ridectl.clients.partitioners import PartitionerName
@@ -58,6 +59,7 @@ def test_the_adapter_can_do_what_its_record_says(client: ClientName) -> None:
     assert issubclass(producer, BlockProducer) is caps.block_producing
     assert issubclass(producer, StagingProducer) is caps.staged_producing
     assert issubclass(consumer, ColumnarConsumer) is caps.columnar_consuming
+    assert issubclass(consumer, TimeSeekingConsumer) is caps.time_seeking
     assert issubclass(producer, ClientProcess) is caps.runs_on_java
 
 

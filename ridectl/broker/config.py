@@ -22,15 +22,20 @@ class SecurityOptions:
     SCRAM-SHA-512; the credentials are written into the metadata when storage is formatted.
     ``tls`` is (certificate chain PEM file, unencrypted PKCS#8 key PEM file) and adds an SSL
     listener (server authentication only). The plaintext listener stays, for admin work.
+    ``acls`` turns on Kafka's authorizer: the plaintext listener's anonymous principal is a
+    super user (admin work there is unrestricted), every other user may do only what ACLs
+    allow it.
     """
 
     scram_users: Mapping[str, str] = field(default_factory=dict)
     tls: tuple[Path, Path] | None = None
+    acls: bool = False
 
     def fingerprint(self) -> str:
         """What must match for formatted storage to be reused (names, not passwords)."""
         users = ",".join(sorted(self.scram_users))
-        return f"scram={users};tls={'yes' if self.tls else 'no'}"
+        more = ";acls=yes" if self.acls else ""
+        return f"scram={users};tls={'yes' if self.tls else 'no'}{more}"
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,9 @@ def server_properties(layout: Layout, node_id: int, data_dir: Path) -> str:
         lines["broker.session.timeout.ms"] = "3000"
         lines["broker.heartbeat.interval.ms"] = "500"
     _add_secure_listeners(lines, layout)
+    if layout.security is not None and layout.security.acls:
+        lines["authorizer.class.name"] = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+        lines["super.users"] = "User:ANONYMOUS"
     header = f"# Written by ridectl for node {node_id} of a {layout.nodes}-node local cluster.\n"
     return header + "".join(f"{k}={v}\n" for k, v in lines.items())
 

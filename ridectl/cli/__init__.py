@@ -101,6 +101,7 @@ app = _new_app()
 _MODULES: dict[str, tuple[str, ...]] = {
     "produce": ("produce",),
     "check": ("consume", "check"),
+    "audit": ("audit",),
     "explain": ("explain",),
     "partition": ("partition",),
     "demo": ("demo",),

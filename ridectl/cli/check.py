@@ -179,7 +179,9 @@ def check(
     topic: TopicOpt = None,
     from_file: FromFile = None,
     run_id: RunId = None,
-    fmt: Annotated[Format, format_option(*Format)] = Format.table,
+    fmt: Annotated[
+        Format, format_option(Format.table, Format.json, Format.ndjson, Format.csv)
+    ] = Format.table,
     exit_code: ExitCodeOpt = False,
     show_all: ShowAll = False,
     explain: Explain = False,

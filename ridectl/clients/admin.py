@@ -10,8 +10,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from kafka import TopicPartition
 from kafka import errors as kerrors
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, OffsetSpec
 
 from ridectl.clients.kafka_python_errors import translate
 from ridectl.clients.setting_names import SettingName
@@ -217,15 +218,31 @@ def ensure_topic(
         return TopicInfo(topic, count, True, rf)
 
 
-def partition_count(settings: ClientSettings, topic: str) -> int:
+def partition_count(
+    settings: ClientSettings,
+    topic: str,
+    *,
+    hint: str | None = None,
+) -> int:
+    """How many partitions ``topic`` has; a missing topic is one line (with ``hint``, or the
+    advice to produce a run)."""
     with admin_client(settings) as admin, kafka_errors(settings, f"describing topic {topic}"):
         existing = describe(admin, topic)
     if existing is None:
         raise UsageError(
             f"topic {topic} does not exist on {settings.bootstrap}",
-            hint="produce a run first: ridectl produce --topic " + topic,
+            hint=hint or "produce a run first: ridectl produce --topic " + topic,
         )
     return existing[0]
+
+
+def first_offsets(settings: ClientSettings, topic: str, partitions: int) -> dict[int, int]:
+    """The first offset each partition still holds (its low watermark): where a read from the
+    beginning starts, past records already removed by retention."""
+    specs = {TopicPartition(topic, p): OffsetSpec.EARLIEST for p in range(partitions)}
+    with admin_client(settings) as admin, kafka_errors(settings, f"finding the start of {topic}"):
+        found = admin.list_partition_offsets(specs)
+    return {tp.partition: int(at.offset) for tp, at in found.items()}
 
 
 def grow(settings: ClientSettings, topic: str, total: int) -> None:

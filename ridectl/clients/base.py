@@ -143,6 +143,9 @@ class ConsumedRecord:
     offset: int
     key: bytes | None
     value: bytes | None
+    #: the record's timestamp in epoch milliseconds as the broker stores it (create or log
+    #: append time, per the topic); -1 when the client does not hand it over
+    timestamp_ms: int = -1
 
 
 @dataclass(slots=True)
@@ -217,6 +220,18 @@ class ColumnarConsumer(Protocol):
 
     def poll_columns(self, timeout_s: float) -> RecordColumns:
         """Like :meth:`ConsumerClient.poll` (keys left out), as columns."""
+
+
+@runtime_checkable
+class TimeSeekingConsumer(Protocol):
+    """A consumer that can start from a time and hands each record's timestamp over
+    (optional; ``ConsumedRecord.timestamp_ms`` is -1 from one that cannot)."""
+
+    def assign_from_time(
+        self, topic: str, partitions: Sequence[int], time_ms: int
+    ) -> dict[int, int]:
+        """Read these partitions from the first record stamped at ``time_ms`` or later (the
+        end of a partition that has none); the offset each partition starts at."""
 
 
 @runtime_checkable

@@ -261,6 +261,22 @@ class KafkaPythonConsumer:
             end = self._consumer.end_offsets(tps)
         return {tp.partition: int(off) for tp, off in end.items()}
 
+    def assign_from_time(
+        self, topic: str, partitions: Sequence[int], time_ms: int
+    ) -> dict[int, int]:
+        tps = [TopicPartition(topic, p) for p in partitions]
+        with self._errors():
+            found = self._consumer.offsets_for_times(dict.fromkeys(tps, time_ms))
+            end = self._consumer.end_offsets(tps)
+            self._consumer.assign(tps)
+            start: dict[int, int] = {}
+            for tp in tps:
+                at = found.get(tp)
+                # no record at or after the time: start at the end (nothing to read)
+                start[tp.partition] = int(end[tp]) if at is None else int(at.offset)
+                self._consumer.seek(tp, start[tp.partition])
+        return start
+
     def position(self, topic: str, partition: int) -> int | None:
         # kafka-python answers None when it cannot learn the position (broker gone).
         with self._errors():
@@ -271,7 +287,7 @@ class KafkaPythonConsumer:
         with self._errors():
             batch = self._consumer.poll(timeout_ms=int(timeout_s * 1000))
         return [
-            ConsumedRecord(rec.partition, rec.offset, rec.key, rec.value)
+            ConsumedRecord(rec.partition, rec.offset, rec.key, rec.value, rec.timestamp)
             for records in batch.values()
             for rec in records
         ]

@@ -38,6 +38,7 @@ from typing import cast
 from confluent_kafka import (
     OFFSET_BEGINNING,
     OFFSET_STORED,
+    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     KafkaError,
     KafkaException,
@@ -369,6 +370,12 @@ def _offsets(messages: list[Message]) -> list[int]:
     return cast("list[int]", list(map(Message.offset, messages)))
 
 
+def _timestamp(message: Message) -> int:
+    """The message's timestamp in epoch ms (-1 when the broker gave none)."""
+    kind, ms = message.timestamp()
+    return -1 if kind == TIMESTAMP_NOT_AVAILABLE else int(ms)
+
+
 class LibrdkafkaConsumer:
     """A confluent-kafka ``Consumer`` reading assigned partitions (no group membership).
 
@@ -383,6 +390,9 @@ class LibrdkafkaConsumer:
         conf = {**CONSUMER_DEFAULTS, **_base_conf(settings.bootstrap, settings.values, "consumer")}
         if group is not None:
             conf[SettingName.GROUP_ID] = group
+        #: the group is ridectl's placeholder, never joined nor committed to: a user without
+        #: rights on groups (a read-only auditor) may read all the same
+        self._placeholder_group = SettingName.GROUP_ID not in conf
         conf.setdefault(SettingName.GROUP_ID, f"ridectl-{uuid.uuid4().hex[:12]}")
         self._conf = conf
         self._doing = doing
@@ -410,6 +420,23 @@ class LibrdkafkaConsumer:
             out[p] = int(high)
         return out
 
+    def assign_from_time(
+        self, topic: str, partitions: Sequence[int], time_ms: int
+    ) -> dict[int, int]:
+        end = self.end_offsets(topic, partitions)
+        asked = [TopicPartition(topic, p, time_ms) for p in partitions]
+        try:
+            found = self._consumer.offsets_for_times(asked, timeout=10)
+        except KafkaException as exc:
+            raise client_error(f"could not find offsets for a time ({self._doing})", exc) from None
+        # no record at or after the time: librdkafka answers -1 (the end); start at the end
+        start = {tp.partition: tp.offset if tp.offset >= 0 else end[tp.partition] for tp in found}
+        try:
+            self._consumer.assign([TopicPartition(topic, p, start[p]) for p in partitions])
+        except KafkaException as exc:
+            raise client_error(f"could not assign partitions ({self._doing})", exc) from None
+        return start
+
     def position(self, topic: str, partition: int) -> int | None:
         try:
             (tp,) = self._consumer.position([TopicPartition(topic, partition)])
@@ -427,6 +454,7 @@ class LibrdkafkaConsumer:
                 _offsets(messages),
                 map(Message.key, messages),
                 map(Message.value, messages),
+                map(_timestamp, messages),
             )
         )
 
@@ -470,6 +498,8 @@ class LibrdkafkaConsumer:
         err = m.error()
         if err is None or err.code() == KafkaError._PARTITION_EOF or err.retriable():
             return
+        if self._placeholder_group and err.code() == KafkaError.GROUP_AUTHORIZATION_FAILED:
+            return  # (librdkafka looks up the placeholder group's coordinator; unused)
         raise client_error(f"read failed ({self._doing})", err)
 
     def commit(self) -> None:

@@ -98,6 +98,9 @@ class Capabilities:
     staged_producing: bool
     #: ridectl's consumer hands records over as columns (``base.ColumnarConsumer``)
     columnar_consuming: bool
+    #: ridectl's consumer hands record timestamps over and starts from a time
+    #: (``base.TimeSeekingConsumer``): ``audit --since`` and ``audit --explain`` need it
+    time_seeking: bool
     #: the client runs in a process of its own (its CPU is not ridectl's) started on a Java
     #: runtime, which must be installed (Java 17+)
     runs_on_java: bool
@@ -207,6 +210,7 @@ KAFKA_PYTHON = ClientEntry(
         block_producing=False,
         staged_producing=False,
         columnar_consuming=True,
+        time_seeking=True,
         runs_on_java=False,
     ),
     keyless=KeylessStrategy.RANDOM_PER_RECORD,
@@ -281,6 +285,7 @@ JAVA = ClientEntry(
         block_producing=True,
         staged_producing=True,
         columnar_consuming=True,
+        time_seeking=False,
         runs_on_java=True,
     ),
     keyless=KeylessStrategy.STICKY_BATCH,
@@ -380,6 +385,7 @@ LIBRDKAFKA = ClientEntry(
         block_producing=True,
         staged_producing=False,
         columnar_consuming=True,
+        time_seeking=True,
         runs_on_java=False,
     ),
     keyless=KeylessStrategy.STICKY_TIME,

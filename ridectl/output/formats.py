@@ -30,6 +30,8 @@ class Format(StrEnum):
     json = "json"
     ndjson = "ndjson"
     csv = "csv"
+    #: JUnit XML, for CI systems (``audit`` only)
+    junit = "junit"
 
 
 #: draws the result for people on the given console
@@ -46,9 +48,15 @@ class Views:
     json: TextView | None = None
     ndjson: TextView | None = None
     csv: TextView | None = None
+    junit: TextView | None = None
 
     def text(self, fmt: Format) -> TextView:
-        view = {Format.json: self.json, Format.ndjson: self.ndjson, Format.csv: self.csv}.get(fmt)
+        view = {
+            Format.json: self.json,
+            Format.ndjson: self.ndjson,
+            Format.csv: self.csv,
+            Format.junit: self.junit,
+        }.get(fmt)
         if view is None:
             raise UsageError(f"--format {fmt} is not available here")
         return view
