@@ -128,7 +128,7 @@ def test_bad_flags_are_one_line(cli: Cli, orders: Path, args: list[str], words: 
 def test_from_must_be_a_regular_file(cli: Cli, tmp_path: Path) -> None:
     _one_line(cli("audit", "--from", str(tmp_path), "--seq", "v"), 2, "not a regular file")
     gone = tmp_path / "gone.jsonl"
-    _one_line(cli("audit", "--from", str(gone), "--seq", "v"), 2, "no such file")
+    _one_line(cli("audit", "--from", str(gone), "--seq", "v"), 2, "not found")
 
 
 def test_junit_has_a_failing_case_per_violating_entity(cli: Cli, orders: Path) -> None:

@@ -47,6 +47,7 @@ BASE: dict[str, list[str]] = {
     "broker down": [],
     "broker status": [],
     "broker logs": [],
+    "audit": ["-t", "t", "-b", DEAD, "--seq", "v", "-X", "bootstrap.timeout.ms=300"],
 }
 
 INT32 = 2**31
@@ -84,7 +85,7 @@ PAST: dict[str, list[str]] = {
 UNBOUNDED = {"--seed"}
 
 #: Options naming a file the command reads whole: a size limit applies.
-READ_WHOLE = {"--config"}
+READ_WHOLE = {"--config", "--mapping"}
 #: Options naming a file the command streams (no size limit, but a regular file or '-').
 STREAMED = {"--from"}
 #: Options naming a file the command writes, and folders it writes into.

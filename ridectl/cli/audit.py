@@ -13,7 +13,8 @@ import typer
 from ridectl.audit.reading import AUDIT_CLIENT
 from ridectl.cli.options import Bootstrap, ConfigFile, XOption, format_option, settings_from
 from ridectl.clients.registry import ClientName
-from ridectl.errors import ExitCode, UsageError, require_positive
+from ridectl.errors import ExitCode, UsageError
+from ridectl.limits import INT32_MAX, SECONDS_MAX, readable_file
 from ridectl.output.formats import Format
 
 if TYPE_CHECKING:
@@ -71,76 +72,92 @@ MappingFile = Annotated[
 ]
 
 
+Topic = Annotated[str | None, typer.Option("--topic", "-t", help="Audit this topic (read-only).")]
+FromFile = Annotated[
+    Path | None,
+    typer.Option("--from", help="Audit an export instead: kcat -J lines or JSON lines."),
+]
+Since = Annotated[
+    str | None,
+    typer.Option(
+        "--since",
+        help="Start at records stamped this long ago (15m, 2h, 1d) or since a time "
+        "(ISO 8601, UTC when no zone).",
+        rich_help_panel=_READ,
+    ),
+]
+Follow = Annotated[
+    bool,
+    typer.Option(
+        "--follow",
+        help="Keep judging new records until Ctrl-C or --idle-timeout.",
+        rich_help_panel=_READ,
+    ),
+]
+IdleTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--idle-timeout",
+        help="With --follow: stop after this many seconds without a new record.",
+        rich_help_panel=_READ,
+        min=0.0,
+        max=SECONDS_MAX,
+    ),
+]
+Explain = Annotated[
+    str | None,
+    typer.Option(
+        "--explain",
+        metavar="ENTITY",
+        help="Tell this entity's records in log order, with offsets and timestamps.",
+    ),
+]
+ExitCodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--exit-code",
+        help="Exit 1 when any violation, 0 when clean (2 when nothing was audited).",
+    ),
+]
+Limit = Annotated[
+    int,
+    typer.Option(
+        "--limit",
+        help="Store the violations of this many violating entities.",
+        min=1,
+        max=INT32_MAX,
+    ),
+]
+Client = Annotated[
+    ClientName,
+    typer.Option(
+        "--client",
+        envvar="RIDECTL_CLIENT",
+        help=f"Client library that reads the topic (default {AUDIT_CLIENT}: the fastest "
+        "full read).",
+        case_sensitive=False,
+        rich_help_panel=_READ,
+    ),
+]
+
+
 def audit(
-    topic: Annotated[
-        str | None, typer.Option("--topic", "-t", help="Audit this topic (read-only).")
-    ] = None,
-    from_file: Annotated[
-        Path | None,
-        typer.Option("--from", help="Audit an export instead: kcat -J lines or JSON lines."),
-    ] = None,
+    topic: Topic = None,
+    from_file: FromFile = None,
     entity: Entity = None,
     seq: Seq = None,
     contiguous: Contiguous = False,
     stage: Stage = None,
     stages: Stages = None,
     mapping_file: MappingFile = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            help="Start at records stamped this long ago (15m, 2h, 1d) or since a time "
-            "(ISO 8601, UTC when no zone).",
-            rich_help_panel=_READ,
-        ),
-    ] = None,
-    follow: Annotated[
-        bool,
-        typer.Option(
-            "--follow",
-            help="Keep judging new records until Ctrl-C or --idle-timeout.",
-            rich_help_panel=_READ,
-        ),
-    ] = False,
-    idle_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--idle-timeout",
-            help="With --follow: stop after this many seconds without a new record.",
-            rich_help_panel=_READ,
-        ),
-    ] = None,
-    explain: Annotated[
-        str | None,
-        typer.Option(
-            "--explain",
-            metavar="ENTITY",
-            help="Tell this entity's records in log order, with offsets and timestamps.",
-        ),
-    ] = None,
+    since: Since = None,
+    follow: Follow = False,
+    idle_timeout: IdleTimeout = None,
+    explain: Explain = None,
     fmt: Annotated[Format, format_option(*Format)] = Format.table,
-    exit_code: Annotated[
-        bool,
-        typer.Option(
-            "--exit-code",
-            help="Exit 1 when any violation, 0 when clean (2 when nothing was audited).",
-        ),
-    ] = False,
-    limit: Annotated[
-        int,
-        typer.Option("--limit", help="Store the violations of this many violating entities."),
-    ] = 10_000,
-    client: Annotated[
-        ClientName,
-        typer.Option(
-            "--client",
-            envvar="RIDECTL_CLIENT",
-            help=f"Client library that reads the topic (default {AUDIT_CLIENT}: the fastest "
-            "full read).",
-            case_sensitive=False,
-            rich_help_panel=_READ,
-        ),
-    ] = AUDIT_CLIENT,
+    exit_code: ExitCodeOpt = False,
+    limit: Limit = 10_000,
+    client: Client = AUDIT_CLIENT,
     bootstrap_servers: Bootstrap = None,
     config: ConfigFile = None,
     x: XOption = None,
@@ -150,8 +167,13 @@ def audit(
     from ridectl.output import audit as render
     from ridectl.output.formats import Views, emit
 
+    # The files first: a FIFO or a device must not wait behind any other check.
+    if from_file is not None:
+        readable_file(from_file, "--from file", whole=False)
+    if mapping_file is not None:
+        readable_file(mapping_file, "--mapping file")
+    settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     _refuse_flag_mixes(seq, contiguous, stage, stages, follow, idle_timeout, mapping_file)
-    require_positive("--limit", limit)
     flags = MappingWords(
         topic=topic,
         entity=entity,
@@ -168,9 +190,7 @@ def audit(
     if explain is not None and fmt is not Format.table:
         raise UsageError("--explain tells one entity as a table: use it with --format table")
     asked = _Asked(from_file, since, follow, idle_timeout, limit, explain, client)
-    shown, trace = _audited(
-        asked, words, settings_from(bootstrap_servers, config, x, clients=(client,))
-    )
+    shown, trace = _audited(asked, words, settings)
     views = Views(
         table=lambda con: (
             render.render_table(shown, con)

@@ -28,6 +28,8 @@ PANELS = (
     "Consumer",
     "Faults",
     "Settings to compare",
+    "Mapping",
+    "Reading",
     OUTPUT,
     CONNECTION,
 )
