@@ -18,7 +18,8 @@ from silent_broker import silent_broker
 
 from ridectl.clients.base import ClientName
 from ridectl.clients.factory import make_consumer, make_producer
-from ridectl.clients.librdkafka import LibrdkafkaConsumer, LibrdkafkaProducer, describe_failure
+from ridectl.clients.librdkafka import LibrdkafkaProducer, describe_failure
+from ridectl.clients.librdkafka_consumer import LibrdkafkaConsumer
 from ridectl.clients.partitioners import partition_for
 from ridectl.clients.rdkafka_callbacks import weakly
 from ridectl.clients.rdkafka_conf import settings_in_force, translate

@@ -35,7 +35,7 @@ from confluent_kafka import (
 from ridectl.bench.baselines import ConsumeSample, ProduceSample, build_payloads
 from ridectl.clients import rdkafka_conf
 from ridectl.clients.admin import partition_count
-from ridectl.clients.librdkafka import CONSUMER_DEFAULTS
+from ridectl.clients.librdkafka_consumer import CONSUMER_DEFAULTS
 from ridectl.clients.settings import ClientSettings
 from ridectl.run.options import settings_id
 

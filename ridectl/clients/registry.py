@@ -326,7 +326,7 @@ def _librdkafka_producer() -> ProducerFactory:
 
 
 def _librdkafka_consumer() -> ConsumerFactory:
-    from ridectl.clients.librdkafka import LibrdkafkaConsumer
+    from ridectl.clients.librdkafka_consumer import LibrdkafkaConsumer
 
     return LibrdkafkaConsumer
 
