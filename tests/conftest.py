@@ -5,6 +5,7 @@ stops at the end. ``RIDECTL_TEST_BOOTSTRAP=host:port`` uses an already running b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,11 +13,31 @@ from pathlib import Path
 
 import pytest
 
+from ridectl.broker.config import ClusterState, SecurityOptions
 from ridectl.broker.local import LocalCluster
 from ridectl.broker.processes import free_port_block
 from ridectl.errors import BrokerError
 
-__all__ = ["CliResult", "free_port_block"]
+__all__ = ["CliResult", "free_port_block", "secured_up"]
+
+
+@contextlib.contextmanager
+def secured_up(state_dir: Path, security: SecurityOptions) -> Iterator[ClusterState]:
+    """A one-node broker of a test module's own with ``security``, on free ports (tried again
+    on new ports when another process took them meanwhile), stopped and wiped at the end."""
+    cluster = LocalCluster(state_dir)
+    for attempt in range(3):
+        try:
+            state, _ = cluster.up(nodes=1, port=free_port_block(4), security=security)
+            break
+        except BrokerError as exc:
+            if "already in use" not in str(exc) or attempt == 2:
+                raise
+            cluster.down(wipe=True)
+    try:
+        yield state
+    finally:
+        cluster.down(wipe=True)
 
 
 @pytest.fixture(scope="session")

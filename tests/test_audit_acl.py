@@ -18,11 +18,9 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
-from conftest import CliResult, free_port_block
+from conftest import CliResult, secured_up
 
 from ridectl.broker.config import ClusterState, SecurityOptions
-from ridectl.broker.local import LocalCluster
-from ridectl.errors import BrokerError
 
 pytestmark = pytest.mark.kafka
 
@@ -35,20 +33,9 @@ GROUP = "billing"
 
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterState]:
-    cluster = LocalCluster(tmp_path_factory.mktemp("acl-state"))
     security = SecurityOptions(scram_users={USER: PASSWORD}, acls=True)
-    for attempt in range(3):
-        try:
-            state, _ = cluster.up(nodes=1, port=free_port_block(4), security=security)
-            break
-        except BrokerError as exc:
-            if "already in use" not in str(exc) or attempt == 2:
-                raise
-            cluster.down(wipe=True)
-    try:
+    with secured_up(tmp_path_factory.mktemp("acl-state"), security) as state:
         yield state
-    finally:
-        cluster.down(wipe=True)
 
 
 def _prepare(bootstrap: str) -> AdminClient:

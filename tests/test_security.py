@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 from certs import CertFiles, make_certs
-from conftest import CliResult, free_port_block
+from conftest import CliResult, secured_up
 
 from ridectl.broker.config import ClusterState, SecurityOptions
-from ridectl.broker.local import LocalCluster
-from ridectl.errors import BrokerError
 
 # scripts/setup.sh installs openssl where it is missing: these tests never skip.
 pytestmark = pytest.mark.kafka
@@ -38,20 +36,9 @@ JAAS = (
 @pytest.fixture(scope="module")
 def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ClusterState, CertFiles]]:
     certs = make_certs(tmp_path_factory.mktemp("certs"))
-    cluster = LocalCluster(tmp_path_factory.mktemp("secured-state"))
     security = SecurityOptions(scram_users={USER: PASSWORD}, tls=(certs.cert, certs.key))
-    for attempt in range(3):
-        try:
-            state, _ = cluster.up(nodes=1, port=free_port_block(4), security=security)
-            break
-        except BrokerError as exc:
-            if "already in use" not in str(exc) or attempt == 2:
-                raise
-            cluster.down(wipe=True)
-    try:
+    with secured_up(tmp_path_factory.mktemp("secured-state"), security) as state:
         yield state, certs
-    finally:
-        cluster.down(wipe=True)
 
 
 def _scram_config(path: Path, password: str = PASSWORD) -> Path:

@@ -16,6 +16,7 @@ from ridectl.audit.reading import ReadPlan, ReadStats, read_topic
 from ridectl.audit.verdict import AuditVerdict
 from ridectl.clients.base import ConsumedRecord
 from ridectl.errors import UsageError
+from ridectl.limits import readable_file
 
 _OFFSET = attrgetter("offset")
 _KEY = attrgetter("key")
@@ -57,10 +58,7 @@ def audit_topic(
 
 def audit_file(path: Path, mapping: AuditMapping, limit: int, topic: str | None) -> FileAudit:
     """Judge the records of an exported file (kcat ``-J`` or JSON lines)."""
-    if not path.exists():
-        raise UsageError(f"--from: no such file: {path}")
-    if not path.is_file():
-        raise UsageError(f"--from: {path} is not a regular file")
+    readable_file(path, "--from file", whole=False)
     auditor = Auditor(mapping, limit=limit)
     try:
         with path.open("rb") as fh:

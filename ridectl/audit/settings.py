@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ridectl.audit.mapping import AuditMapping, MappingError, mapping_of
 from ridectl.errors import UsageError
+from ridectl.limits import readable_file
 
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
@@ -61,12 +62,9 @@ def _text(table: dict[str, object], name: str, path: Path) -> str | None:
 
 def read_mapping_file(path: Path) -> MappingWords:
     """The words of a TOML mapping file (keys: topic, entity, seq, stage, stages, contiguous)."""
-    if not path.exists():
-        raise UsageError(f"--mapping: no such file: {path}")
-    if not path.is_file():
-        raise UsageError(f"--mapping: {path} is not a regular file")
     try:
-        table: dict[str, object] = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = readable_file(path, "--mapping file").read_text(encoding="utf-8")
+        table: dict[str, object] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"--mapping {path}: not TOML ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -167,11 +167,10 @@ def audit(
     from ridectl.output import audit as render
     from ridectl.output.formats import Views, emit
 
-    # The files first: a FIFO or a device must not wait behind any other check.
+    # The --from file first: a FIFO or a device is refused before any other check (the mapping
+    # file is read, through the same guard, as the first step of the mapping).
     if from_file is not None:
         readable_file(from_file, "--from file", whole=False)
-    if mapping_file is not None:
-        readable_file(mapping_file, "--mapping file")
     settings = settings_from(bootstrap_servers, config, x, clients=(client,))
     _refuse_flag_mixes(seq, contiguous, stage, stages, follow, idle_timeout, mapping_file)
     flags = MappingWords(
